@@ -12,6 +12,14 @@
 ARCH ?= arm64
 CROSS_COMPILE ?= aarch64-linux-gnu-
 B := build
+V ?= 0
+ifeq ($(V),0)
+Q := @
+msg = @printf '  %-8s %s\n' $(1) $(2);
+else
+Q :=
+msg :=
+endif
 PYTHON := /usr/bin/python3
 
 CC_EL := $(CROSS_COMPILE)gcc
@@ -24,43 +32,52 @@ WARNINGS := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototy
 # Flags shared by everything that runs on the emulated Arm machine (core, test host, guests):
 # freestanding, no FP/SIMD in C (the core switches FP lazily; EL1 images keep it simple too),
 # no stack protector runtime, code linked at a fixed address.
-BARE_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-builtin-printf -nostdlib -mgeneral-regs-only \
+BARE_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-builtin-printf -nostdlib -mgeneral-regs-only -mno-outline-atomics \
 	       -mstrict-align -fno-stack-protector -fno-pic -fno-pie -fno-omit-frame-pointer \
-	       -fno-common -MMD -MP $(WARNINGS) -Iinclude
+	       -fno-common -fno-tree-loop-distribute-patterns -MMD -MP $(WARNINGS) -Iinclude
 BARE_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments
 
 # ---------------------------------------------------------------- core (EL2)
 # Generic modules: no inline assembly, built for EL2 and natively.
 CORE_GENERIC := core/boot.c core/log.c core/fmt.c core/fdt.c core/pgtable.c core/alloc.c \
 		core/pagedb.c core/host_s2.c core/host_fault.c core/psci.c core/host_call.c \
-		core/hostdtb.c
+		core/inject.c core/parse.c
 CORE_ARM64 := core/arch/arm64/head.S core/arch/arm64/vectors.S core/arch/arm64/exception.c \
 	      core/arch/arm64/mmu.c core/arch/arm64/cpu.c core/arch/arm64/uart_pl011.c core/lib.c
 CORE_LDS := core/arch/arm64/moat.lds
-CORE_CFLAGS := $(BARE_CFLAGS) -Icore/include -Icore/arch/arm64/include -DMOAT_EL2
+CORE_CFLAGS := $(BARE_CFLAGS) -Icore/include -Icore/arch/arm64/include -I$(B)/include -DMOAT_EL2
 
 core_objs = $(patsubst %,$(B)/$(1)/%.o,$(CORE_GENERIC) $(CORE_ARM64))
 
+# Structure offsets for the .S files, generated from C (never typed by hand).
+ASM_OFFSETS := $(B)/include/asm-offsets.h
+$(ASM_OFFSETS): core/arch/arm64/asm-offsets.c core/include/regs.h
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$@)$(CC_EL) $(CORE_CFLAGS) -S -o - $< \
+		| sed -n 's/.*@@OFFSET \([A-Z0-9_]*\) #\{0,1\}\([0-9]*\).*/#define \1 \2/p' > $@.tmp
+	$(Q)mv $@.tmp $@
+$(call core_objs,core) $(call core_objs,core-panictest): | $(ASM_OFFSETS)
+
 $(B)/core/%.c.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC_EL) $(CORE_CFLAGS) -c $< -o $@
+	$(call msg,CC,$@)$(CC_EL) $(CORE_CFLAGS) -c $< -o $@
 $(B)/core/%.S.o: %.S
 	@mkdir -p $(dir $@)
-	$(CC_EL) $(CORE_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
+	$(call msg,CC,$@)$(CC_EL) $(CORE_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
 # The panic-test image is the same core with one deliberate fault after boot.
 $(B)/core-panictest/%.c.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC_EL) $(CORE_CFLAGS) -DMOAT_PANIC_TEST -c $< -o $@
+	$(call msg,CC,$@)$(CC_EL) $(CORE_CFLAGS) -DMOAT_PANIC_TEST -c $< -o $@
 $(B)/core-panictest/%.S.o: %.S
 	@mkdir -p $(dir $@)
-	$(CC_EL) $(CORE_CFLAGS) -DMOAT_PANIC_TEST -D__ASSEMBLY__ -c $< -o $@
+	$(call msg,CC,$@)$(CC_EL) $(CORE_CFLAGS) -DMOAT_PANIC_TEST -D__ASSEMBLY__ -c $< -o $@
 
 $(B)/moat.elf: $(call core_objs,core) $(CORE_LDS)
-	$(CC_EL) $(BARE_LDFLAGS) -T $(CORE_LDS) $(call core_objs,core) -lgcc -o $@
+	$(call msg,CC,$@)$(CC_EL) $(BARE_LDFLAGS) -T $(CORE_LDS) $(call core_objs,core) -lgcc -o $@
 $(B)/moat-panictest.elf: $(call core_objs,core-panictest) $(CORE_LDS)
-	$(CC_EL) $(BARE_LDFLAGS) -T $(CORE_LDS) $(call core_objs,core-panictest) -lgcc -o $@
+	$(call msg,CC,$@)$(CC_EL) $(BARE_LDFLAGS) -T $(CORE_LDS) $(call core_objs,core-panictest) -lgcc -o $@
 $(B)/%.bin: $(B)/%.elf
-	$(OBJCOPY) -O binary $< $@
+	$(call msg,OBJCOPY,$@)$(OBJCOPY) -O binary $< $@
 
 # ---------------------------------------------------------------- test host (EL1)
 TESTHOST_SRCS := $(wildcard host/testhost/*.c host/testhost/*.S host/testhost/tests/*.c) \
@@ -70,19 +87,19 @@ TESTHOST_OBJS := $(patsubst %,$(B)/testhost/%.o,$(TESTHOST_SRCS))
 
 $(B)/testhost/%.c.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC_EL) $(TESTHOST_CFLAGS) -c $< -o $@
+	$(call msg,CC,$@)$(CC_EL) $(TESTHOST_CFLAGS) -c $< -o $@
 $(B)/testhost/%.S.o: %.S
 	@mkdir -p $(dir $@)
-	$(CC_EL) $(TESTHOST_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
+	$(call msg,CC,$@)$(CC_EL) $(TESTHOST_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
 $(B)/testhost.elf: $(TESTHOST_OBJS) host/testhost/testhost.lds
-	$(CC_EL) $(BARE_LDFLAGS) -T host/testhost/testhost.lds $(TESTHOST_OBJS) -lgcc -o $@
+	$(call msg,CC,$@)$(CC_EL) $(BARE_LDFLAGS) -T host/testhost/testhost.lds $(TESTHOST_OBJS) -lgcc -o $@
 
 # ---------------------------------------------------------------- test-only boot shim
 # An ELF that QEMU enters at EL2 with no register set-up: it points x0 at a DTB
 # of the test's choosing (corrupt, truncated) and jumps to the core.
 $(B)/dtbshim.elf: tests/integration/dtbshim.S
 	@mkdir -p $(dir $@)
-	$(CC_EL) $(BARE_CFLAGS) -D__ASSEMBLY__ $(BARE_LDFLAGS) -Wl,-Ttext=0x4f000000 $< -o $@
+	$(call msg,CC,$@)$(CC_EL) $(BARE_CFLAGS) -D__ASSEMBLY__ $(BARE_LDFLAGS) -Wl,-Ttext=0x4f000000 $< -o $@
 
 IMAGES := $(B)/moat.bin $(B)/moat.elf $(B)/moat-panictest.bin $(B)/testhost.bin $(B)/dtbshim.elf
 
@@ -95,10 +112,10 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*
 
 $(B)/fake/%.c.o: %.c
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(FAKE_CFLAGS) -c $< -o $@
+	$(call msg,HOSTCC,$@)$(HOSTCC) $(FAKE_CFLAGS) -c $< -o $@
 $(B)/unit/%: tests/unit/%.c $(patsubst %,$(B)/fake/%.o,$(FAKE_GENERIC))
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(FAKE_CFLAGS) $^ -lcmocka -o $@
+	$(call msg,HOSTCC,$@)$(HOSTCC) $(FAKE_CFLAGS) $^ -lcmocka -o $@
 
 # ---------------------------------------------------------------- top-level targets
 .PHONY: all deps run test unit integration clean format

@@ -57,6 +57,12 @@ struct platform_info {
  */
 int fdt_check_header(const void *blob, size_t max_size, const char **why);
 u32 fdt_total_size(const void *blob); /* header field; only after fdt_check_header */
+/*
+ * Bytes actually used (end of the last block: reservation map, structure,
+ * strings), which is what a copy must keep; only after fdt_check_header.
+ * QEMU pads its DTB to 1 MiB, so this is usually far below totalsize.
+ */
+u32 fdt_used_size(const void *blob);
 
 /* Parse the platform description. Requires a header that passed the check. */
 int fdt_parse_platform(const void *blob, struct platform_info *out, const char **why);

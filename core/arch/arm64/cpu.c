@@ -1,0 +1,273 @@
+/*
+ * arm64 CPU services behind core/include/arch.h: barriers, TLB and cache
+ * maintenance, firmware calls, the counter, feature discovery, and the
+ * hand-off that enters the host at EL1 (DESIGN §3A, Linux booting.rst).
+ */
+#include "arch.h"
+#include "boot.h"
+#include "inject.h"
+#include "log.h"
+#include "psci.h"
+#include "sysreg.h"
+
+extern char __stacks_start[];
+void arch_enter_first(const struct cpu_regs *init, u64 stack_top) __attribute__((noreturn));
+
+#define STACK_SIZE 0x4000UL
+#define GUARD_SIZE 0x1000UL
+
+static struct {
+	bool have_pan;
+	bool have_pauth;
+	bool have_pmu;
+	unsigned int pa_range; /* ID_AA64MMFR0_EL1.PARange, clamped to 48 bits */
+} cpu_features;
+
+static struct cpu_regs host_boot_frame;
+
+void arch_dsb_ishst(void)
+{
+	__asm__ volatile("dsb ishst" ::: "memory");
+}
+
+void arch_dsb_ish(void)
+{
+	__asm__ volatile("dsb ish" ::: "memory");
+}
+
+void arch_isb(void)
+{
+	__asm__ volatile("isb" ::: "memory");
+}
+
+void arch_tlbi_s2_ipa(u64 ipa)
+{
+	__asm__ volatile("tlbi ipas2e1is, %0" : : "r"(ipa >> 12) : "memory");
+}
+
+void arch_tlbi_s1_guest_all(void)
+{
+	__asm__ volatile("tlbi vmalle1is" ::: "memory");
+}
+
+void arch_tlbi_s12_all(void)
+{
+	__asm__ volatile("tlbi vmalls12e1is" ::: "memory");
+}
+
+void arch_tlbi_el2_va(u64 va)
+{
+	__asm__ volatile("tlbi vae2is, %0" : : "r"(va >> 12) : "memory");
+}
+
+void arch_tlbi_el2_all(void)
+{
+	__asm__ volatile("tlbi alle2is" ::: "memory");
+}
+
+static u64 dcache_line(void)
+{
+	return 4UL << ((read_sysreg(ctr_el0) >> 16) & 0xf);
+}
+
+void arch_dcache_clean_inval_poc(u64 va, u64 size)
+{
+	u64 line = dcache_line();
+
+	for (u64 p = ALIGN_DOWN(va, line); p < va + size; p += line) {
+		__asm__ volatile("dc civac, %0" : : "r"(p) : "memory");
+	}
+	arch_dsb_ish();
+}
+
+void arch_dcache_clean_poc(u64 va, u64 size)
+{
+	u64 line = dcache_line();
+
+	for (u64 p = ALIGN_DOWN(va, line); p < va + size; p += line) {
+		__asm__ volatile("dc cvac, %0" : : "r"(p) : "memory");
+	}
+	arch_dsb_ish();
+}
+
+void arch_icache_inval_all(void)
+{
+	__asm__ volatile("ic ialluis; dsb ish; isb" ::: "memory");
+}
+
+unsigned int arch_cpu_index(void)
+{
+	return (unsigned int)read_sysreg(tpidr_el2);
+}
+
+u64 arch_counter(void)
+{
+	arch_isb();
+	return read_sysreg(cntpct_el0);
+}
+
+u64 arch_counter_freq(void)
+{
+	return read_sysreg(cntfrq_el0);
+}
+
+void arch_firmware_smc(const u64 in[8], u64 out[4])
+{
+	register u64 x0 __asm__("x0") = in[0];
+	register u64 x1 __asm__("x1") = in[1];
+	register u64 x2 __asm__("x2") = in[2];
+	register u64 x3 __asm__("x3") = in[3];
+	register u64 x4 __asm__("x4") = in[4];
+	register u64 x5 __asm__("x5") = in[5];
+	register u64 x6 __asm__("x6") = in[6];
+	register u64 x7 __asm__("x7") = in[7];
+
+	/* SMCCC 1.0 allows the callee to clobber x4..x17. */
+	__asm__ volatile("smc #0"
+			 : "+r"(x0), "+r"(x1), "+r"(x2), "+r"(x3), "+r"(x4), "+r"(x5), "+r"(x6), "+r"(x7)
+			 :
+			 : "x8", "x9", "x10", "x11", "x12", "x13", "x14", "x15", "x16", "x17", "memory");
+	out[0] = x0;
+	out[1] = x1;
+	out[2] = x2;
+	out[3] = x3;
+}
+
+void arch_wfi(void)
+{
+	__asm__ volatile("dsb sy; wfi" ::: "memory");
+}
+
+void arch_power_off(void)
+{
+	u64 in[8] = { PSCI_SYSTEM_OFF }, out[4];
+
+	arch_firmware_smc(in, out);
+	for (;;) {
+		arch_wfi();
+	}
+}
+
+static const char *yes_no(bool b)
+{
+	return b ? "yes" : "no";
+}
+
+void arch_cpu_features_report(void)
+{
+	u64 pfr0 = read_sysreg(id_aa64pfr0_el1);
+	u64 pfr1 = read_sysreg(id_aa64pfr1_el1);
+	u64 mmfr0 = read_sysreg(id_aa64mmfr0_el1);
+	u64 mmfr1 = read_sysreg(id_aa64mmfr1_el1);
+	u64 mmfr2 = read_sysreg(id_aa64mmfr2_el1);
+	u64 isar1 = read_sysreg(id_aa64isar1_el1);
+	u64 dfr0 = read_sysreg(id_aa64dfr0_el1);
+	static const unsigned int pa_bits[] = { 32, 36, 40, 42, 44, 48, 52 };
+	unsigned int pa = (unsigned int)(mmfr0 & 0xf);
+
+	cpu_features.pa_range = pa > 5 ? 5 : pa;
+	cpu_features.have_pan = ((mmfr1 >> 20) & 0xf) != 0;
+	cpu_features.have_pauth = ((isar1 >> 4) & 0xff) != 0 || ((isar1 >> 24) & 0xff) != 0;
+	cpu_features.have_pmu = ((dfr0 >> 8) & 0xf) != 0 && ((dfr0 >> 8) & 0xf) != 0xf;
+	log_info("CPU MIDR 0x%lx: PA %u bits (using %u), VMID %s bits, PAN %s, VHE %s (unused), FWB %s (unused), "
+		 "SVE %s, SME %s, PAuth %s, MTE %s: the host keeps them, guests will have them hidden",
+		 read_sysreg(midr_el1), pa_bits[pa < 7 ? pa : 6], pa_bits[cpu_features.pa_range],
+		 ((mmfr1 >> 4) & 0xf) == 2 ? "16" : "8", yes_no(cpu_features.have_pan), yes_no((mmfr1 >> 8) & 0xf),
+		 yes_no((mmfr2 >> 40) & 0xf), yes_no((pfr0 >> 32) & 0xf), yes_no((pfr1 >> 24) & 0xf),
+		 yes_no(cpu_features.have_pauth), yes_no((pfr1 >> 8) & 0xf));
+}
+
+unsigned int arch_pa_range(void);
+unsigned int arch_pa_range(void)
+{
+	return cpu_features.pa_range;
+}
+
+void arch_inject_el1_sync(struct cpu_regs *regs, u64 esr_el1, u64 far_el1)
+{
+	struct el1_entry e = el1_sync_entry(regs->spsr, read_sysreg(vbar_el1), read_sysreg(sctlr_el1),
+					    cpu_features.have_pan);
+
+	write_sysreg(esr_el1, esr_el1);
+	write_sysreg(far_el1, far_el1);
+	write_sysreg(elr_el1, regs->elr);
+	write_sysreg(spsr_el1, regs->spsr);
+	regs->elr = e.elr_el2;
+	regs->spsr = e.spsr_el2;
+}
+
+/* EL1 state as booting.rst promises it: every writable register known, MMU off. */
+static void init_el1_state(void)
+{
+	write_sysreg(sctlr_el1, SCTLR_EL1_RESET);
+	write_sysreg(tcr_el1, 0);
+	write_sysreg(mair_el1, 0);
+	write_sysreg(amair_el1, 0);
+	write_sysreg(ttbr0_el1, 0);
+	write_sysreg(ttbr1_el1, 0);
+	write_sysreg(vbar_el1, 0);
+	write_sysreg(cpacr_el1, 0);
+	write_sysreg(contextidr_el1, 0);
+	write_sysreg(tpidr_el1, 0);
+	write_sysreg(tpidr_el0, 0);
+	write_sysreg(tpidrro_el0, 0);
+	write_sysreg(sp_el0, 0);
+	write_sysreg(sp_el1, 0);
+	write_sysreg(elr_el1, 0);
+	write_sysreg(spsr_el1, 0);
+	write_sysreg(esr_el1, 0);
+	write_sysreg(far_el1, 0);
+	write_sysreg(afsr0_el1, 0);
+	write_sysreg(afsr1_el1, 0);
+	write_sysreg(par_el1, 0);
+	write_sysreg(cntkctl_el1, 0);
+	write_sysreg(csselr_el1, 0);
+	write_sysreg(mdscr_el1, 0);
+	write_sysreg(cntv_ctl_el0, 0);
+	write_sysreg(cntp_ctl_el0, 0);
+}
+
+static u64 host_vtcr(void)
+{
+	return VTCR_EL2_RES1 | ((u64)cpu_features.pa_range << VTCR_PS_SHIFT) | TCR_SH0_INNER | TCR_ORGN0_WBWA |
+	       TCR_IRGN0_WBWA | VTCR_SL0_L1 | TCR_T0SZ(40);
+}
+
+/* EL2 controls while the host runs (DESIGN §3A, §12): stage 2 on, every SMC trapped. */
+static void init_el2_for_host(u64 host_s2_root)
+{
+	u64 hcr = HCR_VM | HCR_SWIO | HCR_TSC | HCR_RW;
+
+	if (cpu_features.have_pauth) {
+		hcr |= HCR_API | HCR_APK;
+	}
+	write_sysreg(vtcr_el2, host_vtcr());
+	write_sysreg(vttbr_el2, host_s2_root); /* VMID 0 */
+	write_sysreg(hcr_el2, hcr);
+	write_sysreg(cptr_el2, CPTR_EL2_RES1);
+	write_sysreg(hstr_el2, 0);
+	write_sysreg(cnthctl_el2, CNTHCTL_EL1PCTEN | CNTHCTL_EL1PCEN);
+	write_sysreg(cntvoff_el2, 0);
+	write_sysreg(vpidr_el2, read_sysreg(midr_el1));
+	write_sysreg(vmpidr_el2, read_sysreg(mpidr_el1));
+	write_sysreg(mdcr_el2, cpu_features.have_pmu ? (read_sysreg(pmcr_el0) >> 11) & 0x1f : 0);
+	write_sysreg(S3_4_C12_C9_5, ICC_SRE_EL2_ENABLE | ICC_SRE_EL2_SRE); /* ICC_SRE_EL2 */
+	arch_isb();
+	write_sysreg(S3_4_C12_C11_0, 0); /* ICH_HCR_EL2: no virtual interface for the host */
+	arch_isb();
+	/* Drop whatever stage-1/2 entries VMID 0 may have from before the table existed. */
+	__asm__ volatile("tlbi vmalls12e1is; dsb ish; isb" ::: "memory");
+}
+
+void arch_enter_host(u64 entry, u64 dtb, u64 host_s2_root)
+{
+	u64 stack_top = (u64)(uintptr_t)__stacks_start + (arch_cpu_index() + 1) * (GUARD_SIZE + STACK_SIZE);
+
+	init_el1_state();
+	init_el2_for_host(host_s2_root);
+	host_boot_frame = (struct cpu_regs){ 0 };
+	host_boot_frame.x[0] = dtb;
+	host_boot_frame.elr = entry;
+	host_boot_frame.spsr = SPSR_MODE_EL1H | SPSR_DAIF;
+	arch_enter_first(&host_boot_frame, stack_top);
+}

@@ -1,0 +1,80 @@
+/*
+ * C side of the EL2 vectors: decode why we trapped and hand the trap to the
+ * generic module that owns it. Exceptions taken at EL2 itself are bugs in the
+ * core: they print a full dump (syndrome, addresses, registers) and power the
+ * machine off.
+ */
+#include "arch.h"
+#include "host.h"
+#include "log.h"
+#include "sysreg.h"
+
+void el2_trap(struct cpu_regs *regs, u64 kind);
+
+static const char *const kind_name[16] = {
+	"EL2t sync", "EL2t IRQ", "EL2t FIQ", "EL2t SError", "EL2h sync", "EL2h IRQ", "EL2h FIQ", "EL2h SError",
+	"lower sync", "lower IRQ", "lower FIQ", "lower SError", "lower32 sync", "lower32 IRQ", "lower32 FIQ",
+	"lower32 SError",
+};
+
+static void __attribute__((noreturn)) core_fault(struct cpu_regs *regs, u64 kind)
+{
+	log_err("core exception: %s", kind_name[kind & 15]);
+	log_err("ESR_EL2 0x%016lx (EC 0x%02lx)  FAR_EL2 0x%016lx", read_sysreg(esr_el2), ESR_EC(read_sysreg(esr_el2)),
+		read_sysreg(far_el2));
+	log_err("ELR_EL2 0x%016lx  SPSR_EL2 0x%016lx  SP 0x%016lx", regs->elr, regs->spsr,
+		(u64)(uintptr_t)(regs + 1));
+	for (unsigned int i = 0; i < 30; i += 2) {
+		log_err("x%-2u 0x%016lx  x%-2u 0x%016lx", i, regs->x[i], i + 1, regs->x[i + 1]);
+	}
+	log_err("x30 0x%016lx", regs->x[30]);
+	panic("unrecoverable exception in the core");
+}
+
+static void host_sync(struct cpu_regs *regs)
+{
+	u64 esr = read_sysreg(esr_el2);
+	struct host_abort abort;
+
+	switch (ESR_EC(esr)) {
+	case EC_HVC64:
+		host_call(regs, (u16)(esr & 0xffff));
+		break;
+	case EC_SMC64:
+		host_smc(regs);
+		break;
+	case EC_DABT_LOW:
+	case EC_IABT_LOW:
+		abort.esr = esr;
+		abort.far = read_sysreg(far_el2);
+		abort.ipa = HPFAR_IPA(read_sysreg(hpfar_el2)) | (abort.far & (PAGE_SIZE - 1));
+		host_abort(regs, &abort);
+		break;
+	default:
+		host_unexpected_trap(regs, esr);
+		break;
+	}
+}
+
+void el2_trap(struct cpu_regs *regs, u64 kind)
+{
+	switch (kind) {
+	case 8:
+	case 12:
+		host_sync(regs);
+		return;
+	case 9:
+	case 10:
+	case 11:
+	case 13:
+	case 14:
+	case 15:
+		/*
+		 * Interrupts and SErrors are routed to the host (IMO = FMO = AMO = 0),
+		 * so these cannot arrive from it; never let the host crash the core.
+		 */
+		return;
+	default:
+		core_fault(regs, kind);
+	}
+}

@@ -1,0 +1,109 @@
+/*
+ * Fake architecture layer for host-native builds (unit tests, fuzzer).
+ *
+ * Every maintenance operation is appended to a trace so tests can assert
+ * that break-before-make, TLB invalidation and cache cleaning happen, in the
+ * right order. The console goes to a buffer tests can inspect; power-off and
+ * firmware calls are hooks.
+ */
+#include "fake_arch.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct fake_state fake;
+
+static void trace(enum fake_op op, u64 arg)
+{
+	if (fake.nr_ops < FAKE_TRACE_MAX) {
+		fake.ops[fake.nr_ops].op = op;
+		fake.ops[fake.nr_ops].arg = arg;
+		fake.nr_ops++;
+	}
+}
+
+void fake_reset(void)
+{
+	memset(&fake, 0, sizeof(fake));
+}
+
+void arch_dsb_ishst(void) { trace(FAKE_DSB_ISHST, 0); }
+void arch_dsb_ish(void) { trace(FAKE_DSB_ISH, 0); }
+void arch_isb(void) { trace(FAKE_ISB, 0); }
+void arch_tlbi_s2_ipa(u64 ipa) { trace(FAKE_TLBI_S2_IPA, ipa); }
+void arch_tlbi_s1_guest_all(void) { trace(FAKE_TLBI_S1_ALL, 0); }
+void arch_tlbi_s12_all(void) { trace(FAKE_TLBI_S12_ALL, 0); }
+void arch_tlbi_el2_va(u64 va) { trace(FAKE_TLBI_EL2_VA, va); }
+void arch_tlbi_el2_all(void) { trace(FAKE_TLBI_EL2_ALL, 0); }
+void arch_dcache_clean_inval_poc(u64 va, u64 size) { trace(FAKE_DC_CIVAC, va); (void)size; }
+void arch_dcache_clean_poc(u64 va, u64 size) { trace(FAKE_DC_CVAC, va); (void)size; }
+void arch_icache_inval_all(void) { trace(FAKE_IC_IALLUIS, 0); }
+
+unsigned int arch_cpu_index(void)
+{
+	return fake.cpu;
+}
+
+u64 arch_counter(void)
+{
+	return ++fake.counter;
+}
+
+u64 arch_counter_freq(void)
+{
+	return 62500000;
+}
+
+void arch_console_set_base(u64 pa)
+{
+	(void)pa;
+}
+
+void arch_console_putc(char c)
+{
+	if (fake.console_len + 1 < sizeof(fake.console)) {
+		fake.console[fake.console_len++] = c;
+		fake.console[fake.console_len] = '\0';
+	}
+	if (getenv("MOAT_FAKE_CONSOLE")) {
+		fputc(c, stderr);
+	}
+}
+
+void arch_inject_el1_sync(struct cpu_regs *regs, u64 esr_el1, u64 far_el1)
+{
+	fake.injected++;
+	fake.last_esr_el1 = esr_el1;
+	fake.last_far_el1 = far_el1;
+	(void)regs;
+}
+
+void arch_firmware_smc(const u64 in[8], u64 out[4])
+{
+	fake.firmware_calls++;
+	fake.last_firmware_fid = in[0];
+	out[0] = 0;
+	out[1] = out[2] = out[3] = 0;
+}
+
+void arch_wfi(void)
+{
+	trace(FAKE_WFI, 0);
+}
+
+void arch_power_off(void)
+{
+	fprintf(stderr, "fake: arch_power_off called\n%s\n", fake.console);
+	abort();
+}
+
+size_t fake_find_op(size_t from, enum fake_op op)
+{
+	for (size_t i = from; i < fake.nr_ops; i++) {
+		if (fake.ops[i].op == op) {
+			return i;
+		}
+	}
+	return (size_t)-1;
+}

@@ -1,0 +1,48 @@
+/*
+ * State of the fake architecture layer (see fake_arch.c), visible to tests.
+ */
+#ifndef MOAT_FAKE_ARCH_H
+#define MOAT_FAKE_ARCH_H
+
+#include "arch.h"
+
+enum fake_op {
+	FAKE_DSB_ISHST = 1,
+	FAKE_DSB_ISH,
+	FAKE_ISB,
+	FAKE_TLBI_S2_IPA,
+	FAKE_TLBI_S1_ALL,
+	FAKE_TLBI_S12_ALL,
+	FAKE_TLBI_EL2_VA,
+	FAKE_TLBI_EL2_ALL,
+	FAKE_DC_CIVAC,
+	FAKE_DC_CVAC,
+	FAKE_IC_IALLUIS,
+	FAKE_WFI,
+};
+
+#define FAKE_TRACE_MAX 65536
+
+struct fake_state {
+	struct {
+		enum fake_op op;
+		u64 arg;
+	} ops[FAKE_TRACE_MAX];
+	size_t nr_ops;
+	unsigned int cpu;
+	u64 counter;
+	char console[1 << 16];
+	size_t console_len;
+	unsigned int injected;
+	u64 last_esr_el1, last_far_el1;
+	unsigned int firmware_calls;
+	u64 last_firmware_fid;
+};
+
+extern struct fake_state fake;
+
+void fake_reset(void);
+/* Index of the first op at or after from, or (size_t)-1. */
+size_t fake_find_op(size_t from, enum fake_op op);
+
+#endif

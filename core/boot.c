@@ -1,0 +1,206 @@
+/*
+ * Boot of the core on the boot CPU (DESIGN §3A): take the DTB, decide where
+ * the core lives, turn on the EL2 MMU, build the page database and the host
+ * stage 2, write the host's DTB and enter the host at EL1.
+ *
+ * Everything read from the DTB or the host image is input the core does not
+ * control: any problem is reported in one clear line and the machine is
+ * powered off, never left hanging.
+ */
+#include "boot.h"
+
+#include <stdarg.h>
+
+#include "arch.h"
+#include "fmt.h"
+#include "host_s2.h"
+#include "lib.h"
+#include "log.h"
+#include "moat/abi.h"
+#include "pagedb.h"
+
+#define DTB_COPY_MAX (64 * 1024)
+#define HOST_DEFAULT_ENTRY 0x41000000UL
+#define IMAGE_MAGIC_OFFSET 0x38
+#define IMAGE_MAGIC 0x644d5241U /* "ARM\x64" */
+
+extern char __image_start[], __image_end[];
+
+struct core_layout core_layout;
+static u8 dtb_copy[DTB_COPY_MAX] __attribute__((aligned(8)));
+static struct platform_info plat;
+static struct page_pool boot_pool;
+
+static void __attribute__((noreturn, format(printf, 1, 2))) fatal(const char *fmt, ...)
+{
+	char line[200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	fmt_vformat(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	log_err("fatal: %s", line);
+	log_err("cannot continue; powering off");
+	arch_power_off();
+}
+
+/* Validate the boot DTB in place, keep a compact copy, and parse the copy. */
+static void load_device_tree(u64 dtb_pa)
+{
+	const void *blob = phys_to_virt(dtb_pa);
+	const char *why = "";
+	int ret;
+
+	if (dtb_pa == 0 || !IS_ALIGNED(dtb_pa, 8)) {
+		fatal("device tree address 0x%lx in x0 is null or misaligned", dtb_pa);
+	}
+	ret = fdt_check_header(blob, FDT_MAX_SIZE, &why);
+	if (ret) {
+		fatal("device tree at 0x%lx is invalid: %s (error %d)", dtb_pa, why, ret);
+	}
+	if (fdt_used_size(blob) > DTB_COPY_MAX) {
+		fatal("device tree at 0x%lx uses %u bytes; the core keeps at most %u", dtb_pa, fdt_used_size(blob),
+		      DTB_COPY_MAX);
+	}
+	/* Everything below reads the core's own copy, never the host-visible original. */
+	memcpy(dtb_copy, blob, fdt_used_size(blob));
+	ret = fdt_check_header(dtb_copy, fdt_used_size(blob), &why);
+	if (!ret) {
+		ret = fdt_parse_platform(dtb_copy, &plat, &why);
+	}
+	if (ret) {
+		fatal("device tree at 0x%lx is invalid: %s (error %d)", dtb_pa, why, ret);
+	}
+}
+
+static void plan_core_region(struct core_layout *l)
+{
+	struct fdt_range bank = plat.mem[0];
+
+	l->base = virt_to_phys(__image_start);
+	l->image_end = ALIGN_UP(virt_to_phys(__image_end), PAGE_SIZE);
+	l->pagedb = l->image_end;
+	l->pagedb_size = ALIGN_UP(pagedb_storage_bytes(&plat), PAGE_SIZE);
+	l->heap = l->pagedb + l->pagedb_size;
+	l->heap_size = BOOT_HEAP_SIZE;
+	l->end = ALIGN_UP(l->heap + l->heap_size, SZ_2M);
+	if (!IS_ALIGNED(l->base, SZ_2M) || l->base < bank.base || l->end > bank.base + bank.size) {
+		fatal("core region 0x%lx-0x%lx does not fit in the first RAM bank 0x%lx-0x%lx", l->base, l->end,
+		      bank.base, bank.base + bank.size);
+	}
+}
+
+static void init_ownership(const struct core_layout *l)
+{
+	memset(phys_to_virt(l->pagedb), 0, l->pagedb_size);
+	if (pagedb_init(&plat, phys_to_virt(l->pagedb), l->pagedb_size)) {
+		fatal("page database does not fit its storage");
+	}
+	pagedb_set_range(l->base, l->end - l->base, OWNER_CORE, PAGE_OWNED);
+	page_pool_init(&boot_pool, l->heap, l->heap_size);
+}
+
+/* The host image: moat.host=ADDR in bootargs, else the default; must be an arm64 Image in host RAM. */
+static u64 find_host_image(void)
+{
+	char value[32];
+	u64 entry = HOST_DEFAULT_ENTRY;
+	struct page_info *page;
+
+	if (bootargs_get(plat.bootargs, "moat.host", value, sizeof(value)) &&
+	    !parse_u64(value, strlen(value), &entry)) {
+		fatal("bootargs moat.host=%s is not a number", value);
+	}
+	page = pagedb_lookup(entry);
+	if (!IS_ALIGNED(entry, SZ_2M) || !page || page->owner != OWNER_HOST || !pagedb_lookup(entry + 0x40)) {
+		fatal("host image address 0x%lx is not a 2 MiB-aligned address in host RAM", entry);
+	}
+	if (*(volatile u32 *)phys_to_virt(entry + IMAGE_MAGIC_OFFSET) != IMAGE_MAGIC) {
+		fatal("no arm64 Image at 0x%lx (magic missing): load the host there", entry);
+	}
+	return entry;
+}
+
+/* Write the host's DTB over the original: compact, with the core reserved and fw_cfg gone. */
+static void write_host_dtb(u64 dtb_pa)
+{
+	struct fdt_host_edit edit = {
+		.core_reserved = { core_layout.base, core_layout.end - core_layout.base },
+		.drop_fw_cfg = true,
+		.initrd_start = plat.initrd_start,
+		.initrd_end = plat.initrd_end,
+	};
+	u64 room = fdt_total_size(phys_to_virt(dtb_pa));
+	const char *why = "";
+	size_t size = 0;
+	int ret;
+
+	ret = fdt_write_host_dtb(dtb_copy, phys_to_virt(dtb_pa), room, &edit, &size, &why);
+	if (ret) {
+		fatal("cannot write the host device tree at 0x%lx: %s (error %d)", dtb_pa, why, ret);
+	}
+	/* The host starts with its MMU off: it reads memory, not our cache. */
+	arch_dcache_clean_poc(dtb_pa, size);
+	log_info("host device tree at 0x%lx (%lu bytes): core reserved 0x%lx-0x%lx, fw_cfg removed", dtb_pa,
+		 (u64)size, core_layout.base, core_layout.end);
+}
+
+static void report_host_s2(void)
+{
+	struct host_s2_coverage c;
+	u64 blocks, permille;
+
+	host_s2_ram_coverage(&c);
+	blocks = c.by_level[1] + c.by_level[2];
+	permille = c.ram_bytes ? blocks * 1000 / c.ram_bytes : 0;
+	log_info("host stage-2: RAM %lu MiB host-owned: 1G blocks %lu MiB, 2M blocks %lu MiB, 4K pages %lu KiB, "
+		 "unmapped %lu KiB; %lu.%lu%% in blocks >= 2 MiB",
+		 c.ram_bytes >> 20, c.by_level[1] >> 20, c.by_level[2] >> 20, c.by_level[3] >> 10, c.unmapped >> 10,
+		 permille / 10, permille % 10);
+	CHECK(c.unmapped == 0);
+}
+
+#ifdef MOAT_PANIC_TEST
+/* Test image only: a write to the core's own text must fault (W^X) and show the panic dump. */
+static void deliberate_core_fault(void)
+{
+	log_info("panic test: writing to core text at 0x%lx", virt_to_phys(__image_start));
+	*(volatile u32 *)__image_start = 0;
+}
+#endif
+
+void boot_main(u64 dtb_pa)
+{
+	u64 entry;
+	int ret;
+
+	log_info("moat %u.%u starting at EL2, device tree at 0x%lx", MOAT_ABI_VERSION_MAJOR, MOAT_ABI_VERSION_MINOR,
+		 dtb_pa);
+	load_device_tree(dtb_pa);
+	if (plat.uart.size) {
+		arch_console_set_base(plat.uart.base);
+	}
+	plan_core_region(&core_layout);
+	log_info("%u RAM bank(s), %u CPU(s); core region 0x%lx-0x%lx (image %lu KiB, page database %lu KiB)",
+		 plat.nr_mem, plat.nr_cpus, core_layout.base, core_layout.end,
+		 (core_layout.image_end - core_layout.base) >> 10, core_layout.pagedb_size >> 10);
+	arch_cpu_features_report();
+	init_ownership(&core_layout);
+	ret = arch_mmu_init(&core_layout, &plat, &boot_pool);
+	if (ret) {
+		fatal("cannot build the EL2 page tables (error %d)", ret);
+	}
+	log_enable_locking();
+#ifdef MOAT_PANIC_TEST
+	deliberate_core_fault();
+#endif
+	ret = host_s2_init(&plat, &boot_pool);
+	if (ret) {
+		fatal("cannot build the host stage-2 table (error %d)", ret);
+	}
+	report_host_s2();
+	entry = find_host_image();
+	write_host_dtb(dtb_pa);
+	log_info("entering host at 0x%lx (EL1h), boot heap %lu pages free", entry, boot_pool.nr_free);
+	arch_enter_host(entry, dtb_pa, virt_to_phys(host_s2()->root));
+}

@@ -1,0 +1,69 @@
+/*
+ * Host stage-2 aborts (DESIGN §4). The host touched an address its stage 2
+ * does not map. If the page is (now) the host's, a block split or merge on
+ * another CPU was in its break-before-make window: return and let the host
+ * retry. Otherwise the host gets a synchronous external abort at its own EL1
+ * vector -- its problem, never the core's -- and one rate-limited log line
+ * names the page, its owner and the host PC.
+ *
+ * Lock: takes pagedb_lock to read ownership consistently with the table.
+ */
+#include "arch.h"
+#include "host.h"
+#include "host_s2.h"
+#include "inject.h"
+#include "log.h"
+#include "pagedb.h"
+
+static struct log_limiter abort_log;
+static struct log_limiter trap_log;
+
+static const char *access_kind(u64 esr)
+{
+	if (((esr >> ESR_EC_SHIFT_) & 0x3f) == EC_IABT_LOWER) {
+		return "instruction fetch";
+	}
+	return (esr & ESR_WNR) ? "write" : "read";
+}
+
+/* Under pagedb_lock: true if the host owns or borrows the page, or it is a mapped device page. */
+static bool host_may_access(u64 ipa, u16 *owner)
+{
+	struct page_info *page = pagedb_lookup(ipa);
+	u64 pa;
+	unsigned int flags, level;
+
+	if (page) {
+		*owner = page->owner;
+		return page->owner == OWNER_HOST ||
+		       (page->state == PAGE_SHARED_OWNED && page->borrower == OWNER_HOST);
+	}
+	*owner = OWNER_NONE;
+	return pgt_lookup(host_s2(), ipa, &pa, &flags, &level);
+}
+
+void host_abort(struct cpu_regs *regs, const struct host_abort *abort)
+{
+	char name[16];
+	u16 owner;
+	bool retry;
+
+	spin_lock(&pagedb_lock);
+	retry = host_may_access(abort->ipa, &owner);
+	spin_unlock(&pagedb_lock);
+	if (retry) {
+		return;
+	}
+	log_ratelimited(&abort_log, LOG_WARN,
+			"host %s of PA 0x%lx (page 0x%lx, owner %s%s) at host PC 0x%lx: refused, external abort injected",
+			access_kind(abort->esr), abort->ipa, ALIGN_DOWN(abort->ipa, PAGE_SIZE),
+			owner_name(owner, name, sizeof(name)), pagedb_lookup(abort->ipa) ? "" : ", not RAM", regs->elr);
+	arch_inject_el1_sync(regs, sea_syndrome(abort->esr, regs->spsr), abort->far);
+}
+
+void host_unexpected_trap(struct cpu_regs *regs, u64 esr)
+{
+	log_ratelimited(&trap_log, LOG_WARN, "unexpected trap from host (ESR_EL2 0x%lx) at PC 0x%lx: undefined instruction injected",
+			esr, regs->elr);
+	arch_inject_el1_sync(regs, undef_syndrome(), 0);
+}

@@ -1,0 +1,119 @@
+/*
+ * Host stage-2 construction (see host_s2.h).
+ */
+#include "host_s2.h"
+
+#include "log.h"
+#include "moat/errors.h"
+#include "pagedb.h"
+
+static struct pgtable host_table;
+
+struct pgtable *host_s2(void)
+{
+	return &host_table;
+}
+
+/* Map each maximal run of host-owned pages in one bank. */
+static int map_host_ram(struct fdt_range bank)
+{
+	u64 end = bank.base + bank.size;
+	u64 pa = bank.base;
+
+	while (pa < end) {
+		u64 run = pa;
+		int ret;
+
+		while (run < end && pagedb_lookup(run)->owner == OWNER_HOST) {
+			run += PAGE_SIZE;
+		}
+		if (run > pa) {
+			ret = pgt_map(&host_table, pa, pa, run - pa, PGT_RWX);
+			if (ret) {
+				return ret;
+			}
+		}
+		pa = run + PAGE_SIZE;
+	}
+	return MOAT_OK;
+}
+
+static bool overlaps_dram(u64 base, u64 size)
+{
+	for (unsigned int i = 0; i < pagedb_nr_banks(); i++) {
+		struct fdt_range b = pagedb_bank(i);
+
+		if (base < b.base + b.size && b.base < base + size) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static int map_host_devices(const struct platform_info *plat)
+{
+	for (unsigned int i = 0; i < plat->nr_mmio; i++) {
+		u64 base = ALIGN_DOWN(plat->mmio[i].base, PAGE_SIZE);
+		u64 size = ALIGN_UP(plat->mmio[i].base + plat->mmio[i].size, PAGE_SIZE) - base;
+		int ret;
+
+		if (overlaps_dram(base, size) || base + size > (1UL << HOST_IPA_BITS)) {
+			log_warn("device window 0x%lx+0x%lx overlaps RAM or lies beyond the IPA space: not mapped",
+				 base, size);
+			continue;
+		}
+		ret = pgt_map(&host_table, base, base, size, PGT_RW | PGT_DEVICE);
+		if (ret) {
+			return ret;
+		}
+	}
+	/* fw_cfg's DMA register can write any physical address: never the host's (§1). */
+	if (plat->fw_cfg.size) {
+		u64 base = ALIGN_DOWN(plat->fw_cfg.base, PAGE_SIZE);
+
+		return pgt_unmap(&host_table, base, ALIGN_UP(plat->fw_cfg.base + plat->fw_cfg.size, PAGE_SIZE) - base);
+	}
+	return MOAT_OK;
+}
+
+int host_s2_init(const struct platform_info *plat, struct page_pool *pool)
+{
+	struct pgt_allocator alloc = page_pool_allocator(pool);
+	u64 *root = page_pool_alloc_pair(pool);
+	int ret;
+
+	if (!root) {
+		return MOAT_E_NOMEM;
+	}
+	ret = pgt_init(&host_table, PGT_STAGE2, HOST_IPA_BITS, root, &alloc);
+	for (unsigned int i = 0; !ret && i < pagedb_nr_banks(); i++) {
+		ret = map_host_ram(pagedb_bank(i));
+	}
+	if (!ret) {
+		ret = map_host_devices(plat);
+	}
+	return ret;
+}
+
+void host_s2_ram_coverage(struct host_s2_coverage *c)
+{
+	*c = (struct host_s2_coverage){ 0 };
+	for (unsigned int i = 0; i < pagedb_nr_banks(); i++) {
+		struct fdt_range b = pagedb_bank(i);
+
+		for (u64 pa = b.base; pa < b.base + b.size; pa += PAGE_SIZE) {
+			u64 out;
+			unsigned int flags, level;
+
+			if (pagedb_lookup(pa)->owner != OWNER_HOST) {
+				continue;
+			}
+			c->ram_bytes += PAGE_SIZE;
+			if (pgt_lookup(&host_table, pa, &out, &flags, &level) && out == pa) {
+				c->by_level[level] += PAGE_SIZE;
+			} else {
+				c->unmapped += PAGE_SIZE;
+			}
+		}
+	}
+}

@@ -1,0 +1,69 @@
+/*
+ * The one seam between the generic core and the architecture.
+ *
+ * Generic modules (core/ *.c) call only these functions for anything that
+ * touches hardware: barriers, TLB and cache maintenance, the console, system
+ * registers of the current CPU, power control. core/arch/arm64/ implements
+ * them for EL2; core/arch/fake/ implements them for host-native unit tests and
+ * the fuzzer, recording every maintenance operation so tests can assert that
+ * it happened and in which order (QEMU TCG models no caches or TLB timing).
+ */
+#ifndef MOAT_ARCH_H
+#define MOAT_ARCH_H
+
+#include "regs.h"
+#include "types.h"
+
+/* ---- barriers and maintenance ------------------------------------------ */
+void arch_dsb_ishst(void);
+void arch_dsb_ish(void);
+void arch_isb(void);
+/* Stage-2 TLB invalidation for the VMID whose VTTBR_EL2 is current. */
+void arch_tlbi_s2_ipa(u64 ipa);	 /* TLBI IPAS2E1IS, ipa >> 12 */
+void arch_tlbi_s1_guest_all(void); /* TLBI VMALLE1IS: stage-1 entries that used the old stage-2 */
+void arch_tlbi_s12_all(void);	 /* TLBI VMALLS12E1IS */
+void arch_tlbi_el2_va(u64 va);	 /* TLBI VAE2IS, va >> 12 */
+void arch_tlbi_el2_all(void);	 /* TLBI ALLE2IS */
+void arch_dcache_clean_inval_poc(u64 va, u64 size); /* DC CIVAC per line, then DSB ISH */
+void arch_dcache_clean_poc(u64 va, u64 size);	    /* DC CVAC per line, then DSB ISH */
+void arch_icache_inval_all(void);		    /* IC IALLUIS; DSB ISH; ISB */
+
+/* ---- CPU ------------------------------------------------------------------ */
+unsigned int arch_cpu_index(void); /* 0 for the boot CPU */
+u64 arch_counter(void);		   /* CNTPCT_EL0 */
+u64 arch_counter_freq(void);	   /* CNTFRQ_EL0 */
+
+/* ---- console -------------------------------------------------------------- */
+void arch_console_set_base(u64 pa);
+void arch_console_putc(char c);
+
+/* ---- traps ---------------------------------------------------------------- */
+/*
+ * Make the trapped EL1 context in regs take a synchronous exception with
+ * syndrome esr_el1 (and FAR_EL1 = far_el1) at its own EL1 vector when it
+ * resumes: writes ESR/FAR/ELR/SPSR_EL1 and redirects regs->elr/spsr.
+ */
+void arch_inject_el1_sync(struct cpu_regs *regs, u64 esr_el1, u64 far_el1);
+
+/* Call firmware (PSCI) with SMC: in = x0..x7, out = x0..x3. */
+void arch_firmware_smc(const u64 in[8], u64 out[4]);
+
+/* Wait for an interrupt (standby); returns when one is pending, masked or not. */
+void arch_wfi(void);
+
+/* ---- power ---------------------------------------------------------------- */
+/* PSCI SYSTEM_OFF through the firmware; used for fatal boot errors and panics. */
+void arch_power_off(void) __attribute__((noreturn));
+
+/* ---- address translation -------------------------------------------------- */
+/* The core's EL2 stage 1 identity-maps what it touches, so PA == VA. */
+static inline void *phys_to_virt(u64 pa)
+{
+	return (void *)(uintptr_t)pa;
+}
+static inline u64 virt_to_phys(const void *va)
+{
+	return (u64)(uintptr_t)va;
+}
+
+#endif

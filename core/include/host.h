@@ -1,0 +1,30 @@
+/*
+ * Traps from the host, as the generic core sees them: host calls (HVC),
+ * firmware calls (trapped SMC), and stage-2 aborts. The arm64 vectors decode
+ * ESR_EL2 and call these; each returns with the frame updated for ERET.
+ */
+#ifndef MOAT_HOST_H
+#define MOAT_HOST_H
+
+#include "regs.h"
+#include "types.h"
+
+/* HVC from the host: imm16 is the HVC immediate (only 0 is valid). */
+void host_call(struct cpu_regs *regs, u16 imm16);
+
+/* Trapped SMC from the host (PSCI and other SMCCC services). Advances ELR past the SMC. */
+void host_smc(struct cpu_regs *regs);
+
+struct host_abort {
+	u64 esr; /* ESR_EL2 of the stage-2 abort */
+	u64 far; /* FAR_EL2: the host's virtual address */
+	u64 ipa; /* faulting IPA (== PA for the identity-mapped host) */
+};
+
+/* Stage-2 abort from the host: retry (ownership in flux) or inject an external abort. */
+void host_abort(struct cpu_regs *regs, const struct host_abort *abort);
+
+/* Any other trap from the host: an undefined-instruction exception for it. */
+void host_unexpected_trap(struct cpu_regs *regs, u64 esr);
+
+#endif

@@ -1,0 +1,31 @@
+/*
+ * Host-call table: one entry per function number of the host ABI
+ * (include/moat/abi.h). host_call() validates the conduit and the reserved
+ * arguments, then calls the handler with typed-free raw arguments; handlers
+ * live with the concept they serve (VMs, memory, vCPUs) and are listed in
+ * host_call.c, the one place that knows every call.
+ */
+#ifndef MOAT_HOST_CALL_H
+#define MOAT_HOST_CALL_H
+
+#include "types.h"
+
+#define HOST_CALL_MAX_ARGS 6
+#define HOST_CALL_MAX_RESULTS 3
+
+struct host_call_args {
+	u64 a[HOST_CALL_MAX_ARGS];	  /* x1..x6 */
+	u64 res[HOST_CALL_MAX_RESULTS];	  /* x1..x3 on return */
+};
+
+struct host_call_desc {
+	const char *name;
+	unsigned int nargs;   /* arguments used; x(nargs+1)..x6 must be zero */
+	unsigned int nresults; /* results written; the other result registers read 0 */
+	int (*handler)(struct host_call_args *args);
+};
+
+/* Run one host call by raw register values (the fuzzer drives this directly). */
+long host_call_raw(u64 fid, struct host_call_args *args);
+
+#endif

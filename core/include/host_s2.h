@@ -1,0 +1,28 @@
+/*
+ * The host's stage-2 table (VMID 0): an identity map of every DRAM page the
+ * host owns or borrows (Normal WB) and of the platform's device windows
+ * (Device-nGnRE), minus the core's memory and fw_cfg (DESIGN §5). Built with
+ * 1 GiB / 2 MiB blocks wherever ownership allows.
+ *
+ * Lock: pagedb_lock (the table changes exactly when page ownership changes).
+ */
+#ifndef MOAT_HOST_S2_H
+#define MOAT_HOST_S2_H
+
+#include "alloc.h"
+#include "fdt.h"
+#include "pgtable.h"
+
+#define HOST_IPA_BITS 40
+
+int host_s2_init(const struct platform_info *plat, struct page_pool *pool);
+struct pgtable *host_s2(void);
+
+struct host_s2_coverage {
+	u64 ram_bytes;	  /* DRAM bytes the host owns */
+	u64 by_level[4];  /* of those, bytes mapped by level-1 (1 GiB), -2 (2 MiB), -3 (4 KiB) leaves */
+	u64 unmapped;	  /* host-owned bytes with no mapping (must be 0) */
+};
+void host_s2_ram_coverage(struct host_s2_coverage *c);
+
+#endif

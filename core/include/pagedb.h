@@ -1,0 +1,61 @@
+/*
+ * Page database: one entry per 4 KiB page of every DRAM bank, saying who owns
+ * the page and in which state it is (DESIGN §4). It is the single source of
+ * truth for ownership; every stage-2 table is derived from it and checked
+ * against it by the invariant checker.
+ *
+ * Lock: pagedb_lock guards every entry and the host stage-2 table (they
+ * change together). Lock order: pagedb_lock before any VM lock.
+ */
+#ifndef MOAT_PAGEDB_H
+#define MOAT_PAGEDB_H
+
+#include "fdt.h"
+#include "spinlock.h"
+#include "types.h"
+
+/* Owner IDs: the host is 0 so that an all-zero database means "host owns everything". */
+#define OWNER_HOST 0
+#define OWNER_CORE 1
+#define OWNER_NONE 2 /* nobody: pages pending scrub */
+#define OWNER_VM_BASE 16
+#define OWNER_VM(id) ((u16)(OWNER_VM_BASE + (id)))
+#define OWNER_IS_VM(o) ((o) >= OWNER_VM_BASE)
+#define OWNER_VM_ID(o) ((unsigned int)(o)-OWNER_VM_BASE)
+
+enum page_state {
+	PAGE_OWNED = 0,	       /* owner has it to itself */
+	PAGE_SHARED_OWNED,     /* owner lends it to `borrower` and keeps access */
+	PAGE_SHARED_BORROWED,  /* reserved for per-borrower views; unused in the owner's entry */
+	PAGE_PENDING_SCRUB,    /* left a VM; zeroed and cleaned before the host may have it */
+};
+
+struct page_info {
+	u16 owner;
+	u16 borrower; /* valid in PAGE_SHARED_OWNED */
+	u8 state;     /* enum page_state */
+	u8 reserved;
+};
+
+extern struct spinlock pagedb_lock;
+
+/* Bytes of storage the database needs for the banks in plat. */
+u64 pagedb_storage_bytes(const struct platform_info *plat);
+
+/* Take zeroed storage (all pages HOST, OWNED) covering every bank of plat. */
+int pagedb_init(const struct platform_info *plat, void *storage, u64 storage_bytes);
+
+/* The entry for the page holding pa, or NULL when pa is not DRAM. */
+struct page_info *pagedb_lookup(u64 pa);
+
+/* Set every page of [pa, pa + size) (all DRAM) to owner/state. */
+void pagedb_set_range(u64 pa, u64 size, u16 owner, enum page_state state);
+
+/* Number of DRAM banks and each bank's range, for walkers. */
+unsigned int pagedb_nr_banks(void);
+struct fdt_range pagedb_bank(unsigned int i);
+
+/* "host", "core", "none", "vm3": for log lines. buf needs 16 bytes. */
+const char *owner_name(u16 owner, char *buf, size_t size);
+
+#endif
