@@ -58,13 +58,12 @@ static void load_device_tree(u64 dtb_pa)
 	if (ret) {
 		fatal("device tree at 0x%lx is invalid: %s (error %d)", dtb_pa, why, ret);
 	}
-	if (fdt_used_size(blob) > DTB_COPY_MAX) {
+	if (fdt_copy_compact(blob, dtb_copy, sizeof(dtb_copy))) {
 		fatal("device tree at 0x%lx uses %u bytes; the core keeps at most %u", dtb_pa, fdt_used_size(blob),
 		      DTB_COPY_MAX);
 	}
 	/* Everything below reads the core's own copy, never the host-visible original. */
-	memcpy(dtb_copy, blob, fdt_used_size(blob));
-	ret = fdt_check_header(dtb_copy, fdt_used_size(blob), &why);
+	ret = fdt_check_header(dtb_copy, sizeof(dtb_copy), &why);
 	if (!ret) {
 		ret = fdt_parse_platform(dtb_copy, &plat, &why);
 	}

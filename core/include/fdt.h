@@ -63,6 +63,12 @@ u32 fdt_total_size(const void *blob); /* header field; only after fdt_check_head
  * QEMU pads its DTB to 1 MiB, so this is usually far below totalsize.
  */
 u32 fdt_used_size(const void *blob);
+/*
+ * Copy the used bytes of a checked blob to dst and set the copy's totalsize
+ * to them, so the copy is a valid, unpadded DTB of its own. MOAT_E_NOMEM if
+ * it does not fit in dst_size.
+ */
+int fdt_copy_compact(const void *src, void *dst, size_t dst_size);
 
 /* Parse the platform description. Requires a header that passed the check. */
 int fdt_parse_platform(const void *blob, struct platform_info *out, const char **why);
