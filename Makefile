@@ -41,9 +41,11 @@ BARE_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,noexecstack
 # Generic modules: no inline assembly, built for EL2 and natively.
 CORE_GENERIC := core/boot.c core/log.c core/fmt.c core/fdt.c core/pgtable.c core/alloc.c \
 		core/pagedb.c core/host_s2.c core/host_fault.c core/psci.c core/host_call.c \
-		core/inject.c core/parse.c
+		core/inject.c core/parse.c core/sha256.c core/mem.c core/vm.c core/vcpu.c \
+		core/guest_call.c core/invariants.c
 CORE_ARM64 := core/arch/arm64/head.S core/arch/arm64/vectors.S core/arch/arm64/exception.c \
-	      core/arch/arm64/mmu.c core/arch/arm64/cpu.c core/arch/arm64/uart_pl011.c core/lib.c
+	      core/arch/arm64/mmu.c core/arch/arm64/cpu.c core/arch/arm64/uart_pl011.c core/lib.c \
+	      core/arch/arm64/guest.c core/arch/arm64/switch.S core/arch/arm64/fpsimd.S
 CORE_LDS := core/arch/arm64/moat.lds
 CORE_CFLAGS := $(BARE_CFLAGS) -Icore/include -Icore/arch/arm64/include -I$(B)/include -DMOAT_EL2
 
@@ -51,10 +53,11 @@ core_objs = $(patsubst %,$(B)/$(1)/%.o,$(CORE_GENERIC) $(CORE_ARM64))
 
 # Structure offsets for the .S files, generated from C (never typed by hand).
 ASM_OFFSETS := $(B)/include/asm-offsets.h
-$(ASM_OFFSETS): core/arch/arm64/asm-offsets.c core/include/regs.h
+$(ASM_OFFSETS): core/arch/arm64/asm-offsets.c core/include/regs.h core/include/vcpu.h \
+		core/arch/arm64/include/percpu.h include/moat/abi.h
 	@mkdir -p $(dir $@)
-	$(call msg,CC,$@)$(CC_EL) $(CORE_CFLAGS) -S -o - $< \
-		| sed -n 's/.*@@OFFSET \([A-Z0-9_]*\) #\{0,1\}\([0-9]*\).*/#define \1 \2/p' > $@.tmp
+	$(call msg,GEN,$@)$(CC_EL) $(filter-out -MMD -MP,$(CORE_CFLAGS)) -S -o $@.s $<
+	$(Q)sed -n 's/.*@@OFFSET \([A-Z0-9_]*\) #\{0,1\}\([0-9]*\).*/#define \1 \2/p' $@.s > $@.tmp
 	$(Q)mv $@.tmp $@
 $(call core_objs,core) $(call core_objs,core-panictest): | $(ASM_OFFSETS)
 
@@ -115,7 +118,7 @@ $(B)/fake/%.c.o: %.c
 	$(call msg,HOSTCC,$@)$(HOSTCC) $(FAKE_CFLAGS) -c $< -o $@
 $(B)/unit/%: tests/unit/%.c $(patsubst %,$(B)/fake/%.o,$(FAKE_GENERIC))
 	@mkdir -p $(dir $@)
-	$(call msg,HOSTCC,$@)$(HOSTCC) $(FAKE_CFLAGS) $^ -lcmocka -o $@
+	$(call msg,HOSTCC,$@)$(HOSTCC) $(FAKE_CFLAGS) $^ -lcmocka $(if $(filter test_fdt,$*),-lfdt) -o $@
 
 # ---------------------------------------------------------------- top-level targets
 .PHONY: all deps run test unit integration clean format

@@ -72,20 +72,43 @@ static void load_device_tree(u64 dtb_pa)
 	}
 }
 
+static bool ranges_overlap(u64 a_start, u64 a_end, u64 b_start, u64 b_end)
+{
+	return a_start < b_end && b_start < a_end;
+}
+
+static u64 ram_bytes(const struct platform_info *p)
+{
+	u64 total = 0;
+
+	for (unsigned int i = 0; i < p->nr_mem; i++) {
+		total += p->mem[i].size;
+	}
+	return total;
+}
+
 static void plan_core_region(struct core_layout *l)
 {
-	struct fdt_range bank = plat.mem[0];
+	struct fdt_range first = plat.mem[0], last = plat.mem[plat.nr_mem - 1];
+	u64 data_size;
 
 	l->base = virt_to_phys(__image_start);
 	l->image_end = ALIGN_UP(virt_to_phys(__image_end), PAGE_SIZE);
-	l->pagedb = l->image_end;
+	l->image_region_end = ALIGN_UP(l->image_end, SZ_2M);
 	l->pagedb_size = ALIGN_UP(pagedb_storage_bytes(&plat), PAGE_SIZE);
+	l->heap_size = (ram_bytes(&plat) / SZ_2M + ram_bytes(&plat) / SZ_1G + 2 + BOOT_POOL_FIXED_PAGES) * PAGE_SIZE;
+	data_size = ALIGN_UP(l->pagedb_size + l->heap_size, SZ_2M);
+	l->data_end = ALIGN_DOWN(last.base + last.size, SZ_2M);
+	l->data_base = l->data_end - data_size;
+	l->pagedb = l->data_base;
 	l->heap = l->pagedb + l->pagedb_size;
-	l->heap_size = BOOT_HEAP_SIZE;
-	l->end = ALIGN_UP(l->heap + l->heap_size, SZ_2M);
-	if (!IS_ALIGNED(l->base, SZ_2M) || l->base < bank.base || l->end > bank.base + bank.size) {
-		fatal("core region 0x%lx-0x%lx does not fit in the first RAM bank 0x%lx-0x%lx", l->base, l->end,
-		      bank.base, bank.base + bank.size);
+	if (!IS_ALIGNED(l->base, SZ_2M) || l->base < first.base || l->image_region_end > first.base + first.size) {
+		fatal("core image 0x%lx-0x%lx is not 2 MiB-aligned inside the first RAM bank 0x%lx-0x%lx", l->base,
+		      l->image_end, first.base, first.base + first.size);
+	}
+	if (data_size > last.size || l->data_base < last.base || ranges_overlap(l->base, l->image_region_end,
+										 l->data_base, l->data_end)) {
+		fatal("RAM too small for the core's data region (%lu KiB)", data_size >> 10);
 	}
 }
 
@@ -95,8 +118,19 @@ static void init_ownership(const struct core_layout *l)
 	if (pagedb_init(&plat, phys_to_virt(l->pagedb), l->pagedb_size)) {
 		fatal("page database does not fit its storage");
 	}
-	pagedb_set_range(l->base, l->end - l->base, OWNER_CORE, PAGE_OWNED);
+	pagedb_set_range(l->base, l->image_region_end - l->base, OWNER_CORE, PAGE_OWNED);
+	pagedb_set_range(l->data_base, l->data_end - l->data_base, OWNER_CORE, PAGE_OWNED);
 	page_pool_init(&boot_pool, l->heap, l->heap_size);
+}
+
+static void check_dtb_outside_core(u64 dtb_pa)
+{
+	u64 end = dtb_pa + fdt_total_size(phys_to_virt(dtb_pa));
+
+	if (ranges_overlap(dtb_pa, end, core_layout.base, core_layout.image_region_end) ||
+	    ranges_overlap(dtb_pa, end, core_layout.data_base, core_layout.data_end)) {
+		fatal("device tree 0x%lx-0x%lx overlaps the core's memory", dtb_pa, end);
+	}
 }
 
 /* The host image: moat.host=ADDR in bootargs, else the default; must be an arm64 Image in host RAM. */
@@ -124,7 +158,8 @@ static u64 find_host_image(void)
 static void write_host_dtb(u64 dtb_pa)
 {
 	struct fdt_host_edit edit = {
-		.core_reserved = { core_layout.base, core_layout.end - core_layout.base },
+		.core_reserved = { { core_layout.base, core_layout.image_region_end - core_layout.base },
+				   { core_layout.data_base, core_layout.data_end - core_layout.data_base } },
 		.drop_fw_cfg = true,
 		.initrd_start = plat.initrd_start,
 		.initrd_end = plat.initrd_end,
@@ -140,8 +175,7 @@ static void write_host_dtb(u64 dtb_pa)
 	}
 	/* The host starts with its MMU off: it reads memory, not our cache. */
 	arch_dcache_clean_poc(dtb_pa, size);
-	log_info("host device tree at 0x%lx (%lu bytes): core reserved 0x%lx-0x%lx, fw_cfg removed", dtb_pa,
-		 (u64)size, core_layout.base, core_layout.end);
+	log_info("host device tree at 0x%lx (%lu bytes): core memory reserved, fw_cfg removed", dtb_pa, (u64)size);
 }
 
 static void report_host_s2(void)
@@ -180,9 +214,12 @@ void boot_main(u64 dtb_pa)
 		arch_console_set_base(plat.uart.base);
 	}
 	plan_core_region(&core_layout);
-	log_info("%u RAM bank(s), %u CPU(s); core region 0x%lx-0x%lx (image %lu KiB, page database %lu KiB)",
-		 plat.nr_mem, plat.nr_cpus, core_layout.base, core_layout.end,
-		 (core_layout.image_end - core_layout.base) >> 10, core_layout.pagedb_size >> 10);
+	log_info("%u RAM bank(s), %u CPU(s); core image 0x%lx-0x%lx (%lu KiB used), core data 0x%lx-0x%lx "
+		 "(page database %lu KiB, boot pool %lu KiB)",
+		 plat.nr_mem, plat.nr_cpus, core_layout.base, core_layout.image_region_end,
+		 (core_layout.image_end - core_layout.base) >> 10, core_layout.data_base, core_layout.data_end,
+		 core_layout.pagedb_size >> 10, core_layout.heap_size >> 10);
+	check_dtb_outside_core(dtb_pa);
 	arch_cpu_features_report();
 	init_ownership(&core_layout);
 	ret = arch_mmu_init(&core_layout, &plat, &boot_pool);

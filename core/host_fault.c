@@ -20,7 +20,7 @@ static struct log_limiter trap_log;
 
 static const char *access_kind(u64 esr)
 {
-	if (((esr >> ESR_EC_SHIFT_) & 0x3f) == EC_IABT_LOWER) {
+	if (((esr >> ESR_EC_SHIFT) & 0x3f) == EC_IABT_LOWER) {
 		return "instruction fetch";
 	}
 	return (esr & ESR_WNR) ? "write" : "read";
@@ -36,7 +36,7 @@ static bool host_may_access(u64 ipa, u16 *owner)
 	if (page) {
 		*owner = page->owner;
 		return page->owner == OWNER_HOST ||
-		       (page->state == PAGE_SHARED_OWNED && page->borrower == OWNER_HOST);
+		       (page->state == PAGE_SHARED_OWNED && page->peer == OWNER_HOST);
 	}
 	*owner = OWNER_NONE;
 	return pgt_lookup(host_s2(), ipa, &pa, &flags, &level);

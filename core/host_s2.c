@@ -8,6 +8,7 @@
 #include "pagedb.h"
 
 static struct pgtable host_table;
+static struct page_pool *table_pool;
 
 struct pgtable *host_s2(void)
 {
@@ -85,6 +86,7 @@ int host_s2_init(const struct platform_info *plat, struct page_pool *pool)
 	if (!root) {
 		return MOAT_E_NOMEM;
 	}
+	table_pool = pool;
 	ret = pgt_init(&host_table, PGT_STAGE2, HOST_IPA_BITS, root, &alloc);
 	for (unsigned int i = 0; !ret && i < pagedb_nr_banks(); i++) {
 		ret = map_host_ram(pagedb_bank(i));
@@ -92,7 +94,53 @@ int host_s2_init(const struct platform_info *plat, struct page_pool *pool)
 	if (!ret) {
 		ret = map_host_devices(plat);
 	}
+	/* From here on every edit is break-before-make with TLB maintenance. */
+	host_table.live = true;
 	return ret;
+}
+
+u64 host_s2_pool_free(void)
+{
+	return table_pool->nr_free;
+}
+
+bool host_s2_can_unmap_page(void)
+{
+	/* A 1 GiB block splits into a level-2 table and one level-3 table. */
+	return table_pool->nr_free >= 2;
+}
+
+void host_s2_unmap_page(u64 pa)
+{
+	CHECK(pgt_unmap(&host_table, pa, PAGE_SIZE) == MOAT_OK);
+}
+
+/* True when every page of the aligned block containing pa is exclusively the host's. */
+static bool block_all_host(u64 pa, u64 block)
+{
+	u64 base = ALIGN_DOWN(pa, block);
+
+	for (u64 p = base; p < base + block; p += PAGE_SIZE) {
+		struct page_info *page = pagedb_lookup(p);
+
+		if (!page || page->owner != OWNER_HOST) {
+			return false;
+		}
+	}
+	return true;
+}
+
+void host_s2_map_page(u64 pa)
+{
+	u64 base = pa, size = PAGE_SIZE;
+
+	/* The 1 GiB scan runs only once its 2 MiB block is whole again. */
+	if (block_all_host(pa, SZ_2M)) {
+		size = block_all_host(pa, SZ_1G) ? SZ_1G : SZ_2M;
+		base = ALIGN_DOWN(pa, size);
+	}
+	/* Mapping never needs more tables than the unmap that preceded it freed. */
+	CHECK(pgt_map(&host_table, base, base, size, PGT_RWX) == MOAT_OK);
 }
 
 void host_s2_ram_coverage(struct host_s2_coverage *c)

@@ -38,19 +38,19 @@ struct el1_entry el1_sync_entry(u64 spsr, u64 vbar_el1, u64 sctlr_el1, bool have
 
 u64 sea_syndrome(u64 esr_el2, u64 spsr)
 {
-	bool data = ((esr_el2 >> ESR_EC_SHIFT_) & 0x3f) == EC_DABT_LOWER;
+	bool data = ((esr_el2 >> ESR_EC_SHIFT) & 0x3f) == EC_DABT_LOWER;
 	bool el0 = spsr_is_el0(spsr);
 	u64 ec;
 
 	if (data) {
 		ec = el0 ? EC_DABT_LOWER : EC_DABT_SAME;
-		return (ec << ESR_EC_SHIFT_) | ESR_IL_BIT | (esr_el2 & ESR_WNR) | FSC_SEA;
+		return (ec << ESR_EC_SHIFT) | ESR_IL | (esr_el2 & ESR_WNR) | FSC_SEA;
 	}
 	ec = el0 ? EC_IABT_LOWER : EC_IABT_SAME;
-	return (ec << ESR_EC_SHIFT_) | ESR_IL_BIT | FSC_SEA;
+	return (ec << ESR_EC_SHIFT) | ESR_IL | FSC_SEA;
 }
 
 u64 undef_syndrome(void)
 {
-	return ESR_IL_BIT;
+	return ESR_IL;
 }

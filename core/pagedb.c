@@ -66,7 +66,8 @@ void pagedb_set_range(u64 pa, u64 size, u16 owner, enum page_state state)
 
 		if (p) {
 			p->owner = owner;
-			p->borrower = OWNER_NONE;
+			p->peer = OWNER_NONE;
+			p->flags = 0;
 			p->state = (u8)state;
 		}
 	}

@@ -336,6 +336,30 @@ void pgt_leaf_bytes(const struct pgtable *pgt, u64 bytes[4])
 	count_leaves(pgt, pgt->root, pgt->start_level, bytes);
 }
 
+static void walk_level(const struct pgtable *pgt, const u64 *table, unsigned int level, u64 ia_base,
+		       const struct pgt_visitor *v)
+{
+	unsigned int entries = level == pgt->start_level ? pgt->root_entries : ENTRIES_PER_TABLE;
+
+	for (unsigned int i = 0; i < entries; i++) {
+		u64 ia = ia_base + (u64)i * level_size(level);
+		u64 pte = table[i];
+
+		if (is_table(pte, level)) {
+			v->table(v->ctx, pte & PTE_ADDR_MASK);
+			walk_level(pgt, table_of(pte), level + 1, ia, v);
+		} else if (pte & PTE_VALID) {
+			v->leaf(v->ctx, ia, pte & PTE_ADDR_MASK & ~(level_size(level) - 1), level_size(level),
+				flags_of_leaf(pgt->stage, pte));
+		}
+	}
+}
+
+void pgt_walk(const struct pgtable *pgt, const struct pgt_visitor *v)
+{
+	walk_level(pgt, pgt->root, pgt->start_level, 0, v);
+}
+
 void pgt_destroy(struct pgtable *pgt)
 {
 	for (unsigned int i = 0; i < pgt->root_entries; i++) {

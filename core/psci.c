@@ -11,6 +11,8 @@
 #include "arch.h"
 #include "host.h"
 #include "log.h"
+#include "mem.h"
+#include "pagedb.h"
 #include "psci.h"
 
 static struct log_limiter cpu_on_log;
@@ -53,9 +55,16 @@ void host_smc(struct cpu_regs *regs)
 		forward(regs);
 		break;
 	case PSCI_SYSTEM_OFF:
-	case PSCI_SYSTEM_RESET:
-		log_info("host requested %s", fid == PSCI_SYSTEM_OFF ? "SYSTEM_OFF" : "SYSTEM_RESET");
+		log_info("host requested SYSTEM_OFF");
 		forward(regs);
+		break;
+	case PSCI_SYSTEM_RESET:
+		/* RAM survives a reset and the next boot gives it all to the host: scrub first (§4). */
+		log_info("host requested SYSTEM_RESET: scrubbing every page the host does not own");
+		spin_lock(&pagedb_lock);
+		mem_scrub_for_reset();
+		forward(regs);
+		spin_unlock(&pagedb_lock);
 		break;
 	case PSCI_CPU_SUSPEND_32:
 	case PSCI_CPU_SUSPEND_64:

@@ -51,6 +51,23 @@ void arch_firmware_smc(const u64 in[8], u64 out[4]);
 /* Wait for an interrupt (standby); returns when one is pending, masked or not. */
 void arch_wfi(void);
 
+/* ---- guests ---------------------------------------------------------------- */
+struct vcpu;
+struct guest_exit;
+
+/* Switch the CPU from host to guest context (EL1 registers, EL2 controls) and back. */
+/* flush_local: this CPU last ran another vCPU of the VM: drop its local TLB/I-cache context. */
+void arch_vcpu_load(struct vcpu *vcpu, bool flush_local);
+void arch_vcpu_put(struct vcpu *vcpu);
+/* Enter the loaded vCPU until it exits for a reason the generic code must handle. */
+void arch_guest_run(struct vcpu *vcpu, struct guest_exit *exit);
+/*
+ * Stage-2 TLB maintenance acts on the VMID in VTTBR_EL2: load a VM's VTTBR
+ * around edits of its table, then return to the host's.
+ */
+void arch_s2_switch_to(u64 vttbr);
+void arch_s2_switch_to_host(void);
+
 /* ---- power ---------------------------------------------------------------- */
 /* PSCI SYSTEM_OFF through the firmware; used for fatal boot errors and panics. */
 void arch_power_off(void) __attribute__((noreturn));

@@ -1,11 +1,15 @@
 /*
  * Where the core lives in physical memory, decided once at boot from the
- * image's link layout and the DTB's memory size. Read-only after boot.
+ * image's link layout and the DTB's memory size. Read-only after boot. Two
+ * regions, both 2 MiB-aligned so the host keeps block mappings around them:
  *
- *   [base, image_end)          the image: text RX, rodata R, data/BSS/stacks RW
- *   [pagedb, +pagedb_size)     the page database
- *   [heap, +heap_size)         the boot page pool (core page tables)
- *   end                        rounded up to 2 MiB so the host keeps blocks
+ *   image region [base, image_region_end): where QEMU loaded the image
+ *       (text RX, rodata R, data/BSS/stacks RW), a fixed size;
+ *   data region [data_base, data_end) at the top of the last RAM bank:
+ *       the page database and the boot page pool, sized from the RAM size.
+ *
+ * Keeping the RAM-proportional part at the top leaves the memory right after
+ * the image free for the host at any RAM size (the host image goes there).
  */
 #ifndef MOAT_BOOT_H
 #define MOAT_BOOT_H
@@ -14,14 +18,22 @@
 #include "fdt.h"
 #include "types.h"
 
-#define BOOT_HEAP_SIZE (1UL << 20)
+/*
+ * The boot pool holds the core's stage 1 and the host's stage 2. The host
+ * stage 2 may need a level-3 table for every 2 MiB of RAM and a level-2
+ * table for every GiB once donations have split its blocks, so the pool is
+ * sized from the RAM size up front: it can never run dry at run time.
+ */
+#define BOOT_POOL_FIXED_PAGES 64
 
 struct core_layout {
 	u64 base;
 	u64 image_end;
+	u64 image_region_end;
+	u64 data_base;
 	u64 pagedb, pagedb_size;
 	u64 heap, heap_size;
-	u64 end;
+	u64 data_end;
 };
 
 extern struct core_layout core_layout;

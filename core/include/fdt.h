@@ -17,7 +17,7 @@
 
 #define PLAT_MAX_MEM 8
 #define PLAT_MAX_CPUS 8
-#define PLAT_MAX_MMIO 48
+#define PLAT_MAX_MMIO 64
 #define PLAT_BOOTARGS_MAX 256
 
 struct fdt_range {
@@ -74,8 +74,10 @@ int fdt_copy_compact(const void *src, void *dst, size_t dst_size);
 int fdt_parse_platform(const void *blob, struct platform_info *out, const char **why);
 
 /* Edits applied while copying the boot DTB into the host's DTB. */
+#define FDT_HOST_MAX_RESERVED 2
 struct fdt_host_edit {
-	struct fdt_range core_reserved; /* added under /reserved-memory as a no-map child */
+	/* Each non-empty range is added under /reserved-memory as a no-map child. */
+	struct fdt_range core_reserved[FDT_HOST_MAX_RESERVED];
 	bool drop_fw_cfg;		/* remove the "qemu,fw-cfg-mmio" node */
 	u64 initrd_start, initrd_end;	/* written to /chosen when initrd_end > initrd_start */
 };

@@ -25,6 +25,26 @@ struct host_call_desc {
 	int (*handler)(struct host_call_args *args);
 };
 
+/* Handlers, one per call; each lives with the concept it serves. */
+int hc_vm_create(struct host_call_args *args);
+int hc_vm_destroy(struct host_call_args *args);
+int hc_vcpu_create(struct host_call_args *args);
+int hc_donate_core(struct host_call_args *args);
+int hc_share_core(struct host_call_args *args);
+int hc_unshare_core(struct host_call_args *args);
+int hc_donate_vm(struct host_call_args *args);
+int hc_load(struct host_call_args *args);
+int hc_share_vm(struct host_call_args *args);
+int hc_set_boot(struct host_call_args *args);
+int hc_finalize(struct host_call_args *args);
+int hc_vcpu_run(struct host_call_args *args);
+int hc_vcpu_get_reg(struct host_call_args *args);
+int hc_vcpu_set_reg(struct host_call_args *args);
+int hc_reclaim(struct host_call_args *args);
+int hc_stats(struct host_call_args *args);
+int hc_check(struct host_call_args *args);
+int hc_measurement(struct host_call_args *args);
+
 /* Run one host call by raw register values (the fuzzer drives this directly). */
 long host_call_raw(u64 fid, struct host_call_args *args);
 

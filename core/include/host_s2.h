@@ -18,6 +18,16 @@
 int host_s2_init(const struct platform_info *plat, struct page_pool *pool);
 struct pgtable *host_s2(void);
 
+/* Free pages left in the boot pool (host and core tables). */
+u64 host_s2_pool_free(void);
+
+/* Whether the boot pool can cover splitting blocks to unmap one page. */
+bool host_s2_can_unmap_page(void);
+/* Remove one page from the host's view (splitting a block if needed). */
+void host_s2_unmap_page(u64 pa);
+/* Give one page back to the host, re-forming 2 MiB / 1 GiB blocks when all of it is the host's. */
+void host_s2_map_page(u64 pa);
+
 struct host_s2_coverage {
 	u64 ram_bytes;	  /* DRAM bytes the host owns */
 	u64 by_level[4];  /* of those, bytes mapped by level-1 (1 GiB), -2 (2 MiB), -3 (4 KiB) leaves */

@@ -13,18 +13,8 @@
 #ifndef MOAT_INJECT_H
 #define MOAT_INJECT_H
 
+#include "esr.h"
 #include "types.h"
-
-#define ESR_EC_SHIFT_ 26
-#define ESR_IL_BIT (1UL << 25)
-#define ESR_WNR (1UL << 6)
-#define ESR_ISV (1UL << 24)
-#define FSC_SEA 0x10UL
-
-#define EC_IABT_LOWER 0x20UL
-#define EC_IABT_SAME 0x21UL
-#define EC_DABT_LOWER 0x24UL
-#define EC_DABT_SAME 0x25UL
 
 #define PSR_MODE_MASK 0x1fUL
 #define PSR_MODE_EL0T 0x0UL

@@ -25,17 +25,24 @@
 
 enum page_state {
 	PAGE_OWNED = 0,	       /* owner has it to itself */
-	PAGE_SHARED_OWNED,     /* owner lends it to `borrower` and keeps access */
+	PAGE_SHARED_OWNED,     /* owner lends it to `peer` and keeps access */
 	PAGE_SHARED_BORROWED,  /* reserved for per-borrower views; unused in the owner's entry */
 	PAGE_PENDING_SCRUB,    /* left a VM; zeroed and cleaned before the host may have it */
 };
 
+/*
+ * peer: in PAGE_SHARED_OWNED, who borrows the page; for a CORE page, the VM
+ * it serves (memcache, vCPU state, stage-2 table) or OWNER_NONE for the
+ * core's own; otherwise OWNER_NONE.
+ */
 struct page_info {
 	u16 owner;
-	u16 borrower; /* valid in PAGE_SHARED_OWNED */
-	u8 state;     /* enum page_state */
-	u8 reserved;
+	u16 peer;
+	u8 state; /* enum page_state */
+	u8 flags; /* PAGE_FLAG_* */
 };
+
+#define PAGE_FLAG_RUN_PAGE (1U << 0) /* host page shared with the core, attached to a vCPU */
 
 extern struct spinlock pagedb_lock;
 

@@ -99,6 +99,14 @@ bool pgt_lookup(const struct pgtable *pgt, u64 ia, u64 *pa, unsigned int *flags,
 /* Bytes mapped by leaves of each level (index 1..3), for coverage reports. */
 void pgt_leaf_bytes(const struct pgtable *pgt, u64 bytes[4]);
 
+/* Visit every leaf (ia, pa, size) and every table page below the root, for checkers. */
+struct pgt_visitor {
+	void (*leaf)(void *ctx, u64 ia, u64 pa, u64 size, unsigned int flags);
+	void (*table)(void *ctx, u64 table_pa);
+	void *ctx;
+};
+void pgt_walk(const struct pgtable *pgt, const struct pgt_visitor *v);
+
 /* Free every table page below the root (VM teardown); the table must not be live. */
 void pgt_destroy(struct pgtable *pgt);
 

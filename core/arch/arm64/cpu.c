@@ -7,6 +7,7 @@
 #include "boot.h"
 #include "inject.h"
 #include "log.h"
+#include "percpu.h"
 #include "psci.h"
 #include "sysreg.h"
 
@@ -24,6 +25,14 @@ static struct {
 } cpu_features;
 
 static struct cpu_regs host_boot_frame;
+
+struct percpu percpu_data[PERCPU_MAX];
+struct host_el2_config host_el2;
+
+struct percpu *this_cpu(void)
+{
+	return (struct percpu *)read_sysreg(tpidr_el2);
+}
 
 void arch_dsb_ishst(void)
 {
@@ -97,7 +106,7 @@ void arch_icache_inval_all(void)
 
 unsigned int arch_cpu_index(void)
 {
-	return (unsigned int)read_sysreg(tpidr_el2);
+	return (unsigned int)this_cpu()->index;
 }
 
 u64 arch_counter(void)
@@ -236,21 +245,25 @@ static u64 host_vtcr(void)
 /* EL2 controls while the host runs (DESIGN §3A, §12): stage 2 on, every SMC trapped. */
 static void init_el2_for_host(u64 host_s2_root)
 {
-	u64 hcr = HCR_VM | HCR_SWIO | HCR_TSC | HCR_RW;
-
+	host_el2.hcr = HCR_VM | HCR_SWIO | HCR_TSC | HCR_RW;
 	if (cpu_features.have_pauth) {
-		hcr |= HCR_API | HCR_APK;
+		host_el2.hcr |= HCR_API | HCR_APK;
 	}
+	host_el2.vttbr = host_s2_root; /* VMID 0 */
+	host_el2.cptr = CPTR_EL2_RES1;
+	host_el2.mdcr = cpu_features.have_pmu ? (read_sysreg(pmcr_el0) >> 11) & MDCR_HPMN_MASK : 0;
+	host_el2.cnthctl = CNTHCTL_EL1PCTEN | CNTHCTL_EL1PCEN;
+	host_el2.vmpidr = read_sysreg(mpidr_el1);
 	write_sysreg(vtcr_el2, host_vtcr());
-	write_sysreg(vttbr_el2, host_s2_root); /* VMID 0 */
-	write_sysreg(hcr_el2, hcr);
-	write_sysreg(cptr_el2, CPTR_EL2_RES1);
+	write_sysreg(vttbr_el2, host_el2.vttbr);
+	write_sysreg(hcr_el2, host_el2.hcr);
+	write_sysreg(cptr_el2, host_el2.cptr);
 	write_sysreg(hstr_el2, 0);
-	write_sysreg(cnthctl_el2, CNTHCTL_EL1PCTEN | CNTHCTL_EL1PCEN);
+	write_sysreg(cnthctl_el2, host_el2.cnthctl);
 	write_sysreg(cntvoff_el2, 0);
 	write_sysreg(vpidr_el2, read_sysreg(midr_el1));
-	write_sysreg(vmpidr_el2, read_sysreg(mpidr_el1));
-	write_sysreg(mdcr_el2, cpu_features.have_pmu ? (read_sysreg(pmcr_el0) >> 11) & 0x1f : 0);
+	write_sysreg(vmpidr_el2, host_el2.vmpidr);
+	write_sysreg(mdcr_el2, host_el2.mdcr);
 	write_sysreg(S3_4_C12_C9_5, ICC_SRE_EL2_ENABLE | ICC_SRE_EL2_SRE); /* ICC_SRE_EL2 */
 	arch_isb();
 	write_sysreg(S3_4_C12_C11_0, 0); /* ICH_HCR_EL2: no virtual interface for the host */

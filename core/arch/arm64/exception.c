@@ -7,9 +7,11 @@
 #include "arch.h"
 #include "host.h"
 #include "log.h"
+#include "percpu.h"
 #include "sysreg.h"
 
 void el2_trap(struct cpu_regs *regs, u64 kind);
+void arch_guest_trap(struct cpu_regs *frame, u64 kind) __attribute__((noreturn));
 
 static const char *const kind_name[16] = {
 	"EL2t sync", "EL2t IRQ", "EL2t FIQ", "EL2t SError", "EL2h sync", "EL2h IRQ", "EL2h FIQ", "EL2h SError",
@@ -43,8 +45,8 @@ static void host_sync(struct cpu_regs *regs)
 	case EC_SMC64:
 		host_smc(regs);
 		break;
-	case EC_DABT_LOW:
-	case EC_IABT_LOW:
+	case EC_DABT_LOWER:
+	case EC_IABT_LOWER:
 		abort.esr = esr;
 		abort.far = read_sysreg(far_el2);
 		abort.ipa = HPFAR_IPA(read_sysreg(hpfar_el2)) | (abort.far & (PAGE_SIZE - 1));
@@ -58,6 +60,9 @@ static void host_sync(struct cpu_regs *regs)
 
 void el2_trap(struct cpu_regs *regs, u64 kind)
 {
+	if (kind >= 8 && this_cpu()->guest_regs) {
+		arch_guest_trap(regs, kind);
+	}
 	switch (kind) {
 	case 8:
 	case 12:

@@ -30,6 +30,8 @@ primary_entry:
 	isb
 	adr_l	x1, __vectors
 	msr	vbar_el2, x1
+	adr_l	x1, percpu_data		// CPU 0's per-CPU data (index 0, zeroed with BSS)
+	msr	tpidr_el2, x1
 	/* Stack of CPU 0: top of its slot, above its guard page. */
 	adr_l	x1, __stacks_start
 	add	x1, x1, #(GUARD_SIZE + STACK_SIZE)

@@ -86,7 +86,8 @@ static void enable_mmu(const struct core_layout *layout)
 		  TCR_IRGN0_WBWA | TCR_T0SZ(EL2_VA_BITS);
 
 	/* Tables and data were written with caches off: no stale line may shadow them. */
-	arch_dcache_clean_inval_poc(layout->base, layout->end - layout->base);
+	arch_dcache_clean_inval_poc(layout->base, layout->image_region_end - layout->base);
+	arch_dcache_clean_inval_poc(layout->data_base, layout->data_end - layout->data_base);
 	write_sysreg(mair_el2, MAIR_EL2_VALUE);
 	write_sysreg(tcr_el2, tcr);
 	write_sysreg(ttbr0_el2, virt_to_phys(el2_table.root));

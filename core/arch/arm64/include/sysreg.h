@@ -17,20 +17,7 @@
 		__asm__ volatile("msr " #r ", %x0" : : "rZ"(__w));                                                  \
 	} while (0)
 
-/* ESR_ELx exception classes. */
-#define ESR_EC_SHIFT 26
-#define ESR_EC(esr) (((esr) >> ESR_EC_SHIFT) & 0x3f)
-#define ESR_IL (1UL << 25)
-#define EC_UNKNOWN 0x00
-#define EC_WFX 0x01
-#define EC_FP_ASIMD 0x07
-#define EC_HVC64 0x16
-#define EC_SMC64 0x17
-#define EC_SYSREG 0x18
-#define EC_IABT_LOW 0x20
-#define EC_IABT_CUR 0x21
-#define EC_DABT_LOW 0x24
-#define EC_DABT_CUR 0x25
+#include "esr.h"
 
 /* HCR_EL2 */
 #define HCR_VM (1UL << 0)
@@ -40,7 +27,12 @@
 #define HCR_AMO (1UL << 5)
 #define HCR_TWI (1UL << 13)
 #define HCR_TWE (1UL << 14)
+#define HCR_FB (1UL << 9)
+#define HCR_BSU_IS (1UL << 10)
 #define HCR_TSC (1UL << 19)
+#define HCR_TIDCP (1UL << 20)
+#define HCR_TACR (1UL << 21)
+#define HCR_TSW (1UL << 22)
 #define HCR_RW (1UL << 31)
 #define HCR_APK (1UL << 40)
 #define HCR_API (1UL << 41)
@@ -69,6 +61,15 @@
 /* CPTR_EL2 (non-VHE): RES1 bits, FP/SIMD not trapped. */
 #define CPTR_EL2_RES1 0x33ffUL
 #define CPTR_TFP (1UL << 10)
+#define CPTR_TTA (1UL << 20)
+
+/* MDCR_EL2 */
+#define MDCR_HPMN_MASK 0x1fUL
+#define MDCR_TPMCR (1UL << 5)
+#define MDCR_TPM (1UL << 6)
+#define MDCR_TDA (1UL << 9)
+#define MDCR_TDOSA (1UL << 10)
+#define MDCR_TDRA (1UL << 11)
 
 /* CNTHCTL_EL2 */
 #define CNTHCTL_EL1PCTEN (1UL << 0)

@@ -1,0 +1,161 @@
+/*
+ * arm64 side of running a vCPU (DESIGN §6, §12): switching the EL1 context
+ * and the EL2 controls between host and guest, entering the guest, and the
+ * lazy FP/SIMD switch.
+ *
+ * Load/put happen once per VCPU_RUN; exits the core answers itself re-enter
+ * the guest without touching either context. FP/SIMD moves only when the
+ * guest first uses it (CPTR_EL2.TFP trap), and is handed back to the host on
+ * put, so no guest value is left in a register the host can read.
+ */
+#include "arch.h"
+#include "percpu.h"
+#include "sysreg.h"
+#include "vcpu.h"
+
+u64 __guest_enter(struct cpu_regs *guest, struct percpu *pcpu);
+void __guest_exit(u64 kind) __attribute__((noreturn));
+void __fpsimd_save(struct fpsimd_state *s);
+void __fpsimd_restore(const struct fpsimd_state *s);
+
+/* EL2 controls while a guest runs: stage 2 on, interrupts to EL2, SMC/WFx/cache-by-set-way/impl-defined trapped. */
+#define HCR_GUEST                                                                                                    \
+	(HCR_VM | HCR_SWIO | HCR_FMO | HCR_IMO | HCR_AMO | HCR_FB | HCR_BSU_IS | HCR_TWI | HCR_TWE | HCR_TSC |       \
+	 HCR_TIDCP | HCR_TACR | HCR_TSW | HCR_RW)
+/* Debug and PMU are not given to guests (DESIGN §6). */
+#define MDCR_GUEST_TRAPS (MDCR_TPMCR | MDCR_TPM | MDCR_TDA | MDCR_TDOSA | MDCR_TDRA)
+#define MPIDR_RES1 (1UL << 31)
+
+#define GUEST_SYSREGS(X)                                                                                             \
+	X(SYS_SCTLR_EL1, sctlr_el1)                                                                                  \
+	X(SYS_TTBR0_EL1, ttbr0_el1)                                                                                  \
+	X(SYS_TTBR1_EL1, ttbr1_el1)                                                                                  \
+	X(SYS_TCR_EL1, tcr_el1)                                                                                      \
+	X(SYS_MAIR_EL1, mair_el1)                                                                                    \
+	X(SYS_AMAIR_EL1, amair_el1)                                                                                  \
+	X(SYS_VBAR_EL1, vbar_el1)                                                                                    \
+	X(SYS_CONTEXTIDR_EL1, contextidr_el1)                                                                        \
+	X(SYS_TPIDR_EL0, tpidr_el0)                                                                                  \
+	X(SYS_TPIDR_EL1, tpidr_el1)                                                                                  \
+	X(SYS_TPIDRRO_EL0, tpidrro_el0)                                                                              \
+	X(SYS_ESR_EL1, esr_el1)                                                                                      \
+	X(SYS_FAR_EL1, far_el1)                                                                                      \
+	X(SYS_AFSR0_EL1, afsr0_el1)                                                                                  \
+	X(SYS_AFSR1_EL1, afsr1_el1)                                                                                  \
+	X(SYS_PAR_EL1, par_el1)                                                                                      \
+	X(SYS_CPACR_EL1, cpacr_el1)                                                                                  \
+	X(SYS_CNTKCTL_EL1, cntkctl_el1)                                                                              \
+	X(SYS_SP_EL0, sp_el0)                                                                                        \
+	X(SYS_SP_EL1, sp_el1)                                                                                        \
+	X(SYS_ELR_EL1, elr_el1)                                                                                      \
+	X(SYS_SPSR_EL1, spsr_el1)                                                                                    \
+	X(SYS_CSSELR_EL1, csselr_el1)                                                                                \
+	X(SYS_MDSCR_EL1, mdscr_el1)                                                                                  \
+	X(SYS_CNTV_CTL_EL0, cntv_ctl_el0)                                                                            \
+	X(SYS_CNTV_CVAL_EL0, cntv_cval_el0)
+
+static void save_el1(u64 *sys)
+{
+#define SAVE(idx, reg) sys[idx] = read_sysreg(reg);
+	GUEST_SYSREGS(SAVE)
+#undef SAVE
+}
+
+static void restore_el1(const u64 *sys)
+{
+#define RESTORE(idx, reg) write_sysreg(reg, sys[idx]);
+	GUEST_SYSREGS(RESTORE)
+#undef RESTORE
+}
+
+void arch_vcpu_load(struct vcpu *vcpu, bool flush_local)
+{
+	struct percpu *pc = this_cpu();
+
+	pc->loaded_vcpu = vcpu;
+	pc->guest_fp_loaded = false;
+	save_el1(pc->host_sys);
+	restore_el1(vcpu->ctx.sys);
+	write_sysreg(vttbr_el2, vcpu->vm->vttbr);
+	write_sysreg(hcr_el2, HCR_GUEST);
+	write_sysreg(cptr_el2, CPTR_EL2_RES1 | CPTR_TFP | CPTR_TTA);
+	write_sysreg(mdcr_el2, (host_el2.mdcr & MDCR_HPMN_MASK) | MDCR_GUEST_TRAPS);
+	write_sysreg(cnthctl_el2, CNTHCTL_EL1PCTEN);
+	write_sysreg(cntvoff_el2, 0);
+	write_sysreg(vmpidr_el2, MPIDR_RES1 | vcpu->index);
+	arch_isb();
+	if (flush_local) {
+		/* Another vCPU of this VM ran here last: its local TLB and I-cache context must not leak. */
+		__asm__ volatile("tlbi vmalle1; ic iallu; dsb nsh; isb" ::: "memory");
+	}
+}
+
+void arch_vcpu_put(struct vcpu *vcpu)
+{
+	struct percpu *pc = this_cpu();
+
+	save_el1(vcpu->ctx.sys);
+	restore_el1(pc->host_sys);
+	if (pc->guest_fp_loaded) {
+		write_sysreg(cptr_el2, CPTR_EL2_RES1);
+		arch_isb();
+		__fpsimd_save(&vcpu->ctx.fp);
+		__fpsimd_restore(&pc->host_fp);
+		pc->guest_fp_loaded = false;
+	}
+	write_sysreg(hcr_el2, host_el2.hcr);
+	write_sysreg(vttbr_el2, host_el2.vttbr);
+	write_sysreg(cptr_el2, host_el2.cptr);
+	write_sysreg(mdcr_el2, host_el2.mdcr);
+	write_sysreg(cnthctl_el2, host_el2.cnthctl);
+	write_sysreg(vmpidr_el2, host_el2.vmpidr);
+	arch_isb();
+	pc->loaded_vcpu = NULL;
+}
+
+/* First FP/SIMD use by the guest since load: park the host's registers, bring in the guest's. */
+static void fpsimd_to_guest(struct percpu *pc, struct vcpu *vcpu)
+{
+	write_sysreg(cptr_el2, CPTR_EL2_RES1 | CPTR_TTA);
+	arch_isb();
+	__fpsimd_save(&pc->host_fp);
+	__fpsimd_restore(&vcpu->ctx.fp);
+	pc->guest_fp_loaded = true;
+}
+
+void arch_guest_run(struct vcpu *vcpu, struct guest_exit *exit)
+{
+	struct percpu *pc = this_cpu();
+
+	for (;;) {
+		exit->kind = __guest_enter(&vcpu->ctx.regs, pc);
+		exit->esr = read_sysreg(esr_el2);
+		exit->far = read_sysreg(far_el2);
+		exit->ipa = HPFAR_IPA(read_sysreg(hpfar_el2)) | (exit->far & (PAGE_SIZE - 1));
+		if (exit->kind == 8 && ESR_EC(exit->esr) == EC_FP_ASIMD && !pc->guest_fp_loaded) {
+			fpsimd_to_guest(pc, vcpu);
+			continue;
+		}
+		return;
+	}
+}
+
+/* Called from el2_trap() for any exception while a guest runs: never returns. */
+void arch_guest_trap(struct cpu_regs *frame, u64 kind) __attribute__((noreturn));
+void arch_guest_trap(struct cpu_regs *frame, u64 kind)
+{
+	*this_cpu()->guest_regs = *frame;
+	__guest_exit(kind);
+}
+
+void arch_s2_switch_to(u64 vttbr)
+{
+	write_sysreg(vttbr_el2, vttbr);
+	arch_isb();
+}
+
+void arch_s2_switch_to_host(void)
+{
+	write_sysreg(vttbr_el2, host_el2.vttbr);
+	arch_isb();
+}

@@ -1,0 +1,37 @@
+/*
+ * Per-CPU state of the arm64 layer, reached through TPIDR_EL2. Owned by the
+ * CPU it describes; nothing else writes it.
+ */
+#ifndef MOAT_ARM64_PERCPU_H
+#define MOAT_ARM64_PERCPU_H
+
+#include "regs.h"
+#include "types.h"
+#include "vcpu.h"
+
+#define PERCPU_MAX 8
+
+struct percpu {
+	u64 index;
+	/* While a guest runs: where its registers go on the next exit. NULL otherwise. */
+	struct cpu_regs *guest_regs;
+	/* Host x19..x30 and SP_EL2 at __guest_enter, restored by __guest_exit. */
+	u64 host_callee[13];
+	/* The host's EL1 context while one of its vCPUs is loaded on this CPU. */
+	u64 host_sys[NR_GUEST_SYSREGS];
+	struct fpsimd_state host_fp;
+	struct vcpu *loaded_vcpu;
+	bool guest_fp_loaded;
+};
+
+extern struct percpu percpu_data[PERCPU_MAX];
+
+struct percpu *this_cpu(void);
+
+/* EL2 controls while the host runs; set once at boot by cpu.c. */
+struct host_el2_config {
+	u64 hcr, vttbr, cptr, mdcr, cnthctl, vmpidr;
+};
+extern struct host_el2_config host_el2;
+
+#endif

@@ -1,0 +1,44 @@
+/*
+ * Exception syndrome (ESR_ELx) encodings from the Arm ARM: pure data, so the
+ * generic exit handlers decode traps the same way at EL2 and in unit tests.
+ */
+#ifndef MOAT_ESR_H
+#define MOAT_ESR_H
+
+#define ESR_EC_SHIFT 26
+#define ESR_EC(esr) (((esr) >> ESR_EC_SHIFT) & 0x3fUL)
+#define ESR_IL (1UL << 25)
+
+#define EC_UNKNOWN 0x00UL
+#define EC_WFX 0x01UL
+#define EC_FP_ASIMD 0x07UL
+#define EC_HVC64 0x16UL
+#define EC_SMC64 0x17UL
+#define EC_SYSREG 0x18UL
+#define EC_IABT_LOWER 0x20UL
+#define EC_IABT_SAME 0x21UL
+#define EC_DABT_LOWER 0x24UL
+#define EC_DABT_SAME 0x25UL
+
+/* Data-abort ISS */
+#define ESR_ISV (1UL << 24)
+#define ESR_SAS(esr) (((esr) >> 22) & 0x3UL)
+#define ESR_SSE (1UL << 21)
+#define ESR_SRT(esr) (((esr) >> 16) & 0x1fUL)
+#define ESR_SF (1UL << 15)
+#define ESR_S1PTW (1UL << 7)
+#define ESR_WNR (1UL << 6)
+#define ESR_FSC(esr) ((esr)&0x3fUL)
+#define FSC_SEA 0x10UL
+
+/* WFx ISS: TI bit 0 = WFE */
+#define ESR_WFX_WFE (1UL << 0)
+
+/* Trapped MSR/MRS ISS: direction bit 0 = read, Rt in bits 9:5 */
+#define ESR_SYSREG_READ (1UL << 0)
+#define ESR_SYSREG_RT(esr) (((esr) >> 5) & 0x1fUL)
+
+/* HVC/SMC ISS: the immediate */
+#define ESR_IMM16(esr) ((esr)&0xffffUL)
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * Page-ownership transitions (DESIGN §4), each written once as
+ * check-then-commit: every party's state is checked first (including that
+ * table pages for the commit are available), then everything changes; a
+ * failed check changes nothing.
+ *
+ * Callers hold pagedb_lock (and the VM's lock when a VM is named).
+ */
+#ifndef MOAT_MEM_H
+#define MOAT_MEM_H
+
+#include "types.h"
+#include "vm.h"
+
+enum vm_page_kind {
+	VM_PAGE_ZEROED,	  /* DONATE_VM: contents cleared */
+	VM_PAGE_MEASURED, /* LOAD: contents kept and hashed */
+	VM_PAGE_SHARED,	  /* SHARE_VM: host keeps the page, the VM borrows it */
+};
+
+/* Validate one host page the host wants to give or lend: 0 or an error. */
+int mem_check_host_page(u64 pa);
+
+int mem_donate_core(struct vm *vm, u64 pa, u64 npages);
+int mem_share_core(u64 pa);
+int mem_unshare_core(u64 pa);
+int mem_give_vm(struct vm *vm, u64 pa, u64 ipa, enum vm_page_kind kind);
+int mem_reclaim(u64 pa);
+
+/* VM_CREATE's root: two host pages become the core's, serving this VM. */
+int mem_take_root(struct vm *vm, u64 root_pa);
+/* VM_DESTROY: every page of the VM to pending-scrub, borrowed host pages back. */
+void mem_vm_teardown(struct vm *vm);
+/* Before a system reset: zero and clean every page the host does not own. */
+void mem_scrub_for_reset(void);
+
+/* Attach/detach a run page (a host page shared with the core). */
+int mem_attach_run_page(u64 pa);
+void mem_detach_run_page(u64 pa);
+
+#endif

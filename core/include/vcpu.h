@@ -1,0 +1,98 @@
+/*
+ * Virtual CPUs: register state kept only in core memory (a memcache page),
+ * the run loop, and the exits reported to the host through the run page
+ * (DESIGN §6).
+ *
+ * Lock: a vCPU is driven by the one physical CPU that loaded it
+ * (vcpu->loaded); the VM lock is taken only to load/unload it.
+ */
+#ifndef MOAT_VCPU_H
+#define MOAT_VCPU_H
+
+#include "moat/abi.h"
+#include "regs.h"
+#include "types.h"
+#include "vm.h"
+
+/* EL1 system registers switched with the vCPU (DESIGN §6). */
+enum guest_sysreg {
+	SYS_SCTLR_EL1,
+	SYS_TTBR0_EL1,
+	SYS_TTBR1_EL1,
+	SYS_TCR_EL1,
+	SYS_MAIR_EL1,
+	SYS_AMAIR_EL1,
+	SYS_VBAR_EL1,
+	SYS_CONTEXTIDR_EL1,
+	SYS_TPIDR_EL0,
+	SYS_TPIDR_EL1,
+	SYS_TPIDRRO_EL0,
+	SYS_ESR_EL1,
+	SYS_FAR_EL1,
+	SYS_AFSR0_EL1,
+	SYS_AFSR1_EL1,
+	SYS_PAR_EL1,
+	SYS_CPACR_EL1,
+	SYS_CNTKCTL_EL1,
+	SYS_SP_EL0,
+	SYS_SP_EL1,
+	SYS_ELR_EL1,
+	SYS_SPSR_EL1,
+	SYS_CSSELR_EL1,
+	SYS_MDSCR_EL1,
+	SYS_CNTV_CTL_EL0,
+	SYS_CNTV_CVAL_EL0,
+	NR_GUEST_SYSREGS
+};
+
+struct fpsimd_state {
+	u64 v[64]; /* q0..q31, low then high doubleword */
+	u64 fpsr;
+	u64 fpcr;
+};
+
+struct guest_context {
+	struct cpu_regs regs; /* x0..x30, PC (elr), PSTATE (spsr) */
+	u64 sys[NR_GUEST_SYSREGS];
+	struct fpsimd_state fp;
+};
+
+/* An MMIO read the host must complete before the vCPU runs again. */
+struct pending_mmio_read {
+	bool pending;
+	bool sign_extend;
+	bool sixty_four; /* destination is an X register (else W: zero the top half) */
+	u8 reg;		 /* destination register; 31 = XZR (discard) */
+	u8 size;	 /* bytes */
+};
+
+struct vcpu {
+	struct guest_context ctx;
+	struct vm *vm;
+	struct moat_run *run; /* host page shared with the core */
+	u64 run_pa;
+	u32 index;
+	bool loaded; /* running on some physical CPU right now */
+	struct pending_mmio_read mmio_read;
+};
+
+_Static_assert(sizeof(struct vcpu) <= 1536, "per-vCPU core state budget (DESIGN §6)");
+
+/* Why arch_guest_run returned: a vector kind (8..15) plus the syndrome registers. */
+struct guest_exit {
+	u64 kind;
+	u64 esr;
+	u64 far;
+	u64 ipa; /* faulting IPA for stage-2 aborts (HPFAR_EL2 | FAR[11:0]) */
+};
+
+/* Host calls (vcpu.c). */
+int vcpu_create(struct vm *vm, u64 index, u64 run_pa);
+int vcpu_run(struct vm *vm, u64 index, u64 *exit_reason);
+int vcpu_get_reg(struct vm *vm, u64 index, u64 reg, u64 *value);
+int vcpu_set_reg(struct vm *vm, u64 index, u64 reg, u64 value);
+
+/* Guest calls answered by the core (guest_call.c): true when the guest continues. */
+bool guest_hvc(struct vcpu *vcpu, u32 *exit_reason);
+
+#endif

@@ -1,0 +1,222 @@
+/*
+ * The ownership invariants of DESIGN §4, written down once as a checker that
+ * walks the page database against every stage-2 table. Unit tests, the
+ * fuzzer (after every host call) and the QEMU attack suite (MOAT_FN_CHECK)
+ * all call this one function.
+ *
+ *  1. Each page has exactly one owner, from the set the core knows, in a
+ *     state that owner may hold.
+ *  2. The host stage 2 maps a page iff the host owns it (alone or lending
+ *     it); never a core page, never a VM's page, never one pending scrub.
+ *  3. A VM's stage 2 maps only pages that VM owns or (normal VMs only)
+ *     borrows from the host, and only inside the VM's RAM.
+ *  4. Pages pending scrub are mapped nowhere (they are scrubbed on RECLAIM,
+ *     before the host sees them).
+ *  5. Every stage-2 table page is core-owned (a VM's: serving that VM).
+ *
+ * Also answers MOAT_FN_STATS by counting the same database.
+ * Lock: callers hold pagedb_lock.
+ */
+#include "invariants.h"
+
+#include "arch.h"
+#include "host_call.h"
+#include "host_s2.h"
+#include "log.h"
+#include "moat/abi.h"
+#include "pagedb.h"
+#include "vm.h"
+
+static struct log_limiter violation_log;
+
+struct check {
+	unsigned int violations;
+	const struct vm *vm; /* the VM whose table is being walked */
+};
+
+static void violation(struct check *c, const char *what, u64 pa)
+{
+	c->violations++;
+	log_ratelimited(&violation_log, LOG_ERROR, "invariant violated: %s (page 0x%lx)", what, pa);
+}
+
+static bool owner_known(u16 owner)
+{
+	return owner == OWNER_HOST || owner == OWNER_CORE || owner == OWNER_NONE ||
+	       (OWNER_IS_VM(owner) && vm_slot(OWNER_VM_ID(owner)));
+}
+
+static void check_page_state(struct check *c, u64 pa, const struct page_info *p)
+{
+	if (!owner_known(p->owner)) {
+		violation(c, "owner unknown or a destroyed VM", pa);
+	}
+	if ((p->owner == OWNER_NONE) != (p->state == PAGE_PENDING_SCRUB)) {
+		violation(c, "pending scrub without owner none, or owner none otherwise", pa);
+	}
+	if (p->state == PAGE_SHARED_OWNED) {
+		const struct vm *borrower = OWNER_IS_VM(p->peer) ? vm_slot(OWNER_VM_ID(p->peer)) : NULL;
+
+		if (p->owner != OWNER_HOST || (p->peer != OWNER_CORE && !borrower) ||
+		    (borrower && borrower->type == MOAT_VM_PROTECTED)) {
+			violation(c, "shared page with a bad owner or borrower", pa);
+		}
+	}
+	if (p->owner == OWNER_CORE && p->peer != OWNER_NONE && !vm_slot(OWNER_VM_ID(p->peer))) {
+		violation(c, "core page serving a VM that does not exist", pa);
+	}
+	if ((p->flags & PAGE_FLAG_RUN_PAGE) && !(p->state == PAGE_SHARED_OWNED && p->peer == OWNER_CORE)) {
+		violation(c, "run page not shared with the core", pa);
+	}
+}
+
+static void check_host_mapping(struct check *c, u64 pa, const struct page_info *p)
+{
+	u64 out;
+	unsigned int flags, level;
+	bool mapped = pgt_lookup(host_s2(), pa, &out, &flags, &level) && out == pa;
+
+	if (mapped != (p->owner == OWNER_HOST)) {
+		violation(c, mapped ? "host stage 2 maps a page the host does not own" : "host page missing from its stage 2",
+			  pa);
+	}
+}
+
+static void check_pages(struct check *c)
+{
+	for (unsigned int b = 0; b < pagedb_nr_banks(); b++) {
+		struct fdt_range bank = pagedb_bank(b);
+
+		for (u64 pa = bank.base; pa < bank.base + bank.size; pa += PAGE_SIZE) {
+			const struct page_info *p = pagedb_lookup(pa);
+
+			check_page_state(c, pa, p);
+			check_host_mapping(c, pa, p);
+		}
+	}
+}
+
+static void vm_leaf(void *ctx, u64 ia, u64 pa, u64 size, unsigned int flags)
+{
+	struct check *c = ctx;
+	u16 me = OWNER_VM(c->vm->slot);
+
+	for (u64 off = 0; off < size; off += PAGE_SIZE) {
+		const struct page_info *p = pagedb_lookup(pa + off);
+		bool borrowed = p && p->owner == OWNER_HOST && p->state == PAGE_SHARED_OWNED && p->peer == me;
+
+		if (!p || !(p->owner == me || (borrowed && c->vm->type == MOAT_VM_NORMAL))) {
+			violation(c, "VM stage 2 maps a page the VM neither owns nor borrows", pa + off);
+		}
+		if (!vm_ipa_in_ram(c->vm, ia + off)) {
+			violation(c, "VM stage 2 maps an IPA outside the VM's RAM", pa + off);
+		}
+	}
+}
+
+static void vm_table(void *ctx, u64 table_pa)
+{
+	struct check *c = ctx;
+	const struct page_info *p = pagedb_lookup(table_pa);
+
+	if (!p || p->owner != OWNER_CORE || p->peer != OWNER_VM(c->vm->slot)) {
+		violation(c, "VM stage-2 table page not the core's on behalf of that VM", table_pa);
+	}
+}
+
+static void host_leaf(void *ctx, u64 ia, u64 pa, u64 size, unsigned int flags)
+{
+}
+
+static void host_table(void *ctx, u64 table_pa)
+{
+	const struct page_info *p = pagedb_lookup(table_pa);
+
+	if (!p || p->owner != OWNER_CORE || p->peer != OWNER_NONE) {
+		violation(ctx, "host stage-2 table page not the core's own", table_pa);
+	}
+}
+
+unsigned int invariants_check(void)
+{
+	struct check c = { 0, NULL };
+	struct pgt_visitor vv = { vm_leaf, vm_table, &c };
+	struct pgt_visitor hv = { host_leaf, host_table, &c };
+
+	check_pages(&c);
+	pgt_walk(host_s2(), &hv);
+	for (unsigned int slot = 0; slot < MAX_VMS; slot++) {
+		c.vm = vm_slot(slot);
+		if (c.vm) {
+			/* The root is two pages, claimed at VM_CREATE. */
+			vm_table(&c, virt_to_phys(c.vm->s2.root));
+			vm_table(&c, virt_to_phys(c.vm->s2.root) + PAGE_SIZE);
+			pgt_walk(&c.vm->s2, &vv);
+		}
+	}
+	return c.violations;
+}
+
+int hc_check(struct host_call_args *args)
+{
+	spin_lock(&pagedb_lock);
+	args->res[0] = invariants_check();
+	spin_unlock(&pagedb_lock);
+	return MOAT_OK;
+}
+
+static void count_pages(u64 res[3], unsigned int which)
+{
+	for (unsigned int b = 0; b < pagedb_nr_banks(); b++) {
+		struct fdt_range bank = pagedb_bank(b);
+
+		for (u64 pa = bank.base; pa < bank.base + bank.size; pa += PAGE_SIZE) {
+			const struct page_info *p = pagedb_lookup(pa);
+
+			if (which == MOAT_STATS_OWNERS) {
+				if (p->owner == OWNER_HOST) {
+					res[0]++;
+				} else if (p->owner == OWNER_CORE) {
+					res[1]++;
+				} else if (OWNER_IS_VM(p->owner)) {
+					res[2]++;
+				}
+			} else if (p->state == PAGE_PENDING_SCRUB) {
+				res[0]++;
+			} else if (p->state == PAGE_SHARED_OWNED) {
+				res[p->peer == OWNER_CORE ? 1 : 2]++;
+			}
+		}
+	}
+}
+
+static void count_objects(u64 res[3])
+{
+	for (unsigned int slot = 0; slot < MAX_VMS; slot++) {
+		const struct vm *vm = vm_slot(slot);
+
+		if (!vm) {
+			continue;
+		}
+		res[0]++;
+		for (unsigned int i = 0; i < MAX_VCPUS; i++) {
+			res[1] += vm->vcpus[i] != NULL;
+		}
+	}
+	res[2] = host_s2_pool_free();
+}
+
+int hc_stats(struct host_call_args *args)
+{
+	if (args->a[0] > MOAT_STATS_OBJECTS) {
+		return MOAT_E_RANGE;
+	}
+	spin_lock(&pagedb_lock);
+	if (args->a[0] == MOAT_STATS_OBJECTS) {
+		count_objects(args->res);
+	} else {
+		count_pages(args->res, (unsigned int)args->a[0]);
+	}
+	spin_unlock(&pagedb_lock);
+	return MOAT_OK;
+}

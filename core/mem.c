@@ -1,0 +1,316 @@
+/*
+ * Page-ownership transitions (see mem.h and DESIGN §4).
+ *
+ * Every transition first checks all pages and resources involved and only
+ * then commits, so an error changes nothing. The commit order for a page
+ * leaving the host is: unmap it from the host stage 2 (break-before-make,
+ * TLB invalidated), clean+invalidate it so no dirty host line can later be
+ * written back over the new owner's data, prepare its contents, clean to PoC
+ * (a guest with its MMU off reads memory, not caches), then record the new
+ * owner and map it for that owner.
+ *
+ * Lock: callers hold pagedb_lock, and the VM's lock when a VM is named.
+ */
+#include "mem.h"
+
+#include "arch.h"
+#include "host_s2.h"
+#include "lib.h"
+#include "log.h"
+#include "moat/abi.h"
+#include "pagedb.h"
+#include "pgtable.h"
+
+/* A single-page map into an empty region of a stage 2 needs a level-2 and a level-3 table. */
+#define S2_TABLES_PER_PAGE 2
+#define DONATE_CORE_MAX_PAGES 512
+
+int mem_check_host_page(u64 pa)
+{
+	struct page_info *page;
+
+	if (!IS_ALIGNED(pa, PAGE_SIZE)) {
+		return MOAT_E_ALIGN;
+	}
+	page = pagedb_lookup(pa);
+	if (!page) {
+		return MOAT_E_RANGE;
+	}
+	if (page->owner != OWNER_HOST || page->state != PAGE_OWNED) {
+		return MOAT_E_PERM;
+	}
+	return MOAT_OK;
+}
+
+static void set_page(u64 pa, u16 owner, enum page_state state, u16 peer)
+{
+	struct page_info *page = pagedb_lookup(pa);
+
+	page->owner = owner;
+	page->state = (u8)state;
+	page->peer = peer;
+	page->flags = 0;
+}
+
+/* Commit: the host loses the page; no stale host cache line survives. */
+static void take_from_host(u64 pa)
+{
+	host_s2_unmap_page(pa);
+	arch_dcache_clean_inval_poc(pa, PAGE_SIZE);
+}
+
+int mem_donate_core(struct vm *vm, u64 pa, u64 npages)
+{
+	int ret = MOAT_OK;
+
+	if (npages == 0 || npages > DONATE_CORE_MAX_PAGES) {
+		return MOAT_E_RANGE;
+	}
+	if (!IS_ALIGNED(pa, PAGE_SIZE)) {
+		return MOAT_E_ALIGN;
+	}
+	for (u64 i = 0; i < npages && !ret; i++) {
+		ret = mem_check_host_page(pa + i * PAGE_SIZE);
+	}
+	if (ret) {
+		return ret;
+	}
+	/* Each page may split a different host block: make sure the pool covers all of them. */
+	for (u64 i = 0; i < npages; i++) {
+		if (!host_s2_can_unmap_page()) {
+			log_err("boot pool exhausted while donating page 0x%lx", pa + i * PAGE_SIZE);
+			return i ? MOAT_OK : MOAT_E_NOMEM;
+		}
+		take_from_host(pa + i * PAGE_SIZE);
+		set_page(pa + i * PAGE_SIZE, OWNER_CORE, PAGE_OWNED, OWNER_VM(vm->slot));
+		memcache_free(vm, phys_to_virt(pa + i * PAGE_SIZE));
+	}
+	return MOAT_OK;
+}
+
+int mem_take_root(struct vm *vm, u64 root_pa)
+{
+	int ret;
+
+	if (!IS_ALIGNED(root_pa, 2 * PAGE_SIZE)) {
+		return MOAT_E_ALIGN;
+	}
+	ret = mem_check_host_page(root_pa);
+	if (!ret) {
+		ret = mem_check_host_page(root_pa + PAGE_SIZE);
+	}
+	if (ret) {
+		return ret;
+	}
+	if (!host_s2_can_unmap_page()) {
+		return MOAT_E_NOMEM;
+	}
+	for (u64 pa = root_pa; pa < root_pa + 2 * PAGE_SIZE; pa += PAGE_SIZE) {
+		take_from_host(pa);
+		set_page(pa, OWNER_CORE, PAGE_OWNED, OWNER_VM(vm->slot));
+		memset(phys_to_virt(pa), 0, PAGE_SIZE);
+	}
+	return MOAT_OK;
+}
+
+int mem_share_core(u64 pa)
+{
+	struct page_info *page;
+	int ret = mem_check_host_page(pa);
+
+	if (ret == MOAT_E_PERM) {
+		page = pagedb_lookup(pa);
+		if (page->owner == OWNER_HOST && page->state == PAGE_SHARED_OWNED && page->peer == OWNER_CORE) {
+			return MOAT_E_EXIST;
+		}
+	}
+	if (ret) {
+		return ret;
+	}
+	set_page(pa, OWNER_HOST, PAGE_SHARED_OWNED, OWNER_CORE);
+	return MOAT_OK;
+}
+
+static int check_shared_with_core(u64 pa)
+{
+	struct page_info *page;
+
+	if (!IS_ALIGNED(pa, PAGE_SIZE)) {
+		return MOAT_E_ALIGN;
+	}
+	page = pagedb_lookup(pa);
+	if (!page) {
+		return MOAT_E_RANGE;
+	}
+	if (page->owner != OWNER_HOST || page->state != PAGE_SHARED_OWNED || page->peer != OWNER_CORE) {
+		return MOAT_E_PERM;
+	}
+	return MOAT_OK;
+}
+
+int mem_unshare_core(u64 pa)
+{
+	int ret = check_shared_with_core(pa);
+
+	if (ret) {
+		return ret;
+	}
+	if (pagedb_lookup(pa)->flags & PAGE_FLAG_RUN_PAGE) {
+		return MOAT_E_BUSY;
+	}
+	set_page(pa, OWNER_HOST, PAGE_OWNED, OWNER_NONE);
+	return MOAT_OK;
+}
+
+int mem_attach_run_page(u64 pa)
+{
+	int ret = check_shared_with_core(pa);
+
+	if (ret) {
+		return ret;
+	}
+	if (pagedb_lookup(pa)->flags & PAGE_FLAG_RUN_PAGE) {
+		return MOAT_E_BUSY;
+	}
+	pagedb_lookup(pa)->flags |= PAGE_FLAG_RUN_PAGE;
+	return MOAT_OK;
+}
+
+void mem_detach_run_page(u64 pa)
+{
+	struct page_info *page = pagedb_lookup(pa);
+
+	if (page) {
+		page->flags &= (u8)~PAGE_FLAG_RUN_PAGE;
+	}
+}
+
+static int check_give_vm(struct vm *vm, u64 pa, u64 ipa)
+{
+	u64 out;
+	unsigned int flags, level;
+	int ret;
+
+	if (vm->state == VM_OFF) {
+		return MOAT_E_STATE;
+	}
+	if (!IS_ALIGNED(pa | ipa, PAGE_SIZE)) {
+		return MOAT_E_ALIGN;
+	}
+	ret = mem_check_host_page(pa);
+	if (ret) {
+		return ret;
+	}
+	if (!vm_ipa_in_ram(vm, ipa)) {
+		return MOAT_E_RANGE;
+	}
+	if (pgt_lookup(&vm->s2, ipa, &out, &flags, &level)) {
+		return MOAT_E_EXIST;
+	}
+	if (vm->memcache.count < S2_TABLES_PER_PAGE) {
+		return MOAT_E_NOMEM;
+	}
+	return MOAT_OK;
+}
+
+/* Prepare the contents of a page the VM now owns, then make them visible to an MMU-off guest. */
+static void prepare_vm_page(struct vm *vm, u64 pa, u64 ipa, enum vm_page_kind kind)
+{
+	void *va = phys_to_virt(pa);
+
+	if (kind == VM_PAGE_ZEROED) {
+		memset(va, 0, PAGE_SIZE);
+	} else if (kind == VM_PAGE_MEASURED) {
+		sha256_update(&vm->measure, &ipa, sizeof(ipa));
+		sha256_update(&vm->measure, va, PAGE_SIZE);
+	}
+	arch_dcache_clean_inval_poc(pa, PAGE_SIZE);
+	if (kind == VM_PAGE_MEASURED) {
+		arch_icache_inval_all();
+	}
+}
+
+int mem_give_vm(struct vm *vm, u64 pa, u64 ipa, enum vm_page_kind kind)
+{
+	int ret = check_give_vm(vm, pa, ipa);
+
+	if (ret) {
+		return ret;
+	}
+	if (kind == VM_PAGE_SHARED) {
+		set_page(pa, OWNER_HOST, PAGE_SHARED_OWNED, OWNER_VM(vm->slot));
+	} else {
+		if (!host_s2_can_unmap_page()) {
+			return MOAT_E_NOMEM;
+		}
+		take_from_host(pa);
+		prepare_vm_page(vm, pa, ipa, kind);
+		set_page(pa, OWNER_VM(vm->slot), PAGE_OWNED, OWNER_NONE);
+	}
+	arch_s2_switch_to(vm->vttbr);
+	ret = pgt_map(&vm->s2, ipa, pa, PAGE_SIZE, PGT_RWX);
+	arch_s2_switch_to_host();
+	/* The memcache was checked to hold enough table pages. */
+	CHECK(ret == MOAT_OK);
+	return MOAT_OK;
+}
+
+int mem_reclaim(u64 pa)
+{
+	struct page_info *page;
+
+	if (!IS_ALIGNED(pa, PAGE_SIZE)) {
+		return MOAT_E_ALIGN;
+	}
+	page = pagedb_lookup(pa);
+	if (!page) {
+		return MOAT_E_RANGE;
+	}
+	if (OWNER_IS_VM(page->owner) || (page->owner == OWNER_CORE && page->peer != OWNER_NONE)) {
+		return MOAT_E_BUSY;
+	}
+	if (page->state != PAGE_PENDING_SCRUB) {
+		return MOAT_E_PERM;
+	}
+	memset(phys_to_virt(pa), 0, PAGE_SIZE);
+	arch_dcache_clean_poc(pa, PAGE_SIZE);
+	set_page(pa, OWNER_HOST, PAGE_OWNED, OWNER_NONE);
+	host_s2_map_page(pa);
+	return MOAT_OK;
+}
+
+void mem_vm_teardown(struct vm *vm)
+{
+	u16 owner = OWNER_VM(vm->slot);
+
+	for (unsigned int b = 0; b < pagedb_nr_banks(); b++) {
+		struct fdt_range bank = pagedb_bank(b);
+
+		for (u64 pa = bank.base; pa < bank.base + bank.size; pa += PAGE_SIZE) {
+			struct page_info *page = pagedb_lookup(pa);
+
+			if (page->owner == owner || (page->owner == OWNER_CORE && page->peer == owner)) {
+				set_page(pa, OWNER_NONE, PAGE_PENDING_SCRUB, OWNER_NONE);
+			} else if (page->owner == OWNER_HOST && page->state == PAGE_SHARED_OWNED && page->peer == owner) {
+				set_page(pa, OWNER_HOST, PAGE_OWNED, OWNER_NONE);
+			}
+		}
+	}
+}
+
+void mem_scrub_for_reset(void)
+{
+	for (unsigned int b = 0; b < pagedb_nr_banks(); b++) {
+		struct fdt_range bank = pagedb_bank(b);
+
+		for (u64 pa = bank.base; pa < bank.base + bank.size; pa += PAGE_SIZE) {
+			struct page_info *page = pagedb_lookup(pa);
+			bool core_own = page->owner == OWNER_CORE && page->peer == OWNER_NONE;
+
+			if (page->owner != OWNER_HOST && !core_own) {
+				memset(phys_to_virt(pa), 0, PAGE_SIZE);
+				arch_dcache_clean_poc(pa, PAGE_SIZE);
+			}
+		}
+	}
+}
