@@ -18,6 +18,11 @@
 
 static struct vm vms[MAX_VMS];
 
+void vm_table_init(void)
+{
+	memset(vms, 0, sizeof(vms));
+}
+
 struct vm *vm_slot(unsigned int slot)
 {
 	return slot < MAX_VMS && vms[slot].state != VM_FREE ? &vms[slot] : NULL;

@@ -56,6 +56,9 @@ struct vm {
 	int last_vcpu[MAX_CPUS]; /* vCPU index last run on each physical CPU, -1 if none */
 };
 
+/* Empty the VM table (boot has it zeroed already; host-native tests and the fuzzer reuse it). */
+void vm_table_init(void);
+
 /* Look a handle up; on failure *err is MOAT_E_NOENT or MOAT_E_STALE. */
 struct vm *vm_from_handle(u64 handle, int *err);
 u64 vm_handle(const struct vm *vm);

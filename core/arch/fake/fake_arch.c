@@ -98,6 +98,51 @@ void arch_power_off(void)
 	abort();
 }
 
+void fake_queue_exit(u64 kind, u64 esr, u64 far, u64 ipa)
+{
+	if (fake.nr_exits < sizeof(fake.exits) / sizeof(fake.exits[0])) {
+		fake.exits[fake.nr_exits++] = (struct guest_exit){ kind, esr, far, ipa };
+	}
+}
+
+void arch_vcpu_load(struct vcpu *vcpu, bool flush_local)
+{
+	fake.vcpu_loads++;
+	fake.vttbr = vcpu->vm->vttbr;
+	(void)flush_local;
+}
+
+void arch_vcpu_put(struct vcpu *vcpu)
+{
+	fake.vcpu_puts++;
+	(void)vcpu;
+}
+
+void arch_guest_run(struct vcpu *vcpu, struct guest_exit *exit)
+{
+	if (fake.next_exit < fake.nr_exits) {
+		*exit = fake.exits[fake.next_exit];
+	} else {
+		/* Out of script: the guest calls PSCI SYSTEM_OFF (HVC, EC 0x16). */
+		vcpu->ctx.regs.x[0] = 0x84000008;
+		*exit = (struct guest_exit){ 8, 0x16UL << 26 | 1UL << 25, 0, 0 };
+	}
+	if (fake.exit_hook) {
+		fake.exit_hook(vcpu, fake.next_exit);
+	}
+	fake.next_exit++;
+}
+
+void arch_s2_switch_to(u64 vttbr)
+{
+	fake.vttbr = vttbr;
+}
+
+void arch_s2_switch_to_host(void)
+{
+	fake.vttbr = 0;
+}
+
 size_t fake_find_op(size_t from, enum fake_op op)
 {
 	for (size_t i = from; i < fake.nr_ops; i++) {

@@ -5,6 +5,7 @@
 #define MOAT_FAKE_ARCH_H
 
 #include "arch.h"
+#include "vcpu.h"
 
 enum fake_op {
 	FAKE_DSB_ISHST = 1,
@@ -37,7 +38,21 @@ struct fake_state {
 	u64 last_esr_el1, last_far_el1;
 	unsigned int firmware_calls;
 	u64 last_firmware_fid;
+	/*
+	 * Guest exits: arch_guest_run() hands out these in order; when they run
+	 * out it makes the guest call PSCI SYSTEM_OFF so every run terminates.
+	 * A test or the fuzzer may also rewrite the vCPU's registers per exit
+	 * through exit_hook.
+	 */
+	struct guest_exit exits[64];
+	unsigned int nr_exits, next_exit;
+	void (*exit_hook)(struct vcpu *vcpu, unsigned int n);
+	u64 vttbr;
+	unsigned int vcpu_loads, vcpu_puts;
 };
+
+/* Queue one exit for the next arch_guest_run(). */
+void fake_queue_exit(u64 kind, u64 esr, u64 far, u64 ipa);
 
 extern struct fake_state fake;
 
