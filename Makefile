@@ -104,7 +104,10 @@ $(B)/dtbshim.elf: tests/integration/dtbshim.S
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$@)$(CC_EL) $(BARE_CFLAGS) -D__ASSEMBLY__ $(BARE_LDFLAGS) -Wl,-Ttext=0x4f000000 $< -o $@
 
-IMAGES := $(B)/moat.bin $(B)/moat.elf $(B)/moat-panictest.bin $(B)/testhost.bin $(B)/dtbshim.elf
+# ---------------------------------------------------------------- guests (EL1 in a VM)
+include guest/guest.mk
+
+IMAGES := $(B)/moat.bin $(B)/moat.elf $(B)/moat-panictest.bin $(B)/testhost.bin $(B)/dtbshim.elf $(GUEST_IMAGES)
 
 # ---------------------------------------------------------------- host-native (ARCH=fake)
 FAKE_CFLAGS := -std=gnu11 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \

@@ -1,0 +1,82 @@
+/*
+ * Guest synchronous-exception handling: fault probes and the panic path.
+ *
+ * Tests that expect an abort (an access outside RAM and MMIO, an MMIO access
+ * the core refuses to decode) arm a probe first: the handler records
+ * ESR_EL1/FAR_EL1/ELR_EL1 and resumes after the faulting instruction. Any
+ * other exception is a bug in the guest or the core under test: print one
+ * "GUEST-PANIC" line the test harness can match and power off.
+ *
+ * Single vCPU, interrupts masked: the probe state needs no lock.
+ */
+#include "frame.h"
+#include "guest.h"
+
+_Static_assert(offsetof(struct exc_frame, x29) == FRAME_X18_X29 + 8, "frame layout");
+_Static_assert(offsetof(struct exc_frame, x30) == FRAME_X30_ELR, "frame layout");
+_Static_assert(offsetof(struct exc_frame, elr) == FRAME_X30_ELR + 8, "frame layout");
+_Static_assert(offsetof(struct exc_frame, spsr) == FRAME_SPSR, "frame layout");
+_Static_assert(sizeof(struct exc_frame) == FRAME_SIZE, "frame layout");
+
+/* Written from the handler behind the compiler's back, hence volatile. */
+static volatile struct {
+	bool armed;
+	bool taken;
+	struct guest_fault fault;
+} probe;
+
+void probe_arm(void)
+{
+	probe.taken = false;
+	probe.armed = true;
+	__asm__ volatile("" : : : "memory");
+}
+
+bool probe_disarm(struct guest_fault *fault)
+{
+	__asm__ volatile("" : : : "memory");
+	probe.armed = false;
+	if (!probe.taken) {
+		return false;
+	}
+	fault->esr = probe.fault.esr;
+	fault->far = probe.fault.far;
+	fault->elr = probe.fault.elr;
+	return true;
+}
+
+/* A nested exception while panicking (a broken UART, a bad stack) must not recurse. */
+static bool panicking;
+
+static __attribute__((noreturn)) void panic_frame(uint64_t elr, uint64_t vector)
+{
+	if (!panicking) {
+		panicking = true;
+		printf("GUEST-PANIC ESR=0x%lx FAR=0x%lx ELR=0x%lx VEC=0x%lx\n", read_sysreg(esr_el1),
+		       read_sysreg(far_el1), elr, vector);
+	}
+	psci_system_off();
+}
+
+void guest_panic(const char *why)
+{
+	if (!panicking) {
+		panicking = true;
+		printf("GUEST-PANIC %s\n", why);
+	}
+	psci_system_off();
+}
+
+void guest_exception(struct exc_frame *frame, uint64_t vector)
+{
+	if (vector != VEC_CUR_SPX_SYNC || !probe.armed) {
+		panic_frame(frame->elr, vector);
+	}
+	probe.fault.esr = read_sysreg(esr_el1);
+	probe.fault.far = read_sysreg(far_el1);
+	probe.fault.elr = frame->elr;
+	probe.taken = true;
+	probe.armed = false;
+	/* A64 instructions are 4 bytes: resume after the load or store that faulted. */
+	frame->elr += 4;
+}
