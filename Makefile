@@ -82,9 +82,12 @@ $(B)/moat-panictest.elf: $(call core_objs,core-panictest) $(CORE_LDS)
 $(B)/%.bin: $(B)/%.elf
 	$(call msg,OBJCOPY,$@)$(OBJCOPY) -O binary $< $@
 
+# ---------------------------------------------------------------- guests (EL1 in a VM)
+include guest/guest.mk
+
 # ---------------------------------------------------------------- test host (EL1)
 TESTHOST_SRCS := $(wildcard host/testhost/*.c host/testhost/*.S host/testhost/tests/*.c) \
-		 core/fdt.c core/fmt.c core/lib.c
+		 core/fdt.c core/fmt.c core/lib.c core/parse.c
 TESTHOST_CFLAGS := $(BARE_CFLAGS) -Ihost/testhost -Icore/include -DMOAT_TESTHOST
 TESTHOST_OBJS := $(patsubst %,$(B)/testhost/%.o,$(TESTHOST_SRCS))
 
@@ -94,6 +97,8 @@ $(B)/testhost/%.c.o: %.c
 $(B)/testhost/%.S.o: %.S
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$@)$(CC_EL) $(TESTHOST_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
+# The test guests are embedded in the test host (host/testhost/guest_images.S).
+$(B)/testhost/host/testhost/guest_images.S.o: $(GUEST_IMAGES)
 $(B)/testhost.elf: $(TESTHOST_OBJS) host/testhost/testhost.lds
 	$(call msg,CC,$@)$(CC_EL) $(BARE_LDFLAGS) -T host/testhost/testhost.lds $(TESTHOST_OBJS) -lgcc -o $@
 
@@ -103,9 +108,6 @@ $(B)/testhost.elf: $(TESTHOST_OBJS) host/testhost/testhost.lds
 $(B)/dtbshim.elf: tests/integration/dtbshim.S
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$@)$(CC_EL) $(BARE_CFLAGS) -D__ASSEMBLY__ $(BARE_LDFLAGS) -Wl,-Ttext=0x4f000000 $< -o $@
-
-# ---------------------------------------------------------------- guests (EL1 in a VM)
-include guest/guest.mk
 
 IMAGES := $(B)/moat.bin $(B)/moat.elf $(B)/moat-panictest.bin $(B)/testhost.bin $(B)/dtbshim.elf $(GUEST_IMAGES)
 
