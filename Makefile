@@ -126,7 +126,7 @@ $(B)/unit/%: tests/unit/%.c $(patsubst %,$(B)/fake/%.o,$(FAKE_GENERIC))
 	$(call msg,HOSTCC,$@)$(HOSTCC) $(FAKE_CFLAGS) $^ -lcmocka $(if $(filter test_fdt,$*),-lfdt) -o $@
 
 # ---------------------------------------------------------------- top-level targets
-.PHONY: all deps run test unit integration clean format
+.PHONY: all deps run test unit integration bench clean format
 .DEFAULT_GOAL := all
 
 ifeq ($(ARCH),fake)
@@ -152,6 +152,10 @@ test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory ARCH=fake all
 	@scripts/run-all-tests.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@tools/bench.sh
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "moat/abi.h"
 #include "pagedb.h"
+#include "vcpu.h"
 
 #define DTB_COPY_MAX (64 * 1024)
 #define HOST_DEFAULT_ENTRY 0x41000000UL
@@ -237,6 +238,7 @@ void boot_main(u64 dtb_pa)
 	report_host_s2();
 	entry = find_host_image();
 	write_host_dtb(dtb_pa);
-	log_info("entering host at 0x%lx (EL1h), boot heap %lu pages free", entry, boot_pool.nr_free);
+	log_info("entering host at 0x%lx (EL1h), boot pool %lu pages free, per-vCPU state: %lu bytes", entry,
+		 boot_pool.nr_free, (u64)sizeof(struct vcpu));
 	arch_enter_host(entry, dtb_pa, virt_to_phys(host_s2()->root));
 }

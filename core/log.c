@@ -12,6 +12,7 @@
 #include "spinlock.h"
 
 #define LINE_MAX 256
+#define SUFFIX_MAX 48 /* rate-limit note and newline always fit after the message */
 
 static enum log_level max_level = LOG_INFO;
 static struct spinlock console_lock;
@@ -56,8 +57,8 @@ static void vlog(enum log_level level, const char *suffix, const char *fmt, va_l
 	char line[LINE_MAX];
 	int n;
 
-	n = fmt_format(line, sizeof(line), "moat: cpu%u: %s", arch_cpu_index(), level_tag[level]);
-	n += fmt_vformat(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	n = fmt_format(line, sizeof(line) - SUFFIX_MAX, "moat: cpu%u: %s", arch_cpu_index(), level_tag[level]);
+	n += fmt_vformat(line + n, sizeof(line) - SUFFIX_MAX - (size_t)n, fmt, ap);
 	fmt_format(line + n, sizeof(line) - (size_t)n, "%s\n", suffix);
 	emit(line);
 }
@@ -77,7 +78,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
 void log_ratelimited(struct log_limiter *rl, enum log_level level, const char *fmt, ...)
 {
 	u64 seen = __atomic_fetch_add(&rl->seen, 1, __ATOMIC_RELAXED);
-	char suffix[48] = "";
+	char suffix[SUFFIX_MAX - 1] = "";
 	va_list ap;
 
 	if (level > max_level) {
@@ -87,8 +88,11 @@ void log_ratelimited(struct log_limiter *rl, enum log_level level, const char *f
 		if ((seen - LOG_BURST) % LOG_SAMPLE) {
 			return;
 		}
-		fmt_format(suffix, sizeof(suffix), " (%u similar lines suppressed)",
-			   seen == LOG_BURST ? 0 : LOG_SAMPLE - 1);
+		if (seen == LOG_BURST) {
+			fmt_format(suffix, sizeof(suffix), " (more suppressed: 1 in %u shown)", LOG_SAMPLE);
+		} else {
+			fmt_format(suffix, sizeof(suffix), " (%u similar lines suppressed)", LOG_SAMPLE - 1);
+		}
 	}
 	va_start(ap, fmt);
 	vlog(level, suffix, fmt, ap);

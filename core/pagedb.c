@@ -18,12 +18,22 @@ static struct {
 	u64 nr_pages;
 } db;
 
+/* The whole pages of a bank; a bank smaller than one page has none. */
+static struct fdt_range page_range(struct fdt_range bank)
+{
+	u64 start = ALIGN_UP(bank.base, PAGE_SIZE);
+	u64 end = ALIGN_DOWN(bank.base + bank.size, PAGE_SIZE);
+	struct fdt_range r = { start, end > start ? end - start : 0 };
+
+	return r;
+}
+
 u64 pagedb_storage_bytes(const struct platform_info *plat)
 {
 	u64 pages = 0;
 
 	for (unsigned int i = 0; i < plat->nr_mem; i++) {
-		pages += plat->mem[i].size / PAGE_SIZE;
+		pages += page_range(plat->mem[i]).size / PAGE_SIZE;
 	}
 	return pages * sizeof(struct page_info);
 }
@@ -36,8 +46,7 @@ int pagedb_init(const struct platform_info *plat, void *storage, u64 storage_byt
 		return MOAT_E_INVAL;
 	}
 	for (unsigned int i = 0; i < plat->nr_mem; i++) {
-		db.bank[i].base = ALIGN_UP(plat->mem[i].base, PAGE_SIZE);
-		db.bank[i].size = ALIGN_DOWN(plat->mem[i].base + plat->mem[i].size, PAGE_SIZE) - db.bank[i].base;
+		db.bank[i] = page_range(plat->mem[i]);
 		db.first_index[i] = index;
 		index += db.bank[i].size / PAGE_SIZE;
 	}

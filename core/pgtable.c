@@ -278,7 +278,9 @@ unsigned int pgt_pages_needed(const struct pgtable *pgt, u64 size)
 
 int pgt_map(struct pgtable *pgt, u64 ia, u64 pa, u64 size, unsigned int flags)
 {
-	if (!range_ok(pgt, ia, size) || !IS_ALIGNED(pa, PAGE_SIZE) || pa > PTE_ADDR_MASK) {
+	/* The output range must fit the descriptor's address field, without wrapping. */
+	if (!range_ok(pgt, ia, size) || !IS_ALIGNED(pa, PAGE_SIZE) || pa > PTE_ADDR_MASK ||
+	    size - 1 > PTE_ADDR_MASK - pa) {
 		return MOAT_E_INVAL;
 	}
 	return map_level(pgt, pgt->root, pgt->start_level, ia, pa, size, pgt_leaf_attrs(pgt->stage, flags));
