@@ -13,6 +13,7 @@
 
 #include "arch.h"
 #include "fmt.h"
+#include "host_mmio.h"
 #include "host_s2.h"
 #include "lib.h"
 #include "log.h"
@@ -231,6 +232,7 @@ void boot_main(u64 dtb_pa)
 #ifdef MOAT_PANIC_TEST
 	deliberate_core_fault();
 #endif
+	host_mmio_init(&plat);
 	ret = host_s2_init(&plat, &boot_pool);
 	if (ret) {
 		fatal("cannot build the host stage-2 table (error %d)", ret);

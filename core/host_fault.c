@@ -10,6 +10,7 @@
  */
 #include "arch.h"
 #include "host.h"
+#include "host_mmio.h"
 #include "host_s2.h"
 #include "inject.h"
 #include "log.h"
@@ -52,6 +53,10 @@ void host_abort(struct cpu_regs *regs, const struct host_abort *abort)
 	retry = host_may_access(abort->ipa, &owner);
 	spin_unlock(&pagedb_lock);
 	if (retry) {
+		return;
+	}
+	if (host_mmio_is_emulated(abort->ipa) && ESR_EC(abort->esr) == EC_DABT_LOWER &&
+	    host_mmio_emulate(regs, abort->esr, abort->ipa)) {
 		return;
 	}
 	log_ratelimited(&abort_log, LOG_WARN,

@@ -3,6 +3,7 @@
  */
 #include "host_s2.h"
 
+#include "host_mmio.h"
 #include "log.h"
 #include "moat/errors.h"
 #include "pagedb.h"
@@ -64,6 +65,14 @@ static int map_host_devices(const struct platform_info *plat)
 			continue;
 		}
 		ret = pgt_map(&host_table, base, base, size, PGT_RW | PGT_DEVICE);
+		if (ret) {
+			return ret;
+		}
+	}
+	/* Redistributor RD_base pages are emulated: LPI tables would bypass stage 2 (§0). */
+	for (unsigned int i = 0; i < host_mmio_nr_pages(); i++) {
+		int ret = pgt_unmap(&host_table, host_mmio_page(i), PAGE_SIZE);
+
 		if (ret) {
 			return ret;
 		}

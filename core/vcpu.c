@@ -165,23 +165,13 @@ static void set_reg_value(struct vcpu *vcpu, unsigned int reg, u64 value)
 static void complete_mmio_read(struct vcpu *vcpu)
 {
 	struct pending_mmio_read *r = &vcpu->mmio_read;
-	unsigned int bits = r->size * 8U;
 	u64 value;
 
 	if (!r->pending) {
 		return;
 	}
 	value = *(volatile u64 *)&vcpu->run->u.mmio.value;
-	if (bits < 64) {
-		value &= (1UL << bits) - 1;
-		if (r->sign_extend && (value >> (bits - 1)) & 1) {
-			value |= ~((1UL << bits) - 1);
-		}
-	}
-	if (!r->sixty_four) {
-		value &= 0xffffffffUL;
-	}
-	set_reg_value(vcpu, r->reg, value);
+	set_reg_value(vcpu, r->reg, load_result(value, r->size, r->sign_extend, r->sixty_four));
 	vcpu->ctx.regs.elr += 4;
 	r->pending = false;
 }

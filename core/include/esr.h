@@ -31,6 +31,25 @@
 #define ESR_FSC(esr) ((esr)&0x3fUL)
 #define FSC_SEA 0x10UL
 
+/*
+ * The value a trapped load leaves in its register: truncated to the access
+ * size, sign-extended if the load was a signed one (SSE), and cut to 32 bits
+ * for a W register (SF = 0).
+ */
+static inline unsigned long long load_result(unsigned long long value, unsigned int size, int sign_extend,
+					     int sixty_four)
+{
+	unsigned int bits = size * 8U;
+
+	if (bits < 64) {
+		value &= (1ULL << bits) - 1;
+		if (sign_extend && ((value >> (bits - 1)) & 1)) {
+			value |= ~((1ULL << bits) - 1);
+		}
+	}
+	return sixty_four ? value : value & 0xffffffffULL;
+}
+
 /* WFx ISS: TI bit 0 = WFE */
 #define ESR_WFX_WFE (1UL << 0)
 

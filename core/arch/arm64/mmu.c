@@ -72,6 +72,11 @@ static int build_tables(const struct platform_info *plat, struct page_pool *pool
 	if (!ret) {
 		ret = map_image();
 	}
+	/* The core emulates the redistributors' RD_base pages for the host (host_mmio.c). */
+	if (!ret && plat->gicr.size) {
+		ret = pgt_map(&el2_table, plat->gicr.base, plat->gicr.base, ALIGN_UP(plat->gicr.size, PAGE_SIZE),
+			      PGT_RW | PGT_DEVICE);
+	}
 	if (!ret && plat->uart.size) {
 		u64 uart = ALIGN_DOWN(plat->uart.base, PAGE_SIZE);
 
