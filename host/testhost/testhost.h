@@ -1,0 +1,102 @@
+/*
+ * Test host: the small EL1 kernel that plays the (untrusted) host under moat.
+ * Console, platform description, PSCI and the RAM the host may touch.
+ */
+#ifndef TESTHOST_H
+#define TESTHOST_H
+
+#include <stdarg.h>
+
+#include "fdt.h"
+#include "types.h"
+
+#define PL011_DEFAULT_BASE 0x09000000UL
+#define FW_CFG_DEFAULT_BASE 0x09020000UL
+
+/* ---- console.c: polled PL011 output */
+void console_set_base(u64 base);
+void console_putc(char c);
+void console_puts(const char *s);
+int tvprintf(const char *fmt, va_list ap);
+int tprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- platform.c: what the DTB says, plus what the core reserved */
+#define HOST_MAX_RESERVED 16
+#define RESERVED_NAME_MAX 32
+
+struct reserved_region {
+	u64 base;
+	u64 size;
+	char name[RESERVED_NAME_MAX]; /* node name, e.g. "moat@40200000" */
+};
+
+struct host_platform {
+	u64 dtb;	 /* PA of the DTB in use */
+	u64 dtb_size;	 /* its totalsize */
+	bool dtb_from_x0; /* false: found by scanning (standalone boot) */
+	struct platform_info info;
+	/* children of /reserved-memory with a "reg" (no struct platform_info field yet) */
+	struct reserved_region reserved[HOST_MAX_RESERVED];
+	unsigned int nr_reserved;
+	/* the header's memory reservation block (/memreserve/) */
+	struct fdt_range memreserve[HOST_MAX_RESERVED];
+	unsigned int nr_memreserve;
+};
+
+extern struct host_platform plat;
+
+int platform_init(u64 x0, const char **why);
+/* The core's region: the reserved child named "moat@..." or else the first one. */
+const struct reserved_region *platform_core_region(void);
+int dtb_find_reserved(const void *dtb, u64 dtb_size, struct host_platform *p, const char **why);
+
+/* ---- memmap.c: host-owned RAM, page by page */
+#define MEMMAP_MAX_EXCLUDED (2 * HOST_MAX_RESERVED + 2)
+
+struct memmap {
+	/* sorted by base, merged: reserved memory, memreserve, our image, the DTB */
+	struct fdt_range excl[MEMMAP_MAX_EXCLUDED];
+	unsigned int nr_excl;
+};
+
+void memmap_build(struct memmap *m);
+bool memmap_page_free(const struct memmap *m, u64 pa);
+
+/* ---- psci.c */
+#define PSCI_VERSION 0x84000000UL
+#define PSCI_CPU_OFF 0x84000002UL
+#define PSCI_CPU_ON 0xc4000003UL
+#define PSCI_SYSTEM_OFF 0x84000008UL
+
+/* MPIDR_EL1 affinity fields (Aff3, Aff2..Aff0), as in a DTB cpu node's reg */
+#define MPIDR_AFF_MASK 0xff00ffffffUL
+
+long psci_version(void);
+long psci_cpu_on(u64 mpidr, u64 entry, u64 ctx);
+void psci_cpu_off(void) __attribute__((noreturn));
+void psci_system_off(void) __attribute__((noreturn));
+/* Start CPU index cpu (DTB order) at secondary_entry; 0 or the PSCI error. */
+long secondary_start(unsigned int cpu);
+bool secondary_alive(unsigned int cpu);
+void secondary_main(void) __attribute__((noreturn));
+extern const char secondary_entry[];
+
+/* ---- head.S: the boot CPU's state at entry, before we changed anything */
+struct boot_entry_state {
+	u64 x[4]; /* x0..x3 */
+	u64 daif;
+	u64 sctlr_el1;
+	u64 spsel;
+	u64 current_el;
+};
+
+extern struct boot_entry_state boot_entry;
+
+/* ---- main.c */
+void testhost_main(u64 dtb) __attribute__((noreturn));
+void panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+/* Linker-script symbols */
+extern const char __image_start[], __image_end[];
+
+#endif
