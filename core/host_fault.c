@@ -46,6 +46,7 @@ static bool host_may_access(u64 ipa, u16 *owner)
 void host_abort(struct cpu_regs *regs, const struct host_abort *abort)
 {
 	char name[16];
+	const char *who;
 	u16 owner;
 	bool retry;
 
@@ -59,10 +60,10 @@ void host_abort(struct cpu_regs *regs, const struct host_abort *abort)
 	    host_mmio_emulate(regs, abort->esr, abort->ipa)) {
 		return;
 	}
+	who = pagedb_lookup(abort->ipa) ? owner_name(owner, name, sizeof(name)) : "none: not RAM";
 	log_ratelimited(&abort_log, LOG_WARN,
-			"host %s of PA 0x%lx (page 0x%lx, owner %s%s) at host PC 0x%lx: refused, external abort injected",
-			access_kind(abort->esr), abort->ipa, ALIGN_DOWN(abort->ipa, PAGE_SIZE),
-			owner_name(owner, name, sizeof(name)), pagedb_lookup(abort->ipa) ? "" : ", not RAM", regs->elr);
+			"host %s of PA 0x%lx (page 0x%lx, owner %s) at host PC 0x%lx: refused, external abort injected",
+			access_kind(abort->esr), abort->ipa, ALIGN_DOWN(abort->ipa, PAGE_SIZE), who, regs->elr);
 	arch_inject_el1_sync(regs, sea_syndrome(abort->esr, regs->spsr), abort->far);
 }
 
