@@ -113,7 +113,7 @@ IMAGES := $(B)/moat.bin $(B)/moat.elf $(B)/moat-panictest.bin $(B)/testhost.bin 
 
 # ---------------------------------------------------------------- host-native (ARCH=fake)
 FAKE_CFLAGS := -std=gnu11 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-	       -fno-omit-frame-pointer $(WARNINGS) -Iinclude -Icore/include -Icore/arch/fake \
+	       -fno-omit-frame-pointer $(WARNINGS) -Iinclude -Icore/include -Icore/arch/fake -Itests/common \
 	       -DMOAT_FAKE -MMD -MP
 FAKE_GENERIC := $(filter-out core/boot.c,$(CORE_GENERIC)) core/arch/fake/fake_arch.c
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c))
@@ -121,7 +121,9 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*
 $(B)/fake/%.c.o: %.c
 	@mkdir -p $(dir $@)
 	$(call msg,HOSTCC,$@)$(HOSTCC) $(FAKE_CFLAGS) -c $< -o $@
-$(B)/unit/%: tests/unit/%.c $(patsubst %,$(B)/fake/%.o,$(FAKE_GENERIC))
+# Shared host-native test fixtures (a fake machine: RAM backed by real memory, page database, host stage 2).
+TEST_COMMON := $(wildcard tests/common/*.c)
+$(B)/unit/%: tests/unit/%.c $(patsubst %,$(B)/fake/%.o,$(FAKE_GENERIC) $(TEST_COMMON))
 	@mkdir -p $(dir $@)
 	$(call msg,HOSTCC,$@)$(HOSTCC) $(FAKE_CFLAGS) $^ -lcmocka $(if $(filter test_fdt,$*),-lfdt) -o $@
 
