@@ -63,7 +63,7 @@ bool probe_disarm(struct guest_fault *fault); /* true if an exception was taken 
 /* Print "GUEST-PANIC ..." and power off. */
 __attribute__((noreturn)) void guest_panic(const char *why);
 
-/* string.c: GCC may emit calls to these even in freestanding code. */
+/* core/lib.c: GCC may emit calls to these even in freestanding code. */
 void *memset(void *dst, int c, size_t n);
 void *memcpy(void *dst, const void *src, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
