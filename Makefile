@@ -59,7 +59,7 @@ $(ASM_OFFSETS): core/arch/arm64/asm-offsets.c core/include/regs.h core/include/v
 	$(call msg,GEN,$@)$(CC_EL) $(filter-out -MMD -MP,$(CORE_CFLAGS)) -S -o $@.s $<
 	$(Q)sed -n 's/.*@@OFFSET \([A-Z0-9_]*\) #\{0,1\}\([0-9]*\).*/#define \1 \2/p' $@.s > $@.tmp
 	$(Q)mv $@.tmp $@
-$(call core_objs,core) $(call core_objs,core-panictest): | $(ASM_OFFSETS)
+$(call core_objs,core): | $(ASM_OFFSETS)
 
 $(B)/core/%.c.o: %.c
 	@mkdir -p $(dir $@)
@@ -67,18 +67,27 @@ $(B)/core/%.c.o: %.c
 $(B)/core/%.S.o: %.S
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$@)$(CC_EL) $(CORE_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
-# The panic-test image is the same core with one deliberate fault after boot.
-$(B)/core-panictest/%.c.o: %.c
-	@mkdir -p $(dir $@)
-	$(call msg,CC,$@)$(CC_EL) $(CORE_CFLAGS) -DMOAT_PANIC_TEST -c $< -o $@
-$(B)/core-panictest/%.S.o: %.S
-	@mkdir -p $(dir $@)
-	$(call msg,CC,$@)$(CC_EL) $(CORE_CFLAGS) -DMOAT_PANIC_TEST -D__ASSEMBLY__ -c $< -o $@
+# Test variants of the same core: panictest faults deliberately after boot;
+# poison fills every register the core must initialise with garbage first.
+CORE_VARIANTS := panictest poison
+variant_flag_panictest := -DMOAT_PANIC_TEST
+variant_flag_poison := -DMOAT_POISON_SYSREGS
+
+define core_variant
+$(B)/core-$(1)/%.c.o: %.c
+	@mkdir -p $$(dir $$@)
+	$$(call msg,CC,$$@)$$(CC_EL) $$(CORE_CFLAGS) $$(variant_flag_$(1)) -c $$< -o $$@
+$(B)/core-$(1)/%.S.o: %.S
+	@mkdir -p $$(dir $$@)
+	$$(call msg,CC,$$@)$$(CC_EL) $$(CORE_CFLAGS) $$(variant_flag_$(1)) -D__ASSEMBLY__ -c $$< -o $$@
+$(call core_objs,core-$(1)): | $$(ASM_OFFSETS)
+$(B)/moat-$(1).elf: $(call core_objs,core-$(1)) $$(CORE_LDS)
+	$$(call msg,LD,$$@)$$(CC_EL) $$(BARE_LDFLAGS) -T $$(CORE_LDS) $(call core_objs,core-$(1)) -lgcc -o $$@
+endef
+$(foreach v,$(CORE_VARIANTS),$(eval $(call core_variant,$(v))))
 
 $(B)/moat.elf: $(call core_objs,core) $(CORE_LDS)
-	$(call msg,CC,$@)$(CC_EL) $(BARE_LDFLAGS) -T $(CORE_LDS) $(call core_objs,core) -lgcc -o $@
-$(B)/moat-panictest.elf: $(call core_objs,core-panictest) $(CORE_LDS)
-	$(call msg,CC,$@)$(CC_EL) $(BARE_LDFLAGS) -T $(CORE_LDS) $(call core_objs,core-panictest) -lgcc -o $@
+	$(call msg,LD,$@)$(CC_EL) $(BARE_LDFLAGS) -T $(CORE_LDS) $(call core_objs,core) -lgcc -o $@
 $(B)/%.bin: $(B)/%.elf
 	$(call msg,OBJCOPY,$@)$(OBJCOPY) -O binary $< $@
 
@@ -109,7 +118,7 @@ $(B)/dtbshim.elf: tests/integration/dtbshim.S
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$@)$(CC_EL) $(BARE_CFLAGS) -D__ASSEMBLY__ $(BARE_LDFLAGS) -Wl,-Ttext=0x4f000000 $< -o $@
 
-IMAGES := $(B)/moat.bin $(B)/moat.elf $(B)/moat-panictest.bin $(B)/testhost.bin $(B)/dtbshim.elf $(GUEST_IMAGES)
+IMAGES := $(B)/moat.bin $(B)/moat.elf $(B)/moat-panictest.bin $(B)/moat-poison.bin $(B)/testhost.bin $(B)/dtbshim.elf $(GUEST_IMAGES)
 
 # ---------------------------------------------------------------- host-native (ARCH=fake)
 FAKE_CFLAGS := -std=gnu11 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \

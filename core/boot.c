@@ -209,6 +209,10 @@ void boot_main(u64 dtb_pa)
 	u64 entry;
 	int ret;
 
+#ifdef MOAT_POISON_SYSREGS
+	arch_poison_sysregs();
+	log_info("test build: system registers poisoned before initialisation");
+#endif
 	log_info("moat %u.%u starting at EL2, device tree at 0x%lx", MOAT_ABI_VERSION_MAJOR, MOAT_ABI_VERSION_MINOR,
 		 dtb_pa);
 	load_device_tree(dtb_pa);

@@ -44,6 +44,11 @@ void boot_main(u64 dtb_pa) __attribute__((noreturn));
 /* arm64: build the EL2 stage 1 for the layout and turn the MMU on. */
 int arch_mmu_init(const struct core_layout *layout, const struct platform_info *plat, struct page_pool *pool);
 
+#ifdef MOAT_POISON_SYSREGS
+/* Test build only: garbage into every register the core must initialise. */
+void arch_poison_sysregs(void);
+#endif
+
 /* arm64: report CPU features once and remember what the core must hide. */
 void arch_cpu_features_report(void);
 

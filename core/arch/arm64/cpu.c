@@ -157,6 +157,59 @@ void arch_power_off(void)
 	}
 }
 
+#ifdef MOAT_POISON_SYSREGS
+/*
+ * Test build only (DESIGN §15): QEMU resets most system registers to harmless
+ * values, so a register the core forgets to initialise would go unnoticed.
+ * This image fills every register the core must set up with garbage first;
+ * the integration suite boots it and expects the host and guests to work.
+ * HCR_EL2.E2H/TGE stay clear (they would change how EL2 itself runs).
+ */
+#define POISON 0x5a5a5a5a5a5a5a5aUL
+
+void arch_poison_sysregs(void)
+{
+	write_sysreg(sctlr_el1, SCTLR_EL1_RESET | (1UL << 0) | (1UL << 2) | (1UL << 12) | (1UL << 26));
+	write_sysreg(tcr_el1, POISON);
+	write_sysreg(mair_el1, POISON);
+	write_sysreg(amair_el1, POISON);
+	write_sysreg(ttbr0_el1, POISON & ~1UL);
+	write_sysreg(ttbr1_el1, POISON & ~1UL);
+	write_sysreg(vbar_el1, POISON & ~0x7ffUL);
+	write_sysreg(cpacr_el1, 0);
+	write_sysreg(contextidr_el1, POISON & 0xffffffffUL);
+	write_sysreg(tpidr_el1, POISON);
+	write_sysreg(tpidr_el0, POISON);
+	write_sysreg(tpidrro_el0, POISON);
+	write_sysreg(sp_el0, POISON);
+	write_sysreg(sp_el1, POISON);
+	write_sysreg(elr_el1, POISON);
+	write_sysreg(spsr_el1, POISON & 0xffffffffUL);
+	write_sysreg(esr_el1, POISON & 0xffffffffUL);
+	write_sysreg(far_el1, POISON);
+	write_sysreg(par_el1, POISON);
+	write_sysreg(cntkctl_el1, 0x3);
+	write_sysreg(csselr_el1, 0x2);
+	write_sysreg(mdscr_el1, (1UL << 15) | (1UL << 13));
+	write_sysreg(cntv_ctl_el0, 0x1);
+	write_sysreg(cntv_cval_el0, 0);
+	write_sysreg(cntp_ctl_el0, 0x1);
+	write_sysreg(hcr_el2, HCR_VM | HCR_TWI | HCR_TWE | HCR_TSC | HCR_TIDCP | HCR_TACR | HCR_TSW | HCR_IMO | HCR_FMO |
+				      HCR_AMO | (1UL << 26) /* TVM */ | (1UL << 30) /* TRVM */);
+	write_sysreg(vttbr_el2, POISON & 0x0000fffffffff000UL);
+	write_sysreg(vtcr_el2, POISON & 0x7ffffUL);
+	write_sysreg(cptr_el2, CPTR_EL2_RES1 | CPTR_TTA | (1UL << 31) /* TCPAC */);
+	write_sysreg(hstr_el2, 0xbfffUL);
+	write_sysreg(cnthctl_el2, 0);
+	write_sysreg(cntvoff_el2, POISON);
+	write_sysreg(vpidr_el2, POISON & 0xffffffffUL);
+	write_sysreg(vmpidr_el2, POISON);
+	write_sysreg(mdcr_el2, (1UL << 8) | (1UL << 9) | (1UL << 10) | (1UL << 11) | 0x3);
+	write_sysreg(S3_4_C12_C11_0, 0x1); /* ICH_HCR_EL2.En */
+	arch_isb();
+}
+#endif
+
 static const char *yes_no(bool b)
 {
 	return b ? "yes" : "no";
