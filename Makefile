@@ -39,7 +39,7 @@ BARE_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,noexecstack
 
 # ---------------------------------------------------------------- core (EL2)
 # Generic modules: no inline assembly, built for EL2 and natively.
-CORE_GENERIC := core/boot.c core/log.c core/fmt.c core/fdt.c core/pgtable.c core/alloc.c \
+CORE_GENERIC := core/boot.c core/log.c core/fmt.c core/fdt.c core/fdt_write.c core/pgtable.c core/alloc.c \
 		core/pagedb.c core/host_s2.c core/host_fault.c core/psci.c core/host_call.c \
 		core/inject.c core/parse.c core/sha256.c core/mem.c core/vm.c core/vcpu.c \
 		core/guest_call.c core/invariants.c core/host_mmio.c
@@ -96,7 +96,7 @@ include guest/guest.mk
 
 # ---------------------------------------------------------------- test host (EL1)
 TESTHOST_SRCS := $(wildcard host/testhost/*.c host/testhost/*.S host/testhost/tests/*.c) \
-		 core/fdt.c core/fmt.c core/lib.c core/parse.c
+		 core/fdt.c core/fdt_write.c core/fmt.c core/lib.c core/parse.c
 TESTHOST_CFLAGS := $(BARE_CFLAGS) -Ihost/testhost -Icore/include -DMOAT_TESTHOST
 TESTHOST_OBJS := $(patsubst %,$(B)/testhost/%.o,$(TESTHOST_SRCS))
 
