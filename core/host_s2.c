@@ -113,10 +113,15 @@ u64 host_s2_pool_free(void)
 	return table_pool->nr_free;
 }
 
-bool host_s2_can_unmap_page(void)
+static u64 regions_touched(u64 pa, u64 size, u64 block)
 {
-	/* A 1 GiB block splits into a level-2 table and one level-3 table. */
-	return table_pool->nr_free >= 2;
+	return ALIGN_DOWN(pa + size - 1, block) / block - ALIGN_DOWN(pa, block) / block + 1;
+}
+
+bool host_s2_can_unmap(u64 pa, u64 size)
+{
+	/* At worst a level-2 table per GiB and a level-3 table per 2 MiB touched. */
+	return table_pool->nr_free >= regions_touched(pa, size, SZ_1G) + regions_touched(pa, size, SZ_2M);
 }
 
 void host_s2_unmap_page(u64 pa)

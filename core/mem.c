@@ -27,17 +27,26 @@
 
 int mem_check_host_page(u64 pa)
 {
-	struct page_info *page;
+	return mem_check_host_pages(pa, 1);
+}
 
+/* docs/ABI.md's order: alignment, then range (every page), then ownership (every page). */
+int mem_check_host_pages(u64 pa, u64 npages)
+{
 	if (!IS_ALIGNED(pa, PAGE_SIZE)) {
 		return MOAT_E_ALIGN;
 	}
-	page = pagedb_lookup(pa);
-	if (!page) {
-		return MOAT_E_RANGE;
+	for (u64 i = 0; i < npages; i++) {
+		if (!pagedb_lookup(pa + i * PAGE_SIZE)) {
+			return MOAT_E_RANGE;
+		}
 	}
-	if (page->owner != OWNER_HOST || page->state != PAGE_OWNED) {
-		return MOAT_E_PERM;
+	for (u64 i = 0; i < npages; i++) {
+		struct page_info *page = pagedb_lookup(pa + i * PAGE_SIZE);
+
+		if (page->owner != OWNER_HOST || page->state != PAGE_OWNED) {
+			return MOAT_E_PERM;
+		}
 	}
 	return MOAT_OK;
 }
@@ -61,26 +70,19 @@ static void take_from_host(u64 pa)
 
 int mem_donate_core(struct vm *vm, u64 pa, u64 npages)
 {
-	int ret = MOAT_OK;
+	int ret;
 
 	if (npages == 0 || npages > DONATE_CORE_MAX_PAGES) {
 		return MOAT_E_RANGE;
 	}
-	if (!IS_ALIGNED(pa, PAGE_SIZE)) {
-		return MOAT_E_ALIGN;
-	}
-	for (u64 i = 0; i < npages && !ret; i++) {
-		ret = mem_check_host_page(pa + i * PAGE_SIZE);
-	}
+	ret = mem_check_host_pages(pa, npages);
 	if (ret) {
 		return ret;
 	}
-	/* Each page may split a different host block: make sure the pool covers all of them. */
+	if (!host_s2_can_unmap(pa, npages * PAGE_SIZE)) {
+		return MOAT_E_NOMEM;
+	}
 	for (u64 i = 0; i < npages; i++) {
-		if (!host_s2_can_unmap_page()) {
-			log_err("boot pool exhausted while donating page 0x%lx", pa + i * PAGE_SIZE);
-			return i ? MOAT_OK : MOAT_E_NOMEM;
-		}
 		take_from_host(pa + i * PAGE_SIZE);
 		set_page(pa + i * PAGE_SIZE, OWNER_CORE, PAGE_OWNED, OWNER_VM(vm->slot));
 		memcache_free(vm, phys_to_virt(pa + i * PAGE_SIZE));
@@ -88,22 +90,26 @@ int mem_donate_core(struct vm *vm, u64 pa, u64 npages)
 	return MOAT_OK;
 }
 
-int mem_take_root(struct vm *vm, u64 root_pa)
+int mem_check_root(u64 root_pa)
 {
 	int ret;
 
 	if (!IS_ALIGNED(root_pa, 2 * PAGE_SIZE)) {
 		return MOAT_E_ALIGN;
 	}
-	ret = mem_check_host_page(root_pa);
-	if (!ret) {
-		ret = mem_check_host_page(root_pa + PAGE_SIZE);
+	ret = mem_check_host_pages(root_pa, 2);
+	if (!ret && !host_s2_can_unmap(root_pa, 2 * PAGE_SIZE)) {
+		ret = MOAT_E_NOMEM;
 	}
+	return ret;
+}
+
+int mem_take_root(struct vm *vm, u64 root_pa)
+{
+	int ret = mem_check_root(root_pa);
+
 	if (ret) {
 		return ret;
-	}
-	if (!host_s2_can_unmap_page()) {
-		return MOAT_E_NOMEM;
 	}
 	for (u64 pa = root_pa; pa < root_pa + 2 * PAGE_SIZE; pa += PAGE_SIZE) {
 		take_from_host(pa);
@@ -185,7 +191,8 @@ void mem_detach_run_page(u64 pa)
 	}
 }
 
-static int check_give_vm(struct vm *vm, u64 pa, u64 ipa)
+/* State, then alignment, then range, then ownership, then what is already there, then capacity. */
+static int check_give_vm(struct vm *vm, u64 pa, u64 ipa, enum vm_page_kind kind)
 {
 	u64 out;
 	unsigned int flags, level;
@@ -197,17 +204,20 @@ static int check_give_vm(struct vm *vm, u64 pa, u64 ipa)
 	if (!IS_ALIGNED(pa | ipa, PAGE_SIZE)) {
 		return MOAT_E_ALIGN;
 	}
+	if (!pagedb_lookup(pa) || !vm_ipa_in_ram(vm, ipa)) {
+		return MOAT_E_RANGE;
+	}
 	ret = mem_check_host_page(pa);
 	if (ret) {
 		return ret;
-	}
-	if (!vm_ipa_in_ram(vm, ipa)) {
-		return MOAT_E_RANGE;
 	}
 	if (pgt_lookup(&vm->s2, ipa, &out, &flags, &level)) {
 		return MOAT_E_EXIST;
 	}
 	if (vm->memcache.count < S2_TABLES_PER_PAGE) {
+		return MOAT_E_NOMEM;
+	}
+	if (kind != VM_PAGE_SHARED && !host_s2_can_unmap(pa, PAGE_SIZE)) {
 		return MOAT_E_NOMEM;
 	}
 	return MOAT_OK;
@@ -232,7 +242,7 @@ static void prepare_vm_page(struct vm *vm, u64 pa, u64 ipa, enum vm_page_kind ki
 
 int mem_give_vm(struct vm *vm, u64 pa, u64 ipa, enum vm_page_kind kind)
 {
-	int ret = check_give_vm(vm, pa, ipa);
+	int ret = check_give_vm(vm, pa, ipa, kind);
 
 	if (ret) {
 		return ret;
@@ -240,9 +250,6 @@ int mem_give_vm(struct vm *vm, u64 pa, u64 ipa, enum vm_page_kind kind)
 	if (kind == VM_PAGE_SHARED) {
 		set_page(pa, OWNER_HOST, PAGE_SHARED_OWNED, OWNER_VM(vm->slot));
 	} else {
-		if (!host_s2_can_unmap_page()) {
-			return MOAT_E_NOMEM;
-		}
 		take_from_host(pa);
 		prepare_vm_page(vm, pa, ipa, kind);
 		set_page(pa, OWNER_VM(vm->slot), PAGE_OWNED, OWNER_NONE);

@@ -217,8 +217,9 @@ static bool mmio_exit(struct vcpu *vcpu, const struct guest_exit *e, u32 *reason
 /* Nothing the host could emulate: the guest gets a synchronous external abort, the host is told. */
 static bool guest_fault(struct vcpu *vcpu, const struct guest_exit *e, u32 *reason)
 {
-	log_ratelimited(&guest_log, LOG_INFO, "vm%u vcpu%u: access to IPA 0x%lx at PC 0x%lx: external abort injected",
-			vcpu->vm->slot, vcpu->index, e->ipa, vcpu->ctx.regs.elr);
+	/* Only what the host learns anyway (the page); never a protected guest's PC or offset. */
+	log_ratelimited(&guest_log, LOG_INFO, "vm%u vcpu%u: access to IPA page 0x%lx: external abort injected",
+			vcpu->vm->slot, vcpu->index, ALIGN_DOWN(e->ipa, PAGE_SIZE));
 	arch_inject_el1_sync(&vcpu->ctx.regs, sea_syndrome(e->esr, vcpu->ctx.regs.spsr), e->far);
 	exit_to_host(vcpu, MOAT_EXIT_GUEST_FAULT);
 	vcpu->run->u.guest_fault.ipa = ALIGN_DOWN(e->ipa, PAGE_SIZE);
@@ -286,8 +287,9 @@ static bool handle_sync(struct vcpu *vcpu, const struct guest_exit *e, u32 *reas
 	case EC_IABT_LOWER:
 		return stage2_abort(vcpu, e, reason);
 	default:
-		log_ratelimited(&guest_log, LOG_INFO, "vm%u vcpu%u: unhandled trap ESR 0x%lx: undefined instruction",
-				vcpu->vm->slot, vcpu->index, e->esr);
+		/* A protected guest's syndrome is its own business: name it only for normal VMs. */
+		log_ratelimited(&guest_log, LOG_INFO, "vm%u vcpu%u: unhandled trap (ESR 0x%lx): undefined instruction",
+				vcpu->vm->slot, vcpu->index, vm_is_protected(vcpu->vm) ? 0 : e->esr);
 		arch_inject_el1_sync(&vcpu->ctx.regs, undef_syndrome(), 0);
 		return true;
 	}

@@ -42,9 +42,14 @@ struct vm *vm_from_handle(u64 handle, int *err)
 		*err = MOAT_E_NOENT;
 		return NULL;
 	}
+	/*
+	 * Any other life of this slot than the current one: the VM the handle
+	 * named is gone (or the handle was never issued). Generations are 16 bits
+	 * and wrap after 65536 lives of one slot; handles only protect the host
+	 * from its own mistakes (every VM is the host's), so a wrap is harmless.
+	 */
 	if (vms[slot].generation != generation) {
-		/* A handle naming an older (or never issued) life of this slot. */
-		*err = vms[slot].state == VM_FREE && generation > vms[slot].generation ? MOAT_E_NOENT : MOAT_E_STALE;
+		*err = MOAT_E_STALE;
 		return NULL;
 	}
 	if (vms[slot].state == VM_FREE) {
@@ -199,15 +204,15 @@ int hc_vm_create(struct host_call_args *args)
 		return ret;
 	}
 	spin_lock(&pagedb_lock);
-	vm = free_slot();
-	if (!vm) {
+	ret = mem_check_root(args->a[2]);
+	vm = ret ? NULL : free_slot();
+	if (!ret && !vm) {
 		ret = MOAT_E_NOMEM;
-	} else {
-		/* Claim the root with the slot's identity so teardown finds the pages. */
-		vm->slot = (u16)(vm - vms);
-		ret = mem_take_root(vm, args->a[2]);
 	}
 	if (!ret) {
+		/* Claim the root with the slot's identity so teardown finds the pages. */
+		vm->slot = (u16)(vm - vms);
+		CHECK(mem_take_root(vm, args->a[2]) == MOAT_OK);
 		init_vm(vm, args, args->a[2]);
 		/* A reused VMID may still have TLB entries from the slot's previous VM. */
 		arch_s2_switch_to(vm->vttbr);

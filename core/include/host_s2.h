@@ -21,8 +21,8 @@ struct pgtable *host_s2(void);
 /* Free pages left in the boot pool (host and core tables). */
 u64 host_s2_pool_free(void);
 
-/* Whether the boot pool can cover splitting blocks to unmap one page. */
-bool host_s2_can_unmap_page(void);
+/* Whether the boot pool can cover splitting every block that unmapping [pa, pa + size) may split. */
+bool host_s2_can_unmap(u64 pa, u64 size);
 /* Remove one page from the host's view (splitting a block if needed). */
 void host_s2_unmap_page(u64 pa);
 /* Give one page back to the host, re-forming 2 MiB / 1 GiB blocks when all of it is the host's. */

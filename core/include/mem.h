@@ -18,8 +18,9 @@ enum vm_page_kind {
 	VM_PAGE_SHARED,	  /* SHARE_VM: host keeps the page, the VM borrows it */
 };
 
-/* Validate one host page the host wants to give or lend: 0 or an error. */
+/* Validate host pages the host wants to give or lend (alignment, range, ownership): 0 or an error. */
 int mem_check_host_page(u64 pa);
+int mem_check_host_pages(u64 pa, u64 npages);
 
 int mem_donate_core(struct vm *vm, u64 pa, u64 npages);
 int mem_share_core(u64 pa);
@@ -27,7 +28,8 @@ int mem_unshare_core(u64 pa);
 int mem_give_vm(struct vm *vm, u64 pa, u64 ipa, enum vm_page_kind kind);
 int mem_reclaim(u64 pa);
 
-/* VM_CREATE's root: two host pages become the core's, serving this VM. */
+/* VM_CREATE's root: two host pages become the core's, serving this VM. Check first, then take. */
+int mem_check_root(u64 root_pa);
 int mem_take_root(struct vm *vm, u64 root_pa);
 /* VM_DESTROY: every page of the VM to pending-scrub, borrowed host pages back. */
 void mem_vm_teardown(struct vm *vm);

@@ -286,7 +286,7 @@ static void test_s2_unmap_and_remap_page(void **state)
 
 	build_host();
 	assert_true(host_s2()->live);
-	assert_true(host_s2_can_unmap_page());
+	assert_true(host_s2_can_unmap(page, SZ_4K));
 	before = env.pool.nr_free;
 	fake_reset();
 	pagedb_set_range(page, SZ_4K, OWNER_CORE, PAGE_OWNED);
