@@ -124,8 +124,12 @@ static void vm_table(void *ctx, u64 table_pa)
 	}
 }
 
+/* The host stage 2 is an identity map; identity-mapped RAM pages are checked one by one in check_pages(). */
 static void host_leaf(void *ctx, u64 ia, u64 pa, u64 size, unsigned int flags)
 {
+	if (ia != pa) {
+		violation(ctx, "host stage 2 maps an IPA to a different PA", pa);
+	}
 }
 
 static void host_table(void *ctx, u64 table_pa)

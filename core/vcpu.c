@@ -180,8 +180,8 @@ static void exit_to_host(struct vcpu *vcpu, u32 reason)
 {
 	struct moat_run *run = vcpu->run;
 
-	memset((void *)&run->u, 0, sizeof(run->u));
-	run->flags = 0;
+	/* Nothing from an earlier exit (or planted by the host) survives into this one. */
+	memset(run, 0, sizeof(*run));
 	run->exit_reason = reason;
 }
 
