@@ -6,6 +6,7 @@
 #include "vmm.h"
 
 #include "lib.h"
+#include "test.h"
 
 #define GUEST_RAM MOAT_GUEST_RAM_BASE
 
@@ -45,14 +46,16 @@ u64 host_page_alloc(void)
 
 u64 host_page_alloc_pair(void)
 {
+	u64 a = host_page_alloc();
+
 	for (;;) {
-		u64 a = host_page_alloc();
 		u64 b = host_page_alloc();
 
-		/* Walking down: b is just below a when both were free. */
+		/* Walking down: b is just below a when both were free. Otherwise b may start the next pair. */
 		if (b + PAGE_SIZE == a && IS_ALIGNED(b, 2 * PAGE_SIZE)) {
 			return b;
 		}
+		a = b;
 	}
 }
 
@@ -80,29 +83,106 @@ const struct guest_image *guest_image_find(const char *name)
 	return NULL;
 }
 
-/* ---- building a VM ----------------------------------------------------------------- */
+/* ---- the page log ------------------------------------------------------------------ */
 
-static void remember_page(struct vmm_vm *vm, u64 pa)
+/*
+ * Every page given to a VM (root, memcache, image, demand-paged RAM), tagged
+ * with its VM, so that teardown can reclaim exactly those. One shared log
+ * rather than a fixed array per VM: the attack suite fills the whole VM
+ * table, memtouch alone needs more than 16384 entries.
+ */
+#define PAGE_LOG_MAX 65536
+
+struct page_log_entry {
+	u64 pa;
+	u32 tag;
+};
+
+static struct page_log_entry page_log[PAGE_LOG_MAX];
+static unsigned int page_log_used;
+static u32 next_tag = 1;
+
+void vmm_remember_page(struct vmm_vm *vm, u64 pa)
 {
-	static u64 page_log[8][32768];
-	static unsigned int logs_used;
-
-	if (!vm->pages) {
-		if (logs_used >= ARRAY_SIZE(page_log)) {
-			panic("vmm: too many VMs");
-		}
-		vm->pages = page_log[logs_used++];
-		vm->max_pages = ARRAY_SIZE(page_log[0]);
+	if (!vm->log_tag) {
+		vm->log_tag = next_tag++;
 	}
-	if (vm->nr_pages < vm->max_pages) {
-		vm->pages[vm->nr_pages++] = pa;
+	if (page_log_used >= PAGE_LOG_MAX) {
+		panic("vmm: page log full");
+	}
+	page_log[page_log_used++] = (struct page_log_entry){ pa, vm->log_tag };
+	vm->nr_pages++;
+}
+
+void vmm_for_each_page(const struct vmm_vm *vm, vmm_page_fn each, void *ctx)
+{
+	for (unsigned int i = 0; vm->log_tag && i < page_log_used; i++) {
+		if (page_log[i].tag == vm->log_tag) {
+			each(page_log[i].pa, ctx);
+		}
 	}
 }
 
-static long load_image(struct vmm_vm *vm, const struct guest_image *img)
-{
-	u64 size = (u64)(img->end - img->start);
+/* ---- building a VM ----------------------------------------------------------------- */
 
+long vmm_top_up(struct vmm_vm *vm, unsigned int pages)
+{
+	for (unsigned int i = 0; i < pages; i++) {
+		u64 pa = host_page_alloc();
+		struct moat_result r = moat_hvc(MOAT_FN_DONATE_CORE, vm->handle, pa, 1);
+
+		if (r.status) {
+			return r.status;
+		}
+		vmm_remember_page(vm, pa);
+	}
+	return MOAT_OK;
+}
+
+long vmm_create(struct vmm_vm *vm, u64 type, u64 ram_size)
+{
+	u64 root = host_page_alloc_pair();
+	struct moat_result r;
+
+	vm->type = type;
+	vm->ram_size = ram_size;
+	r = moat_hvc6(MOAT_FN_VM_CREATE, type, vm->max_vcpus ? vm->max_vcpus : 1, root, ram_size, VMM_MMIO_BASE,
+		      VMM_MMIO_SIZE);
+	if (r.status) {
+		return r.status;
+	}
+	vm->handle = r.r1;
+	vm->root_pa = root;
+	vmm_remember_page(vm, root);
+	vmm_remember_page(vm, root + PAGE_SIZE);
+	return vmm_top_up(vm, VMM_MEMCACHE_PAGES);
+}
+
+long vmm_add_vcpu0(struct vmm_vm *vm)
+{
+	struct moat_result r;
+
+	vm->run_pa = host_page_alloc();
+	vm->run = (struct moat_run *)vm->run_pa;
+	r = moat_hvc(MOAT_FN_SHARE_CORE, vm->run_pa, 0, 0);
+	if (r.status) {
+		vm->run_pa = 0;
+		vm->run = NULL;
+		return r.status;
+	}
+	return moat_hvc(MOAT_FN_VCPU_CREATE, vm->handle, 0, vm->run_pa).status;
+}
+
+long vmm_load(struct vmm_vm *vm, const char *image)
+{
+	const struct guest_image *img = guest_image_find(image);
+	u64 size;
+
+	if (!img) {
+		return MOAT_E_NOENT;
+	}
+	vm->image = img->name;
+	size = (u64)(img->end - img->start);
 	for (u64 off = 0; off < size; off += PAGE_SIZE) {
 		u64 pa = host_page_alloc();
 		struct moat_result r;
@@ -112,92 +192,89 @@ static long load_image(struct vmm_vm *vm, const struct guest_image *img)
 		if (r.status) {
 			return r.status;
 		}
-		remember_page(vm, pa);
-	}
-	return MOAT_OK;
-}
-
-static long top_up_memcache(struct vmm_vm *vm, unsigned int pages)
-{
-	for (unsigned int i = 0; i < pages; i++) {
-		u64 pa = host_page_alloc();
-		struct moat_result r = moat_hvc(MOAT_FN_DONATE_CORE, vm->handle, pa, 1);
-
-		if (r.status) {
-			return r.status;
+		vmm_remember_page(vm, pa);
+		if (!off) {
+			vm->image_pa = pa;
 		}
-		remember_page(vm, pa);
 	}
 	return MOAT_OK;
 }
 
-static long create_vcpu0(struct vmm_vm *vm)
+long vmm_finalize(struct vmm_vm *vm, u64 boot_x0)
 {
-	struct moat_result r;
+	struct moat_result r = moat_hvc(MOAT_FN_SET_BOOT, vm->handle, GUEST_RAM, boot_x0);
 
-	vm->run_pa = host_page_alloc();
-	vm->run = (struct moat_run *)vm->run_pa;
-	r = moat_hvc(MOAT_FN_SHARE_CORE, vm->run_pa, 0, 0);
-	if (!r.status) {
-		r = moat_hvc(MOAT_FN_VCPU_CREATE, vm->handle, 0, vm->run_pa);
+	if (r.status) {
+		return r.status;
 	}
+	r = moat_hvc(MOAT_FN_FINALIZE, vm->handle, 0, 0);
+	vm->measurement[0] = r.r1;
+	vm->measurement[1] = r.r2;
+	vm->measurement[2] = r.r3;
 	return r.status;
 }
 
 long vmm_build(struct vmm_vm *vm, u64 type, const char *image, u64 ram_size, u64 boot_x0)
 {
-	const struct guest_image *img = guest_image_find(image);
-	u64 root = host_page_alloc_pair();
-	struct moat_result r;
 	long ret;
 
-	if (!img) {
+	if (!guest_image_find(image)) {
 		return MOAT_E_NOENT;
 	}
-	vm->type = type;
-	vm->ram_size = ram_size;
-	r = moat_hvc6(MOAT_FN_VM_CREATE, type, 1, root, ram_size, VMM_MMIO_BASE, VMM_MMIO_SIZE);
-	if (r.status) {
-		return r.status;
-	}
-	vm->handle = r.r1;
-	remember_page(vm, root);
-	remember_page(vm, root + PAGE_SIZE);
-	ret = top_up_memcache(vm, VMM_MEMCACHE_PAGES);
+	ret = vmm_create(vm, type, ram_size);
 	if (!ret) {
-		ret = create_vcpu0(vm);
+		ret = vmm_add_vcpu0(vm);
 	}
 	if (!ret) {
-		ret = load_image(vm, img);
+		ret = vmm_load(vm, image);
 	}
 	if (!ret) {
-		ret = moat_hvc(MOAT_FN_SET_BOOT, vm->handle, GUEST_RAM, boot_x0).status;
-	}
-	if (!ret) {
-		ret = moat_hvc(MOAT_FN_FINALIZE, vm->handle, 0, 0).status;
+		ret = vmm_finalize(vm, boot_x0);
 	}
 	return ret;
 }
 
 long vmm_donate(struct vmm_vm *vm, u64 ipa)
 {
+	u64 fn = vm->share_ram ? MOAT_FN_SHARE_VM : MOAT_FN_DONATE_VM;
 	u64 pa = host_page_alloc();
-	struct moat_result r = moat_hvc(MOAT_FN_DONATE_VM, vm->handle, pa, ipa);
+	struct moat_result r = moat_hvc(fn, vm->handle, pa, ipa);
 
 	if (r.status == MOAT_E_NOMEM) {
 		/* The memcache ran out of table pages: top it up and try once more. */
-		r.status = top_up_memcache(vm, VMM_MEMCACHE_PAGES);
+		r.status = vmm_top_up(vm, VMM_MEMCACHE_PAGES);
 		if (!r.status) {
-			r = moat_hvc(MOAT_FN_DONATE_VM, vm->handle, pa, ipa);
+			r = moat_hvc(fn, vm->handle, pa, ipa);
 		}
 	}
-	if (!r.status) {
-		remember_page(vm, pa);
+	if (r.status) {
+		return r.status;
 	}
-	return r.status;
+	/* A shared page stays the host's: nothing to reclaim. */
+	if (vm->share_ram) {
+		vm->shared_pages++;
+	} else {
+		vmm_remember_page(vm, pa);
+	}
+	return MOAT_OK;
 }
 
 /* ---- running ---------------------------------------------------------------------- */
+
+static void line_done(struct vmm_vm *vm)
+{
+	vm->line[vm->line_len] = '\0';
+	memcpy(vm->last_line, vm->line, vm->line_len + 1);
+	if (vm->console_echo) {
+		tprintf("%s\n", vm->line);
+	}
+	for (unsigned int i = 0; vm->expect && vm->expect[i] && i < VMM_EXPECT_MAX; i++) {
+		if (!strcmp(vm->expect[i], vm->line)) {
+			vm->expect_seen |= 1U << i;
+		}
+	}
+	vm->line_len = 0;
+}
 
 static void console_write(struct vmm_vm *vm, char c)
 {
@@ -205,15 +282,20 @@ static void console_write(struct vmm_vm *vm, char c)
 		return;
 	}
 	if (c == '\n' || vm->line_len + 1 >= sizeof(vm->line)) {
-		vm->line[vm->line_len] = '\0';
-		memcpy(vm->last_line, vm->line, vm->line_len + 1);
-		if (vm->console_echo) {
-			tprintf("%s\n", vm->line);
-		}
-		vm->line_len = 0;
+		line_done(vm);
 		return;
 	}
 	vm->line[vm->line_len++] = c;
+}
+
+bool vmm_expected_all(const struct vmm_vm *vm)
+{
+	for (unsigned int i = 0; vm->expect && vm->expect[i] && i < VMM_EXPECT_MAX; i++) {
+		if (!(vm->expect_seen & (1U << i))) {
+			return false;
+		}
+	}
+	return true;
 }
 
 /* The PL011: data register writes print; every read (flag register) says "not full". */
@@ -229,7 +311,7 @@ static bool uart_access(struct vmm_vm *vm, struct moat_run *run)
 	return true;
 }
 
-static bool handle_exit(struct vmm_vm *vm, u64 reason, long *status)
+bool vmm_handle_exit(struct vmm_vm *vm, u64 reason, long *status)
 {
 	struct moat_run *run = vm->run;
 
@@ -254,6 +336,9 @@ static bool handle_exit(struct vmm_vm *vm, u64 reason, long *status)
 		vm->wfi_exits++;
 		return true;
 	case MOAT_EXIT_GUEST_FAULT:
+		if (vm->guest_faults < ARRAY_SIZE(vm->fault_ipa)) {
+			vm->fault_ipa[vm->guest_faults] = run->u.guest_fault.ipa;
+		}
 		vm->guest_faults++;
 		return true;
 	case MOAT_EXIT_IRQ:
@@ -263,37 +348,136 @@ static bool handle_exit(struct vmm_vm *vm, u64 reason, long *status)
 	}
 }
 
+static struct moat_result enter_plain(struct vmm_vm *vm)
+{
+	return moat_hvc(MOAT_FN_VCPU_RUN, vm->handle, 0, 0);
+}
+
 long vmm_run(struct vmm_vm *vm)
 {
+	vmm_enter_fn enter = vm->enter ? vm->enter : enter_plain;
 	long status = MOAT_OK;
 
 	for (;;) {
-		struct moat_result r = moat_hvc(MOAT_FN_VCPU_RUN, vm->handle, 0, 0);
+		struct moat_result r = enter(vm);
 
 		if (r.status) {
 			return r.status;
 		}
-		if (!handle_exit(vm, r.r1, &status)) {
+		if (!vmm_handle_exit(vm, r.r1, &status)) {
 			return status;
 		}
 	}
 }
 
-long vmm_destroy(struct vmm_vm *vm)
+bool vmm_run_to_off(struct vmm_vm *vm)
 {
-	struct moat_result r = moat_hvc(MOAT_FN_VM_DESTROY, vm->handle, 0, 0);
-	long reclaimed = 0;
+	const char *image = vm->image ? vm->image : "?";
+	bool ok = CHECK(vmm_run(vm) == MOAT_OK, "%s guest: the run loop stopped on an error", image);
 
-	if (r.status) {
-		return r.status;
+	ok &= CHECK(vm->last_exit == MOAT_EXIT_SYSTEM_OFF, "%s guest: last exit %lu, not SYSTEM_OFF", image,
+		    vm->last_exit);
+	ok &= CHECK(vmm_expected_all(vm), "%s guest: expected lines missing (seen mask 0x%x)", image,
+		    vm->expect_seen);
+	return ok;
+}
+
+bool vmm_boot(struct vmm_vm *vm, u64 type, const char *image, u64 ram_size, u64 boot_x0)
+{
+	long ret = vmm_build(vm, type, image, ram_size, boot_x0);
+
+	if (!CHECK(ret == MOAT_OK, "building the %s guest failed: %ld", image, ret)) {
+		return false;
 	}
-	for (u64 i = 0; i < vm->nr_pages; i++) {
-		r = moat_hvc(MOAT_FN_RECLAIM, vm->pages[i], 0, 0);
+	vmm_run_to_off(vm);
+	return true;
+}
+
+/* ---- teardown ---------------------------------------------------------------------- */
+
+long vmm_destroy_only(struct vmm_vm *vm)
+{
+	return moat_hvc(MOAT_FN_VM_DESTROY, vm->handle, 0, 0).status;
+}
+
+long vmm_reclaim_all(struct vmm_vm *vm, vmm_page_fn each, void *ctx)
+{
+	long reclaimed = 0;
+	unsigned int i = 0;
+
+	while (vm->log_tag && i < page_log_used) {
+		struct moat_result r;
+
+		if (page_log[i].tag != vm->log_tag) {
+			i++;
+			continue;
+		}
+		r = moat_hvc(MOAT_FN_RECLAIM, page_log[i].pa, 0, 0);
 		if (r.status) {
 			return r.status;
 		}
+		if (each) {
+			each(page_log[i].pa, ctx);
+		}
+		/* Forget the entry: the last one takes its place and is looked at next. */
+		page_log[i] = page_log[--page_log_used];
+		vm->nr_pages--;
 		reclaimed++;
 	}
-	r = moat_hvc(MOAT_FN_UNSHARE_CORE, vm->run_pa, 0, 0);
-	return r.status ? r.status : reclaimed;
+	if (vm->run_pa) {
+		long ret = moat_hvc(MOAT_FN_UNSHARE_CORE, vm->run_pa, 0, 0).status;
+
+		if (ret) {
+			return ret;
+		}
+		vm->run_pa = 0;
+		vm->run = NULL;
+	}
+	return reclaimed;
+}
+
+long vmm_destroy_each(struct vmm_vm *vm, vmm_page_fn each, void *ctx)
+{
+	long ret = vmm_destroy_only(vm);
+
+	return ret ? ret : vmm_reclaim_all(vm, each, ctx);
+}
+
+long vmm_destroy(struct vmm_vm *vm)
+{
+	return vmm_destroy_each(vm, NULL, NULL);
+}
+
+/* ---- core-wide counters -------------------------------------------------------------- */
+
+bool vmm_stats_read(struct vmm_stats *s)
+{
+	bool ok = true;
+
+	for (u64 which = 0; which < 3; which++) {
+		struct moat_result r = moat_hvc(MOAT_FN_STATS, which, 0, 0);
+
+		ok &= r.status == MOAT_OK;
+		s->w[which][0] = r.r1;
+		s->w[which][1] = r.r2;
+		s->w[which][2] = r.r3;
+	}
+	return ok;
+}
+
+bool vmm_stats_equal(const struct vmm_stats *a, const struct vmm_stats *b)
+{
+	return !memcmp(a, b, sizeof(*a));
+}
+
+void vmm_stats_print_diff(const char *who, const struct vmm_stats *a, const struct vmm_stats *b)
+{
+	for (unsigned int which = 0; which < 3; which++) {
+		for (unsigned int i = 0; i < 3; i++) {
+			if (a->w[which][i] != b->w[which][i]) {
+				tprintf("%s: STATS(%u) x%u was %lu, now %lu\n", who, which, i + 1, a->w[which][i],
+					b->w[which][i]);
+			}
+		}
+	}
 }

@@ -244,7 +244,7 @@ def parse_probe(b: BootResult) -> Probe | None:
 
 # ---------------------------------------------------------------- CORE-LOG-FORMAT
 # Everything below depends on the wording of the core's log (core/host_fault.c,
-# today: "moat: cpu0: warn: host read of PA 0x40201008 (page 0x40201000, owner
+# today: "moat: cpu0: warning: host read of PA 0x40201008 (page 0x40201000, owner
 # core) at host PC 0x41002c60: refused, external abort injected"). Adapt here.
 
 

@@ -1,0 +1,163 @@
+"""VMs under moat, driven by the test host's VMM (host/testhost/vmm.c) and
+the test guests (guest/README.md): one QEMU boot per test-host test.
+
+Each test requires the test host's own verdict (TEST-PASS) and then checks
+the evidence again from the UART: the guest's exact lines (the VMM echoes
+the guest console) and the report lines the tests print.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+HELLO = ["guest: hello from a moat VM", "guest: PSCI version 0x10001", "guest: SMCCC version 0x10001"]
+
+REGS_X19_X20 = "guest: x19=0x1111222233334444 x20=0x5555666677778888"
+REGS_MMIO = "guest: mmio 0x0a000010 = 0xbadf00d"  # the host answers 0xfeedface0badf00d to a 32-bit load
+
+MMIO_SIZES = [
+    "guest: mmio ldrb w = 0x10",
+    "guest: mmio ldrsb w = 0x10",
+    "guest: mmio ldrsb x = 0x10",
+    "guest: mmio ldrh w = 0x3210",
+    "guest: mmio ldrsh w = 0x3210",
+    "guest: mmio ldrsh x = 0x3210",
+    "guest: mmio ldr w = 0x76543210",
+    "guest: mmio ldrsw x = 0x76543210",
+    "guest: mmio ldr x = 0xfedcba9876543210",
+    "guest: mmio ldr wzr = 0x0",
+    "guest: mmio ldrb w = 0x80",
+    "guest: mmio ldrsb w = 0xffffff80",
+    "guest: mmio ldrsb x = 0xffffffffffffff80",
+    "guest: mmio_sizes ok",
+]
+
+FAULT = [
+    "guest: abort ESR_EL1=0x96000010 FAR_EL1=0x20000000",
+    "guest: ldp abort ESR_EL1=0x96000010 FAR_EL1=0x9000000",
+    "guest: fault ok",
+]
+
+
+def assert_passed(b, name):
+    assert b.passed(name), f"test host test {name!r} did not pass: {b.failures(name)}\n{b.describe()}"
+
+
+def guest_lines(b):
+    return b.lines_starting("guest: ")
+
+
+def report(b, pattern):
+    """All matches of a report-line regex (anchored at line start)."""
+    return [m for m in (re.match(pattern, line) for line in b.lines) if m]
+
+
+@pytest.mark.parametrize("name", ["vm_hello_protected", "vm_hello_normal"])
+def test_hello(boot, name):
+    b = boot(test=name)
+    assert_passed(b, name)
+    assert guest_lines(b) == HELLO, b.describe()
+
+
+@pytest.mark.parametrize("name", ["vm_memtouch", "vm_memtouch_normal"])
+def test_memtouch(boot, name):
+    b = boot(test=name)
+    assert_passed(b, name)
+    assert guest_lines(b) == ["guest: memtouch 16384 pages ok"], b.describe()
+    m = report(b, r"^memtouch: (\d+) MEM_FAULT exits, (\d+) pages reclaimed, (\d+) not zero$")
+    assert len(m) == 1, b.describe()
+    faults, reclaimed, dirty = (int(x) for x in m[0].groups())
+    assert faults >= 16384
+    assert reclaimed >= faults  # every demand-paged page, plus root, memcache and image
+    assert dirty == 0
+
+
+def test_regs_normal(boot):
+    b = boot(test="vm_regs_normal")
+    assert_passed(b, "vm_regs_normal")
+    assert guest_lines(b) == ["guest: x21=0x21c0ffee5eed2121", REGS_MMIO, REGS_X19_X20], b.describe()
+    m = report(b, r"^regs: normal VM: GET_REG x19 -> 0 (0x[0-9a-f]+), x20 -> 0 (0x[0-9a-f]+), "
+                  r"PC -> 0 (0x[0-9a-f]+), SET_REG x21 -> 0$")
+    assert m, b.describe()
+    x19, x20, pc = (int(x, 16) for x in m[0].groups())
+    assert (x19, x20) == (0x1111222233334444, 0x5555666677778888)
+    assert 0x40000000 <= pc < 0x40100000
+
+
+def test_regs_protected(boot):
+    b = boot(test="vm_regs_protected")
+    assert_passed(b, "vm_regs_protected")
+    # GET_REG / SET_REG refused with MOAT_E_PERM (-4); the guest sees x21 untouched.
+    assert guest_lines(b) == ["guest: x21=0x0", REGS_MMIO, REGS_X19_X20], b.describe()
+    assert "regs: protected VM: GET_REG x19 -> -4 0x0, x20 -> -4 0x0, PC -> -4 0x0, SET_REG x21 -> -4" in b.lines
+
+
+def test_pstate(boot):
+    b = boot(test="vm_pstate")
+    assert_passed(b, "vm_pstate")
+    assert "pstate: SET_REG PSTATE 0x3c9 -> -2" in b.lines  # EL2h: MOAT_E_INVAL
+    assert "pstate: SET_REG PSTATE 0x3c5 -> 0" in b.lines  # EL1h
+    assert guest_lines(b) == HELLO, b.describe()
+
+
+@pytest.mark.parametrize("name", ["vm_mmio_sizes", "vm_mmio_sizes_normal", "vm_mmio_sizes_wide"])
+def test_mmio_sizes(boot, name):
+    b = boot(test=name)
+    assert_passed(b, name)
+    assert guest_lines(b) == MMIO_SIZES, b.describe()
+
+
+@pytest.mark.parametrize("name", ["vm_fault", "vm_fault_normal"])
+def test_fault(boot, name):
+    b = boot(test=name)
+    assert_passed(b, name)
+    assert [line for line in guest_lines(b) if "abort" in line or "fault" in line] == FAULT, b.describe()
+    assert report(b, r"^fault: 2 GUEST_FAULT exits \(0x20000000, 0x9000000\), \d+ MMIO exits, none for the ldp$")
+
+
+@pytest.mark.parametrize("name", ["vm_fpsimd", "vm_fpsimd_normal"])
+def test_fpsimd(boot, name):
+    b = boot(test=name)
+    assert_passed(b, name)
+    assert guest_lines(b) == ["guest: fpsimd exits", "guest: fpsimd ok"], b.describe()
+    m = report(b, r"^fpsimd: \w+ fpsimd guest: (\d+) runs, host FP/SIMD changed after (\d+) of them$")
+    assert len(m) == 1 and int(m[0].group(1)) >= 40 and int(m[0].group(2)) == 0, b.describe()
+
+
+def test_host_registers_after_protected_run(boot):
+    b = boot(test="vm_host_regs")
+    assert_passed(b, "vm_host_regs")
+    m = report(b, r"^gpr: protected (\w+) guest: (\d+) runs, x2\.\.x30 changed after (\d+) of them$")
+    assert [x.group(1) for x in m] == ["regs", "fpsimd", "hello"], b.describe()
+    assert all(int(x.group(3)) == 0 for x in m)
+    assert REGS_X19_X20 in guest_lines(b)
+
+
+def test_measurement(boot):
+    b = boot(test="vm_measurement")
+    assert_passed(b, "vm_measurement")
+    m = report(b, r"^measurement: (\w+ \w+ x0=\d+): ([0-9a-f]{64})$")
+    got = [(x.group(1), x.group(2)) for x in m]
+    assert [k for k, _ in got] == ["protected hello x0=0", "protected hello x0=0", "protected regs x0=0",
+                                   "protected hello x0=1", "normal hello x0=0"], b.describe()
+    digests = [d for _, d in got]
+    assert digests[0] == digests[1]
+    assert len(set(digests)) == 4
+
+
+def test_lifecycle_stats(boot):
+    b = boot(test="vm_lifecycle")
+    assert_passed(b, "vm_lifecycle")
+    stats = {m.group(1): m.group(2) for m in report(b, r"^lifecycle: ([^:]+): (.*)$")}
+    assert stats.keys() == {"before", "8 VMs built", "after"}, b.describe()
+    assert stats["before"] == stats["after"]
+    assert "vms 8 vcpus 8" in stats["8 VMs built"]
+
+
+def test_caps(boot):
+    b = boot(test="vm_caps")
+    assert_passed(b, "vm_caps")
+    m = report(b, r"^caps: status 0, types 0x3, features 0x0, max VMs (\d+), max vCPUs per VM (\d+)$")
+    assert m and int(m[0].group(1)) >= 8 and int(m[0].group(2)) >= 1, b.describe()
