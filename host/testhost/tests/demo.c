@@ -3,10 +3,14 @@
  * touch. It writes and reads back its own RAM in every bank, then tries to
  * read, write and execute the core's memory and to read the fw_cfg device;
  * each of those must be refused with the abort moat injects, and the host
- * must keep running. Passes only if everything behaved as expected.
+ * must keep running. Then it starts a protected VM, lets it print, and tries
+ * to read the page that holds the guest's code: refused too, until the VM is
+ * destroyed and the page comes back scrubbed. Passes only if everything
+ * behaved as expected.
  */
 #include "access.h"
 #include "test.h"
+#include "vmm.h"
 
 #define DEMO_PATTERN 0x0123456789abcdefUL
 
@@ -64,6 +68,29 @@ static unsigned int demo_refused(enum access_kind kind, u64 addr, const char *wh
 	return access_check_injected_abort(&a) ? 1 : 0;
 }
 
+/* A protected VM: it runs and prints, but its memory is out of the host's reach. */
+static unsigned int demo_protected_vm(void)
+{
+	struct vmm_vm vm = { .console_echo = true };
+	unsigned int refused;
+	u64 word = ~0UL;
+
+	tprintf("demo: starting a protected VM (guest image 'hello', 16 MiB of RAM)\n");
+	if (!CHECK_EQ(vmm_build(&vm, MOAT_VM_PROTECTED, "hello", 16UL << 20, 0), MOAT_OK) ||
+	    !CHECK_EQ(vmm_run(&vm), MOAT_OK)) {
+		return 0;
+	}
+	tprintf("demo: the guest ran and powered off (%lu exits: %lu MMIO to my emulated UART, %lu pages on demand)\n",
+		vm.exits, vm.mmio_exits, vm.mem_faults);
+	refused = demo_refused(ACCESS_READ, vm.image_pa, "the protected guest's code page");
+	refused += demo_refused(ACCESS_WRITE, vm.image_pa, "the protected guest's code page");
+	CHECK(vmm_destroy(&vm) > 0, "destroy + reclaim failed");
+	CHECK(!probe_read64(vm.image_pa, &word), "reclaimed page still refused");
+	tprintf("demo: after destroy + reclaim the page is mine again and reads 0x%lx (scrubbed by moat)\n", word);
+	CHECK_EQ(word, 0);
+	return refused;
+}
+
 TEST(demo)
 {
 	const struct reserved_region *core = platform_core_region();
@@ -83,8 +110,9 @@ TEST(demo)
 	refused += demo_refused(ACCESS_WRITE, target, "moat's memory");
 	refused += demo_refused(ACCESS_EXEC, target, "moat's memory");
 	refused += demo_refused(ACCESS_READ, FW_CFG_DEFAULT_BASE, "the fw_cfg device");
+	refused += demo_protected_vm();
 	if (host_still_running()) {
 		tprintf("demo: host kept running after %u refused accesses\n", refused);
 	}
-	CHECK_EQ(refused, 4);
+	CHECK_EQ(refused, 6);
 }
