@@ -175,5 +175,9 @@ def test_demo(boot):
     b = boot(test="demo", timeout=30)
     assert_passed(b, "demo")
     refused = b.lines_starting("demo: ")
-    assert sum("-> refused by moat" in line for line in refused) == 4, b.describe()
-    assert "demo: host kept running after 4 refused accesses" in b.lines
+    assert sum("-> refused by moat" in line for line in refused) == 6, b.describe()
+    assert "guest: hello from a moat VM" in b.lines
+    assert sum("the protected guest's code page" in line and "refused by moat" in line for line in refused) == 2
+    assert any(line.endswith("reads 0x0 (scrubbed by moat)") for line in refused), b.describe()
+    assert any("owner vm0" in line for line in b.core_lines), b.describe()
+    assert "demo: host kept running after 6 refused accesses" in b.lines
