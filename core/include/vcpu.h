@@ -42,6 +42,7 @@ enum guest_sysreg {
 	SYS_MDSCR_EL1,
 	SYS_CNTV_CTL_EL0,
 	SYS_CNTV_CVAL_EL0,
+	SYS_ICH_VMCR_EL2, /* the guest's ICC_PMR/BPR/IGRPEN live here: never shared between VMs */
 	NR_GUEST_SYSREGS
 };
 

@@ -52,7 +52,8 @@ void __fpsimd_restore(const struct fpsimd_state *s);
 	X(SYS_CSSELR_EL1, csselr_el1)                                                                                \
 	X(SYS_MDSCR_EL1, mdscr_el1)                                                                                  \
 	X(SYS_CNTV_CTL_EL0, cntv_ctl_el0)                                                                            \
-	X(SYS_CNTV_CVAL_EL0, cntv_cval_el0)
+	X(SYS_CNTV_CVAL_EL0, cntv_cval_el0)                                                                          \
+	X(SYS_ICH_VMCR_EL2, S3_4_C12_C11_7)
 
 static void save_el1(u64 *sys)
 {
