@@ -129,7 +129,7 @@ static int unlock_vm(struct vm *vm, int ret)
 	return ret;
 }
 
-static int check_vm_config(u64 type, u64 max_vcpus, u64 ram_size, u64 mmio_base, u64 mmio_size)
+static int check_vm_config(u64 type, u64 max_vcpus, u64 root_pa, u64 ram_size, u64 mmio_base, u64 mmio_size)
 {
 	u64 ipa_limit = 1UL << VM_IPA_BITS;
 
@@ -139,7 +139,7 @@ static int check_vm_config(u64 type, u64 max_vcpus, u64 ram_size, u64 mmio_base,
 	if (max_vcpus == 0 || max_vcpus > MAX_VCPUS) {
 		return MOAT_E_RANGE;
 	}
-	if (!IS_ALIGNED(ram_size | mmio_base | mmio_size, PAGE_SIZE)) {
+	if (!IS_ALIGNED(root_pa, 2 * PAGE_SIZE) || !IS_ALIGNED(ram_size | mmio_base | mmio_size, PAGE_SIZE)) {
 		return MOAT_E_ALIGN;
 	}
 	if (ram_size == 0 || ram_size > ipa_limit - MOAT_GUEST_RAM_BASE) {
@@ -198,7 +198,7 @@ static void init_vm(struct vm *vm, struct host_call_args *args, u64 root_pa)
 int hc_vm_create(struct host_call_args *args)
 {
 	struct vm *vm;
-	int ret = check_vm_config(args->a[0], args->a[1], args->a[3], args->a[4], args->a[5]);
+	int ret = check_vm_config(args->a[0], args->a[1], args->a[2], args->a[3], args->a[4], args->a[5]);
 
 	if (ret) {
 		return ret;
