@@ -96,8 +96,8 @@ include guest/guest.mk
 
 # ---------------------------------------------------------------- test host (EL1)
 TESTHOST_SRCS := $(wildcard host/testhost/*.c host/testhost/*.S host/testhost/tests/*.c) \
-		 core/fdt.c core/fdt_write.c core/fmt.c core/lib.c core/parse.c
-TESTHOST_CFLAGS := $(BARE_CFLAGS) -Ihost/testhost -Icore/include -DMOAT_TESTHOST
+		 core/fdt.c core/fdt_write.c core/fmt.c core/lib.c core/parse.c lib/el1/console.c
+TESTHOST_CFLAGS := $(BARE_CFLAGS) -Ihost/testhost -Icore/include -Ilib/el1 -DMOAT_TESTHOST
 TESTHOST_OBJS := $(patsubst %,$(B)/testhost/%.o,$(TESTHOST_SRCS))
 
 $(B)/testhost/%.c.o: %.c

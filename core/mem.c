@@ -154,32 +154,35 @@ static int check_shared_with_core(u64 pa)
 	return MOAT_OK;
 }
 
-int mem_unshare_core(u64 pa)
+/* A host page shared with the core and not serving as a vCPU's run page. */
+static int check_shared_unattached(u64 pa)
 {
 	int ret = check_shared_with_core(pa);
 
-	if (ret) {
-		return ret;
+	if (!ret && (pagedb_lookup(pa)->flags & PAGE_FLAG_RUN_PAGE)) {
+		ret = MOAT_E_BUSY;
 	}
-	if (pagedb_lookup(pa)->flags & PAGE_FLAG_RUN_PAGE) {
-		return MOAT_E_BUSY;
+	return ret;
+}
+
+int mem_unshare_core(u64 pa)
+{
+	int ret = check_shared_unattached(pa);
+
+	if (!ret) {
+		set_page(pa, OWNER_HOST, PAGE_OWNED, OWNER_NONE);
 	}
-	set_page(pa, OWNER_HOST, PAGE_OWNED, OWNER_NONE);
-	return MOAT_OK;
+	return ret;
 }
 
 int mem_attach_run_page(u64 pa)
 {
-	int ret = check_shared_with_core(pa);
+	int ret = check_shared_unattached(pa);
 
-	if (ret) {
-		return ret;
+	if (!ret) {
+		pagedb_lookup(pa)->flags |= PAGE_FLAG_RUN_PAGE;
 	}
-	if (pagedb_lookup(pa)->flags & PAGE_FLAG_RUN_PAGE) {
-		return MOAT_E_BUSY;
-	}
-	pagedb_lookup(pa)->flags |= PAGE_FLAG_RUN_PAGE;
-	return MOAT_OK;
+	return ret;
 }
 
 void mem_detach_run_page(u64 pa)

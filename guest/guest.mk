@@ -11,9 +11,9 @@ GUEST_IMAGES := $(patsubst %,$(B)/guest/%.bin,$(GUEST_NAMES))
 GUEST_ELFS := $(patsubst %,$(B)/guest/%.elf,$(GUEST_NAMES))
 
 GUEST_LDS := guest/lib/guest.lds
-GUEST_CFLAGS := $(BARE_CFLAGS) -Iguest/lib -Iinclude -Icore/include
+GUEST_CFLAGS := $(BARE_CFLAGS) -Iguest/lib -Iinclude -Icore/include -Ilib/el1
 GUEST_LIB_SRCS := guest/lib/start.S guest/lib/vectors.S guest/lib/exception.c \
-		  guest/lib/console.c core/fmt.c core/lib.c
+		  guest/lib/console.c lib/el1/console.c core/fmt.c core/lib.c
 GUEST_LIB_OBJS := $(patsubst %,$(B)/guest/obj/%.o,$(GUEST_LIB_SRCS))
 
 guest_srcs = $(sort $(wildcard guest/$(1)/*.c guest/$(1)/*.S))

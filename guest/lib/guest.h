@@ -20,6 +20,7 @@
 
 #include <moat/abi.h>
 
+#include "console.h"
 #include "hvc.h"
 
 #define GUEST_UART_BASE 0x09000000UL
@@ -32,8 +33,6 @@
 void guest_main(uint64_t x0);
 
 /* console.c: polled PL011 output; "\n" goes out as "\r\n". */
-void console_putc(char c);
-void console_puts(const char *s);
 int vprintf(const char *fmt, va_list ap);
 int printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -7,16 +7,13 @@
 
 #include <stdarg.h>
 
+#include "console.h"
 #include "fdt.h"
 #include "types.h"
 
-#define PL011_DEFAULT_BASE 0x09000000UL
 #define FW_CFG_DEFAULT_BASE 0x09020000UL
 
 /* ---- console.c: polled PL011 output */
-void console_set_base(u64 base);
-void console_putc(char c);
-void console_puts(const char *s);
 int tvprintf(const char *fmt, va_list ap);
 int tprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
