@@ -191,6 +191,11 @@ static void init_vm(struct vm *vm, struct host_call_args *args, u64 root_pa)
 	}
 	CHECK(pgt_init(&vm->s2, PGT_STAGE2, VM_IPA_BITS, phys_to_virt(root_pa), &alloc) == MOAT_OK);
 	vm->vttbr = root_pa | ((u64)vm->vmid << 48);
+	/*
+	 * Edits happen under this VM's VTTBR (mem_give_vm), so any replacement of
+	 * a valid entry gets break-before-make with TLBIs on the right VMID.
+	 */
+	vm->s2.live = true;
 	measure_config(vm);
 	vm->state = VM_CREATED;
 }
