@@ -42,7 +42,7 @@ BARE_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,noexecstack
 CORE_GENERIC := core/boot.c core/log.c core/fmt.c core/fdt.c core/fdt_write.c core/pgtable.c core/alloc.c \
 		core/pagedb.c core/host_s2.c core/host_fault.c core/psci.c core/host_call.c \
 		core/inject.c core/parse.c core/sha256.c core/mem.c core/vm.c core/vcpu.c \
-		core/guest_call.c core/invariants.c core/host_mmio.c
+		core/guest_call.c core/invariants.c core/host_mmio.c core/idregs.c core/guest_refuse.c
 CORE_ARM64 := core/arch/arm64/head.S core/arch/arm64/vectors.S core/arch/arm64/exception.c \
 	      core/arch/arm64/mmu.c core/arch/arm64/cpu.c core/arch/arm64/uart_pl011.c core/lib.c \
 	      core/arch/arm64/guest.c core/arch/arm64/switch.S core/arch/arm64/fpsimd.S
@@ -96,7 +96,8 @@ include guest/guest.mk
 
 # ---------------------------------------------------------------- test host (EL1)
 TESTHOST_SRCS := $(wildcard host/testhost/*.c host/testhost/*.S host/testhost/tests/*.c) \
-		 core/fdt.c core/fdt_write.c core/fmt.c core/lib.c core/parse.c lib/el1/console.c
+		 core/fdt.c core/fdt_write.c core/fmt.c core/lib.c core/parse.c lib/el1/console.c \
+		 lib/el1/el1_idregs.c
 TESTHOST_CFLAGS := $(BARE_CFLAGS) -Ihost/testhost -Icore/include -Ilib/el1 -DMOAT_TESTHOST
 TESTHOST_OBJS := $(patsubst %,$(B)/testhost/%.o,$(TESTHOST_SRCS))
 

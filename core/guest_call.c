@@ -7,6 +7,7 @@
  * vCPUs beyond the first (CPU_ON) arrive with SMP guests; until then CPU_ON
  * is refused with DENIED and AFFINITY_INFO reports only the caller on.
  */
+#include "guest_refuse.h"
 #include "psci.h"
 #include "vcpu.h"
 
@@ -86,6 +87,7 @@ bool guest_hvc(struct vcpu *vcpu, u32 *exit_reason)
 	case PSCI_CPU_ON_64:
 	case PSCI_CPU_OFF:
 		ret = PSCI_RET_DENIED;
+		guest_call_refused(vcpu, x[0], ret);
 		break;
 	case PSCI_AFFINITY_INFO_32:
 	case PSCI_AFFINITY_INFO_64:
@@ -107,6 +109,7 @@ bool guest_hvc(struct vcpu *vcpu, u32 *exit_reason)
 		ret = arch_features(x[1]);
 		break;
 	default:
+		guest_call_refused(vcpu, x[0], ret);
 		break;
 	}
 	x[0] = (u64)ret;

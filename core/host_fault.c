@@ -1,10 +1,14 @@
 /*
- * Host stage-2 aborts (DESIGN §4). The host touched an address its stage 2
- * does not map. If the page is (now) the host's, a block split or merge on
- * another CPU was in its break-before-make window: return and let the host
- * retry. Otherwise the host gets a synchronous external abort at its own EL1
- * vector -- its problem, never the core's -- and one rate-limited log line
- * names the page, its owner and the host PC.
+ * Host stage-2 aborts (DESIGN §4), and the host's other traps. The host
+ * touched an address its stage 2 does not map. If the page is (now) the
+ * host's, a block split or merge on another CPU was in its break-before-make
+ * window: return and let the host retry. Otherwise the host gets a
+ * synchronous external abort at its own EL1 vector -- its problem, never the
+ * core's -- and one rate-limited log line names the page, its owner and the
+ * host PC.
+ *
+ * Other traps: an ID-register read (HCR_EL2.TID3) is answered from the host
+ * view (idregs.c); anything else gets an undefined instruction.
  *
  * Lock: takes pagedb_lock to read ownership consistently with the table.
  */
@@ -12,6 +16,7 @@
 #include "host.h"
 #include "host_mmio.h"
 #include "host_s2.h"
+#include "idregs.h"
 #include "inject.h"
 #include "log.h"
 #include "pagedb.h"
@@ -67,9 +72,41 @@ void host_abort(struct cpu_regs *regs, const struct host_abort *abort)
 	arch_inject_el1_sync(regs, sea_syndrome(abort->esr, regs->spsr), abort->far);
 }
 
+/* Traps the host meets by using what its ID registers do not advertise (idregs.c). */
+static const char *hidden_feature(u64 esr)
+{
+	switch (ESR_EC(esr)) {
+	case EC_SVE:
+		return "SVE";
+	case EC_SME:
+		return "SME";
+	case EC_SYSREG:
+		return "a read-only or trapped system register";
+	default:
+		return NULL;
+	}
+}
+
 void host_unexpected_trap(struct cpu_regs *regs, u64 esr)
 {
-	log_ratelimited(&trap_log, LOG_WARN, "unexpected trap from host (ESR_EL2 0x%lx) at PC 0x%lx: undefined instruction injected",
-			esr, regs->elr);
+	const char *hidden = hidden_feature(esr);
+
+	if (hidden) {
+		log_ratelimited(&trap_log, LOG_WARN,
+				"host used %s (ESR_EL2 0x%lx) at PC 0x%lx: not the host's, undefined instruction",
+				hidden, esr, regs->elr);
+	} else {
+		log_ratelimited(&trap_log, LOG_WARN,
+				"unexpected trap from host (ESR_EL2 0x%lx) at PC 0x%lx: undefined instruction injected",
+				esr, regs->elr);
+	}
 	arch_inject_el1_sync(regs, undef_syndrome(), 0);
+}
+
+void host_sysreg_trap(struct cpu_regs *regs, u64 esr)
+{
+	if (idreg_trap(IDREG_HOST, esr, regs) != IDREG_READ) {
+		/* A write to an ID register is UNDEFINED; nothing else is trapped for the host. */
+		host_unexpected_trap(regs, esr);
+	}
 }

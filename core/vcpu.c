@@ -13,6 +13,7 @@
 
 #include "arch.h"
 #include "esr.h"
+#include "guest_refuse.h"
 #include "inject.h"
 #include "lib.h"
 #include "log.h"
@@ -252,16 +253,6 @@ static bool stage2_abort(struct vcpu *vcpu, const struct guest_exit *e, u32 *rea
 	return guest_fault(vcpu, e, reason);
 }
 
-/* Debug, PMU, set/way and other trapped system registers read as zero and ignore writes. */
-static bool sysreg_trap(struct vcpu *vcpu, u64 esr)
-{
-	if (esr & ESR_SYSREG_READ) {
-		set_reg_value(vcpu, (unsigned int)ESR_SYSREG_RT(esr), 0);
-	}
-	vcpu->ctx.regs.elr += 4;
-	return true;
-}
-
 static bool handle_sync(struct vcpu *vcpu, const struct guest_exit *e, u32 *reason)
 {
 	switch (ESR_EC(e->esr)) {
@@ -273,25 +264,21 @@ static bool handle_sync(struct vcpu *vcpu, const struct guest_exit *e, u32 *reas
 		return false;
 	case EC_SMC64:
 		/* Guests use the HVC conduit; an SMC never reaches firmware. */
-		vcpu->ctx.regs.x[0] = (u64)-1L;
-		vcpu->ctx.regs.elr += 4;
-		return true;
+		return guest_smc(vcpu);
 	case EC_WFX:
 		vcpu->ctx.regs.elr += 4;
 		exit_to_host(vcpu, MOAT_EXIT_WFI);
 		*reason = MOAT_EXIT_WFI;
 		return false;
 	case EC_SYSREG:
-		return sysreg_trap(vcpu, e->esr);
+		/* ID registers from the guest view; debug, PMU, set/way and the rest RAZ/WI. */
+		return guest_sysreg_trap(vcpu, e->esr);
 	case EC_DABT_LOWER:
 	case EC_IABT_LOWER:
 		return stage2_abort(vcpu, e, reason);
 	default:
-		/* A protected guest's syndrome is its own business: name it only for normal VMs. */
-		log_ratelimited(&guest_log, LOG_INFO, "vm%u vcpu%u: unhandled trap (ESR 0x%lx): undefined instruction",
-				vcpu->vm->slot, vcpu->index, vm_is_protected(vcpu->vm) ? 0 : e->esr);
-		arch_inject_el1_sync(&vcpu->ctx.regs, undef_syndrome(), 0);
-		return true;
+		/* Hidden features (SVE, SME, PAuth) and anything else unhandled: undefined instruction. */
+		return guest_undef_trap(vcpu, e->esr);
 	}
 }
 

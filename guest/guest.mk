@@ -6,14 +6,14 @@
 # IPA 0x40000000 (guest/lib/guest.lds) into $(B)/guest/<name>.elf and
 # flattened into $(B)/guest/<name>.bin, the image a VMM loads at RAM base.
 
-GUEST_NAMES := hello memtouch canary regs fault mmio_sizes fpsimd bench
+GUEST_NAMES := hello memtouch canary regs fault mmio_sizes fpsimd bench idregs refuse
 GUEST_IMAGES := $(patsubst %,$(B)/guest/%.bin,$(GUEST_NAMES))
 GUEST_ELFS := $(patsubst %,$(B)/guest/%.elf,$(GUEST_NAMES))
 
 GUEST_LDS := guest/lib/guest.lds
 GUEST_CFLAGS := $(BARE_CFLAGS) -Iguest/lib -Iinclude -Icore/include -Ilib/el1
 GUEST_LIB_SRCS := guest/lib/start.S guest/lib/vectors.S guest/lib/exception.c \
-		  guest/lib/console.c lib/el1/console.c core/fmt.c core/lib.c
+		  guest/lib/console.c lib/el1/console.c lib/el1/el1_idregs.c core/fmt.c core/lib.c
 GUEST_LIB_OBJS := $(patsubst %,$(B)/guest/obj/%.o,$(GUEST_LIB_SRCS))
 
 guest_srcs = $(sort $(wildcard guest/$(1)/*.c guest/$(1)/*.S))

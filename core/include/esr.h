@@ -12,9 +12,13 @@
 #define EC_UNKNOWN 0x00UL
 #define EC_WFX 0x01UL
 #define EC_FP_ASIMD 0x07UL
+#define EC_PAUTH 0x09UL /* PAC instruction with HCR_EL2.API = 0 */
 #define EC_HVC64 0x16UL
 #define EC_SMC64 0x17UL
 #define EC_SYSREG 0x18UL
+#define EC_SVE 0x19UL	    /* SVE instruction or register with CPTR_EL2.TZ = 1 */
+#define EC_ERET_PAUTH 0x1aUL /* ERETAA/ERETAB with HCR_EL2.API = 0 */
+#define EC_SME 0x1dUL	    /* SME instruction or register with CPTR_EL2.TSM = 1 */
 #define EC_IABT_LOWER 0x20UL
 #define EC_IABT_SAME 0x21UL
 #define EC_DABT_LOWER 0x24UL
@@ -53,9 +57,22 @@ static inline unsigned long long load_result(unsigned long long value, unsigned 
 /* WFx ISS: TI bit 0 = WFE */
 #define ESR_WFX_WFE (1UL << 0)
 
-/* Trapped MSR/MRS ISS: direction bit 0 = read, Rt in bits 9:5 */
+/*
+ * Trapped MSR/MRS/SYS ISS: Op0 [21:20], Op2 [19:17], Op1 [16:14], CRn [13:10],
+ * Rt [9:5], CRm [4:1], direction bit 0 (1 = read, MRS).
+ */
 #define ESR_SYSREG_READ (1UL << 0)
 #define ESR_SYSREG_RT(esr) (((esr) >> 5) & 0x1fUL)
+#define ESR_SYSREG_OP0(esr) (((esr) >> 20) & 0x3UL)
+#define ESR_SYSREG_OP2(esr) (((esr) >> 17) & 0x7UL)
+#define ESR_SYSREG_OP1(esr) (((esr) >> 14) & 0x7UL)
+#define ESR_SYSREG_CRN(esr) (((esr) >> 10) & 0xfUL)
+#define ESR_SYSREG_CRM(esr) (((esr) >> 1) & 0xfUL)
+/* The register alone, packed op0:op1:CRn:CRm:op2 (16 bits), as a lookup key. */
+#define ESR_SYSREG_KEY(esr)                                                                                          \
+	((ESR_SYSREG_OP0(esr) << 14) | (ESR_SYSREG_OP1(esr) << 11) | (ESR_SYSREG_CRN(esr) << 7) |                    \
+	 (ESR_SYSREG_CRM(esr) << 3) | ESR_SYSREG_OP2(esr))
+#define SYSREG_KEY(op0, op1, crn, crm, op2) (((op0) << 14) | ((op1) << 11) | ((crn) << 7) | ((crm) << 3) | (op2))
 
 /* HVC/SMC ISS: the immediate */
 #define ESR_IMM16(esr) ((esr)&0xffffUL)

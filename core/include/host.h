@@ -26,5 +26,7 @@ void host_abort(struct cpu_regs *regs, const struct host_abort *abort);
 
 /* Any other trap from the host: an undefined-instruction exception for it. */
 void host_unexpected_trap(struct cpu_regs *regs, u64 esr);
+/* MRS/MSR trapped from the host (EC 0x18): ID registers from the host view (HCR_EL2.TID3), else UNDEF. */
+void host_sysreg_trap(struct cpu_regs *regs, u64 esr);
 
 #endif

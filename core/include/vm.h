@@ -10,6 +10,7 @@
 #ifndef MOAT_VM_H
 #define MOAT_VM_H
 
+#include "log.h"
 #include "pgtable.h"
 #include "sha256.h"
 #include "spinlock.h"
@@ -33,6 +34,19 @@ struct memcache {
 	u32 count; /* free pages */
 };
 
+/*
+ * Kinds of guest access the core refused, already logged for this VM
+ * (guest_refuse.c; under vm->lock): a key per kind, so that each is logged
+ * once per VM.
+ */
+#define VM_REFUSALS_LOGGED 16
+struct refusal_record {
+	u64 key[VM_REFUSALS_LOGGED];
+	u32 nr;
+	bool full; /* a further kind came after the record filled: said once, then silent */
+	struct log_limiter limiter; /* per VM, so that one VM's lines never silence another's */
+};
+
 struct vcpu;
 
 struct vm {
@@ -54,6 +68,7 @@ struct vm {
 	struct sha256_ctx measure;
 	u8 measurement[SHA256_DIGEST_SIZE];
 	int last_vcpu[MAX_CPUS]; /* vCPU index last run on each physical CPU, -1 if none */
+	struct refusal_record refusals;
 };
 
 /* Empty the VM table (boot has it zeroed already; host-native tests and the fuzzer reuse it). */

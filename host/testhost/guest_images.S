@@ -20,3 +20,5 @@ guest_\name\()_end:
 	guest_image mmio_sizes
 	guest_image fpsimd
 	guest_image bench
+	guest_image idregs
+	guest_image refuse

@@ -5,6 +5,7 @@
  */
 #include "arch.h"
 #include "boot.h"
+#include "idregs.h"
 #include "inject.h"
 #include "log.h"
 #include "percpu.h"
@@ -19,7 +20,6 @@ void arch_enter_first(const struct cpu_regs *init, u64 stack_top) __attribute__(
 
 static struct {
 	bool have_pan;
-	bool have_pauth;
 	bool have_pmu;
 	unsigned int pa_range; /* ID_AA64MMFR0_EL1.PARange, clamped to 48 bits */
 } cpu_features;
@@ -215,28 +215,46 @@ static const char *yes_no(bool b)
 	return b ? "yes" : "no";
 }
 
+/* Every encoding of the ID space (op0=3, op1=0, CRn=0, CRm=1..7): one MRS each, the register is in the opcode. */
+#define READ_ID(crm, op2) set->r[IDREG_INDEX(crm, op2)] = read_sysreg(S3_0_C0_C##crm##_##op2);
+#define READ_ID_ROW(crm)                                                                                             \
+	READ_ID(crm, 0) READ_ID(crm, 1) READ_ID(crm, 2) READ_ID(crm, 3) READ_ID(crm, 4) READ_ID(crm, 5)              \
+		READ_ID(crm, 6) READ_ID(crm, 7)
+
+/* Unallocated encodings of the space read as zero (Arm ARM, "reserved ID registers are RAZ"). */
+static void read_idregs(struct idreg_set *set)
+{
+	READ_ID_ROW(1)
+	READ_ID_ROW(2)
+	READ_ID_ROW(3)
+	READ_ID_ROW(4)
+	READ_ID_ROW(5)
+	READ_ID_ROW(6)
+	READ_ID_ROW(7)
+}
+
 void arch_cpu_features_report(void)
 {
-	u64 pfr0 = read_sysreg(id_aa64pfr0_el1);
-	u64 pfr1 = read_sysreg(id_aa64pfr1_el1);
-	u64 mmfr0 = read_sysreg(id_aa64mmfr0_el1);
-	u64 mmfr1 = read_sysreg(id_aa64mmfr1_el1);
-	u64 mmfr2 = read_sysreg(id_aa64mmfr2_el1);
-	u64 isar1 = read_sysreg(id_aa64isar1_el1);
-	u64 dfr0 = read_sysreg(id_aa64dfr0_el1);
+	static struct idreg_set cpu;
+	u64 mmfr0, mmfr1, mmfr2, dfr0;
 	static const unsigned int pa_bits[] = { 32, 36, 40, 42, 44, 48, 52 };
-	unsigned int pa = (unsigned int)(mmfr0 & 0xf);
+	unsigned int pa;
 
+	read_idregs(&cpu);
+	idregs_init(&cpu);
+	mmfr0 = cpu.r[ID_AA64MMFR0];
+	mmfr1 = cpu.r[ID_AA64MMFR1];
+	mmfr2 = cpu.r[ID_AA64MMFR2];
+	dfr0 = cpu.r[ID_AA64DFR0];
+	pa = (unsigned int)(mmfr0 & 0xf);
 	cpu_features.pa_range = pa > 5 ? 5 : pa;
 	cpu_features.have_pan = ((mmfr1 >> 20) & 0xf) != 0;
-	cpu_features.have_pauth = ((isar1 >> 4) & 0xff) != 0 || ((isar1 >> 24) & 0xff) != 0;
 	cpu_features.have_pmu = ((dfr0 >> 8) & 0xf) != 0 && ((dfr0 >> 8) & 0xf) != 0xf;
-	log_info("CPU MIDR 0x%lx: PA %u bits (using %u), VMID %s bits, PAN %s, VHE %s (unused), FWB %s (unused), "
-		 "SVE %s, SME %s, PAuth %s, MTE %s: the host keeps them, guests will have them hidden",
+	log_info("CPU MIDR 0x%lx: PA %u bits (using %u), VMID %s bits, PAN %s, VHE %s (unused), FWB %s (unused)",
 		 read_sysreg(midr_el1), pa_bits[pa < 7 ? pa : 6], pa_bits[cpu_features.pa_range],
 		 ((mmfr1 >> 4) & 0xf) == 2 ? "16" : "8", yes_no(cpu_features.have_pan), yes_no((mmfr1 >> 8) & 0xf),
-		 yes_no((mmfr2 >> 40) & 0xf), yes_no((pfr0 >> 32) & 0xf), yes_no((pfr1 >> 24) & 0xf),
-		 yes_no(cpu_features.have_pauth), yes_no((pfr1 >> 8) & 0xf));
+		 yes_no((mmfr2 >> 40) & 0xf));
+	idregs_report();
 }
 
 unsigned int arch_pa_range(void);
@@ -298,12 +316,21 @@ static u64 host_vtcr(void)
 /* EL2 controls while the host runs (DESIGN §3A, §12): stage 2 on, every SMC trapped. */
 static void init_el2_for_host(u64 host_s2_root)
 {
-	host_el2.hcr = HCR_VM | HCR_SWIO | HCR_TSC | HCR_RW;
-	if (cpu_features.have_pauth) {
+	/* TID3: the host reads the ID registers through the core, which hides what it does not give the host. */
+	host_el2.hcr = HCR_VM | HCR_SWIO | HCR_TSC | HCR_RW | HCR_TID3;
+	if (idregs_have(IDREG_HOST, FEAT_PAUTH)) {
 		host_el2.hcr |= HCR_API | HCR_APK;
 	}
 	host_el2.vttbr = host_s2_root; /* VMID 0 */
+	/* TZ/TSM: RES1 where SVE/SME are absent, a trap where they are hidden from the host (idregs.c). */
 	host_el2.cptr = CPTR_EL2_RES1;
+	if (!idregs_have(IDREG_HOST, FEAT_SVE)) {
+		host_el2.cptr |= CPTR_TZ;
+	}
+	if (!idregs_have(IDREG_HOST, FEAT_SME)) {
+		host_el2.cptr |= CPTR_TSM;
+	}
+	arch_guest_el2_init();
 	host_el2.mdcr = cpu_features.have_pmu ? (read_sysreg(pmcr_el0) >> 11) & MDCR_HPMN_MASK : 0;
 	host_el2.cnthctl = CNTHCTL_EL1PCTEN | CNTHCTL_EL1PCEN;
 	host_el2.vmpidr = read_sysreg(mpidr_el1);

@@ -45,6 +45,9 @@ static void host_sync(struct cpu_regs *regs)
 	case EC_SMC64:
 		host_smc(regs);
 		break;
+	case EC_SYSREG:
+		host_sysreg_trap(regs, esr);
+		break;
 	case EC_DABT_LOWER:
 	case EC_IABT_LOWER:
 		abort.esr = esr;

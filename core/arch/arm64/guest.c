@@ -9,6 +9,7 @@
  * put, so no guest value is left in a register the host can read.
  */
 #include "arch.h"
+#include "idregs.h"
 #include "percpu.h"
 #include "sysreg.h"
 #include "vcpu.h"
@@ -18,10 +19,13 @@ void __guest_exit(u64 kind) __attribute__((noreturn));
 void __fpsimd_save(struct fpsimd_state *s);
 void __fpsimd_restore(const struct fpsimd_state *s);
 
-/* EL2 controls while a guest runs: stage 2 on, interrupts to EL2, SMC/WFx/cache-by-set-way/impl-defined trapped. */
+/*
+ * EL2 controls while a guest runs: stage 2 on, interrupts to EL2, SMC/WFx/cache-by-set-way/impl-defined trapped,
+ * ID registers answered by the core (idregs.c), LORegions trapped (RAZ/WI: their registers are not switched).
+ */
 #define HCR_GUEST                                                                                                    \
 	(HCR_VM | HCR_SWIO | HCR_FMO | HCR_IMO | HCR_AMO | HCR_FB | HCR_BSU_IS | HCR_TWI | HCR_TWE | HCR_TSC |       \
-	 HCR_TIDCP | HCR_TACR | HCR_TSW | HCR_RW)
+	 HCR_TIDCP | HCR_TACR | HCR_TSW | HCR_RW | HCR_TID3 | HCR_TLOR)
 /* Debug and PMU are not given to guests (DESIGN §6). */
 #define MDCR_GUEST_TRAPS (MDCR_TPMCR | MDCR_TPM | MDCR_TDA | MDCR_TDOSA | MDCR_TDRA)
 #define MPIDR_RES1 (1UL << 31)
@@ -78,8 +82,8 @@ void arch_vcpu_load(struct vcpu *vcpu, bool flush_local)
 	save_el1(pc->host_sys);
 	restore_el1(vcpu->ctx.sys);
 	write_sysreg(vttbr_el2, vcpu->vm->vttbr);
-	write_sysreg(hcr_el2, HCR_GUEST);
-	write_sysreg(cptr_el2, CPTR_EL2_RES1 | CPTR_TFP | CPTR_TTA);
+	write_sysreg(hcr_el2, guest_el2.hcr);
+	write_sysreg(cptr_el2, guest_el2.cptr);
 	write_sysreg(mdcr_el2, (host_el2.mdcr & MDCR_HPMN_MASK) | MDCR_GUEST_TRAPS);
 	write_sysreg(cnthctl_el2, CNTHCTL_EL1PCTEN);
 	write_sysreg(cntvoff_el2, 0);
@@ -98,7 +102,7 @@ void arch_vcpu_put(struct vcpu *vcpu)
 	save_el1(vcpu->ctx.sys);
 	restore_el1(pc->host_sys);
 	if (pc->guest_fp_loaded) {
-		write_sysreg(cptr_el2, CPTR_EL2_RES1);
+		write_sysreg(cptr_el2, host_el2.cptr);
 		arch_isb();
 		__fpsimd_save(&vcpu->ctx.fp);
 		__fpsimd_restore(&pc->host_fp);
@@ -117,7 +121,7 @@ void arch_vcpu_put(struct vcpu *vcpu)
 /* First FP/SIMD use by the guest since load: park the host's registers, bring in the guest's. */
 static void fpsimd_to_guest(struct percpu *pc, struct vcpu *vcpu)
 {
-	write_sysreg(cptr_el2, CPTR_EL2_RES1 | CPTR_TTA);
+	write_sysreg(cptr_el2, guest_el2.cptr & ~CPTR_TFP);
 	arch_isb();
 	__fpsimd_save(&pc->host_fp);
 	__fpsimd_restore(&vcpu->ctx.fp);
@@ -159,4 +163,32 @@ void arch_s2_switch_to_host(void)
 {
 	write_sysreg(vttbr_el2, host_el2.vttbr);
 	arch_isb();
+}
+
+struct guest_el2_config guest_el2;
+
+/*
+ * From the guest view of the ID registers (idregs.c), the traps that make its
+ * hiding real: what guests are not shown, they cannot use either. Called once
+ * at boot, after idregs_init().
+ */
+void arch_guest_el2_init(void)
+{
+	guest_el2.hcr = HCR_GUEST;
+	/* TERR is RES0 without RAS; with it, the error records are the machine's, not the guest's. */
+	if (idregs_have(IDREG_CPU, FEAT_RAS) && !idregs_have(IDREG_GUEST, FEAT_RAS)) {
+		guest_el2.hcr |= HCR_TERR;
+	}
+	guest_el2.cptr = CPTR_EL2_RES1 | CPTR_TFP | CPTR_TTA;
+	/* TZ/TSM: RES1 where SVE/SME are absent, a trap where they are hidden. */
+	if (!idregs_have(IDREG_GUEST, FEAT_SVE)) {
+		guest_el2.cptr |= CPTR_TZ;
+	}
+	if (!idregs_have(IDREG_GUEST, FEAT_SME)) {
+		guest_el2.cptr |= CPTR_TSM;
+	}
+	/* TAM is RES0 without AMU. */
+	if (idregs_have(IDREG_CPU, FEAT_AMU) && !idregs_have(IDREG_GUEST, FEAT_AMU)) {
+		guest_el2.cptr |= CPTR_TAM;
+	}
 }

@@ -34,4 +34,11 @@ struct host_el2_config {
 };
 extern struct host_el2_config host_el2;
 
+/* EL2 controls while a guest runs that depend on the CPU's features; set once at boot (guest.c). */
+struct guest_el2_config {
+	u64 hcr, cptr;
+};
+extern struct guest_el2_config guest_el2;
+void arch_guest_el2_init(void);
+
 #endif

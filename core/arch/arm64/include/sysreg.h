@@ -27,6 +27,7 @@
 #define HCR_AMO (1UL << 5)
 #define HCR_TWI (1UL << 13)
 #define HCR_TWE (1UL << 14)
+#define HCR_TID3 (1UL << 18) /* EL1 reads of the ID space trap (idregs.c answers them) */
 #define HCR_FB (1UL << 9)
 #define HCR_BSU_IS (1UL << 10)
 #define HCR_TSC (1UL << 19)
@@ -34,6 +35,8 @@
 #define HCR_TACR (1UL << 21)
 #define HCR_TSW (1UL << 22)
 #define HCR_RW (1UL << 31)
+#define HCR_TLOR (1UL << 35) /* LORegion registers trap */
+#define HCR_TERR (1UL << 36) /* RAS error-record registers trap (RES0 without RAS) */
 #define HCR_APK (1UL << 40)
 #define HCR_API (1UL << 41)
 
@@ -58,10 +61,17 @@
 #define SPSR_DAIF (0xfUL << 6)
 #define SPSR_PAN (1UL << 22)
 
-/* CPTR_EL2 (non-VHE): RES1 bits, FP/SIMD not trapped. */
-#define CPTR_EL2_RES1 0x33ffUL
+/*
+ * CPTR_EL2 (non-VHE): bits 0-7, 9 and 13 are RES1. TZ and TSM are RES1 only
+ * where SVE / SME are absent and traps where present, TAM is RES0 without
+ * AMU: the arch layer derives them from the ID registers (idregs.h).
+ */
+#define CPTR_EL2_RES1 0x22ffUL
+#define CPTR_TZ (1UL << 8)
 #define CPTR_TFP (1UL << 10)
+#define CPTR_TSM (1UL << 12)
 #define CPTR_TTA (1UL << 20)
+#define CPTR_TAM (1UL << 30)
 
 /* MDCR_EL2 */
 #define MDCR_HPMN_MASK 0x1fUL

@@ -1,0 +1,71 @@
+/*
+ * refuse: guest accesses the core refuses or answers without effect, each
+ * done twice, so that a test can check the core logs each kind once per VM
+ * (and never a value the guest wrote).
+ *
+ *   1. MRS ACTLR_EL1 (trapped by HCR_EL2.TACR: read as zero), twice, and
+ *      MSR ACTLR_EL1 of REFUSE_SECRET (write ignored), twice:
+ *        guest: actlr_el1 reads 0x<v> 0x<v>
+ *   2. DC CISW (set/way maintenance, trapped by HCR_EL2.TSW: ignored), twice.
+ *   3. HVC with the unassigned SMCCC function 0x83000001 (OEM service):
+ *        guest: hvc 0x83000001 -> <x0> <x0>        (expected -1 -1)
+ *   4. HVC PSCI CPU_ON (0xc4000003) for CPU 1:
+ *        guest: cpu_on -> <x0> <x0>                (expected -3 -3: DENIED)
+ *   5. SMC #0 with PSCI_VERSION (guests must use HVC):
+ *        guest: smc 0x84000000 -> <x0> <x0>        (expected -1 -1)
+ *   6. guest: refuse done
+ * Console only; SYSTEM_OFF at the end.
+ */
+#include "guest.h"
+
+#define REFUSE_SECRET 0x5ec2e7c0ffee5ec2UL
+#define FN_OEM_UNASSIGNED 0x83000001UL
+#define PSCI_CPU_ON_64 0xc4000003UL
+
+static uint64_t read_actlr(void)
+{
+	uint64_t v;
+
+	__asm__ volatile("mrs %0, actlr_el1" : "=r"(v));
+	return v;
+}
+
+static long smc_call(uint64_t fid)
+{
+	register uint64_t x0 __asm__("x0") = fid;
+	register uint64_t x1 __asm__("x1") = 0;
+	register uint64_t x2 __asm__("x2") = 0;
+	register uint64_t x3 __asm__("x3") = 0;
+
+	__asm__ volatile("smc #0" : "+r"(x0), "+r"(x1), "+r"(x2), "+r"(x3) : : "memory");
+	return (long)x0;
+}
+
+void guest_main(uint64_t x0)
+{
+	uint64_t a, b;
+	long r1, r2;
+
+	a = read_actlr();
+	b = read_actlr();
+	__asm__ volatile("msr actlr_el1, %0" : : "r"(REFUSE_SECRET));
+	__asm__ volatile("msr actlr_el1, %0" : : "r"(REFUSE_SECRET));
+	printf("guest: actlr_el1 reads 0x%lx 0x%lx\n", a, b);
+
+	__asm__ volatile("dc cisw, %0" : : "r"(0UL) : "memory");
+	__asm__ volatile("dc cisw, %0" : : "r"(0UL) : "memory");
+
+	r1 = hvc_call(FN_OEM_UNASSIGNED, 0, 0, 0).status;
+	r2 = hvc_call(FN_OEM_UNASSIGNED, 0, 0, 0).status;
+	printf("guest: hvc 0x%lx -> %ld %ld\n", FN_OEM_UNASSIGNED, r1, r2);
+
+	r1 = hvc_call(PSCI_CPU_ON_64, 1, MOAT_GUEST_RAM_BASE, 0).status;
+	r2 = hvc_call(PSCI_CPU_ON_64, 1, MOAT_GUEST_RAM_BASE, 0).status;
+	printf("guest: cpu_on -> %ld %ld\n", r1, r2);
+
+	r1 = smc_call(PSCI_VERSION);
+	r2 = smc_call(PSCI_VERSION);
+	printf("guest: smc 0x%x -> %ld %ld\n", PSCI_VERSION, r1, r2);
+
+	printf("guest: refuse done\n");
+}
