@@ -27,6 +27,12 @@ void arch_tlbi_el2_all(void);	 /* TLBI ALLE2IS */
 void arch_dcache_clean_inval_poc(u64 va, u64 size); /* DC CIVAC per line, then DSB ISH */
 void arch_dcache_clean_poc(u64 va, u64 size);	    /* DC CVAC per line, then DSB ISH */
 void arch_icache_inval_all(void);		    /* IC IALLUIS; DSB ISH; ISB */
+/*
+ * Instruction fetch on every CPU sees what the data side wrote to va..va+size
+ * (already cleaned to PoC): IC IVAU per line where the I-cache is PIPT, IC
+ * IALLUIS where it may alias; then DSB ISH; ISB.
+ */
+void arch_icache_inval_pou(u64 va, u64 size);
 
 /* ---- CPU ------------------------------------------------------------------ */
 unsigned int arch_cpu_index(void); /* 0 for the boot CPU */

@@ -104,6 +104,31 @@ void arch_icache_inval_all(void)
 	__asm__ volatile("ic ialluis; dsb ish; isb" ::: "memory");
 }
 
+#define CTR_DIC (1UL << 29)
+#define CTR_L1IP_SHIFT 14
+#define CTR_L1IP_PIPT 3UL
+
+void arch_icache_inval_pou(u64 va, u64 size)
+{
+	u64 ctr = read_sysreg(ctr_el0);
+	u64 line = 4UL << (ctr & 0xf); /* IminLine: log2 of words */
+
+	if (ctr & CTR_DIC) {
+		/* Instruction fetch is coherent with the data side here: only ordering is needed. */
+		__asm__ volatile("dsb ish; isb" ::: "memory");
+		return;
+	}
+	if (((ctr >> CTR_L1IP_SHIFT) & 3) != CTR_L1IP_PIPT) {
+		/* A VIPT I-cache may hold the lines under the guest's own VAs, which IC IVAU by our VA would miss. */
+		arch_icache_inval_all();
+		return;
+	}
+	for (u64 p = ALIGN_DOWN(va, line); p < va + size; p += line) {
+		__asm__ volatile("ic ivau, %0" : : "r"(p) : "memory");
+	}
+	__asm__ volatile("dsb ish; isb" ::: "memory");
+}
+
 unsigned int arch_cpu_index(void)
 {
 	return (unsigned int)this_cpu()->index;

@@ -39,6 +39,7 @@ void arch_tlbi_el2_all(void) { trace(FAKE_TLBI_EL2_ALL, 0); }
 void arch_dcache_clean_inval_poc(u64 va, u64 size) { trace(FAKE_DC_CIVAC, va); (void)size; }
 void arch_dcache_clean_poc(u64 va, u64 size) { trace(FAKE_DC_CVAC, va); (void)size; }
 void arch_icache_inval_all(void) { trace(FAKE_IC_IALLUIS, 0); }
+void arch_icache_inval_pou(u64 va, u64 size) { trace(FAKE_IC_INVAL_POU, va); (void)size; }
 
 unsigned int arch_cpu_index(void)
 {

@@ -19,6 +19,7 @@ enum fake_op {
 	FAKE_DC_CIVAC,
 	FAKE_DC_CVAC,
 	FAKE_IC_IALLUIS,
+	FAKE_IC_INVAL_POU, /* arg: the first address of the range */
 	FAKE_WFI,
 };
 
