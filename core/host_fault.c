@@ -1,10 +1,16 @@
 /*
- * Host stage-2 aborts (DESIGN §4). The host touched an address its stage 2
- * does not map. If the page is (now) the host's, a block split or merge on
- * another CPU was in its break-before-make window: return and let the host
- * retry. Otherwise the host gets a synchronous external abort at its own EL1
- * vector -- its problem, never the core's -- and one rate-limited log line
- * names the page, its owner and the host PC.
+ * Host stage-2 aborts (DESIGN §4). On a translation fault the host touched an
+ * address its stage 2 does not map. If the page is (now) the host's, a block
+ * split or merge on another CPU was in its break-before-make window: return
+ * and let the host retry. Otherwise the host gets a synchronous external
+ * abort at its own EL1 vector -- its problem, never the core's -- and one
+ * rate-limited log line names the page, its owner and the host PC.
+ *
+ * Any other stage-2 fault (a permission fault: an instruction fetch from an
+ * execute-never device page) is refused the same way. Retrying it would only
+ * bounce the host between EL1 and EL2 forever: a permission fault does not go
+ * away when a break-before-make window closes, because the core never maps a
+ * host page with fewer permissions during one.
  *
  * Lock: takes pagedb_lock to read ownership consistently with the table.
  */
@@ -43,6 +49,17 @@ static bool host_may_access(u64 ipa, u16 *owner)
 	return pgt_lookup(host_s2(), ipa, &pa, &flags, &level);
 }
 
+/* Not a translation fault: no retry, and no IPA (HPFAR_EL2 may be UNKNOWN), so name the host's address. */
+static void refuse_other_fault(struct cpu_regs *regs, const struct host_abort *abort)
+{
+	const char *kind = FSC_TYPE(abort->esr) == FSC_TYPE_PERMISSION ? "permission fault" : "fault";
+
+	log_ratelimited(&abort_log, LOG_WARN,
+			"host %s at VA 0x%lx, host PC 0x%lx: stage-2 %s (FSC 0x%lx), refused, external abort injected",
+			access_kind(abort->esr), abort->far, regs->elr, kind, ESR_FSC(abort->esr));
+	arch_inject_el1_sync(regs, sea_syndrome(abort->esr, regs->spsr), abort->far);
+}
+
 void host_abort(struct cpu_regs *regs, const struct host_abort *abort)
 {
 	char name[16];
@@ -50,6 +67,10 @@ void host_abort(struct cpu_regs *regs, const struct host_abort *abort)
 	u16 owner;
 	bool retry;
 
+	if (FSC_TYPE(abort->esr) != FSC_TYPE_TRANSLATION) {
+		refuse_other_fault(regs, abort);
+		return;
+	}
 	spin_lock(&pagedb_lock);
 	retry = host_may_access(abort->ipa, &owner);
 	spin_unlock(&pagedb_lock);

@@ -427,6 +427,36 @@ static void test_abort_host_page_retries(void **state)
 	assert_int_equal(fake.injected, 0);
 }
 
+/*
+ * A stage-2 permission fault on a page the host does own (a fetch from an
+ * execute-never device page, a write to a read-only page) never goes away by
+ * retrying: it is refused and logged. The IPA handed in is garbage on purpose
+ * (HPFAR_EL2 is UNKNOWN for permission faults): the refusal must not use it.
+ */
+static void test_abort_permission_fault_injects(void **state)
+{
+	struct cpu_regs regs;
+	char va_hex[32];
+
+	build_host();
+	fake_reset();
+	/* IABT from EL1, IFSC 0x0f: permission fault, level 3. */
+	abort_at(0xdead000, 0x20ULL << 26 | 1ULL << 25 | 0x0f, SPSR_EL1H, &regs);
+	assert_int_equal(fake.injected, 1);
+	assert_int_equal(fake.last_esr_el1, 0x86000010ULL);
+	assert_int_equal(fake.last_far_el1, HOST_VA);
+	snprintf(va_hex, sizeof(va_hex), "0x%llx", (unsigned long long)HOST_VA);
+	assert_true(console_has("permission fault"));
+	assert_true(console_has("instruction fetch"));
+	assert_true(console_has(va_hex));
+	assert_false(console_has("0xdead000"));
+	/* A data permission fault on the host's own RAM page (DFSC 0x0d, level 1): refused as well, from EL0 too. */
+	fake_reset();
+	abort_at(0x80000000, (ESR_EL2_DABT & ~0x3fULL) | 0x0d | ESR_WNR_BIT, 0, &regs);
+	assert_int_equal(fake.injected, 1);
+	assert_int_equal(fake.last_esr_el1, 0x92000050ULL);
+}
+
 static void test_abort_not_ram_injects(void **state)
 {
 	struct cpu_regs regs;
@@ -723,6 +753,7 @@ int main(void)
 		cmocka_unit_test_setup(test_abort_core_page_injects, test_setup),
 		cmocka_unit_test_setup(test_abort_vm_page_injects, test_setup),
 		cmocka_unit_test_setup(test_abort_host_page_retries, test_setup),
+		cmocka_unit_test_setup(test_abort_permission_fault_injects, test_setup),
 		cmocka_unit_test_setup(test_abort_not_ram_injects, test_setup),
 		cmocka_unit_test_setup(test_abort_log_rate_limited, test_setup),
 		cmocka_unit_test_setup(test_host_call_version, test_setup),
