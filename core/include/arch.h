@@ -41,7 +41,13 @@ u64 arch_counter_freq(void);	   /* CNTFRQ_EL0 */
 
 /* ---- console -------------------------------------------------------------- */
 void arch_console_set_base(u64 pa);
-void arch_console_putc(char c);
+/*
+ * Hand one character to the UART if its transmit FIFO has room; false (and
+ * nothing written) when it is full. Never waits: the UART is the host's, and
+ * the host may have disabled it or stalled it with flow control (log.c
+ * bounds the waiting).
+ */
+bool arch_console_try_putc(char c);
 
 /* ---- traps ---------------------------------------------------------------- */
 /*

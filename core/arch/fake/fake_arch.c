@@ -61,8 +61,12 @@ void arch_console_set_base(u64 pa)
 	(void)pa;
 }
 
-void arch_console_putc(char c)
+bool arch_console_try_putc(char c)
 {
+	fake.console_polls++;
+	if (fake.console_full) {
+		return false;
+	}
 	if (fake.console_len + 1 < sizeof(fake.console)) {
 		fake.console[fake.console_len++] = c;
 		fake.console[fake.console_len] = '\0';
@@ -70,6 +74,7 @@ void arch_console_putc(char c)
 	if (getenv("MOAT_FAKE_CONSOLE")) {
 		fputc(c, stderr);
 	}
+	return true;
 }
 
 void arch_inject_el1_sync(struct cpu_regs *regs, u64 esr_el1, u64 far_el1)

@@ -35,6 +35,8 @@ struct fake_state {
 	u64 counter;
 	char console[1 << 16];
 	size_t console_len;
+	bool console_full;	 /* the UART's transmit FIFO stays full (host disabled it, flow control) */
+	u64 console_polls;	 /* arch_console_try_putc() calls */
 	unsigned int injected;
 	u64 last_esr_el1, last_far_el1;
 	unsigned int firmware_calls;
