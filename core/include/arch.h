@@ -71,8 +71,14 @@ struct guest_exit;
 /* flush_local: this CPU last ran another vCPU of the VM: drop its local TLB/I-cache context. */
 void arch_vcpu_load(struct vcpu *vcpu, bool flush_local);
 void arch_vcpu_put(struct vcpu *vcpu);
-/* Enter the loaded vCPU until it exits for a reason the generic code must handle. */
+/*
+ * Enter the loaded vCPU until it exits for a reason the generic code must
+ * handle. Does not enter it (GUEST_EXIT_NOT_ENTERED) while a physical SError
+ * is pending; takes one still in flight at exit at EL2 (exit->serror).
+ */
 void arch_guest_run(struct vcpu *vcpu, struct guest_exit *exit);
+/* vcpu->serror_pending changed while the vCPU is loaded: make the hardware agree (HCR_EL2.VSE). */
+void arch_vcpu_sync_serror(struct vcpu *vcpu);
 /*
  * Stage-2 TLB maintenance acts on the VMID in VTTBR_EL2: load a VM's VTTBR
  * around edits of its table, then return to the host's.

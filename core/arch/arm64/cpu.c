@@ -21,6 +21,7 @@ static struct {
 	bool have_pan;
 	bool have_pauth;
 	bool have_pmu;
+	bool have_ras; /* VSESR_EL2 exists only with RAS: writing it on cortex-a72 would UNDEF at EL2 */
 	unsigned int pa_range; /* ID_AA64MMFR0_EL1.PARange, clamped to 48 bits */
 } cpu_features;
 
@@ -256,6 +257,7 @@ void arch_cpu_features_report(void)
 	cpu_features.have_pan = ((mmfr1 >> 20) & 0xf) != 0;
 	cpu_features.have_pauth = ((isar1 >> 4) & 0xff) != 0 || ((isar1 >> 24) & 0xff) != 0;
 	cpu_features.have_pmu = ((dfr0 >> 8) & 0xf) != 0 && ((dfr0 >> 8) & 0xf) != 0xf;
+	cpu_features.have_ras = ((pfr0 >> 28) & 0xf) != 0;
 	log_info("CPU MIDR 0x%lx: PA %u bits (using %u), VMID %s bits, PAN %s, VHE %s (unused), FWB %s (unused), "
 		 "SVE %s, SME %s, PAuth %s, MTE %s: the host keeps them, guests will have them hidden",
 		 read_sysreg(midr_el1), pa_bits[pa < 7 ? pa : 6], pa_bits[cpu_features.pa_range],
@@ -342,6 +344,10 @@ static void init_el2_for_host(u64 host_s2_root)
 	write_sysreg(vpidr_el2, read_sysreg(midr_el1));
 	write_sysreg(vmpidr_el2, host_el2.vmpidr);
 	write_sysreg(mdcr_el2, host_el2.mdcr);
+	if (cpu_features.have_ras) {
+		/* The syndrome of every virtual SError the core injects (vcpu.c guest_serror). */
+		write_sysreg(S3_4_C5_C2_3, VSESR_IDS); /* VSESR_EL2 */
+	}
 	write_sysreg(S3_4_C12_C9_5, ICC_SRE_EL2_ENABLE | ICC_SRE_EL2_SRE); /* ICC_SRE_EL2 */
 	arch_isb();
 	write_sysreg(S3_4_C12_C11_0, 0); /* ICH_HCR_EL2: no virtual interface for the host */

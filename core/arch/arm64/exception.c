@@ -11,6 +11,7 @@
 #include "sysreg.h"
 
 void el2_trap(struct cpu_regs *regs, u64 kind);
+extern const char __serror_window[], __serror_window_end[];
 void arch_guest_trap(struct cpu_regs *frame, u64 kind) __attribute__((noreturn));
 
 static const char *const kind_name[16] = {
@@ -79,6 +80,12 @@ void el2_trap(struct cpu_regs *regs, u64 kind)
 		 * so these cannot arrive from it; never let the host crash the core.
 		 */
 		return;
+	case 7:
+		/* The guest's in-flight SError, taken on purpose in __take_pending_serror's window. */
+		if (regs->elr >= (u64)(uintptr_t)__serror_window && regs->elr <= (u64)(uintptr_t)__serror_window_end) {
+			return;
+		}
+		core_fault(regs, kind);
 	default:
 		core_fault(regs, kind);
 	}

@@ -14,6 +14,7 @@
 #include "vcpu.h"
 
 u64 __guest_enter(struct cpu_regs *guest, struct percpu *pcpu);
+u64 __take_pending_serror(void);
 void __guest_exit(u64 kind) __attribute__((noreturn));
 void __fpsimd_save(struct fpsimd_state *s);
 void __fpsimd_restore(const struct fpsimd_state *s);
@@ -78,7 +79,7 @@ void arch_vcpu_load(struct vcpu *vcpu, bool flush_local)
 	save_el1(pc->host_sys);
 	restore_el1(vcpu->ctx.sys);
 	write_sysreg(vttbr_el2, vcpu->vm->vttbr);
-	write_sysreg(hcr_el2, HCR_GUEST);
+	write_sysreg(hcr_el2, HCR_GUEST | (vcpu->serror_pending ? HCR_VSE : 0));
 	write_sysreg(cptr_el2, CPTR_EL2_RES1 | CPTR_TFP | CPTR_TTA);
 	write_sysreg(mdcr_el2, (host_el2.mdcr & MDCR_HPMN_MASK) | MDCR_GUEST_TRAPS);
 	write_sysreg(cnthctl_el2, CNTHCTL_EL1PCTEN);
@@ -124,16 +125,45 @@ static void fpsimd_to_guest(struct percpu *pc, struct vcpu *vcpu)
 	pc->guest_fp_loaded = true;
 }
 
+void arch_vcpu_sync_serror(struct vcpu *vcpu)
+{
+	u64 hcr = read_sysreg(hcr_el2) & ~HCR_VSE;
+
+	write_sysreg(hcr_el2, hcr | (vcpu->serror_pending ? HCR_VSE : 0));
+}
+
+/*
+ * A physical SError pending before the guest has run an instruction is not
+ * the guest's: the host's or the core's (DESIGN §12). ISR_EL1 read at EL2
+ * shows the physical state whatever HCR_EL2.AMO says.
+ */
+static bool physical_serror_pending(void)
+{
+	arch_isb();
+	return (read_sysreg(isr_el1) & ISR_A) != 0;
+}
+
 void arch_guest_run(struct vcpu *vcpu, struct guest_exit *exit)
 {
 	struct percpu *pc = this_cpu();
 
 	for (;;) {
+		if (physical_serror_pending()) {
+			/* The put gives the host its HCR_EL2.AMO = 0 back: it takes the SError at EL1. */
+			*exit = (struct guest_exit){ .kind = GUEST_EXIT_NOT_ENTERED };
+			return;
+		}
 		exit->kind = __guest_enter(&vcpu->ctx.regs, pc);
 		exit->esr = read_sysreg(esr_el2);
 		exit->far = read_sysreg(far_el2);
 		exit->ipa = HPFAR_IPA(read_sysreg(hpfar_el2)) | (exit->far & (PAGE_SIZE - 1));
-		if (exit->kind == 8 && ESR_EC(exit->esr) == EC_FP_ASIMD && !pc->guest_fp_loaded) {
+		/* After the syndrome registers: taking the SError overwrites them. */
+		exit->serror = __take_pending_serror() != 0;
+		if (vcpu->serror_pending) {
+			/* The guest may have taken its virtual SError: the hardware cleared VSE then. */
+			vcpu->serror_pending = (read_sysreg(hcr_el2) & HCR_VSE) != 0;
+		}
+		if (exit->kind == 8 && ESR_EC(exit->esr) == EC_FP_ASIMD && !pc->guest_fp_loaded && !exit->serror) {
 			fpsimd_to_guest(pc, vcpu);
 			continue;
 		}

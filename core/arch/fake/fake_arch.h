@@ -52,6 +52,7 @@ struct fake_state {
 	void (*exit_hook)(struct vcpu *vcpu, unsigned int n);
 	u64 vttbr;
 	unsigned int vcpu_loads, vcpu_puts;
+	unsigned int serror_syncs; /* arch_vcpu_sync_serror() calls */
 };
 
 /* Queue one exit for the next arch_guest_run(). */
