@@ -125,6 +125,7 @@ ATTACKS = {
     "host_read_donated_page": "synchronous external abort",
     "host_read_memcache_page": "synchronous external abort",
     "host_read_pending_scrub": "synchronous external abort",
+    "host_exec_xn_device": "synchronous external abort",
     "exhaust_vm_table": "MOAT_E_NOMEM",
     # Two errors at once: docs/ABI.md's check order says which wins (the core disagrees, see attacks.c).
     "check_order_vm_create_table_full": "MOAT_E_ALIGN",
