@@ -58,15 +58,16 @@ fixed=(
 )
 # Words the command scan finds that are no build or test tool (the scan reads every word, messages
 # included: a word in prose that names an uncovered executable belongs here, with its reason).
-# git, clang-format: only `make format`, a developer's tool; sudo: deps.sh's way to root when it
-# installs; as: the Python keyword (heredocs in scripts/ and tools/).
+# git, clang-format: only `make format`, a developer's tool; sudo: deps.sh's way to root (./moat's
+# help names it); as: the Python keyword (heredocs in scripts/ and tools/).
 not_tools=" git clang-format sudo as "
 
 # ---------------------------------------------------------------- what the tree uses
 mapfile -t make_files < <(echo Makefile; find guest tests -name '*.mk')
-# (This script itself is left out: its words are the check's, and it needs only what the list names.)
-mapfile -t shell_files < <(echo moat; echo .ci/run; find scripts tools -type f -not -name check-deps.sh
-	find tests guest -name '*.sh')
+# Left out: this script (its words are the check's; it needs only dpkg, apt, gcc, clang, python3)
+# and deps.sh (its words are package names; it needs only what every Debian has).
+mapfile -t shell_files < <(echo moat; echo .ci/run; find scripts tools -type f -not -name check-deps.sh \
+	-not -name deps.sh; find tests guest -name '*.sh')
 mapfile -t py_files < <(find tests scripts tools guest -name '*.py' -not -path '*/__pycache__/*')
 strip_comments() { sed -E 's/(^|[[:space:]])#.*$//' "$@"; }
 
@@ -175,15 +176,20 @@ describe() { # kind name -> words for a message
 	esac
 }
 
-# Files, in the order to ask dpkg: the file that runs (symlinks followed), then the name itself;
-# each also without /usr, since merged /usr leaves some packages registered under /bin and /lib.
-candidates() {
-	local p
-	for p in "$(readlink -f "$1")" "$1"; do
-		echo "$p"
-		[ "${p#/usr/}" != "$p" ] && echo "${p#/usr}"
-	done
+# The files an item stands for: the name as the tools see it (directories resolved, e.g. the
+# libcmocka.so link that libcmocka-dev ships) and, if that is a symlink, the file it leads to
+# (/usr/bin/python3 -> python3.11, libcmocka.so.0 of libcmocka0). Each one a package owns must
+# be installed by deps.sh: the link without its target, or the target without the link, fails
+# on a fresh machine alike. Links no package owns (/etc/alternatives) are passed through.
+forms() {
+	local name target
+	name=$(readlink -f "$(dirname "$1")")/$(basename "$1")
+	target=$(readlink -f "$1")
+	echo "$name"
+	[ "$target" = "$name" ] || echo "$target"
 }
+# Merged /usr: dpkg may know /usr/bin/x as /bin/x (and /usr/lib/x as /lib/x).
+twins() { echo "$1"; [ "${1#/usr/}" = "$1" ] || echo "${1#/usr}"; }
 declare -A path_of
 for i in "${items[@]}"; do
 	[ "${i%% *}" = py ] && [ "${py_where[${i#py }]:-}" = local ] && continue
@@ -193,8 +199,13 @@ declare -A owners # file -> owning packages, one dpkg call for all
 while IFS= read -r line; do
 	case $line in "diversion by"*) continue ;; esac
 	owners[${line#*: }]=$(sed -E 's/:[a-z0-9]+(,|$)/\1/g; s/,//g' <<<"${line%%: *}")
-done < <(for i in "${!path_of[@]}"; do [ -n "${path_of[$i]}" ] && candidates "${path_of[$i]}"; done |
-	sort -u | xargs -r dpkg -S 2>/dev/null)
+done < <(for i in "${!path_of[@]}"; do
+	[ -n "${path_of[$i]}" ] && for f in $(forms "${path_of[$i]}"); do twins "$f"; done
+done | sort -u | xargs -r dpkg -S 2>/dev/null)
+owner_of() { # file -> its packages, or nothing
+	local t
+	for t in $(twins "$1"); do [ -n "${owners[$t]:-}" ] && echo "${owners[$t]}" && return; done
+}
 
 # ---------------------------------------------------------------- what deps.sh installs
 mapfile -t listed < <(scripts/deps.sh --list)
@@ -224,35 +235,43 @@ while IFS= read -r i; do
 		failed=$((failed + 1))
 		continue
 	fi
-	pkgs=
-	while read -r c; do
-		pkgs=${owners[$c]:-}
-		[ -n "$pkgs" ] && break
-	done < <(candidates "$path")
-	if [ -z "$pkgs" ]; then
+	whys=() bad='' owned=''
+	for f in $(forms "$path"); do
+		pkgs=$(owner_of "$f")
+		[ -n "$pkgs" ] || continue
+		owned=1 why=
+		for p in $pkgs; do
+			if [ -n "${listed_set[$p]:-}" ]; then
+				why="$p, listed"
+			elif [ -n "${covered[$p]:-}" ]; then
+				why="$p, a dependency of the list"
+			elif [ -n "${base[$p]:-}" ]; then
+				why="$p, in every Debian install"
+			fi
+			[ -n "$why" ] && break
+		done
+		if [ -z "$why" ]; then
+			bad+="${bad:+; }$f is in package $pkgs"
+		elif [[ " ${whys[*]/%/;} " != *" $why; "* ]]; then
+			whys+=("$why")
+		fi
+	done
+	if [ -z "$owned" ]; then
 		echo "deps: FAIL $what: $path belongs to no Debian package (installed by hand?); deps.sh cannot provide it"
 		failed=$((failed + 1))
-		continue
-	fi
-	why=
-	for p in $pkgs; do
-		if [ -n "${listed_set[$p]:-}" ]; then
-			why="$p, listed"
-		elif [ -n "${covered[$p]:-}" ]; then
-			why="$p, a dependency of the list"
-		elif [ -n "${base[$p]:-}" ]; then
-			why="$p, in every Debian install"
-		fi
-		[ -n "$why" ] && break
-	done
-	if [ -n "$why" ]; then
-		# The many commands of every Debian install (coreutils, sed, ...) go on one line at the end.
-		case $why in *"every Debian install") base_ok+=" ${i#* }" ;; *) echo "deps: ok   $what ($why)" ;; esac
-		passed=$((passed + 1))
-	else
-		echo "deps: FAIL $what: $path is in package $pkgs, which scripts/deps.sh does not install" \
+	elif [ -n "$bad" ]; then
+		echo "deps: FAIL $what: $bad, which scripts/deps.sh does not install" \
 			"(not in its list, nor a dependency of a package in it): add it to the list there"
 		failed=$((failed + 1))
+	else
+		# The many commands of every Debian install (coreutils, sed, ...) go on one line at the end.
+		joined=$(printf '%s; ' "${whys[@]}")
+		joined=${joined%; }
+		case $joined in
+		*", listed"* | *"a dependency"*) echo "deps: ok   $what ($joined)" ;;
+		*) base_ok+=" ${i#* }" ;;
+		esac
+		passed=$((passed + 1))
 	fi
 done < <(printf '%s\n' "${!path_of[@]}" | sort)
 [ -n "$base_ok" ] && echo "deps: ok   in every Debian install (Essential or Priority: required):$base_ok"
