@@ -4,8 +4,9 @@
 # installed something by hand.
 #
 # Each item -- a command, a C header, a library, a Python module -- is found on this machine, its
-# owning Debian package is asked of dpkg (after following symlinks: /usr/bin/python3 runs
-# python3.11, which python3.11-minimal owns), and the item passes when that package is named by
+# owning Debian package is asked of dpkg (for a symlink, the packages of the link and of the file
+# it leads to: /usr/bin/python3 of python3-minimal runs python3.11 of python3.11-minimal), and the
+# item passes when each such package is named by
 # `scripts/deps.sh --list`, is a dependency of one that is (apt-cache depends --recurse), or is in
 # every Debian install (Essential, or Priority: required). The items are
 #   - a fixed list (below) of what the tree names where a scan cannot see it ($(CROSS_COMPILE)gcc,
@@ -83,18 +84,18 @@ for i in "${fixed[@]}"; do add $i; done
 # Commands: every word of the shell and make code that names an executable (make's own $(dir ...)
 # functions, comments and VAR= names aside), and in Python the first word of a command list
 # (["qemu-system-aarch64", ...]) or an upper-case constant (QEMU = "...").
-{
-	strip_comments "${make_files[@]}" | sed -E "s/\\$\\(CROSS_COMPILE\\)/$CROSS/g; s/(^|[^$])\\$\\([a-z-]+/\\1/g"
-	strip_comments "${shell_files[@]}"
-} | sed -E 's/[A-Za-z0-9_.+-]+=//g' | grep -oE '[A-Za-z0-9_][A-Za-z0-9_.+-]*' >build/test-results/deps.words
-grep -ohE "(\\[[[:space:]]*|^[A-Z_]+ = )[\"'][A-Za-z0-9_][A-Za-z0-9_.+-]*[\"']" "${py_files[@]}" |
-	grep -oE "[A-Za-z0-9_][A-Za-z0-9_.+-]*[\"']$" | tr -d "\"'" >>build/test-results/deps.words
-for w in $(sort -u build/test-results/deps.words); do
+for w in $( {
+	{
+		strip_comments "${make_files[@]}" | sed -E "s/\\$\\(CROSS_COMPILE\\)/$CROSS/g; s/(^|[^$])\\$\\([a-z-]+/\\1/g"
+		strip_comments "${shell_files[@]}"
+	} | sed -E 's/[A-Za-z0-9_.+-]+=//g' | grep -oE '[A-Za-z0-9_][A-Za-z0-9_.+-]*'
+	grep -ohE "(\\[[[:space:]]*|^[A-Z_]+ = )[\"'][A-Za-z0-9_][A-Za-z0-9_.+-]*[\"']" "${py_files[@]}" |
+		grep -oE "[A-Za-z0-9_][A-Za-z0-9_.+-]*[\"']$" | tr -d "\"'"
+} | sort -u); do
 	case $not_tools in *" $w "*) continue ;; esac
 	case $(type -t "$w") in builtin | keyword) continue ;; esac
 	type -P "$w" >/dev/null && add cmd "$w"
 done
-rm -f build/test-results/deps.words
 
 # Libraries: -lNAME in the Makefiles (unless the fixed list already names NAME).
 for l in $(grep -ohE '(^|[[:space:],])-l[A-Za-z0-9_+]+' "${make_files[@]}" | sed 's/.*-l//' | sort -u); do
