@@ -315,8 +315,10 @@ void mem_vm_teardown(struct vm *vm)
 	}
 }
 
-void mem_scrub_for_reset(void)
+u64 mem_scrub_for_reset(void)
 {
+	u64 scrubbed = 0;
+
 	for (unsigned int b = 0; b < pagedb_nr_banks(); b++) {
 		struct fdt_range bank = pagedb_bank(b);
 
@@ -327,9 +329,11 @@ void mem_scrub_for_reset(void)
 			if (page->owner != OWNER_HOST && !core_own) {
 				memset(phys_to_virt(pa), 0, PAGE_SIZE);
 				arch_dcache_clean_poc(pa, PAGE_SIZE);
+				scrubbed++;
 			}
 		}
 	}
 	/* The rebooted host may execute from any of these pages: drop every I-cache line once. */
 	arch_icache_inval_all();
+	return scrubbed;
 }

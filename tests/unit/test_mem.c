@@ -1108,6 +1108,7 @@ static void test_scrub_for_reset(void **state)
 	u64 vcpu_pa = (u64)(uintptr_t)fm_vcpu(&prot, 0);
 	struct fm_snapshot s;
 	unsigned int scrubbed = 0;
+	u64 reported;
 	size_t mark;
 
 	expect_ok(FM_CALL(MOAT_FN_DONATE_VM, prot.handle, donated, IPA_2M));
@@ -1124,7 +1125,7 @@ static void test_scrub_for_reset(void **state)
 	fm_snapshot_take(m, &s);
 	mark = fake.nr_ops;
 	spin_lock(&pagedb_lock);
-	mem_scrub_for_reset();
+	reported = mem_scrub_for_reset();
 	spin_unlock(&pagedb_lock);
 
 	for (u64 pa = m->ram_base; pa < m->ram_base + m->ram_size; pa += PAGE_SIZE) {
@@ -1163,6 +1164,7 @@ static void test_scrub_for_reset(void **state)
 	/* Each VM: root, memcache (vCPU state and tables inside), its LOADed page; prot: one donated page. */
 	assert_int_equal(scrubbed, 3 * (2 + FM_VM_MEMCACHE_PAGES + 1) + 1);
 	assert_int_equal(count_ops(mark, FAKE_DC_CVAC), scrubbed);
+	assert_int_equal(reported, scrubbed);
 }
 
 int main(void)

@@ -7,6 +7,7 @@
  * firmware calls are hooks.
  */
 #include "fake_arch.h"
+#include "psci.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,9 +88,15 @@ void arch_inject_el1_sync(struct cpu_regs *regs, u64 esr_el1, u64 far_el1)
 
 void arch_firmware_smc(const u64 in[8], u64 out[4])
 {
+	if (fake.firmware_calls < sizeof(fake.firmware_fids) / sizeof(fake.firmware_fids[0])) {
+		fake.firmware_fids[fake.firmware_calls] = in[0];
+	}
 	fake.firmware_calls++;
 	fake.last_firmware_fid = in[0];
 	out[0] = 0;
+	if (in[0] == PSCI_FEATURES && fake.firmware_unsupported && in[1] == fake.firmware_unsupported) {
+		out[0] = (u64)-1;
+	}
 	out[1] = out[2] = out[3] = 0;
 }
 

@@ -41,6 +41,9 @@ struct fake_state {
 	u64 last_esr_el1, last_far_el1;
 	unsigned int firmware_calls;
 	u64 last_firmware_fid;
+	u64 firmware_fids[8]; /* the first calls' function IDs */
+	/* The fake firmware answers 0 to everything, PSCI_FEATURES(firmware_unsupported) excepted (-1). */
+	u64 firmware_unsupported;
 	/*
 	 * Guest exits: arch_guest_run() hands out these in order; when they run
 	 * out it makes the guest call PSCI SYSTEM_OFF so every run terminates.
