@@ -24,8 +24,8 @@ void arch_tlbi_s1_guest_all(void); /* TLBI VMALLE1IS: stage-1 entries that used 
 void arch_tlbi_s12_all(void);	 /* TLBI VMALLS12E1IS */
 void arch_tlbi_el2_va(u64 va);	 /* TLBI VAE2IS, va >> 12 */
 void arch_tlbi_el2_all(void);	 /* TLBI ALLE2IS */
-void arch_dcache_clean_inval_poc(u64 va, u64 size); /* DC CIVAC per line, then DSB ISH */
-void arch_dcache_clean_poc(u64 va, u64 size);	    /* DC CVAC per line, then DSB ISH */
+void arch_dcache_clean_inval_poc(u64 va, u64 size); /* DC CIVAC per line, then DSB SY */
+void arch_dcache_clean_poc(u64 va, u64 size);	    /* DC CVAC per line, then DSB SY */
 void arch_icache_inval_all(void);		    /* IC IALLUIS; DSB ISH; ISB */
 /*
  * Instruction fetch on every CPU sees what the data side wrote to va..va+size

@@ -75,6 +75,17 @@ void arch_tlbi_el2_all(void)
 	__asm__ volatile("tlbi alle2is" ::: "memory");
 }
 
+/*
+ * Maintenance to the point of coherency is for observers outside the
+ * inner-shareable domain -- a guest or a rebooted machine running with its
+ * MMU and caches off reads memory, not caches -- so wait for it system-wide,
+ * as Linux does for its PoC operations.
+ */
+static void arch_dsb_sy_after_poc_maintenance(void)
+{
+	__asm__ volatile("dsb sy" ::: "memory");
+}
+
 static u64 dcache_line(void)
 {
 	return 4UL << ((read_sysreg(ctr_el0) >> 16) & 0xf);
@@ -87,7 +98,7 @@ void arch_dcache_clean_inval_poc(u64 va, u64 size)
 	for (u64 p = ALIGN_DOWN(va, line); p < va + size; p += line) {
 		__asm__ volatile("dc civac, %0" : : "r"(p) : "memory");
 	}
-	arch_dsb_ish();
+	arch_dsb_sy_after_poc_maintenance();
 }
 
 void arch_dcache_clean_poc(u64 va, u64 size)
@@ -97,7 +108,7 @@ void arch_dcache_clean_poc(u64 va, u64 size)
 	for (u64 p = ALIGN_DOWN(va, line); p < va + size; p += line) {
 		__asm__ volatile("dc cvac, %0" : : "r"(p) : "memory");
 	}
-	arch_dsb_ish();
+	arch_dsb_sy_after_poc_maintenance();
 }
 
 void arch_icache_inval_all(void)
