@@ -2,15 +2,19 @@
  * C side of the EL2 vectors: decode why we trapped and hand the trap to the
  * generic module that owns it. Exceptions taken at EL2 itself are bugs in the
  * core: they print a full dump (syndrome, addresses, registers) and power the
- * machine off.
+ * machine off -- except a synchronous external abort on a device access the
+ * core made on the host's behalf (exfixup.h), which resumes at its fixup.
  */
 #include "arch.h"
+#include "exfixup.h"
 #include "host.h"
 #include "log.h"
 #include "percpu.h"
 #include "sysreg.h"
 
 void el2_trap(struct cpu_regs *regs, u64 kind);
+
+#define FSC_SEA_PARITY 0x18UL /* synchronous parity or ECC error on the access, not on a walk */
 void arch_guest_trap(struct cpu_regs *frame, u64 kind) __attribute__((noreturn));
 
 static const char *const kind_name[16] = {
@@ -58,6 +62,22 @@ static void host_sync(struct cpu_regs *regs)
 	}
 }
 
+/*
+ * A device the core accessed for the host answered with an external abort.
+ * Only that: a translation or permission fault at EL2, or an abort on a
+ * table walk, means the core's own tables are wrong and stays fatal.
+ */
+static bool device_abort_fixup(struct cpu_regs *regs)
+{
+	u64 esr = read_sysreg(esr_el2);
+	u64 fsc = ESR_FSC(esr);
+
+	if (ESR_EC(esr) != EC_DABT_SAME || (fsc != FSC_SEA && fsc != FSC_SEA_PARITY)) {
+		return false;
+	}
+	return exfixup_apply(regs);
+}
+
 void el2_trap(struct cpu_regs *regs, u64 kind)
 {
 	if (kind >= 8 && this_cpu()->guest_regs) {
@@ -79,6 +99,12 @@ void el2_trap(struct cpu_regs *regs, u64 kind)
 		 * so these cannot arrive from it; never let the host crash the core.
 		 */
 		return;
+	case 4: /* EL2h sync */
+		if (device_abort_fixup(regs)) {
+			return;
+		}
+		core_fault(regs, kind);
+		break;
 	default:
 		core_fault(regs, kind);
 	}
