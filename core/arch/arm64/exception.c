@@ -99,7 +99,7 @@ void el2_trap(struct cpu_regs *regs, u64 kind)
 		 * so these cannot arrive from it; never let the host crash the core.
 		 */
 		return;
-	case 4: /* EL2h sync */
+	case 4: /* EL2h sync: the core always runs on SP_EL2, so slot 0 (EL2t) never holds a device access */
 		if (device_abort_fixup(regs)) {
 			return;
 		}
