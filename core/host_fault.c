@@ -78,7 +78,7 @@ void host_abort(struct cpu_regs *regs, const struct host_abort *abort)
 		return;
 	}
 	if (host_mmio_is_emulated(abort->ipa) && ESR_EC(abort->esr) == EC_DABT_LOWER &&
-	    host_mmio_emulate(regs, abort->esr, abort->ipa)) {
+	    host_mmio_emulate(regs, abort)) {
 		return;
 	}
 	who = pagedb_lookup(abort->ipa) ? owner_name(owner, name, sizeof(name)) : "none: not RAM";

@@ -49,6 +49,17 @@ void arch_console_set_base(u64 pa);
  */
 bool arch_console_try_putc(char c);
 
+/* ---- devices, on the host's behalf ---------------------------------------- */
+/*
+ * One naturally aligned 4- or 8-byte access to the device register at pa
+ * (mapped at EL2 as Device memory). If the device answers with a synchronous
+ * external abort, the EL2 exception-fixup table catches it: nothing was read
+ * or written, *val is 0 and the call returns false; the core carries on
+ * (DESIGN §0). Any other size returns false without an access.
+ */
+bool arch_device_read(u64 pa, unsigned int size, u64 *val);
+bool arch_device_write(u64 pa, unsigned int size, u64 val);
+
 /* ---- traps ---------------------------------------------------------------- */
 /*
  * Make the trapped EL1 context in regs take a synchronous exception with

@@ -86,6 +86,39 @@ void arch_inject_el1_sync(struct cpu_regs *regs, u64 esr_el1, u64 far_el1)
 	(void)regs;
 }
 
+bool arch_device_read(u64 pa, unsigned int size, u64 *val)
+{
+	*val = 0;
+	if (size != 4 && size != 8) {
+		return false;
+	}
+	if (fake.device_fault && fake.device_fault(pa, false)) {
+		fake.device_faults++;
+		return false;
+	}
+	fake.device_reads++;
+	*val = size == 8 ? *(volatile u64 *)(uintptr_t)pa : *(volatile u32 *)(uintptr_t)pa;
+	return true;
+}
+
+bool arch_device_write(u64 pa, unsigned int size, u64 val)
+{
+	if (size != 4 && size != 8) {
+		return false;
+	}
+	if (fake.device_fault && fake.device_fault(pa, true)) {
+		fake.device_faults++;
+		return false;
+	}
+	fake.device_writes++;
+	if (size == 8) {
+		*(volatile u64 *)(uintptr_t)pa = val;
+	} else {
+		*(volatile u32 *)(uintptr_t)pa = (u32)val;
+	}
+	return true;
+}
+
 void arch_firmware_smc(const u64 in[8], u64 out[4])
 {
 	if (fake.firmware_calls < sizeof(fake.firmware_fids) / sizeof(fake.firmware_fids[0])) {

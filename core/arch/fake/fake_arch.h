@@ -56,6 +56,13 @@ struct fake_state {
 	u64 vttbr;
 	unsigned int vcpu_loads, vcpu_puts;
 	unsigned int serror_syncs; /* arch_vcpu_sync_serror() calls */
+	/*
+	 * Device accessors: plain memory at pa, counted; when device_fault
+	 * returns true for an access, it behaves as if the device had answered
+	 * with an external abort (nothing read or written, false returned).
+	 */
+	bool (*device_fault)(u64 pa, bool write);
+	unsigned int device_reads, device_writes, device_faults;
 };
 
 /* Queue one exit for the next arch_guest_run(). */
