@@ -20,6 +20,8 @@ enum fake_op {
 	FAKE_DC_CVAC,
 	FAKE_IC_IALLUIS,
 	FAKE_WFI,
+	FAKE_PMU_READ,	/* arg: enum pmu_reg */
+	FAKE_PMU_WRITE, /* arg: enum pmu_reg */
 };
 
 #define FAKE_TRACE_MAX 65536
@@ -49,6 +51,16 @@ struct fake_state {
 	void (*exit_hook)(struct vcpu *vcpu, unsigned int n);
 	u64 vttbr;
 	unsigned int vcpu_loads, vcpu_puts;
+	/*
+	 * The PMU as arch_pmu_read/write see it: fixed registers by table index;
+	 * PMXEVTYPER/PMXEVCNTR reach evtyper/evcntr[PMSELR.SEL] (SEL 31:
+	 * PMCCFILTR), as on the hardware. Set PMCR.N in fixed[PMU_pmcr_el0].
+	 */
+	struct {
+		u64 fixed[PMU_NR_FIXED];
+		u64 evtyper[31], evcntr[31];
+		u64 last_write;
+	} pmu;
 };
 
 /* Queue one exit for the next arch_guest_run(). */
