@@ -126,6 +126,15 @@ void arch_pmu_write(enum pmu_reg reg, u64 v)
 
 	trace(FAKE_PMU_WRITE, reg);
 	fake.pmu.last_write = v;
+	if (reg == PMU_pmswinc_el0) {
+		/* As the hardware does at EL2: a SW_INCR (event 0) counter counts the write if its NSH says EL2 counts. */
+		for (unsigned int n = 0; n < 31; n++) {
+			if ((v >> n & 1) && (fake.pmu.evtyper[n] & 0xffff) == 0 && (fake.pmu.evtyper[n] & PMU_EVTYPER_NSH)) {
+				fake.pmu.evcntr[n]++;
+			}
+		}
+		return;
+	}
 	if (slot) {
 		*slot = v;
 	}

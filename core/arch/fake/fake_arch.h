@@ -55,6 +55,8 @@ struct fake_state {
 	 * The PMU as arch_pmu_read/write see it: fixed registers by table index;
 	 * PMXEVTYPER/PMXEVCNTR reach evtyper/evcntr[PMSELR.SEL] (SEL 31:
 	 * PMCCFILTR), as on the hardware. Set PMCR.N in fixed[PMU_pmcr_el0].
+	 * A PMSWINC write is what it is at EL2: it increments each SW_INCR
+	 * counter of the mask whose type has NSH set.
 	 */
 	struct {
 		u64 fixed[PMU_NR_FIXED];
