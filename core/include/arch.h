@@ -11,6 +11,7 @@
 #ifndef MOAT_ARCH_H
 #define MOAT_ARCH_H
 
+#include "pmu.h"
 #include "regs.h"
 #include "types.h"
 
@@ -73,6 +74,15 @@ void arch_firmware_smc(const u64 in[8], u64 out[4]);
 
 /* Wait for an interrupt (standby); returns when one is pending, masked or not. */
 void arch_wfi(void);
+
+/* ---- host PMU (core/host_pmu.c) ------------------------------------------ */
+/*
+ * MRS/MSR of a PMU register of this CPU by table index (core/include/pmu.h).
+ * Only called once host_pmu_init() found a PMUv3, and only in the directions
+ * the table allows: anything else could be UNDEFINED at EL2.
+ */
+u64 arch_pmu_read(enum pmu_reg reg);
+void arch_pmu_write(enum pmu_reg reg, u64 v);
 
 /* ---- guests ---------------------------------------------------------------- */
 struct vcpu;

@@ -4,6 +4,7 @@
  * hand-off that enters the host at EL1 (DESIGN §3A, Linux booting.rst).
  */
 #include "arch.h"
+#include "arm64_pmu.h"
 #include "boot.h"
 #include "inject.h"
 #include "log.h"
@@ -20,8 +21,8 @@ void arch_enter_first(const struct cpu_regs *init, u64 stack_top) __attribute__(
 static struct {
 	bool have_pan;
 	bool have_pauth;
-	bool have_pmu;
 	bool have_ras; /* VSESR_EL2 exists only with RAS: writing it on cortex-a72 would UNDEF at EL2 */
+	u64 host_mdcr; /* HPMN and the PMU isolation bits (arm64_pmu_init) */
 	unsigned int pa_range; /* ID_AA64MMFR0_EL1.PARange, clamped to 48 bits */
 } cpu_features;
 
@@ -267,7 +268,6 @@ void arch_cpu_features_report(void)
 	cpu_features.pa_range = pa > 5 ? 5 : pa;
 	cpu_features.have_pan = ((mmfr1 >> 20) & 0xf) != 0;
 	cpu_features.have_pauth = ((isar1 >> 4) & 0xff) != 0 || ((isar1 >> 24) & 0xff) != 0;
-	cpu_features.have_pmu = ((dfr0 >> 8) & 0xf) != 0 && ((dfr0 >> 8) & 0xf) != 0xf;
 	cpu_features.have_ras = ((pfr0 >> 28) & 0xf) != 0;
 	log_info("CPU MIDR 0x%lx: PA %u bits (using %u), VMID %s bits, PAN %s, VHE %s (unused), FWB %s (unused), "
 		 "SVE %s, SME %s, PAuth %s, MTE %s: the host keeps them, guests will have them hidden",
@@ -275,6 +275,7 @@ void arch_cpu_features_report(void)
 		 ((mmfr1 >> 4) & 0xf) == 2 ? "16" : "8", yes_no(cpu_features.have_pan), yes_no((mmfr1 >> 8) & 0xf),
 		 yes_no((mmfr2 >> 40) & 0xf), yes_no((pfr0 >> 32) & 0xf), yes_no((pfr1 >> 24) & 0xf),
 		 yes_no(cpu_features.have_pauth), yes_no((pfr1 >> 8) & 0xf));
+	cpu_features.host_mdcr = arm64_pmu_init(dfr0);
 }
 
 unsigned int arch_pa_range(void);
@@ -342,7 +343,7 @@ static void init_el2_for_host(u64 host_s2_root)
 	}
 	host_el2.vttbr = host_s2_root; /* VMID 0 */
 	host_el2.cptr = CPTR_EL2_RES1;
-	host_el2.mdcr = cpu_features.have_pmu ? (read_sysreg(pmcr_el0) >> 11) & MDCR_HPMN_MASK : 0;
+	host_el2.mdcr = cpu_features.host_mdcr;
 	host_el2.cnthctl = CNTHCTL_EL1PCTEN | CNTHCTL_EL1PCEN;
 	host_el2.vmpidr = read_sysreg(mpidr_el1);
 	write_sysreg(vtcr_el2, host_vtcr());

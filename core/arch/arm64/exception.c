@@ -10,6 +10,7 @@
 #include "host.h"
 #include "log.h"
 #include "percpu.h"
+#include "pmu.h"
 #include "sysreg.h"
 
 void el2_trap(struct cpu_regs *regs, u64 kind);
@@ -49,6 +50,10 @@ static void host_sync(struct cpu_regs *regs)
 		break;
 	case EC_SMC64:
 		host_smc(regs);
+		break;
+	case EC_SYSREG:
+		/* PMU registers, trapped on CPUs whose PMU cannot leave EL2 out by itself; from EL1 or EL0. */
+		host_sysreg_trap(regs, esr);
 		break;
 	case EC_DABT_LOWER:
 	case EC_IABT_LOWER:

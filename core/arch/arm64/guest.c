@@ -9,9 +9,11 @@
  * put, so no guest value is left in a register the host can read.
  */
 #include "arch.h"
+#include "arm64_pmu.h"
 #include "percpu.h"
 #include "sysreg.h"
 #include "vcpu.h"
+#include "vm.h"
 
 u64 __guest_enter(struct cpu_regs *guest, struct percpu *pcpu);
 u64 __take_pending_serror(void);
@@ -76,12 +78,17 @@ void arch_vcpu_load(struct vcpu *vcpu, bool flush_local)
 
 	pc->loaded_vcpu = vcpu;
 	pc->guest_fp_loaded = false;
+	/* First, before any guest state goes in: the host's counters must not count a protected guest. */
+	if (vm_is_protected(vcpu->vm)) {
+		arm64_pmu_stop_host(pc);
+	}
 	save_el1(pc->host_sys);
 	restore_el1(vcpu->ctx.sys);
 	write_sysreg(vttbr_el2, vcpu->vm->vttbr);
 	write_sysreg(hcr_el2, HCR_GUEST | (vcpu->serror_pending ? HCR_VSE : 0));
 	write_sysreg(cptr_el2, CPTR_EL2_RES1 | CPTR_TFP | CPTR_TTA);
-	write_sysreg(mdcr_el2, (host_el2.mdcr & MDCR_HPMN_MASK) | MDCR_GUEST_TRAPS);
+	/* The host's HPMN and EL2 PMU prohibition (HPMD/HCCD) stay; its PMU traps become the guest's. */
+	write_sysreg(mdcr_el2, host_el2.mdcr | MDCR_GUEST_TRAPS);
 	write_sysreg(cnthctl_el2, CNTHCTL_EL1PCTEN);
 	write_sysreg(cntvoff_el2, 0);
 	write_sysreg(vmpidr_el2, MPIDR_RES1 | vcpu->index);
@@ -111,6 +118,8 @@ void arch_vcpu_put(struct vcpu *vcpu)
 	write_sysreg(mdcr_el2, host_el2.mdcr);
 	write_sysreg(cnthctl_el2, host_el2.cnthctl);
 	write_sysreg(vmpidr_el2, host_el2.vmpidr);
+	/* Last, once no guest state is left in a register: the host's counters run again. */
+	arm64_pmu_restart_host(pc);
 	arch_isb();
 	pc->loaded_vcpu = NULL;
 }

@@ -144,6 +144,48 @@ void arch_power_off(void)
 	abort();
 }
 
+/* Where PMXEVTYPER/PMXEVCNTR land for the current PMSELR.SEL (NULL: no such counter, RAZ/WI). */
+static u64 *pmu_slot(enum pmu_reg reg)
+{
+	unsigned int sel = (unsigned int)(fake.pmu.fixed[PMU_pmselr_el0] & 31);
+
+	if (reg == PMU_pmxevtyper_el0) {
+		return sel == 31 ? &fake.pmu.fixed[PMU_pmccfiltr_el0] : &fake.pmu.evtyper[sel];
+	}
+	if (reg == PMU_pmxevcntr_el0) {
+		return sel == 31 ? NULL : &fake.pmu.evcntr[sel];
+	}
+	return &fake.pmu.fixed[reg];
+}
+
+u64 arch_pmu_read(enum pmu_reg reg)
+{
+	u64 *slot = pmu_slot(reg);
+
+	trace(FAKE_PMU_READ, reg);
+	return slot ? *slot : 0;
+}
+
+void arch_pmu_write(enum pmu_reg reg, u64 v)
+{
+	u64 *slot = pmu_slot(reg);
+
+	trace(FAKE_PMU_WRITE, reg);
+	fake.pmu.last_write = v;
+	if (reg == PMU_pmswinc_el0) {
+		/* As the hardware does at EL2: a SW_INCR (event 0) counter counts the write if its NSH says EL2 counts. */
+		for (unsigned int n = 0; n < 31; n++) {
+			if ((v >> n & 1) && (fake.pmu.evtyper[n] & 0xffff) == 0 && (fake.pmu.evtyper[n] & PMU_EVTYPER_NSH)) {
+				fake.pmu.evcntr[n]++;
+			}
+		}
+		return;
+	}
+	if (slot) {
+		*slot = v;
+	}
+}
+
 void fake_queue_exit(u64 kind, u64 esr, u64 far, u64 ipa)
 {
 	if (fake.nr_exits < sizeof(fake.exits) / sizeof(fake.exits[0])) {

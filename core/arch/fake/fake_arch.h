@@ -21,6 +21,8 @@ enum fake_op {
 	FAKE_IC_IALLUIS,
 	FAKE_IC_INVAL_POU, /* arg: the first address of the range */
 	FAKE_WFI,
+	FAKE_PMU_READ,	/* arg: enum pmu_reg */
+	FAKE_PMU_WRITE, /* arg: enum pmu_reg */
 };
 
 #define FAKE_TRACE_MAX 65536
@@ -63,6 +65,18 @@ struct fake_state {
 	 */
 	bool (*device_fault)(u64 pa, bool write);
 	unsigned int device_reads, device_writes, device_faults;
+	/*
+	 * The PMU as arch_pmu_read/write see it: fixed registers by table index;
+	 * PMXEVTYPER/PMXEVCNTR reach evtyper/evcntr[PMSELR.SEL] (SEL 31:
+	 * PMCCFILTR), as on the hardware. Set PMCR.N in fixed[PMU_pmcr_el0].
+	 * A PMSWINC write is what it is at EL2: it increments each SW_INCR
+	 * counter of the mask whose type has NSH set.
+	 */
+	struct {
+		u64 fixed[PMU_NR_FIXED];
+		u64 evtyper[31], evcntr[31];
+		u64 last_write;
+	} pmu;
 };
 
 /* Queue one exit for the next arch_guest_run(). */

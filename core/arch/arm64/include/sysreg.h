@@ -71,6 +71,8 @@
 #define MDCR_TDA (1UL << 9)
 #define MDCR_TDOSA (1UL << 10)
 #define MDCR_TDRA (1UL << 11)
+#define MDCR_HPMD (1UL << 17) /* PMUv3p1: no event counting at EL2 */
+#define MDCR_HCCD (1UL << 23) /* PMUv3p5: no cycle counting at EL2 */
 
 /* CNTHCTL_EL2 */
 #define CNTHCTL_EL1PCTEN (1UL << 0)
