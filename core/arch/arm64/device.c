@@ -11,11 +11,28 @@
 #include "exfixup.h"
 
 /*
- * ok is cleared before the access and set by the instruction after it; the
- * fixup resumes past that instruction, so ok tells whether the access
- * completed. The "memory" clobber keeps the compiler from moving other
- * memory accesses across the device access.
+ * One guarded access: ok is cleared before it and set by the instruction
+ * after it; the fixup resumes past that instruction, so ok tells whether the
+ * access completed. w is the register width ("w" or "x"). The "memory"
+ * clobber keeps the compiler from moving other memory accesses across it.
  */
+#define GUARDED_LOAD(w, v, p, ok)                                                                                  \
+	__asm__ volatile("	mov	%w[okr], #0\n"                                                                   \
+			 "1:	ldr	%" w "[val], [%[ptr]]\n"                                                         \
+			 "	mov	%w[okr], #1\n"                                                                   \
+			 "2:\n" EXFIXUP_ENTRY(1b, 2b)                                                              \
+			 : [val] "+r"(v), [okr] "+r"(ok)                                                            \
+			 : [ptr] "r"(p)                                                                             \
+			 : "memory")
+#define GUARDED_STORE(w, v, p, ok)                                                                                 \
+	__asm__ volatile("	mov	%w[okr], #0\n"                                                                   \
+			 "1:	str	%" w "[val], [%[ptr]]\n"                                                         \
+			 "	mov	%w[okr], #1\n"                                                                   \
+			 "2:\n" EXFIXUP_ENTRY(1b, 2b)                                                              \
+			 : [okr] "+r"(ok)                                                                           \
+			 : [val] "r"(v), [ptr] "r"(p)                                                               \
+			 : "memory")
+
 bool arch_device_read(u64 pa, unsigned int size, u64 *val)
 {
 	const volatile void *p = phys_to_virt(pa);
@@ -23,21 +40,9 @@ bool arch_device_read(u64 pa, unsigned int size, u64 *val)
 	u32 ok = 0;
 
 	if (size == 8) {
-		__asm__ volatile("	mov	%w[ok], #0\n"
-				 "1:	ldr	%x[v], [%[p]]\n"
-				 "	mov	%w[ok], #1\n"
-				 "2:\n" EXFIXUP_ENTRY(1b, 2b)
-				 : [v] "+r"(v), [ok] "+r"(ok)
-				 : [p] "r"(p)
-				 : "memory");
+		GUARDED_LOAD("x", v, p, ok);
 	} else if (size == 4) {
-		__asm__ volatile("	mov	%w[ok], #0\n"
-				 "1:	ldr	%w[v], [%[p]]\n"
-				 "	mov	%w[ok], #1\n"
-				 "2:\n" EXFIXUP_ENTRY(1b, 2b)
-				 : [v] "+r"(v), [ok] "+r"(ok)
-				 : [p] "r"(p)
-				 : "memory");
+		GUARDED_LOAD("w", v, p, ok);
 	}
 	/* After an abort the destination register is not a value the device returned. */
 	*val = ok ? v : 0;
@@ -50,21 +55,9 @@ bool arch_device_write(u64 pa, unsigned int size, u64 val)
 	u32 ok = 0;
 
 	if (size == 8) {
-		__asm__ volatile("	mov	%w[ok], #0\n"
-				 "1:	str	%x[v], [%[p]]\n"
-				 "	mov	%w[ok], #1\n"
-				 "2:\n" EXFIXUP_ENTRY(1b, 2b)
-				 : [ok] "+r"(ok)
-				 : [v] "r"(val), [p] "r"(p)
-				 : "memory");
+		GUARDED_STORE("x", val, p, ok);
 	} else if (size == 4) {
-		__asm__ volatile("	mov	%w[ok], #0\n"
-				 "1:	str	%w[v], [%[p]]\n"
-				 "	mov	%w[ok], #1\n"
-				 "2:\n" EXFIXUP_ENTRY(1b, 2b)
-				 : [ok] "+r"(ok)
-				 : [v] "r"(val), [p] "r"(p)
-				 : "memory");
+		GUARDED_STORE("w", val, p, ok);
 	}
 	return ok != 0;
 }
