@@ -42,10 +42,11 @@ BARE_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,noexecstack
 CORE_GENERIC := core/boot.c core/log.c core/fmt.c core/fdt.c core/fdt_write.c core/pgtable.c core/alloc.c \
 		core/pagedb.c core/host_s2.c core/host_fault.c core/psci.c core/host_call.c \
 		core/inject.c core/parse.c core/sha256.c core/mem.c core/vm.c core/vcpu.c \
-		core/guest_call.c core/invariants.c core/host_mmio.c core/idregs.c core/guest_refuse.c
+		core/guest_call.c core/invariants.c core/host_mmio.c core/host_pmu.c core/idregs.c core/guest_refuse.c
 CORE_ARM64 := core/arch/arm64/head.S core/arch/arm64/vectors.S core/arch/arm64/exception.c \
 	      core/arch/arm64/mmu.c core/arch/arm64/cpu.c core/arch/arm64/uart_pl011.c core/lib.c \
-	      core/arch/arm64/guest.c core/arch/arm64/switch.S core/arch/arm64/fpsimd.S
+	      core/arch/arm64/guest.c core/arch/arm64/switch.S core/arch/arm64/fpsimd.S core/arch/arm64/device.c \
+	      core/arch/arm64/pmu.c
 CORE_LDS := core/arch/arm64/moat.lds
 CORE_CFLAGS := $(BARE_CFLAGS) -Icore/include -Icore/arch/arm64/include -I$(B)/include -DMOAT_EL2
 
@@ -68,10 +69,14 @@ $(B)/core/%.S.o: %.S
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$@)$(CC_EL) $(CORE_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
 # Test variants of the same core: panictest faults deliberately after boot;
-# poison fills every register the core must initialise with garbage first.
-CORE_VARIANTS := panictest poison
+# poison fills every register the core must initialise with garbage first;
+# allgicr emulates every redistributor frame of the DTB's window, present or
+# not, so the host can make the core's own device access fault at EL2 (the
+# exception-fixup test: the real core never touches an absent frame).
+CORE_VARIANTS := panictest poison allgicr
 variant_flag_panictest := -DMOAT_PANIC_TEST
 variant_flag_poison := -DMOAT_POISON_SYSREGS
+variant_flag_allgicr := -DMOAT_GICR_ALL_FRAMES
 
 define core_variant
 $(B)/core-$(1)/%.c.o: %.c
@@ -119,7 +124,7 @@ $(B)/dtbshim.elf: tests/integration/dtbshim.S
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$@)$(CC_EL) $(BARE_CFLAGS) -D__ASSEMBLY__ $(BARE_LDFLAGS) -Wl,-Ttext=0x4f000000 $< -o $@
 
-IMAGES := $(B)/moat.bin $(B)/moat.elf $(B)/moat-panictest.bin $(B)/moat-poison.bin $(B)/testhost.bin $(B)/dtbshim.elf $(GUEST_IMAGES)
+IMAGES := $(B)/moat.bin $(B)/moat.elf $(B)/moat-panictest.bin $(B)/moat-poison.bin $(B)/moat-allgicr.bin $(B)/testhost.bin $(B)/dtbshim.elf $(GUEST_IMAGES)
 
 # ---------------------------------------------------------------- host-native (ARCH=fake)
 FAKE_CFLAGS := -std=gnu11 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \

@@ -236,7 +236,10 @@ void boot_main(u64 dtb_pa)
 #ifdef MOAT_PANIC_TEST
 	deliberate_core_fault();
 #endif
-	host_mmio_init(&plat);
+	ret = host_mmio_init(&plat);
+	if (ret) {
+		fatal("cannot emulate the redistributors (error %d): LPIs would bypass stage 2", ret);
+	}
 	ret = host_s2_init(&plat, &boot_pool);
 	if (ret) {
 		fatal("cannot build the host stage-2 table (error %d)", ret);

@@ -1,14 +1,20 @@
 /*
- * Host stage-2 aborts (DESIGN §4), and the host's other traps. The host
- * touched an address its stage 2 does not map. If the page is (now) the
- * host's, a block split or merge on another CPU was in its break-before-make
- * window: return and let the host retry. Otherwise the host gets a
- * synchronous external abort at its own EL1 vector -- its problem, never the
- * core's -- and one rate-limited log line names the page, its owner and the
- * host PC.
+ * Host stage-2 aborts (DESIGN §4), and the host's other traps. On a
+ * translation fault the host touched an address its stage 2 does not map. If
+ * the page is (now) the host's, a block split or merge on another CPU was in
+ * its break-before-make window: return and let the host retry. Otherwise the
+ * host gets a synchronous external abort at its own EL1 vector -- its
+ * problem, never the core's -- and one rate-limited log line names the page,
+ * its owner and the host PC.
+ *
+ * Any other stage-2 fault (a permission fault: an instruction fetch from an
+ * execute-never device page) is refused the same way. Retrying it would only
+ * bounce the host between EL1 and EL2 forever: a permission fault does not go
+ * away when a break-before-make window closes, because the core never maps a
+ * host page with fewer permissions during one.
  *
  * Other traps: an ID-register read (HCR_EL2.TID3) is answered from the host
- * view (idregs.c); anything else gets an undefined instruction.
+ * view (idregs.c); a trap nobody handles gets an undefined instruction.
  *
  * Lock: takes pagedb_lock to read ownership consistently with the table.
  */
@@ -48,6 +54,17 @@ static bool host_may_access(u64 ipa, u16 *owner)
 	return pgt_lookup(host_s2(), ipa, &pa, &flags, &level);
 }
 
+/* Not a translation fault: no retry, and no IPA (HPFAR_EL2 may be UNKNOWN), so name the host's address. */
+static void refuse_other_fault(struct cpu_regs *regs, const struct host_abort *abort)
+{
+	const char *kind = FSC_TYPE(abort->esr) == FSC_TYPE_PERMISSION ? "permission fault" : "fault";
+
+	log_ratelimited(&abort_log, LOG_WARN,
+			"host %s at VA 0x%lx, host PC 0x%lx: stage-2 %s (FSC 0x%lx), refused, external abort injected",
+			access_kind(abort->esr), abort->far, regs->elr, kind, ESR_FSC(abort->esr));
+	arch_inject_el1_sync(regs, sea_syndrome(abort->esr, regs->spsr), abort->far);
+}
+
 void host_abort(struct cpu_regs *regs, const struct host_abort *abort)
 {
 	char name[16];
@@ -55,6 +72,10 @@ void host_abort(struct cpu_regs *regs, const struct host_abort *abort)
 	u16 owner;
 	bool retry;
 
+	if (FSC_TYPE(abort->esr) != FSC_TYPE_TRANSLATION) {
+		refuse_other_fault(regs, abort);
+		return;
+	}
 	spin_lock(&pagedb_lock);
 	retry = host_may_access(abort->ipa, &owner);
 	spin_unlock(&pagedb_lock);
@@ -62,7 +83,7 @@ void host_abort(struct cpu_regs *regs, const struct host_abort *abort)
 		return;
 	}
 	if (host_mmio_is_emulated(abort->ipa) && ESR_EC(abort->esr) == EC_DABT_LOWER &&
-	    host_mmio_emulate(regs, abort->esr, abort->ipa)) {
+	    host_mmio_emulate(regs, abort)) {
 		return;
 	}
 	who = pagedb_lookup(abort->ipa) ? owner_name(owner, name, sizeof(name)) : "none: not RAM";
@@ -103,10 +124,16 @@ void host_unexpected_trap(struct cpu_regs *regs, u64 esr)
 	arch_inject_el1_sync(regs, undef_syndrome(), 0);
 }
 
-void host_sysreg_trap(struct cpu_regs *regs, u64 esr)
+bool host_idreg_trap(struct cpu_regs *regs, u64 esr)
 {
-	if (idreg_trap(IDREG_HOST, esr, regs) != IDREG_READ) {
-		/* A write to an ID register is UNDEFINED; nothing else is trapped for the host. */
+	switch (idreg_trap(IDREG_HOST, esr, regs)) {
+	case IDREG_READ:
+		return true;
+	case IDREG_WRITE:
+		/* ID registers are read-only: a write is UNDEFINED, as on the CPU itself. */
 		host_unexpected_trap(regs, esr);
+		return true;
+	default:
+		return false;
 	}
 }

@@ -13,6 +13,8 @@
  *  4. Pages pending scrub are mapped nowhere (they are scrubbed on RECLAIM,
  *     before the host sees them).
  *  5. Every stage-2 table page is core-owned (a VM's: serving that VM).
+ *  And beyond RAM: the host stage 2 never maps a device page the core
+ *  emulates (a redistributor's RD_base, DESIGN §0).
  *
  * Also answers MOAT_FN_STATS by counting the same database.
  * Lock: callers hold pagedb_lock.
@@ -21,6 +23,7 @@
 
 #include "arch.h"
 #include "host_call.h"
+#include "host_mmio.h"
 #include "host_s2.h"
 #include "log.h"
 #include "moat/abi.h"
@@ -129,6 +132,9 @@ static void host_leaf(void *ctx, u64 ia, u64 pa, u64 size, unsigned int flags)
 {
 	if (ia != pa) {
 		violation(ctx, "host stage 2 maps an IPA to a different PA", pa);
+	}
+	if (host_mmio_overlaps(ia, size)) {
+		violation(ctx, "host stage 2 maps a device page the core emulates", ia);
 	}
 }
 

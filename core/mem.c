@@ -6,8 +6,12 @@
  * leaving the host is: unmap it from the host stage 2 (break-before-make,
  * TLB invalidated), clean+invalidate it so no dirty host line can later be
  * written back over the new owner's data, prepare its contents, clean to PoC
- * (a guest with its MMU off reads memory, not caches), then record the new
- * owner and map it for that owner.
+ * (a guest with its MMU off reads memory, not caches), invalidate the
+ * I-cache for it (every VM page is mapped executable, and a PIPT I-cache may
+ * still hold the host's instructions at that address), then record the new
+ * owner and map it for that owner. A page coming back to the host is zeroed,
+ * cleaned and its I-cache lines dropped before the host maps it again, so
+ * the host can neither read nor execute what the guest left there.
  *
  * Lock: callers hold pagedb_lock, and the VM's lock when a VM is named.
  */
@@ -238,9 +242,7 @@ static void prepare_vm_page(struct vm *vm, u64 pa, u64 ipa, enum vm_page_kind ki
 		sha256_update(&vm->measure, va, PAGE_SIZE);
 	}
 	arch_dcache_clean_inval_poc(pa, PAGE_SIZE);
-	if (kind == VM_PAGE_MEASURED) {
-		arch_icache_inval_all();
-	}
+	arch_icache_inval_pou(pa, PAGE_SIZE);
 }
 
 int mem_give_vm(struct vm *vm, u64 pa, u64 ipa, enum vm_page_kind kind)
@@ -251,6 +253,9 @@ int mem_give_vm(struct vm *vm, u64 pa, u64 ipa, enum vm_page_kind kind)
 		return ret;
 	}
 	if (kind == VM_PAGE_SHARED) {
+		/* The host keeps writing it through its caches; the guest may start with its MMU off. */
+		arch_dcache_clean_inval_poc(pa, PAGE_SIZE);
+		arch_icache_inval_pou(pa, PAGE_SIZE);
 		set_page(pa, OWNER_HOST, PAGE_SHARED_OWNED, OWNER_VM(vm->slot));
 	} else {
 		take_from_host(pa);
@@ -284,6 +289,8 @@ int mem_reclaim(u64 pa)
 	}
 	memset(phys_to_virt(pa), 0, PAGE_SIZE);
 	arch_dcache_clean_poc(pa, PAGE_SIZE);
+	/* The guest may have executed from this page: its instructions must not outlive the scrub. */
+	arch_icache_inval_pou(pa, PAGE_SIZE);
 	set_page(pa, OWNER_HOST, PAGE_OWNED, OWNER_NONE);
 	host_s2_map_page(pa);
 	return MOAT_OK;
@@ -308,8 +315,10 @@ void mem_vm_teardown(struct vm *vm)
 	}
 }
 
-void mem_scrub_for_reset(void)
+u64 mem_scrub_for_reset(void)
 {
+	u64 scrubbed = 0;
+
 	for (unsigned int b = 0; b < pagedb_nr_banks(); b++) {
 		struct fdt_range bank = pagedb_bank(b);
 
@@ -320,7 +329,11 @@ void mem_scrub_for_reset(void)
 			if (page->owner != OWNER_HOST && !core_own) {
 				memset(phys_to_virt(pa), 0, PAGE_SIZE);
 				arch_dcache_clean_poc(pa, PAGE_SIZE);
+				scrubbed++;
 			}
 		}
 	}
+	/* The rebooted host may execute from any of these pages: drop every I-cache line once. */
+	arch_icache_inval_all();
+	return scrubbed;
 }

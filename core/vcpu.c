@@ -282,9 +282,28 @@ static bool handle_sync(struct vcpu *vcpu, const struct guest_exit *e, u32 *reas
 	}
 }
 
+/*
+ * A physical SError while the guest ran, or still in flight when it exited
+ * (the arch layer made sure one pending from before entry never gets here):
+ * the guest's. It gets a virtual SError, as a machine would deliver it,
+ * once it unmasks PSTATE.A; the host is not involved. FAR_EL2 and HPFAR_EL2
+ * do not describe an SError -- they hold whatever the last abort left,
+ * possibly a host address -- so nothing of them goes anywhere.
+ */
+static void guest_serror(struct vcpu *vcpu)
+{
+	log_ratelimited(&guest_log, LOG_INFO, "vm%u vcpu%u: physical SError while the guest ran: virtual SError pending",
+			vcpu->vm->slot, vcpu->index);
+	vcpu->serror_pending = true;
+	arch_vcpu_sync_serror(vcpu);
+}
+
 /* Returns true while the guest should simply continue. */
 static bool handle_exit(struct vcpu *vcpu, const struct guest_exit *e, u32 *reason)
 {
+	if (e->serror) {
+		guest_serror(vcpu);
+	}
 	switch (e->kind) {
 	case 8:
 	case 12:
@@ -293,13 +312,14 @@ static bool handle_exit(struct vcpu *vcpu, const struct guest_exit *e, u32 *reas
 	case 10:
 	case 13:
 	case 14:
-		/* A physical interrupt for the host: it takes it once back at EL1. */
+	case GUEST_EXIT_NOT_ENTERED:
+		/* A physical interrupt or SError for the host: it takes it once back at EL1. */
 		exit_to_host(vcpu, MOAT_EXIT_IRQ);
 		*reason = MOAT_EXIT_IRQ;
 		return false;
 	default:
-		/* SError from the guest: contain it in the guest. */
-		return guest_fault(vcpu, e, reason);
+		guest_serror(vcpu);
+		return true;
 	}
 }
 

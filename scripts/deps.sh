@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Install the Debian 12 packages moat needs to build and test. Idempotent and a
 # fast no-op when everything is present (one dpkg-query, no network).
+#
+#   scripts/deps.sh          install whatever is missing (as root, or through sudo)
+#   scripts/deps.sh --list   print the package list, one a line (scripts/check-deps.sh reads it)
 set -euo pipefail
 
+# scripts/check-deps.sh checks that this list covers every tool, header, library and
+# Python module the build and the tests use: a new one needs its package here.
 packages=(
 	make gcc libc6-dev                    # host-native unit tests and the fuzzer
 	gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
@@ -13,6 +18,22 @@ packages=(
 	clang libclang-rt-14-dev              # libFuzzer
 )
 
+case "${1:-}" in
+--list)
+	printf '%s\n' "${packages[@]}"
+	exit 0
+	;;
+"") ;;
+*)
+	echo "usage: scripts/deps.sh [--list]" >&2
+	exit 2
+	;;
+esac
+
+if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
+	echo "deps: no dpkg/apt here: moat's installer needs Debian 12; install these by hand: ${packages[*]}" >&2
+	exit 1
+fi
 missing=()
 for p in "${packages[@]}"; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
@@ -22,11 +43,13 @@ done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "deps: installing ${missing[*]}"
-SUDO=""
+SUDO=()
 if [ "$(id -u)" -ne 0 ]; then
 	command -v sudo >/dev/null || { echo "deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
-	SUDO="sudo"
+	# Without a terminal (CI) sudo must not wait for a password nobody can type: fail instead.
+	SUDO=(sudo)
+	[ -t 0 ] || SUDO=(sudo -n)
 fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Through env: sudo drops the caller's environment, and apt must never stop to ask a question.
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"

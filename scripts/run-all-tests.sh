@@ -22,6 +22,8 @@ run_suite() {
 	fi
 }
 
+# First and fast: does scripts/deps.sh install everything the suites below use?
+run_suite deps scripts/check-deps.sh
 run_suite unit make --no-print-directory ARCH=fake unit
 run_suite integration scripts/run-integration.sh
 if [ -x scripts/run-fuzz.sh ]; then

@@ -11,6 +11,7 @@
 #ifndef MOAT_ARCH_H
 #define MOAT_ARCH_H
 
+#include "pmu.h"
 #include "regs.h"
 #include "types.h"
 
@@ -24,9 +25,15 @@ void arch_tlbi_s1_guest_all(void); /* TLBI VMALLE1IS: stage-1 entries that used 
 void arch_tlbi_s12_all(void);	 /* TLBI VMALLS12E1IS */
 void arch_tlbi_el2_va(u64 va);	 /* TLBI VAE2IS, va >> 12 */
 void arch_tlbi_el2_all(void);	 /* TLBI ALLE2IS */
-void arch_dcache_clean_inval_poc(u64 va, u64 size); /* DC CIVAC per line, then DSB ISH */
-void arch_dcache_clean_poc(u64 va, u64 size);	    /* DC CVAC per line, then DSB ISH */
+void arch_dcache_clean_inval_poc(u64 va, u64 size); /* DC CIVAC per line, then DSB SY */
+void arch_dcache_clean_poc(u64 va, u64 size);	    /* DC CVAC per line, then DSB SY */
 void arch_icache_inval_all(void);		    /* IC IALLUIS; DSB ISH; ISB */
+/*
+ * Instruction fetch on every CPU sees what the data side wrote to va..va+size
+ * (already cleaned to PoC): IC IVAU per line where the I-cache is PIPT, IC
+ * IALLUIS where it may alias; then DSB ISH; ISB.
+ */
+void arch_icache_inval_pou(u64 va, u64 size);
 
 /* ---- CPU ------------------------------------------------------------------ */
 unsigned int arch_cpu_index(void); /* 0 for the boot CPU */
@@ -35,7 +42,24 @@ u64 arch_counter_freq(void);	   /* CNTFRQ_EL0 */
 
 /* ---- console -------------------------------------------------------------- */
 void arch_console_set_base(u64 pa);
-void arch_console_putc(char c);
+/*
+ * Hand one character to the UART if its transmit FIFO has room; false (and
+ * nothing written) when it is full. Never waits: the UART is the host's, and
+ * the host may have disabled it or stalled it with flow control (log.c
+ * bounds the waiting).
+ */
+bool arch_console_try_putc(char c);
+
+/* ---- devices, on the host's behalf ---------------------------------------- */
+/*
+ * One naturally aligned 4- or 8-byte access to the device register at pa
+ * (mapped at EL2 as Device memory). If the device answers with a synchronous
+ * external abort, the EL2 exception-fixup table catches it: nothing was read
+ * or written, *val is 0 and the call returns false; the core carries on
+ * (DESIGN §0). Any other size returns false without an access.
+ */
+bool arch_device_read(u64 pa, unsigned int size, u64 *val);
+bool arch_device_write(u64 pa, unsigned int size, u64 val);
 
 /* ---- traps ---------------------------------------------------------------- */
 /*
@@ -51,6 +75,15 @@ void arch_firmware_smc(const u64 in[8], u64 out[4]);
 /* Wait for an interrupt (standby); returns when one is pending, masked or not. */
 void arch_wfi(void);
 
+/* ---- host PMU (core/host_pmu.c) ------------------------------------------ */
+/*
+ * MRS/MSR of a PMU register of this CPU by table index (core/include/pmu.h).
+ * Only called once host_pmu_init() found a PMUv3, and only in the directions
+ * the table allows: anything else could be UNDEFINED at EL2.
+ */
+u64 arch_pmu_read(enum pmu_reg reg);
+void arch_pmu_write(enum pmu_reg reg, u64 v);
+
 /* ---- guests ---------------------------------------------------------------- */
 struct vcpu;
 struct guest_exit;
@@ -59,8 +92,14 @@ struct guest_exit;
 /* flush_local: this CPU last ran another vCPU of the VM: drop its local TLB/I-cache context. */
 void arch_vcpu_load(struct vcpu *vcpu, bool flush_local);
 void arch_vcpu_put(struct vcpu *vcpu);
-/* Enter the loaded vCPU until it exits for a reason the generic code must handle. */
+/*
+ * Enter the loaded vCPU until it exits for a reason the generic code must
+ * handle. Does not enter it (GUEST_EXIT_NOT_ENTERED) while a physical SError
+ * is pending; takes one still in flight at exit at EL2 (exit->serror).
+ */
 void arch_guest_run(struct vcpu *vcpu, struct guest_exit *exit);
+/* vcpu->serror_pending changed while the vCPU is loaded: make the hardware agree (HCR_EL2.VSE). */
+void arch_vcpu_sync_serror(struct vcpu *vcpu);
 /*
  * Stage-2 TLB maintenance acts on the VMID in VTTBR_EL2: load a VM's VTTBR
  * around edits of its table, then return to the host's.

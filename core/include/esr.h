@@ -34,6 +34,10 @@
 #define ESR_WNR (1UL << 6)
 #define ESR_FSC(esr) ((esr)&0x3fUL)
 #define FSC_SEA 0x10UL
+/* Fault status type, level in bits 1:0: address size 0b0000xx, translation 0b0001xx, permission 0b0011xx. */
+#define FSC_TYPE(esr) ((esr)&0x3cUL)
+#define FSC_TYPE_TRANSLATION 0x04UL
+#define FSC_TYPE_PERMISSION 0x0cUL
 
 /*
  * The value a trapped load leaves in its register: truncated to the access

@@ -22,6 +22,8 @@ struct log_limiter {
 };
 
 void log_set_level(enum log_level max);
+/* Bytes of log dropped since boot because the host's UART would not take them in time. */
+u64 log_dropped_bytes(void);
 /* Called once the EL2 MMU is on and other CPUs may log. */
 void log_enable_locking(void);
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

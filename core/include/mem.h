@@ -33,8 +33,12 @@ int mem_check_root(u64 root_pa);
 int mem_take_root(struct vm *vm, u64 root_pa);
 /* VM_DESTROY: every page of the VM to pending-scrub, borrowed host pages back. */
 void mem_vm_teardown(struct vm *vm);
-/* Before a system reset: zero and clean every page the host does not own. */
-void mem_scrub_for_reset(void);
+/*
+ * Before a system reset: zero and clean to PoC every page the host does not own
+ * (the core's own pages excepted: the next boot reserves them again). Caller
+ * holds pagedb_lock. Returns the number of pages scrubbed.
+ */
+u64 mem_scrub_for_reset(void);
 
 /* Attach/detach a run page (a host page shared with the core). */
 int mem_attach_run_page(u64 pa);

@@ -17,6 +17,11 @@
 #define PSCI_SYSTEM_OFF 0x84000008U
 #define PSCI_SYSTEM_RESET 0x84000009U
 #define PSCI_FEATURES 0x8400000AU
+#define PSCI_SYSTEM_RESET2_32 0x84000012U
+#define PSCI_SYSTEM_RESET2_64 0xC4000012U
+/* SYSTEM_RESET2 reset_type: bit 31 set is a vendor type; of the architectural ones only 0 exists. */
+#define PSCI_RESET2_VENDOR (1U << 31)
+#define PSCI_RESET2_WARM 0U
 #define SMCCC_VERSION 0x80000000U
 
 #define PSCI_RET_SUCCESS 0

@@ -74,18 +74,36 @@ struct vcpu {
 	u64 run_pa;
 	u32 index;
 	bool loaded; /* running on some physical CPU right now */
+	/*
+	 * A virtual SError the guest has not taken yet. While the vCPU is loaded
+	 * the arch layer keeps it in HCR_EL2.VSE (the hardware clears that bit
+	 * when the guest takes it) and writes the outcome back here.
+	 */
+	bool serror_pending;
 	struct pending_mmio_read mmio_read;
 };
 
 _Static_assert(sizeof(struct vcpu) <= 1536, "per-vCPU core state budget (DESIGN §6)");
 
-/* Why arch_guest_run returned: a vector kind (8..15) plus the syndrome registers. */
+/*
+ * Why arch_guest_run returned: a vector kind (8..15) plus the syndrome
+ * registers, or GUEST_EXIT_NOT_ENTERED.
+ */
 struct guest_exit {
 	u64 kind;
 	u64 esr;
-	u64 far;
+	u64 far; /* meaningful for aborts only: stale for anything else */
 	u64 ipa; /* faulting IPA for stage-2 aborts (HPFAR_EL2 | FAR[11:0]) */
+	/* A physical SError was still in flight when the guest exited, and was taken at EL2: the guest's. */
+	bool serror;
 };
+
+/*
+ * kind when arch_guest_run did not enter the guest at all: a physical SError
+ * was already pending before entry, so it is the host's (or the core's), and
+ * the host must take it at EL1 once its own context is back.
+ */
+#define GUEST_EXIT_NOT_ENTERED 16
 
 /* Host calls (vcpu.c). */
 int vcpu_create(struct vm *vm, u64 index, u64 run_pa);

@@ -9,6 +9,10 @@
  *   guest: bench hvc_ticks=<n> n=10000
  *   guest: bench mmio_ticks=<n> n=2000
  * then SYSTEM_OFF.
+ *
+ * With x0 = n != 0 it only spins n iterations at EL1, with no exit on the
+ * way (the PMU test's guest work), prints "guest: bench spun <n>" and powers
+ * off.
  */
 #include "guest.h"
 
@@ -36,11 +40,23 @@ static uint64_t bench_mmio(void)
 	return read_cntvct() - t0;
 }
 
+static void spin(uint64_t n)
+{
+	for (volatile uint64_t i = 0; i < n; i++) {
+	}
+	printf("guest: bench spun %lu\n", n);
+}
+
 void guest_main(uint64_t x0)
 {
-	uint64_t hvc = bench_hvc();
-	uint64_t mmio = bench_mmio();
+	uint64_t hvc, mmio;
 
+	if (x0) {
+		spin(x0);
+		return;
+	}
+	hvc = bench_hvc();
+	mmio = bench_mmio();
 	printf("guest: bench hvc_ticks=%lu n=%d\n", hvc, BENCH_HVC_N);
 	printf("guest: bench mmio_ticks=%lu n=%d\n", mmio, BENCH_MMIO_N);
 }

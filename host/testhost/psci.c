@@ -17,7 +17,7 @@
 static u8 secondary_stacks[PLAT_MAX_CPUS][SECONDARY_STACK_SIZE] __attribute__((aligned(16)));
 static volatile u64 alive_mpidr[PLAT_MAX_CPUS];
 
-static long psci_call(u64 fid, u64 a1, u64 a2, u64 a3)
+long psci_call(u64 fid, u64 a1, u64 a2, u64 a3)
 {
 	register u64 x0 __asm__("x0") = fid;
 	register u64 x1 __asm__("x1") = a1;

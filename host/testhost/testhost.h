@@ -68,6 +68,8 @@ bool memmap_page_free(const struct memmap *m, u64 pa);
 /* MPIDR_EL1 affinity fields (Aff3, Aff2..Aff0), as in a DTB cpu node's reg */
 #define MPIDR_AFF_MASK 0xff00ffffffUL
 
+/* Any PSCI function over the DTB's conduit; returns x0. */
+long psci_call(u64 fid, u64 a1, u64 a2, u64 a3);
 long psci_version(void);
 long psci_cpu_on(u64 mpidr, u64 entry, u64 ctx);
 void psci_cpu_off(void) __attribute__((noreturn));

@@ -251,6 +251,9 @@ long vmm_donate(struct vmm_vm *vm, u64 ipa)
 	if (r.status) {
 		return r.status;
 	}
+	if (vm->donated) {
+		vm->donated(vm, ipa, pa);
+	}
 	/* A shared page stays the host's: nothing to reclaim. */
 	if (vm->share_ram) {
 		vm->shared_pages++;

@@ -52,6 +52,8 @@ typedef bool (*vmm_mmio_fn)(struct vmm_vm *vm, struct moat_run *run);
 typedef struct moat_result (*vmm_enter_fn)(struct vmm_vm *vm);
 /* Called for each page vmm_destroy_each reclaimed, right after its RECLAIM succeeded. */
 typedef void (*vmm_page_fn)(u64 pa, void *ctx);
+/* Called after vmm_donate gave the VM the host page pa at ipa. */
+typedef void (*vmm_donated_fn)(struct vmm_vm *vm, u64 ipa, u64 pa);
 
 struct vmm_vm {
 	u64 handle;
@@ -66,6 +68,7 @@ struct vmm_vm {
 	/* Optional hooks: MMIO exits outside the UART, and how VCPU_RUN is issued. */
 	vmm_mmio_fn mmio;
 	vmm_enter_fn enter;
+	vmm_donated_fn donated;
 	void *ctx;
 	/* FINALIZE's x1..x3: the first 24 bytes of the measurement. */
 	u64 measurement[3];

@@ -282,6 +282,24 @@ static void map_region(void)
 	region = REGION_BASE;
 }
 
+/*
+ * The two redistributors' RD_base frames are real memory: host_mmio_init
+ * finds the frames that exist by reading each GICR_TYPER through the fake
+ * device accessor (PLPIS; the second one says Last).
+ */
+static void map_gicr(void)
+{
+	void *p = mmap((void *)DEV_GICR, 2 * GICR_FRAME_STRIDE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+
+	if (p != (void *)DEV_GICR) {
+		fprintf(stderr, "fuzz_host_abi: cannot map the fake redistributors at 0x%lx\n", DEV_GICR);
+		abort();
+	}
+	*(volatile u64 *)(DEV_GICR + 0x8) = 0x1;
+	*(volatile u64 *)(DEV_GICR + GICR_FRAME_STRIDE + 0x8) = 0x1 | 1UL << 4 | 1UL << 8;
+}
+
 /* The bank of layout l is readable and writable, the rest of the region faults. */
 static void select_layout(struct layout *l)
 {
@@ -301,7 +319,7 @@ static void make_platform(struct platform_info *plat, u64 base, u64 size)
 	memset(plat, 0, sizeof(*plat));
 	plat->mem[0] = (struct fdt_range){ base, size };
 	plat->nr_mem = 1;
-	plat->nr_cpus = 1;
+	plat->nr_cpus = 2; /* one per redistributor (map_gicr) */
 	plat->mmio[plat->nr_mmio++] = (struct fdt_range){ DEV_GICD, 0x10000 };
 	plat->mmio[plat->nr_mmio++] = (struct fdt_range){ DEV_GICR, 2 * GICR_FRAME_STRIDE };
 	plat->mmio[plat->nr_mmio++] = (struct fdt_range){ DEV_UART, 0x1000 };
@@ -432,7 +450,8 @@ static void init_layout(struct layout *l, const char *name, u64 base, u64 size)
 	make_platform(&l->plat, base, size);
 	l->pagedb_bytes = pagedb_storage_bytes(&l->plat);
 	select_layout(l);
-	if (!boot_machine(POOL_PAGES_FULL) || invariants_check()) {
+	/* Both redistributors found and emulated, so the checker guards their RD_base pages too. */
+	if (!boot_machine(POOL_PAGES_FULL) || host_mmio_nr_pages() != 2 || invariants_check()) {
 		fprintf(stderr, "fuzz_host_abi: the %s fake machine does not boot\n", name);
 		abort();
 	}
@@ -451,6 +470,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	/* Info lines cost more than a call (the fake console checks getenv per character). */
 	log_set_level(getenv("FUZZ_LOG") ? LOG_INFO : LOG_WARN);
 	map_region();
+	map_gicr();
 	pagedb_storage = malloc(REGION_SIZE / PAGE_SIZE * sizeof(struct page_info));
 	pagedb_before = malloc(REGION_SIZE / PAGE_SIZE * sizeof(struct page_info));
 	if (!pagedb_storage || !pagedb_before) {

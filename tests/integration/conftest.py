@@ -5,6 +5,9 @@ The `boot` fixture runs one QEMU boot and returns a moat_qemu.BootResult:
     b = boot(test="own_ram", mem="4G", smp=2)
     assert b.passed("own_ram"), b.describe()
 
+Every boot runs with -no-reboot (a reset ends QEMU) unless reboot=True: then a
+reset restarts the machine and the same test runs again (the reset attacks).
+
 Each boot's UART output is saved as build/test-logs/<test id>[-N].log. A boot
 that hits its timeout is killed and fails the test with the tail of its
 output, unless the caller passes fail_on_timeout=False.
@@ -48,7 +51,7 @@ def boot(request):
 
     def _boot(test: str | None = None, mem: str = "1G", smp: int = 1, kernel: str = "build/moat.bin",
               host: bool = True, append: str = "", extra=(), timeout: float = 60, *,
-              cpu: str = "cortex-a72", virtualization: bool = True,
+              cpu: str = "cortex-a72", virtualization: bool = True, reboot: bool = False,
               fail_on_timeout: bool = True) -> BootResult:
         n = next(counter)
         name = base if n == 0 else f"{base}-{n}"
@@ -57,7 +60,8 @@ def boot(request):
                 pytest.fail(f"{path} is missing: run `make` first")
         qemu_log = QEMU_LOG_DIR / f"{name}.log"
         cmd = qemu_command(test=test, mem=mem, smp=smp, kernel=kernel, host=host, append=append,
-                           extra=extra, qemu_log=qemu_log, cpu=cpu, virtualization=virtualization)
+                           extra=extra, qemu_log=qemu_log, cpu=cpu, virtualization=virtualization,
+                           reboot=reboot)
         result = run_qemu(cmd, LOG_DIR / f"{name}.log", qemu_log, timeout)
         if result.timed_out and fail_on_timeout:
             pytest.fail(f"QEMU did not finish within {timeout} s and was killed\n{result.describe()}",

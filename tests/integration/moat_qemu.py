@@ -130,13 +130,16 @@ def qemu_command(
     qemu_log: Path,
     cpu: str = "cortex-a72",
     virtualization: bool = True,
+    reboot: bool = False,
 ) -> list[str]:
+    """reboot=True leaves out -no-reboot: a reset then restarts the machine with the same
+    -kernel, loader blobs and -append (so the same test runs again), and RAM survives."""
     machine = "virt,gic-version=3,its=off"
     if virtualization:
         machine = "virt,virtualization=on,gic-version=3,its=off"
     cmd = [
         QEMU, "-M", machine, "-cpu", cpu, "-m", mem, "-smp", str(smp),
-        "-nographic", "-no-reboot", "-net", "none", "-kernel", kernel,
+        "-nographic", *([] if reboot else ["-no-reboot"]), "-net", "none", "-kernel", kernel,
     ]
     if host:
         cmd += ["-device", f"loader,file={TESTHOST_BIN},addr={TESTHOST_ADDR:#x},force-raw=on"]
@@ -262,3 +265,18 @@ def core_refusal_lines(b: BootResult, page: int) -> list[str]:
 def line_mentions_value(line: str, value: int) -> bool:
     """True if some hex number in the line equals value (any zero padding)."""
     return any(int(h, 16) == value for h in HEX_RE.findall(line))
+
+
+# core/psci.c, once per reset it forwards: "moat: cpu0: reset: scrubbed 123 pages not owned by the host".
+RESET_SCRUB_RE = re.compile(r"^moat: cpu\d+: reset: scrubbed (\d+) pages not owned by the host$")
+# core/boot.c, once per boot of the core.
+CORE_START_RE = re.compile(r"^moat: cpu\d+: moat \S+ starting at EL2")
+
+
+def core_reset_scrubs(b: BootResult) -> list[int]:
+    """The page counts of every reset scrub the core logged, in order."""
+    return [int(m.group(1)) for m in (RESET_SCRUB_RE.match(line) for line in b.core_lines) if m]
+
+
+def core_boots(b: BootResult) -> int:
+    return sum(1 for line in b.core_lines if CORE_START_RE.match(line))

@@ -18,7 +18,7 @@ import re
 
 import pytest
 
-from moat_qemu import PAGE_SIZE
+from moat_qemu import PAGE_SIZE, core_boots, core_reset_scrubs
 
 # Every attack and the result docs/ABI.md prescribes (keep in step with the table in attacks.c).
 ATTACKS = {
@@ -125,6 +125,7 @@ ATTACKS = {
     "host_read_donated_page": "synchronous external abort",
     "host_read_memcache_page": "synchronous external abort",
     "host_read_pending_scrub": "synchronous external abort",
+    "host_exec_xn_device": "synchronous external abort",
     "exhaust_vm_table": "MOAT_E_NOMEM",
     # Two errors at once: docs/ABI.md's check order says which wins (the core disagrees, see attacks.c).
     "check_order_vm_create_table_full": "MOAT_E_ALIGN",
@@ -264,3 +265,77 @@ def test_canary_positive_control(boot):
     assert b.passed("canary_shared"), f"{b.failures('canary_shared')}\n{b.describe()}"
     s = scans(b)
     assert len(s) == 1 and s[0][3] >= 64 * 64, b.describe()
+
+
+# ---------------------------------------------------------------- reset attack
+# host/testhost/tests/reset_attack.c: without -no-reboot, the first boot lets a protected guest fill
+# 64 pages with its secret and asks for a reset; QEMU keeps RAM and restarts with the same bootargs,
+# and the second boot of the same test scans all RAM for the secret. One QEMU run, two boots.
+
+RESET_VARIANTS = ["live", "stopped", "pending_scrub", "reset2"]
+
+
+def reset_attack(boot, variant):
+    name = f"reset_attack_{variant}"
+    b = boot(test=name, mem="256M", reboot=True, timeout=120)
+    starts = [m for m in b.markers if m.kind == "START" and m.name == name]
+    assert len(starts) == 2 and core_boots(b) == 2, f"not two boots of {name}\n{b.describe()}"
+    assert b.passed(name), f"{b.failures(name)}\n{b.describe()}"
+    first, second = b.output.split(f"TEST-START: {name}\n", 2)[1:]
+    assert "TEST-PASS" not in first, "the first boot must end in the reset, not pass"
+
+    # The secret pages and the marker lay outside everything QEMU rewrites at reset (checked in C too).
+    rewritten = [(int(m.group(2), 16), int(m.group(3), 16)) for m in
+                 re.finditer(r"^reset: QEMU rewrites at reset: (.+) (0x[0-9a-f]+)-(0x[0-9a-f]+)$", first, re.M)]
+    lo, hi = (int(x, 16) for x in re.search(r"^reset: secret pages from (0x[0-9a-f]+) to (0x[0-9a-f]+)$",
+                                            first, re.M).groups())
+    assert rewritten and hi - lo >= (64 - 1) * PAGE_SIZE
+    assert all(hi + PAGE_SIZE <= base or lo >= end for base, end in rewritten), (hex(lo), hex(hi), rewritten)
+
+    # The core scrubbed once, exactly the pages the VMM had given the VM (the 64 secret pages among them).
+    expected = int(re.search(r"^reset: marker at 0x[0-9a-f]+; asking for SYSTEM_RESET2? with (\d+) pages "
+                             r"given to the VM$", first, re.M).group(1))
+    assert core_reset_scrubs(b) == [expected], b.describe()
+    assert expected >= 64
+
+    # After the reboot: every secret page is the host's and zero, the control page survived, 0 hits anywhere.
+    assert "reset: 64 of 64 secret pages readable by the new host, 64 of them all zero" in second, b.describe()
+    assert re.search(r"^reset: control page 0x[0-9a-f]+ holds 64 copies of the control secret$", second, re.M)
+    after = [s for s in scans(b) if s[0] == "after reset"]
+    assert len(after) == 1 and after[0][1] > 0 and after[0][3] == 0, b.describe()
+    return b, first, second
+
+
+def test_reset_attack_live(boot):
+    """The VM still exists and owns its pages (its guest ran to SYSTEM_OFF) when the host resets."""
+    b, first, _ = reset_attack(boot, "live")
+    assert "guest: canary intact" in first
+
+
+def test_reset_attack_stopped(boot):
+    """The guest stopped at an MMIO exit, never resumed: the reset comes before the next VCPU_RUN."""
+    b, first, _ = reset_attack(boot, "stopped")
+    assert "guest: canary ready" in first and "guest: canary intact" not in first
+
+
+def test_reset_attack_pending_scrub(boot):
+    """The VM destroyed, its pages pending scrub (not reclaimed) when the host resets."""
+    b, first, _ = reset_attack(boot, "pending_scrub")
+    pending = [s for s in scans(b) if s[0] == "destroyed, pages pending scrub"]
+    assert len(pending) == 1 and pending[0][2] >= 64 and pending[0][3] == 0
+
+
+def test_reset_attack_reset2(boot):
+    """SYSTEM_RESET2 (PSCI 1.1). QEMU 7.2 lacks it (its PSCI_FEATURES says NOT_SUPPORTED), so the core
+    refuses it before scrubbing: the guest resumes and finds its secret intact, then the host falls
+    back to SYSTEM_RESET as Linux does. On a QEMU that has it, the warm reset goes through it."""
+    b, first, _ = reset_attack(boot, "reset2")
+    features = int(re.search(r"^reset: PSCI_FEATURES\(SYSTEM_RESET2\) = (-?\d+)$", first, re.M).group(1))
+    if features < 0:
+        assert "reset: SYSTEM_RESET2 refused (-1): the firmware lacks it, so the core does not forward it" in first
+        assert "guest: canary intact" in first  # nothing was scrubbed by the refused call
+        assert "host SYSTEM_RESET2 refused: the firmware does not implement it" in b.output
+        assert re.search(r"asking for SYSTEM_RESET with", first)
+    else:
+        assert re.search(r"asking for SYSTEM_RESET2 with", first)
+        assert "host requested SYSTEM_RESET2 (warm reset)" in first

@@ -101,6 +101,22 @@ def test_reserved_all_refused(boot):
         assert core_refusal_lines(b, page), f"no moat: line for {pa}\n{b.describe()}"
 
 
+@pytest.mark.parametrize("name,ec,vector", [("device_exec", 0x21, 0x200), ("device_exec_el0", 0x20, 0x400)])
+def test_device_exec_refused(boot, name, ec, vector):
+    """A stage-2 permission fault on a page the host owns (fetch from an XN device page) is refused, not
+    retried: before the fix the host bounced between EL1 and EL2 forever and the boot timed out."""
+    b = boot(test=name, timeout=30)
+    assert_passed(b, name)
+    probe = parse_probe(b)
+    assert probe and probe.pa == 0x08000000, b.describe()
+    assert probe.esr >> 26 == ec and probe.esr & 0x3F == 0x10, f"ESR_EL1 {probe.esr:#x}"
+    assert probe.vector == vector and probe.far == probe.pa and probe.host_pc == probe.pa
+    # CORE-LOG-FORMAT: one line says it was a permission fault, with the host's address and PC.
+    lines = [line for line in b.core_lines if "permission fault" in line]
+    assert lines and line_mentions_value(lines[0], probe.far), f"no moat: permission-fault line\n{b.describe()}"
+    assert "instruction fetch" in lines[0], lines
+
+
 def test_fw_cfg_refused(boot):
     b = boot(test="fw_cfg")
     assert_passed(b, "fw_cfg")

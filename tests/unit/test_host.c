@@ -427,6 +427,36 @@ static void test_abort_host_page_retries(void **state)
 	assert_int_equal(fake.injected, 0);
 }
 
+/*
+ * A stage-2 permission fault on a page the host does own (a fetch from an
+ * execute-never device page, a write to a read-only page) never goes away by
+ * retrying: it is refused and logged. The IPA handed in is garbage on purpose
+ * (HPFAR_EL2 is UNKNOWN for permission faults): the refusal must not use it.
+ */
+static void test_abort_permission_fault_injects(void **state)
+{
+	struct cpu_regs regs;
+	char va_hex[32];
+
+	build_host();
+	fake_reset();
+	/* IABT from EL1, IFSC 0x0f: permission fault, level 3. */
+	abort_at(0xdead000, 0x20ULL << 26 | 1ULL << 25 | 0x0f, SPSR_EL1H, &regs);
+	assert_int_equal(fake.injected, 1);
+	assert_int_equal(fake.last_esr_el1, 0x86000010ULL);
+	assert_int_equal(fake.last_far_el1, HOST_VA);
+	snprintf(va_hex, sizeof(va_hex), "0x%llx", (unsigned long long)HOST_VA);
+	assert_true(console_has("permission fault"));
+	assert_true(console_has("instruction fetch"));
+	assert_true(console_has(va_hex));
+	assert_false(console_has("0xdead000"));
+	/* A data permission fault on the host's own RAM page (DFSC 0x0d, level 1): refused as well, from EL0 too. */
+	fake_reset();
+	abort_at(0x80000000, (ESR_EL2_DABT & ~0x3fULL) | 0x0d | ESR_WNR_BIT, 0, &regs);
+	assert_int_equal(fake.injected, 1);
+	assert_int_equal(fake.last_esr_el1, 0x92000050ULL);
+}
+
 static void test_abort_not_ram_injects(void **state)
 {
 	struct cpu_regs regs;
@@ -678,8 +708,6 @@ static void test_smc_unknown_not_forwarded(void **state)
 		0x84000050ULL, /* unallocated PSCI range */
 		SMCCC_VERSION, /* 0x80000000 */
 		0x80000001ULL, /* SMCCC_ARCH_FEATURES */
-		0x84000012ULL, /* PSCI_SYSTEM_RESET2: not vetted */
-		0xC4000012ULL,
 		0xB2000000ULL, /* trusted OS */
 		(1ULL << 32) | PSCI_SYSTEM_OFF,
 		0,
@@ -698,6 +726,66 @@ static void test_smc_unknown_not_forwarded(void **state)
 		for (unsigned int x = 4; x < 31; x++) {
 			assert_int_equal(r.x[x], orig.x[x]);
 		}
+	}
+}
+
+/*
+ * SYSTEM_RESET2: refused before any scrub when the firmware lacks it (QEMU
+ * 7.2) or the type is a vendor or reserved one; type 0 (warm reset) is
+ * scrubbed for and forwarded like SYSTEM_RESET.
+ */
+static void test_smc_system_reset2(void **state)
+{
+	static const u64 fids[] = { PSCI_SYSTEM_RESET2_64, PSCI_SYSTEM_RESET2_32 };
+	static const struct {
+		u64 type;
+		s64 ret;
+	} refused[] = {
+		{ 0x80000000ULL, PSCI_RET_NOT_SUPPORTED }, /* vendor */
+		{ 0x80000001ULL, PSCI_RET_NOT_SUPPORTED },
+		{ 1, PSCI_RET_INVALID_PARAMS },		   /* reserved architectural */
+		{ 0x7fffffffULL, PSCI_RET_INVALID_PARAMS },
+	};
+	struct cpu_regs r;
+
+	for (unsigned int f = 0; f < 2; f++) {
+		/* The firmware does not implement it: its PSCI_FEATURES is asked, nothing else happens. */
+		fake_reset();
+		fake.firmware_unsupported = fids[f];
+		fill_frame(&r);
+		r.x[0] = fids[f];
+		r.x[1] = 0;
+		host_smc(&r);
+		assert_int_equal((s64)r.x[0], PSCI_RET_NOT_SUPPORTED);
+		assert_int_equal(fake.firmware_calls, 1);
+		assert_int_equal(fake.firmware_fids[0], PSCI_FEATURES);
+		assert_int_equal(r.elr, HOST_PC + 4);
+		assert_false(console_has("reset: scrubbed"));
+
+		for (unsigned int i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+			fake_reset();
+			fill_frame(&r);
+			r.x[0] = fids[f];
+			r.x[1] = refused[i].type;
+			host_smc(&r);
+			assert_int_equal((s64)r.x[0], refused[i].ret);
+			assert_int_equal(fake.firmware_calls, 1);
+			assert_false(console_has("reset: scrubbed"));
+		}
+
+		/* Warm reset: scrub (nothing but host and core pages here), then forward the call as it came. */
+		fake_reset();
+		fill_frame(&r);
+		r.x[0] = fids[f];
+		r.x[1] = PSCI_RESET2_WARM;
+		host_smc(&r);
+		assert_int_equal(fake.firmware_calls, 2);
+		assert_int_equal(fake.firmware_fids[0], PSCI_FEATURES);
+		assert_int_equal(fake.firmware_fids[1], fids[f]);
+		assert_int_equal(r.x[0], 0); /* the fake firmware's answer */
+		assert_true(console_has("reset: scrubbed 0 pages not owned by the host"));
+		spin_lock(&pagedb_lock); /* released again */
+		spin_unlock(&pagedb_lock);
 	}
 }
 
@@ -723,6 +811,7 @@ int main(void)
 		cmocka_unit_test_setup(test_abort_core_page_injects, test_setup),
 		cmocka_unit_test_setup(test_abort_vm_page_injects, test_setup),
 		cmocka_unit_test_setup(test_abort_host_page_retries, test_setup),
+		cmocka_unit_test_setup(test_abort_permission_fault_injects, test_setup),
 		cmocka_unit_test_setup(test_abort_not_ram_injects, test_setup),
 		cmocka_unit_test_setup(test_abort_log_rate_limited, test_setup),
 		cmocka_unit_test_setup(test_host_call_version, test_setup),
@@ -732,6 +821,7 @@ int main(void)
 		cmocka_unit_test_setup(test_smc_forwarded, test_setup),
 		cmocka_unit_test_setup(test_smc_cpu_on_refused, test_setup),
 		cmocka_unit_test_setup(test_smc_unknown_not_forwarded, test_setup),
+		cmocka_unit_test_setup(test_smc_system_reset2, test_setup),
 		cmocka_unit_test_setup(test_smc_cpu_suspend_is_standby, test_setup),
 	};
 

@@ -364,7 +364,7 @@ static void donate_vm_success(unsigned int type)
 	u64 pa = fm_host_page(m), pa2 = fm_host_page(m), out;
 	u32 mc = memcache_count(&v);
 	unsigned int flags;
-	size_t mark, tlbi, dc;
+	size_t mark, tlbi, dc, ic;
 
 	fm_fill(pa, 0xaa);
 	fm_fill(pa2, 0xaa);
@@ -382,6 +382,9 @@ static void donate_vm_success(unsigned int type)
 	tlbi = find_op(mark, FAKE_TLBI_S2_IPA, pa);
 	dc = find_op(mark, FAKE_DC_CIVAC, pa);
 	assert_true(tlbi != NO_OP && dc != NO_OP && tlbi < dc);
+	/* The zeroed page is mapped executable: no stale host instructions may stay in the I-cache (PIPT). */
+	ic = find_op(dc, FAKE_IC_INVAL_POU, pa);
+	assert_true(ic != NO_OP && dc < ic);
 	/* A fresh 2 MiB region of the VM's IPA space took one level-3 table from the memcache. */
 	assert_int_equal(memcache_count(&v), mc - 1);
 	assert_int_equal(fm_violations(), 0);
@@ -444,7 +447,7 @@ static void test_load_success(void **state)
 	/* Host mapping gone (TLBI), cleaned to PoC, then the I-cache invalidated before the guest can run it. */
 	tlbi = find_op(mark, FAKE_TLBI_S2_IPA, pa);
 	dc = find_op(mark, FAKE_DC_CIVAC, pa);
-	ic = find_op(dc == NO_OP ? mark : dc, FAKE_IC_IALLUIS, 0);
+	ic = find_op(dc == NO_OP ? mark : dc, FAKE_IC_INVAL_POU, pa);
 	assert_true(tlbi != NO_OP && dc != NO_OP && ic != NO_OP);
 	assert_true(tlbi < dc && dc < ic);
 	assert_int_equal(fm_violations(), 0);
@@ -464,6 +467,9 @@ static void test_share_vm_success(void **state)
 	assert_int_equal(fm_host_level(pa), level); /* the host keeps it, block and all */
 	assert_int_equal(find_op(mark, FAKE_TLBI_S2_IPA, pa), NO_OP);
 	assert_true(fm_page_is(pa, 0xaa));
+	/* Mapped executable for a guest that may run with its MMU off: memory, not caches, must hold it. */
+	assert_true(find_op(mark, FAKE_DC_CIVAC, pa) != NO_OP);
+	assert_true(find_op(find_op(mark, FAKE_DC_CIVAC, pa), FAKE_IC_INVAL_POU, pa) != NO_OP);
 	assert_true(fm_vm_lookup(v.slot, IPA_2M, &out, &flags));
 	assert_int_equal(out, pa);
 	assert_int_equal(flags, PGT_RWX);
@@ -688,6 +694,8 @@ static void test_reclaim_success(void **state)
 	assert_true(fm_page_is(d, 0));
 	assert_true(fm_host_mapped(d));
 	assert_true(find_op(mark, FAKE_DC_CVAC, d) != NO_OP);
+	/* The guest may have executed from it: the host must not fetch its stale instructions. */
+	assert_true(find_op(find_op(mark, FAKE_DC_CVAC, d), FAKE_IC_INVAL_POU, d) != NO_OP);
 	assert_int_equal(stat(MOAT_STATS_STATES, 0), pending_before - 1);
 	assert_int_equal(fm_violations(), 0);
 
@@ -696,6 +704,7 @@ static void test_reclaim_success(void **state)
 	reclaim_all();
 	assert_int_equal(stat(MOAT_STATS_STATES, 0), 0);
 	assert_int_equal(count_ops(mark, FAKE_DC_CVAC), pending_before - 1);
+	assert_int_equal(count_ops(mark, FAKE_IC_INVAL_POU), pending_before - 1);
 	for (u64 pa = v.root_pa; pa < v.root_pa + 2 * PAGE_SIZE; pa += PAGE_SIZE) {
 		expect_page(pa, OWNER_HOST, PAGE_OWNED, OWNER_NONE, 0);
 		assert_true(fm_page_is(pa, 0));
@@ -1099,6 +1108,7 @@ static void test_scrub_for_reset(void **state)
 	u64 vcpu_pa = (u64)(uintptr_t)fm_vcpu(&prot, 0);
 	struct fm_snapshot s;
 	unsigned int scrubbed = 0;
+	u64 reported;
 	size_t mark;
 
 	expect_ok(FM_CALL(MOAT_FN_DONATE_VM, prot.handle, donated, IPA_2M));
@@ -1115,7 +1125,7 @@ static void test_scrub_for_reset(void **state)
 	fm_snapshot_take(m, &s);
 	mark = fake.nr_ops;
 	spin_lock(&pagedb_lock);
-	mem_scrub_for_reset();
+	reported = mem_scrub_for_reset();
 	spin_unlock(&pagedb_lock);
 
 	for (u64 pa = m->ram_base; pa < m->ram_base + m->ram_size; pa += PAGE_SIZE) {
@@ -1137,6 +1147,8 @@ static void test_scrub_for_reset(void **state)
 		}
 	}
 	fm_snapshot_release(&s);
+	/* The next boot may execute from these pages: no guest instruction may linger in an I-cache. */
+	assert_true(fake.nr_ops > mark && fake.ops[fake.nr_ops - 1].op == FAKE_IC_IALLUIS);
 	/* Named pages, to be sure the classification above saw them. */
 	assert_true(fm_page_is(prot.code_pa, 0));
 	assert_true(fm_page_is(donated, 0));
@@ -1152,6 +1164,7 @@ static void test_scrub_for_reset(void **state)
 	/* Each VM: root, memcache (vCPU state and tables inside), its LOADed page; prot: one donated page. */
 	assert_int_equal(scrubbed, 3 * (2 + FM_VM_MEMCACHE_PAGES + 1) + 1);
 	assert_int_equal(count_ops(mark, FAKE_DC_CVAC), scrubbed);
+	assert_int_equal(reported, scrubbed);
 }
 
 int main(void)

@@ -698,8 +698,6 @@ static void test_guest_faults(void **state)
 	expect_guest_fault(&v, ok, FM_VM_MMIO_BASE - 8, KIND_SYNC);
 	/* A fault on RAM that is mapped (a permission fault, say): nothing for the host to supply. */
 	expect_guest_fault(&v, ok, MOAT_GUEST_RAM_BASE + 0x10, KIND_SYNC);
-	/* An SError from the guest is contained in the guest. */
-	expect_guest_fault(&v, 0xbe000000UL, 0, KIND_SERROR);
 	assert_int_equal(fm_vm_of(&v)->state, VM_FINALIZED);
 	assert_int_equal(fm_violations(), 0);
 }
@@ -921,6 +919,68 @@ static void test_irq_exits(void **state)
 	assert_int_equal(run(&v), MOAT_EXIT_IRQ);
 	assert_int_equal(fake.injected, 1);
 	assert_int_equal(ESR_EC(fake.last_esr_el1), EC_UNKNOWN);
+	assert_int_equal(fake.vcpu_loads, fake.vcpu_puts);
+}
+
+/*
+ * A physical SError taken while the guest ran (vector kind 11/15), or one
+ * still in flight when it exited (exit->serror), is the guest's: it gets a
+ * virtual SError (HCR_EL2.VSE, delivered when it unmasks PSTATE.A), the host
+ * learns nothing, and no syndrome address -- FAR_EL2 and HPFAR_EL2 are stale
+ * for an SError, possibly a host address -- reaches the guest or the run page.
+ */
+static void test_guest_serror(void **state)
+{
+	static const u64 kinds[] = { KIND_SERROR, 15 };
+	struct fm_vm v = fm_build_vm(m, PROT, 0);
+	struct vcpu *vcpu = fm_vcpu(&v, 0);
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(kinds); i++) {
+		vcpu->serror_pending = false;
+		fake.console_len = 0;
+		fake.console[0] = '\0';
+		/* Stale syndrome registers: a host VA in FAR, a host page in HPFAR. */
+		fake_queue_exit(kinds[i], 0xbe000000UL, 0xffff800012345678UL, 0x7fc00000UL);
+		queue_irq();
+		fill_run_page(&v);
+		assert_int_equal(run(&v), MOAT_EXIT_IRQ);
+		expect_run_zero_except(&v, 0, 0);
+		assert_true(vcpu->serror_pending);
+		assert_int_equal(fake.injected, 0); /* no synchronous abort, no stale FAR */
+		assert_int_equal(fake.serror_syncs, i + 1); /* HCR_EL2.VSE set while still loaded */
+		assert_int_equal(ctx(&v)->regs.elr, FM_VM_BOOT_PC);
+		assert_non_null(strstr(fake.console, "SError"));
+		assert_null(strstr(fake.console, "0x7fc00000"));
+		assert_null(strstr(fake.console, "0xffff800012345678"));
+	}
+	/* An SError that surfaced as the guest exited for another reason: both are handled. */
+	vcpu->serror_pending = false;
+	queue_hvc(PSCI_VERSION, 0); /* answered in the core */
+	fake.exits[fake.nr_exits - 1].serror = true;
+	queue_irq();
+	assert_int_equal(run(&v), MOAT_EXIT_IRQ);
+	assert_true(vcpu->serror_pending);
+	assert_int_equal(ctx(&v)->regs.x[0], 0x10001); /* PSCI 1.1: the HVC was answered too */
+	assert_int_equal(fake.injected, 0);
+	assert_int_equal(fm_violations(), 0);
+}
+
+/*
+ * The arch layer did not enter the guest because a physical SError was
+ * already pending: it is the host's (or the core's), so the vCPU is put and
+ * the host takes it at EL1 -- an IRQ-like exit, nothing for the guest.
+ */
+static void test_host_serror_not_entered(void **state)
+{
+	struct fm_vm v = fm_build_vm(m, PROT, 0);
+
+	fake_queue_exit(GUEST_EXIT_NOT_ENTERED, 0, 0, 0);
+	fill_run_page(&v);
+	assert_int_equal(run(&v), MOAT_EXIT_IRQ);
+	expect_run_zero_except(&v, 0, 0);
+	assert_false(fm_vcpu(&v, 0)->serror_pending);
+	assert_int_equal(fake.injected, 0);
+	assert_int_equal(ctx(&v)->regs.elr, FM_VM_BOOT_PC);
 	assert_int_equal(fake.vcpu_loads, fake.vcpu_puts);
 }
 
@@ -1174,6 +1234,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_guest_smc_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sysreg_trap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_irq_exits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_guest_serror, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_host_serror_not_entered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run_page_never_stale, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_regs_protected, setup, teardown),

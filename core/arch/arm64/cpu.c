@@ -4,6 +4,7 @@
  * hand-off that enters the host at EL1 (DESIGN §3A, Linux booting.rst).
  */
 #include "arch.h"
+#include "arm64_pmu.h"
 #include "boot.h"
 #include "idregs.h"
 #include "inject.h"
@@ -20,7 +21,8 @@ void arch_enter_first(const struct cpu_regs *init, u64 stack_top) __attribute__(
 
 static struct {
 	bool have_pan;
-	bool have_pmu;
+	bool have_ras; /* VSESR_EL2 exists only with RAS: writing it on cortex-a72 would UNDEF at EL2 */
+	u64 host_mdcr; /* HPMN and the PMU isolation bits (arm64_pmu_init) */
 	unsigned int pa_range; /* ID_AA64MMFR0_EL1.PARange, clamped to 48 bits */
 } cpu_features;
 
@@ -74,6 +76,17 @@ void arch_tlbi_el2_all(void)
 	__asm__ volatile("tlbi alle2is" ::: "memory");
 }
 
+/*
+ * Maintenance to the point of coherency is for observers outside the
+ * inner-shareable domain -- a guest or a rebooted machine running with its
+ * MMU and caches off reads memory, not caches -- so wait for it system-wide,
+ * as Linux does for its PoC operations.
+ */
+static void arch_dsb_sy_after_poc_maintenance(void)
+{
+	__asm__ volatile("dsb sy" ::: "memory");
+}
+
 static u64 dcache_line(void)
 {
 	return 4UL << ((read_sysreg(ctr_el0) >> 16) & 0xf);
@@ -86,7 +99,7 @@ void arch_dcache_clean_inval_poc(u64 va, u64 size)
 	for (u64 p = ALIGN_DOWN(va, line); p < va + size; p += line) {
 		__asm__ volatile("dc civac, %0" : : "r"(p) : "memory");
 	}
-	arch_dsb_ish();
+	arch_dsb_sy_after_poc_maintenance();
 }
 
 void arch_dcache_clean_poc(u64 va, u64 size)
@@ -96,12 +109,37 @@ void arch_dcache_clean_poc(u64 va, u64 size)
 	for (u64 p = ALIGN_DOWN(va, line); p < va + size; p += line) {
 		__asm__ volatile("dc cvac, %0" : : "r"(p) : "memory");
 	}
-	arch_dsb_ish();
+	arch_dsb_sy_after_poc_maintenance();
 }
 
 void arch_icache_inval_all(void)
 {
 	__asm__ volatile("ic ialluis; dsb ish; isb" ::: "memory");
+}
+
+#define CTR_DIC (1UL << 29)
+#define CTR_L1IP_SHIFT 14
+#define CTR_L1IP_PIPT 3UL
+
+void arch_icache_inval_pou(u64 va, u64 size)
+{
+	u64 ctr = read_sysreg(ctr_el0);
+	u64 line = 4UL << (ctr & 0xf); /* IminLine: log2 of words */
+
+	if (ctr & CTR_DIC) {
+		/* Instruction fetch is coherent with the data side here: only ordering is needed. */
+		__asm__ volatile("dsb ish; isb" ::: "memory");
+		return;
+	}
+	if (((ctr >> CTR_L1IP_SHIFT) & 3) != CTR_L1IP_PIPT) {
+		/* A VIPT I-cache may hold the lines under the guest's own VAs, which IC IVAU by our VA would miss. */
+		arch_icache_inval_all();
+		return;
+	}
+	for (u64 p = ALIGN_DOWN(va, line); p < va + size; p += line) {
+		__asm__ volatile("ic ivau, %0" : : "r"(p) : "memory");
+	}
+	__asm__ volatile("dsb ish; isb" ::: "memory");
 }
 
 unsigned int arch_cpu_index(void)
@@ -249,12 +287,13 @@ void arch_cpu_features_report(void)
 	pa = (unsigned int)(mmfr0 & 0xf);
 	cpu_features.pa_range = pa > 5 ? 5 : pa;
 	cpu_features.have_pan = ((mmfr1 >> 20) & 0xf) != 0;
-	cpu_features.have_pmu = ((dfr0 >> 8) & 0xf) != 0 && ((dfr0 >> 8) & 0xf) != 0xf;
+	cpu_features.have_ras = idregs_have(IDREG_CPU, FEAT_RAS);
 	log_info("CPU MIDR 0x%lx: PA %u bits (using %u), VMID %s bits, PAN %s, VHE %s (unused), FWB %s (unused)",
 		 read_sysreg(midr_el1), pa_bits[pa < 7 ? pa : 6], pa_bits[cpu_features.pa_range],
 		 ((mmfr1 >> 4) & 0xf) == 2 ? "16" : "8", yes_no(cpu_features.have_pan), yes_no((mmfr1 >> 8) & 0xf),
 		 yes_no((mmfr2 >> 40) & 0xf));
 	idregs_report();
+	cpu_features.host_mdcr = arm64_pmu_init(dfr0);
 }
 
 unsigned int arch_pa_range(void);
@@ -331,7 +370,7 @@ static void init_el2_for_host(u64 host_s2_root)
 		host_el2.cptr |= CPTR_TSM;
 	}
 	arch_guest_el2_init();
-	host_el2.mdcr = cpu_features.have_pmu ? (read_sysreg(pmcr_el0) >> 11) & MDCR_HPMN_MASK : 0;
+	host_el2.mdcr = cpu_features.host_mdcr;
 	host_el2.cnthctl = CNTHCTL_EL1PCTEN | CNTHCTL_EL1PCEN;
 	host_el2.vmpidr = read_sysreg(mpidr_el1);
 	write_sysreg(vtcr_el2, host_vtcr());
@@ -344,6 +383,10 @@ static void init_el2_for_host(u64 host_s2_root)
 	write_sysreg(vpidr_el2, read_sysreg(midr_el1));
 	write_sysreg(vmpidr_el2, host_el2.vmpidr);
 	write_sysreg(mdcr_el2, host_el2.mdcr);
+	if (cpu_features.have_ras) {
+		/* The syndrome of every virtual SError the core injects (vcpu.c guest_serror). */
+		write_sysreg(S3_4_C5_C2_3, VSESR_IDS); /* VSESR_EL2 */
+	}
 	write_sysreg(S3_4_C12_C9_5, ICC_SRE_EL2_ENABLE | ICC_SRE_EL2_SRE); /* ICC_SRE_EL2 */
 	arch_isb();
 	write_sysreg(S3_4_C12_C11_0, 0); /* ICH_HCR_EL2: no virtual interface for the host */

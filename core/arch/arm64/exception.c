@@ -2,15 +2,21 @@
  * C side of the EL2 vectors: decode why we trapped and hand the trap to the
  * generic module that owns it. Exceptions taken at EL2 itself are bugs in the
  * core: they print a full dump (syndrome, addresses, registers) and power the
- * machine off.
+ * machine off -- except a synchronous external abort on a device access the
+ * core made on the host's behalf (exfixup.h), which resumes at its fixup.
  */
 #include "arch.h"
+#include "exfixup.h"
 #include "host.h"
 #include "log.h"
 #include "percpu.h"
+#include "pmu.h"
 #include "sysreg.h"
 
 void el2_trap(struct cpu_regs *regs, u64 kind);
+extern const char __serror_window[], __serror_window_end[];
+
+#define FSC_SEA_PARITY 0x18UL /* synchronous parity or ECC error on the access, not on a walk */
 void arch_guest_trap(struct cpu_regs *frame, u64 kind) __attribute__((noreturn));
 
 static const char *const kind_name[16] = {
@@ -46,6 +52,11 @@ static void host_sync(struct cpu_regs *regs)
 		host_smc(regs);
 		break;
 	case EC_SYSREG:
+		/* ID registers (HCR_EL2.TID3) are answered from the host view. */
+		if (host_idreg_trap(regs, esr)) {
+			break;
+		}
+		/* PMU registers, trapped on CPUs whose PMU cannot leave EL2 out by itself; from EL1 or EL0. */
 		host_sysreg_trap(regs, esr);
 		break;
 	case EC_DABT_LOWER:
@@ -59,6 +70,22 @@ static void host_sync(struct cpu_regs *regs)
 		host_unexpected_trap(regs, esr);
 		break;
 	}
+}
+
+/*
+ * A device the core accessed for the host answered with an external abort.
+ * Only that: a translation or permission fault at EL2, or an abort on a
+ * table walk, means the core's own tables are wrong and stays fatal.
+ */
+static bool device_abort_fixup(struct cpu_regs *regs)
+{
+	u64 esr = read_sysreg(esr_el2);
+	u64 fsc = ESR_FSC(esr);
+
+	if (ESR_EC(esr) != EC_DABT_SAME || (fsc != FSC_SEA && fsc != FSC_SEA_PARITY)) {
+		return false;
+	}
+	return exfixup_apply(regs);
 }
 
 void el2_trap(struct cpu_regs *regs, u64 kind)
@@ -82,6 +109,17 @@ void el2_trap(struct cpu_regs *regs, u64 kind)
 		 * so these cannot arrive from it; never let the host crash the core.
 		 */
 		return;
+	case 4: /* EL2h sync: the core always runs on SP_EL2, so slot 0 (EL2t) never holds a device access */
+		if (device_abort_fixup(regs)) {
+			return;
+		}
+		core_fault(regs, kind);
+	case 7:
+		/* The guest's in-flight SError, taken on purpose in __take_pending_serror's window. */
+		if (regs->elr >= (u64)(uintptr_t)__serror_window && regs->elr <= (u64)(uintptr_t)__serror_window_end) {
+			return;
+		}
+		core_fault(regs, kind);
 	default:
 		core_fault(regs, kind);
 	}

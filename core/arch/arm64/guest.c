@@ -9,12 +9,15 @@
  * put, so no guest value is left in a register the host can read.
  */
 #include "arch.h"
+#include "arm64_pmu.h"
 #include "idregs.h"
 #include "percpu.h"
 #include "sysreg.h"
 #include "vcpu.h"
+#include "vm.h"
 
 u64 __guest_enter(struct cpu_regs *guest, struct percpu *pcpu);
+u64 __take_pending_serror(void);
 void __guest_exit(u64 kind) __attribute__((noreturn));
 void __fpsimd_save(struct fpsimd_state *s);
 void __fpsimd_restore(const struct fpsimd_state *s);
@@ -79,12 +82,17 @@ void arch_vcpu_load(struct vcpu *vcpu, bool flush_local)
 
 	pc->loaded_vcpu = vcpu;
 	pc->guest_fp_loaded = false;
+	/* First, before any guest state goes in: the host's counters must not count a protected guest. */
+	if (vm_is_protected(vcpu->vm)) {
+		arm64_pmu_stop_host(pc);
+	}
 	save_el1(pc->host_sys);
 	restore_el1(vcpu->ctx.sys);
 	write_sysreg(vttbr_el2, vcpu->vm->vttbr);
-	write_sysreg(hcr_el2, guest_el2.hcr);
+	write_sysreg(hcr_el2, guest_el2.hcr | (vcpu->serror_pending ? HCR_VSE : 0));
 	write_sysreg(cptr_el2, guest_el2.cptr);
-	write_sysreg(mdcr_el2, (host_el2.mdcr & MDCR_HPMN_MASK) | MDCR_GUEST_TRAPS);
+	/* The host's HPMN and EL2 PMU prohibition (HPMD/HCCD) stay; its PMU traps become the guest's. */
+	write_sysreg(mdcr_el2, host_el2.mdcr | MDCR_GUEST_TRAPS);
 	write_sysreg(cnthctl_el2, CNTHCTL_EL1PCTEN);
 	write_sysreg(cntvoff_el2, 0);
 	write_sysreg(vmpidr_el2, MPIDR_RES1 | vcpu->index);
@@ -114,6 +122,8 @@ void arch_vcpu_put(struct vcpu *vcpu)
 	write_sysreg(mdcr_el2, host_el2.mdcr);
 	write_sysreg(cnthctl_el2, host_el2.cnthctl);
 	write_sysreg(vmpidr_el2, host_el2.vmpidr);
+	/* Last, once no guest state is left in a register: the host's counters run again. */
+	arm64_pmu_restart_host(pc);
 	arch_isb();
 	pc->loaded_vcpu = NULL;
 }
@@ -128,16 +138,45 @@ static void fpsimd_to_guest(struct percpu *pc, struct vcpu *vcpu)
 	pc->guest_fp_loaded = true;
 }
 
+void arch_vcpu_sync_serror(struct vcpu *vcpu)
+{
+	u64 hcr = read_sysreg(hcr_el2) & ~HCR_VSE;
+
+	write_sysreg(hcr_el2, hcr | (vcpu->serror_pending ? HCR_VSE : 0));
+}
+
+/*
+ * A physical SError pending before the guest has run an instruction is not
+ * the guest's: the host's or the core's (DESIGN §12). ISR_EL1 read at EL2
+ * shows the physical state whatever HCR_EL2.AMO says.
+ */
+static bool physical_serror_pending(void)
+{
+	arch_isb();
+	return (read_sysreg(isr_el1) & ISR_A) != 0;
+}
+
 void arch_guest_run(struct vcpu *vcpu, struct guest_exit *exit)
 {
 	struct percpu *pc = this_cpu();
 
 	for (;;) {
+		if (physical_serror_pending()) {
+			/* The put gives the host its HCR_EL2.AMO = 0 back: it takes the SError at EL1. */
+			*exit = (struct guest_exit){ .kind = GUEST_EXIT_NOT_ENTERED };
+			return;
+		}
 		exit->kind = __guest_enter(&vcpu->ctx.regs, pc);
 		exit->esr = read_sysreg(esr_el2);
 		exit->far = read_sysreg(far_el2);
 		exit->ipa = HPFAR_IPA(read_sysreg(hpfar_el2)) | (exit->far & (PAGE_SIZE - 1));
-		if (exit->kind == 8 && ESR_EC(exit->esr) == EC_FP_ASIMD && !pc->guest_fp_loaded) {
+		/* After the syndrome registers: taking the SError overwrites them. */
+		exit->serror = __take_pending_serror() != 0;
+		if (vcpu->serror_pending) {
+			/* The guest may have taken its virtual SError: the hardware cleared VSE then. */
+			vcpu->serror_pending = (read_sysreg(hcr_el2) & HCR_VSE) != 0;
+		}
+		if (exit->kind == 8 && ESR_EC(exit->esr) == EC_FP_ASIMD && !pc->guest_fp_loaded && !exit->serror) {
 			fpsimd_to_guest(pc, vcpu);
 			continue;
 		}

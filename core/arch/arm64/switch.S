@@ -63,3 +63,30 @@ __guest_exit:
 	ldr	x2, [x1, #PCPU_HOST_CALLEE + 96]
 	mov	sp, x2
 	ret
+
+/*
+ * u64 __take_pending_serror(void)
+ * Called right after a guest exit, before anything of the host runs again.
+ * An SError the guest caused may still be in flight: DSB SY completes every
+ * outstanding access, ISB makes ISR_EL1 current. If ISR_EL1.A shows one
+ * pending, SError is unmasked for a single instruction so that it is taken
+ * here, at EL2 (el2_trap() recognises the window and returns into it), and
+ * so counted against the guest. Left pending, it would fire in the host as
+ * soon as the host's context (HCR_EL2.AMO = 0) is back, and the host would
+ * take the blame. Returns 1 if an SError was taken.
+ */
+	.globl	__take_pending_serror
+__take_pending_serror:
+	dsb	sy
+	isb
+	mrs	x0, isr_el1
+	ubfx	x0, x0, #8, #1		// ISR_EL1.A
+	cbz	x0, 1f
+	msr	daifclr, #4
+	.globl	__serror_window
+__serror_window:
+	isb				// the SError is taken here at the latest
+	.globl	__serror_window_end
+__serror_window_end:
+	msr	daifset, #4
+1:	ret

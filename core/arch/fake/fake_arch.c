@@ -7,6 +7,7 @@
  * firmware calls are hooks.
  */
 #include "fake_arch.h"
+#include "psci.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,7 @@ void arch_tlbi_el2_all(void) { trace(FAKE_TLBI_EL2_ALL, 0); }
 void arch_dcache_clean_inval_poc(u64 va, u64 size) { trace(FAKE_DC_CIVAC, va); (void)size; }
 void arch_dcache_clean_poc(u64 va, u64 size) { trace(FAKE_DC_CVAC, va); (void)size; }
 void arch_icache_inval_all(void) { trace(FAKE_IC_IALLUIS, 0); }
+void arch_icache_inval_pou(u64 va, u64 size) { trace(FAKE_IC_INVAL_POU, va); (void)size; }
 
 unsigned int arch_cpu_index(void)
 {
@@ -60,8 +62,12 @@ void arch_console_set_base(u64 pa)
 	(void)pa;
 }
 
-void arch_console_putc(char c)
+bool arch_console_try_putc(char c)
 {
+	fake.console_polls++;
+	if (fake.console_full) {
+		return false;
+	}
 	if (fake.console_len + 1 < sizeof(fake.console)) {
 		fake.console[fake.console_len++] = c;
 		fake.console[fake.console_len] = '\0';
@@ -69,6 +75,7 @@ void arch_console_putc(char c)
 	if (getenv("MOAT_FAKE_CONSOLE")) {
 		fputc(c, stderr);
 	}
+	return true;
 }
 
 void arch_inject_el1_sync(struct cpu_regs *regs, u64 esr_el1, u64 far_el1)
@@ -79,11 +86,50 @@ void arch_inject_el1_sync(struct cpu_regs *regs, u64 esr_el1, u64 far_el1)
 	(void)regs;
 }
 
+bool arch_device_read(u64 pa, unsigned int size, u64 *val)
+{
+	*val = 0;
+	if (size != 4 && size != 8) {
+		return false;
+	}
+	if (fake.device_fault && fake.device_fault(pa, false)) {
+		fake.device_faults++;
+		return false;
+	}
+	fake.device_reads++;
+	*val = size == 8 ? *(volatile u64 *)(uintptr_t)pa : *(volatile u32 *)(uintptr_t)pa;
+	return true;
+}
+
+bool arch_device_write(u64 pa, unsigned int size, u64 val)
+{
+	if (size != 4 && size != 8) {
+		return false;
+	}
+	if (fake.device_fault && fake.device_fault(pa, true)) {
+		fake.device_faults++;
+		return false;
+	}
+	fake.device_writes++;
+	if (size == 8) {
+		*(volatile u64 *)(uintptr_t)pa = val;
+	} else {
+		*(volatile u32 *)(uintptr_t)pa = (u32)val;
+	}
+	return true;
+}
+
 void arch_firmware_smc(const u64 in[8], u64 out[4])
 {
+	if (fake.firmware_calls < sizeof(fake.firmware_fids) / sizeof(fake.firmware_fids[0])) {
+		fake.firmware_fids[fake.firmware_calls] = in[0];
+	}
 	fake.firmware_calls++;
 	fake.last_firmware_fid = in[0];
 	out[0] = 0;
+	if (in[0] == PSCI_FEATURES && fake.firmware_unsupported && in[1] == fake.firmware_unsupported) {
+		out[0] = (u64)-1;
+	}
 	out[1] = out[2] = out[3] = 0;
 }
 
@@ -98,10 +144,52 @@ void arch_power_off(void)
 	abort();
 }
 
+/* Where PMXEVTYPER/PMXEVCNTR land for the current PMSELR.SEL (NULL: no such counter, RAZ/WI). */
+static u64 *pmu_slot(enum pmu_reg reg)
+{
+	unsigned int sel = (unsigned int)(fake.pmu.fixed[PMU_pmselr_el0] & 31);
+
+	if (reg == PMU_pmxevtyper_el0) {
+		return sel == 31 ? &fake.pmu.fixed[PMU_pmccfiltr_el0] : &fake.pmu.evtyper[sel];
+	}
+	if (reg == PMU_pmxevcntr_el0) {
+		return sel == 31 ? NULL : &fake.pmu.evcntr[sel];
+	}
+	return &fake.pmu.fixed[reg];
+}
+
+u64 arch_pmu_read(enum pmu_reg reg)
+{
+	u64 *slot = pmu_slot(reg);
+
+	trace(FAKE_PMU_READ, reg);
+	return slot ? *slot : 0;
+}
+
+void arch_pmu_write(enum pmu_reg reg, u64 v)
+{
+	u64 *slot = pmu_slot(reg);
+
+	trace(FAKE_PMU_WRITE, reg);
+	fake.pmu.last_write = v;
+	if (reg == PMU_pmswinc_el0) {
+		/* As the hardware does at EL2: a SW_INCR (event 0) counter counts the write if its NSH says EL2 counts. */
+		for (unsigned int n = 0; n < 31; n++) {
+			if ((v >> n & 1) && (fake.pmu.evtyper[n] & 0xffff) == 0 && (fake.pmu.evtyper[n] & PMU_EVTYPER_NSH)) {
+				fake.pmu.evcntr[n]++;
+			}
+		}
+		return;
+	}
+	if (slot) {
+		*slot = v;
+	}
+}
+
 void fake_queue_exit(u64 kind, u64 esr, u64 far, u64 ipa)
 {
 	if (fake.nr_exits < sizeof(fake.exits) / sizeof(fake.exits[0])) {
-		fake.exits[fake.nr_exits++] = (struct guest_exit){ kind, esr, far, ipa };
+		fake.exits[fake.nr_exits++] = (struct guest_exit){ kind, esr, far, ipa, false };
 	}
 }
 
@@ -125,12 +213,18 @@ void arch_guest_run(struct vcpu *vcpu, struct guest_exit *exit)
 	} else {
 		/* Out of script: the guest calls PSCI SYSTEM_OFF (HVC, EC 0x16). */
 		vcpu->ctx.regs.x[0] = 0x84000008;
-		*exit = (struct guest_exit){ 8, 0x16UL << 26 | 1UL << 25, 0, 0 };
+		*exit = (struct guest_exit){ 8, 0x16UL << 26 | 1UL << 25, 0, 0, false };
 	}
 	if (fake.exit_hook) {
 		fake.exit_hook(vcpu, fake.next_exit);
 	}
 	fake.next_exit++;
+}
+
+void arch_vcpu_sync_serror(struct vcpu *vcpu)
+{
+	fake.serror_syncs++;
+	(void)vcpu;
 }
 
 void arch_s2_switch_to(u64 vttbr)

@@ -19,7 +19,10 @@ enum fake_op {
 	FAKE_DC_CIVAC,
 	FAKE_DC_CVAC,
 	FAKE_IC_IALLUIS,
+	FAKE_IC_INVAL_POU, /* arg: the first address of the range */
 	FAKE_WFI,
+	FAKE_PMU_READ,	/* arg: enum pmu_reg */
+	FAKE_PMU_WRITE, /* arg: enum pmu_reg */
 };
 
 #define FAKE_TRACE_MAX 65536
@@ -34,10 +37,15 @@ struct fake_state {
 	u64 counter;
 	char console[1 << 16];
 	size_t console_len;
+	bool console_full;	 /* the UART's transmit FIFO stays full (host disabled it, flow control) */
+	u64 console_polls;	 /* arch_console_try_putc() calls */
 	unsigned int injected;
 	u64 last_esr_el1, last_far_el1;
 	unsigned int firmware_calls;
 	u64 last_firmware_fid;
+	u64 firmware_fids[8]; /* the first calls' function IDs */
+	/* The fake firmware answers 0 to everything, PSCI_FEATURES(firmware_unsupported) excepted (-1). */
+	u64 firmware_unsupported;
 	/*
 	 * Guest exits: arch_guest_run() hands out these in order; when they run
 	 * out it makes the guest call PSCI SYSTEM_OFF so every run terminates.
@@ -49,6 +57,26 @@ struct fake_state {
 	void (*exit_hook)(struct vcpu *vcpu, unsigned int n);
 	u64 vttbr;
 	unsigned int vcpu_loads, vcpu_puts;
+	unsigned int serror_syncs; /* arch_vcpu_sync_serror() calls */
+	/*
+	 * Device accessors: plain memory at pa, counted; when device_fault
+	 * returns true for an access, it behaves as if the device had answered
+	 * with an external abort (nothing read or written, false returned).
+	 */
+	bool (*device_fault)(u64 pa, bool write);
+	unsigned int device_reads, device_writes, device_faults;
+	/*
+	 * The PMU as arch_pmu_read/write see it: fixed registers by table index;
+	 * PMXEVTYPER/PMXEVCNTR reach evtyper/evcntr[PMSELR.SEL] (SEL 31:
+	 * PMCCFILTR), as on the hardware. Set PMCR.N in fixed[PMU_pmcr_el0].
+	 * A PMSWINC write is what it is at EL2: it increments each SW_INCR
+	 * counter of the mask whose type has NSH set.
+	 */
+	struct {
+		u64 fixed[PMU_NR_FIXED];
+		u64 evtyper[31], evcntr[31];
+		u64 last_write;
+	} pmu;
 };
 
 /* Queue one exit for the next arch_guest_run(). */

@@ -17,26 +17,13 @@
  * first 16 bytes of each 64-byte line (enough for the guest's own layout)
  * is not needed. Each scan prints its time.
  */
+#include "canary.h"
 #include "lib.h"
 #include "test.h"
-#include "vmm.h"
 
 #define MIB (1UL << 20)
-#define CANARY_SEED 0x6d6f617463616e61UL
-#define CANARY_MASK 0x5a5aa5a5c33c3cc3UL
-#define CANARY_CHECKPOINT 0x0a000000UL
-#define CANARY_PAGES 64
-#define SECRET_WORDS 8
-#define LINE 64
 
-struct scan {
-	u64 scanned, refused, hits;
-	u64 first_hit;
-	u64 ticks;
-};
-
-/* The secret of guest/README.md, each word XOR CANARY_MASK. */
-static void __attribute__((noinline)) masked_secret(u64 seed, u64 out[SECRET_WORDS])
+void __attribute__((noinline)) masked_secret(u64 seed, u64 out[SECRET_WORDS])
 {
 	for (unsigned int i = 0; i < SECRET_WORDS; i++) {
 		u64 z = (seed += 0x9e3779b97f4a7c15UL);
@@ -47,8 +34,7 @@ static void __attribute__((noinline)) masked_secret(u64 seed, u64 out[SECRET_WOR
 	}
 }
 
-/* Copies of the secret's first 16 bytes at any 8-byte-aligned offset inside the page. */
-static u64 scan_page(u64 pa, const u64 *masked)
+u64 scan_page(u64 pa, const u64 *masked)
 {
 	const volatile u64 *p = (const volatile u64 *)pa;
 	u64 hits = 0;
@@ -70,7 +56,7 @@ static u64 counter(void)
 }
 
 /* Every page of every RAM bank: probe its first word, skip it if the core refuses, else scan it. */
-static void scan_ram(const char *when, const u64 *masked, struct scan *s, bool expect_hits)
+void scan_ram(const char *when, const u64 *masked, struct scan *s, bool expect_hits)
 {
 	u64 start = counter(), freq = read_sysreg(cntfrq_el0);
 
@@ -113,26 +99,17 @@ static void scanner_selftest(void)
 	for (unsigned int i = 0; i < PAGE_SIZE / sizeof(u64); i++) {
 		p[i] = control[i % SECRET_WORDS] ^ CANARY_MASK;
 	}
-	CHECK_EQ(scan_page(pa, control), PAGE_SIZE / LINE);
+	CHECK_EQ(scan_page(pa, control), PAGE_SIZE / CANARY_LINE);
 	memset((void *)pa, 0, PAGE_SIZE);
 	CHECK_EQ(scan_page(pa, control), 0);
 }
 
-/* Pages the core keeps from the host per the DTB: its reserved region. */
-static u64 core_pages(void)
+u64 core_pages(void)
 {
 	const struct reserved_region *core = platform_core_region();
 
 	return core ? core->size / PAGE_SIZE : 0;
 }
-
-struct canary_ctx {
-	const u64 *masked;
-	struct scan during;
-	unsigned int checkpoints;
-	bool stop_at_checkpoint;
-	bool expect_hits; /* positive control: the pages are shared with the host */
-};
 
 static bool canary_mmio(struct vmm_vm *vm, struct moat_run *run)
 {
@@ -151,13 +128,23 @@ static bool canary_mmio(struct vmm_vm *vm, struct moat_run *run)
 	return true;
 }
 
+/* Remember where the secret went: the reset attacks check those pages after the reboot. */
+static void canary_donated(struct vmm_vm *vm, u64 ipa, u64 pa)
+{
+	struct canary_ctx *c = vm->ctx;
+
+	if (ipa >= CANARY_IPA && ipa < CANARY_IPA + CANARY_PAGES * PAGE_SIZE && c->nr_secret < CANARY_PAGES) {
+		c->secret_pa[c->nr_secret++] = pa;
+	}
+}
+
 static const char *const canary_lines[] = { "guest: canary ready", "guest: canary intact", NULL };
 
-/* Run the canary guest: to SYSTEM_OFF, or up to its checkpoint if c->stop_at_checkpoint. */
-static bool canary_vm(struct vmm_vm *vm, u64 type, struct canary_ctx *c)
+bool canary_vm(struct vmm_vm *vm, u64 type, struct canary_ctx *c)
 {
 	vm->console_echo = true;
 	vm->mmio = canary_mmio;
+	vm->donated = canary_donated;
 	vm->ctx = c;
 	vm->expect = canary_lines;
 	if (!CHECK_EQ(vmm_build(vm, type, "canary", 4 * MIB, CANARY_SEED), MOAT_OK)) {
@@ -242,7 +229,7 @@ TEST(canary_shared)
 	if (!canary_vm(&vm, MOAT_VM_NORMAL, &c)) {
 		return;
 	}
-	CHECK(c.during.hits >= CANARY_PAGES * (PAGE_SIZE / LINE), "only %lu copies found in shared memory",
+	CHECK(c.during.hits >= CANARY_PAGES * (PAGE_SIZE / CANARY_LINE), "only %lu copies found in shared memory",
 	      c.during.hits);
 	CHECK(vm.shared_pages >= CANARY_PAGES, "only %lu pages shared", vm.shared_pages);
 	CHECK(vmm_destroy(&vm) > 0, "destroy/reclaim failed");

@@ -917,6 +917,30 @@ static long a_host_read_pending_scrub(void)
 	return ret;
 }
 
+/*
+ * An instruction fetch from a device page the host owns but that its stage 2
+ * maps execute-never: a stage-2 permission fault, which the core once took
+ * for a break-before-make window and "retried" forever (audit 2026-12-04).
+ */
+static long a_host_exec_xn_device(void)
+{
+	u64 pa = plat.info.gicd.base;
+	u64 esr;
+
+	fmt_format(A.note, sizeof(A.note), "GICD page 0x%lx", pa);
+	if (!probe_exec(pa)) {
+		return GOT_NO_ABORT;
+	}
+	esr = last_fault.esr;
+	if (ESR_EC(esr) != EC_IABT_CUR || ESR_FSC(esr) != FSC_SEA || !(esr & ESR_IL) || last_fault.far != pa ||
+	    last_fault.elr != pa) {
+		fmt_format(A.note, sizeof(A.note), "GICD page 0x%lx: ESR_EL1 0x%lx FAR_EL1 0x%lx", pa, esr,
+			   last_fault.far);
+		return GOT_WRONG_ABORT;
+	}
+	return GOT_ABORT;
+}
+
 /* ---- the suite ---------------------------------------------------------------------------- */
 
 struct attack {
@@ -1032,6 +1056,7 @@ static const struct attack attacks[] = {
 	ATTACK(host_read_donated_page, "host read of a page donated to a VM", GOT_ABORT),
 	ATTACK(host_read_memcache_page, "host read of a memcache page", GOT_ABORT),
 	ATTACK(host_read_pending_scrub, "host read and write of pages pending scrub", GOT_ABORT),
+	ATTACK(host_exec_xn_device, "host instruction fetch from an execute-never device page", GOT_ABORT),
 	ATTACK(exhaust_vm_table, "VM_CREATE until the VM table is full", MOAT_E_NOMEM),
 	ATTACK(check_order_vm_create_table_full, "VM_CREATE, table full, root only 4 KiB-aligned", MOAT_E_ALIGN),
 	ATTACK(check_order_donate_vm, "DONATE_VM of a core page to an IPA past the VM's RAM", MOAT_E_RANGE),

@@ -4,7 +4,10 @@
  * carries on. core_read, core_write, core_exec and core_read_el0 aim at the
  * core's reserved region; reserved_all reads and writes the first and last
  * word of every /reserved-memory child (the core's data, page database
- * included); fw_cfg aims at the fw_cfg device the core hides.
+ * included); fw_cfg aims at the fw_cfg device the core hides; device_exec
+ * and device_exec_el0 fetch instructions from a device page the host does
+ * own but that its stage 2 maps execute-never (a stage-2 permission fault,
+ * which must be refused like the rest, not retried forever).
  *
  * tests/integration reads the "probe:" lines (the PA) and looks for the
  * core's "moat:" log line naming the same page: keep the format stable.
@@ -75,6 +78,22 @@ TEST(fw_cfg)
 {
 	CHECK(plat.info.fw_cfg.size == 0, "the DTB still describes fw_cfg at 0x%lx", plat.info.fw_cfg.base);
 	refused_access_test(ACCESS_READ, false, FW_CFG_DEFAULT_BASE, "the fw_cfg device");
+}
+
+/* The GIC distributor: the host's own device, mapped Device-nGnRE and execute-never at stage 2. */
+static u64 xn_device_page(void)
+{
+	return plat.info.gicd.base;
+}
+
+TEST(device_exec)
+{
+	refused_access_test(ACCESS_EXEC, false, xn_device_page(), "an execute-never device page");
+}
+
+TEST(device_exec_el0)
+{
+	refused_access_test(ACCESS_EXEC, true, xn_device_page(), "an execute-never device page");
 }
 
 static void reserved_region_test(const struct reserved_region *r)

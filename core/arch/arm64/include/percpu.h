@@ -22,6 +22,8 @@ struct percpu {
 	struct fpsimd_state host_fp;
 	struct vcpu *loaded_vcpu;
 	bool guest_fp_loaded;
+	/* PMCNTENSET_EL0 the host had when a protected vCPU was loaded: restarted at put. */
+	u64 host_pmcnten;
 };
 
 extern struct percpu percpu_data[PERCPU_MAX];

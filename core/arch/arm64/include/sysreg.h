@@ -21,6 +21,7 @@
 
 /* HCR_EL2 */
 #define HCR_VM (1UL << 0)
+#define HCR_VSE (1UL << 8) /* virtual SError pending; the hardware clears it when the guest takes it */
 #define HCR_SWIO (1UL << 1)
 #define HCR_FMO (1UL << 3)
 #define HCR_IMO (1UL << 4)
@@ -80,6 +81,8 @@
 #define MDCR_TDA (1UL << 9)
 #define MDCR_TDOSA (1UL << 10)
 #define MDCR_TDRA (1UL << 11)
+#define MDCR_HPMD (1UL << 17) /* PMUv3p1: no event counting at EL2 */
+#define MDCR_HCCD (1UL << 23) /* PMUv3p5: no cycle counting at EL2 */
 
 /* CNTHCTL_EL2 */
 #define CNTHCTL_EL1PCTEN (1UL << 0)
@@ -104,6 +107,12 @@
 #define VTCR_SL0_L1 (1UL << 6)
 #define VTCR_PS_SHIFT 16
 #define VTCR_VS_16BIT (1UL << 19)
+
+/* ISR_EL1, read at EL2: a physical SError is pending. */
+#define ISR_A (1UL << 8)
+
+/* VSESR_EL2 (RAS only): IDS = 1, an implementation-defined syndrome rather than an architected error class. */
+#define VSESR_IDS (1UL << 24)
 
 /* HPFAR_EL2.FIPA holds IPA[51:12] in bits [43:4]. */
 #define HPFAR_IPA(hpfar) ((((hpfar) >> 4) & 0xffffffffffUL) << 12)

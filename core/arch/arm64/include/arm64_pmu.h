@@ -1,0 +1,26 @@
+/*
+ * arm64 side of keeping the host's PMU away from the core and protected
+ * guests (DESIGN §6, core/include/pmu.h). Only core/arch/arm64 includes it.
+ */
+#ifndef MOAT_ARM64_PMU_H
+#define MOAT_ARM64_PMU_H
+
+#include "percpu.h"
+#include "types.h"
+
+/*
+ * At boot, from ID_AA64DFR0_EL1.PMUVer: choose the isolation, log it and
+ * return MDCR_EL2 for host context (HPMN = all counters to the host, plus
+ * HPMD/HCCD or the TPM/TPMCR traps).
+ */
+u64 arm64_pmu_init(u64 id_aa64dfr0);
+
+/*
+ * Around a protected vCPU (arch_vcpu_load/put): stop the host's enabled
+ * counters before the guest's context goes in, start the same ones again
+ * once it is gone. Neither HPMD nor the NSH filter covers guest EL1/EL0.
+ */
+void arm64_pmu_stop_host(struct percpu *pc);
+void arm64_pmu_restart_host(struct percpu *pc);
+
+#endif
