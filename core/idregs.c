@@ -114,6 +114,8 @@ static const struct idreg_field host_fields[] = {
 	F(ID_AA64PFR1, 24, 0),	/* SME: streaming mode and ZA are not saved around guests */
 	F(ID_AA64PFR1, 32, 1),	/* CSV2_1p2: SCXTNUM_ELx, as above */
 	F(ID_AA64PFR1, 40, 0),	/* MTE_frac */
+	F(ID_AA64ISAR1, 60, 0),	/* LS64: HCRX_EL2.EnALS/EnAS0/EnASR stay 0 (cpu.c), so they would trap */
+	F(ID_AA64ISAR2, 16, 0),	/* MOPS: HCRX_EL2.MSCEn stays 0, so they would UNDEF */
 };
 
 /* Registers the host sees as zero whatever the CPU has: the SVE and SME feature registers. */

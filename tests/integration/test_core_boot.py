@@ -113,13 +113,15 @@ def test_bad_device_tree_powers_off(boot, tmp_path, name):
     assert b.returncode == 0, "QEMU exits through PSCI SYSTEM_OFF"
 
 
-@pytest.mark.parametrize("test", ["boot_protocol", "demo", "vm_hello_protected", "vm_hello_normal"])
-def test_poisoned_sysregs(boot, test):
+@pytest.mark.parametrize("test,cpu", [("boot_protocol", "cortex-a72"), ("demo", "cortex-a72"),
+                                      ("vm_hello_protected", "cortex-a72"), ("vm_hello_normal", "cortex-a72"),
+                                      ("boot_protocol", "max"), ("vm_hello_protected", "max")])
+def test_poisoned_sysregs(boot, test, cpu):
     """A core that starts with garbage in every register it must initialise still gives a working host and guests.
 
     QEMU resets most system registers to harmless values, so a register the core forgot would only show on
     hardware (DESIGN §15); build/moat-poison.bin fills them with garbage before the core initialises them.
     """
-    b = boot(test=test, kernel="build/moat-poison.bin")
+    b = boot(test=test, kernel="build/moat-poison.bin", cpu=cpu)
     assert any("system registers poisoned" in line for line in b.core_lines), b.describe()
     assert b.passed(test), b.describe()

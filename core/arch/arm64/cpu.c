@@ -22,6 +22,7 @@ void arch_enter_first(const struct cpu_regs *init, u64 stack_top) __attribute__(
 static struct {
 	bool have_pan;
 	bool have_ras; /* VSESR_EL2 exists only with RAS: writing it on cortex-a72 would UNDEF at EL2 */
+	bool have_hcx; /* HCRX_EL2 exists only with FEAT_HCX (ID_AA64MMFR1.HCX): QEMU's -cpu max has it */
 	u64 host_mdcr; /* HPMN and the PMU isolation bits (arm64_pmu_init) */
 	unsigned int pa_range; /* ID_AA64MMFR0_EL1.PARange, clamped to 48 bits */
 } cpu_features;
@@ -244,6 +245,9 @@ void arch_poison_sysregs(void)
 	write_sysreg(vmpidr_el2, POISON);
 	write_sysreg(mdcr_el2, (1UL << 8) | (1UL << 9) | (1UL << 10) | (1UL << 11) | 0x3);
 	write_sysreg(S3_4_C12_C11_0, 0x1); /* ICH_HCR_EL2.En */
+	if ((read_sysreg(id_aa64mmfr1_el1) >> 40) & 0xf) {
+		write_sysreg(S3_4_C1_C2_2, POISON & 0x3fffUL); /* HCRX_EL2 (FEAT_HCX, -cpu max): its defined low bits */
+	}
 	arch_isb();
 }
 #endif
@@ -288,6 +292,7 @@ void arch_cpu_features_report(void)
 	cpu_features.pa_range = pa > 5 ? 5 : pa;
 	cpu_features.have_pan = ((mmfr1 >> 20) & 0xf) != 0;
 	cpu_features.have_ras = idregs_have(IDREG_CPU, FEAT_RAS);
+	cpu_features.have_hcx = ((mmfr1 >> 40) & 0xf) != 0;
 	log_info("CPU MIDR 0x%lx: PA %u bits (using %u), VMID %s bits, PAN %s, VHE %s (unused), FWB %s (unused)",
 		 read_sysreg(midr_el1), pa_bits[pa < 7 ? pa : 6], pa_bits[cpu_features.pa_range],
 		 ((mmfr1 >> 4) & 0xf) == 2 ? "16" : "8", yes_no(cpu_features.have_pan), yes_no((mmfr1 >> 8) & 0xf),
@@ -383,6 +388,14 @@ static void init_el2_for_host(u64 host_s2_root)
 	write_sysreg(vpidr_el2, read_sysreg(midr_el1));
 	write_sysreg(vmpidr_el2, host_el2.vmpidr);
 	write_sysreg(mdcr_el2, host_el2.mdcr);
+	if (cpu_features.have_hcx) {
+		/*
+		 * HCRX_EL2 resets to an UNKNOWN value on hardware (QEMU: 0). All
+		 * zero leaves every extension it enables (LS64, MOPS, ...) off for
+		 * EL1 and EL0 alike, and idregs.c hides those from host and guests.
+		 */
+		write_sysreg(S3_4_C1_C2_2, 0); /* HCRX_EL2 */
+	}
 	if (cpu_features.have_ras) {
 		/* The syndrome of every virtual SError the core injects (vcpu.c guest_serror). */
 		write_sysreg(S3_4_C5_C2_3, VSESR_IDS); /* VSESR_EL2 */
