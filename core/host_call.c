@@ -7,6 +7,9 @@
  *
  * Register discipline: only x0..x3 change; x4..x30 return to the host as it
  * left them, because the vectors restore the whole frame.
+ *
+ * Called from the host's trap handler (HVC from EL1) and by the fuzzer.
+ * Lock: none here; the table is constant and each handler takes its own.
  */
 #include "host_call.h"
 
@@ -29,28 +32,31 @@ static int hc_caps(struct host_call_args *args)
 	return MOAT_OK;
 }
 
-/* Indexed by function number n (ID 0xC6000100 + n); see include/moat/abi.h and docs/ABI.md. */
+/* Table slot of a function ID: its function number n (ID 0xC6000100 + n). */
+#define CALL(fid) [(fid) - MOAT_FN(0)]
+
+/* See include/moat/abi.h and docs/ABI.md: { name, arguments, results, handler }. */
 static const struct host_call_desc calls[MOAT_FN_COUNT] = {
-	[0] = { "VERSION", 0, 1, hc_version },
-	[1] = { "CAPS", 0, 3, hc_caps },
-	[2] = { "VM_CREATE", 6, 1, hc_vm_create },
-	[3] = { "VM_DESTROY", 1, 0, hc_vm_destroy },
-	[4] = { "VCPU_CREATE", 3, 0, hc_vcpu_create },
-	[5] = { "DONATE_CORE", 3, 0, hc_donate_core },
-	[6] = { "SHARE_CORE", 1, 0, hc_share_core },
-	[7] = { "UNSHARE_CORE", 1, 0, hc_unshare_core },
-	[8] = { "DONATE_VM", 3, 0, hc_donate_vm },
-	[9] = { "LOAD", 3, 0, hc_load },
-	[10] = { "SHARE_VM", 3, 0, hc_share_vm },
-	[11] = { "SET_BOOT", 3, 0, hc_set_boot },
-	[12] = { "FINALIZE", 1, 3, hc_finalize },
-	[13] = { "VCPU_RUN", 2, 1, hc_vcpu_run },
-	[14] = { "VCPU_GET_REG", 3, 1, hc_vcpu_get_reg },
-	[15] = { "VCPU_SET_REG", 4, 0, hc_vcpu_set_reg },
-	[16] = { "RECLAIM", 1, 0, hc_reclaim },
-	[17] = { "STATS", 1, 3, hc_stats },
-	[18] = { "CHECK", 0, 1, hc_check },
-	[19] = { "MEASUREMENT", 2, 1, hc_measurement },
+	CALL(MOAT_FN_VERSION) = { "VERSION", 0, 1, hc_version },
+	CALL(MOAT_FN_CAPS) = { "CAPS", 0, 3, hc_caps },
+	CALL(MOAT_FN_VM_CREATE) = { "VM_CREATE", 6, 1, hc_vm_create },
+	CALL(MOAT_FN_VM_DESTROY) = { "VM_DESTROY", 1, 0, hc_vm_destroy },
+	CALL(MOAT_FN_VCPU_CREATE) = { "VCPU_CREATE", 3, 0, hc_vcpu_create },
+	CALL(MOAT_FN_DONATE_CORE) = { "DONATE_CORE", 3, 0, hc_donate_core },
+	CALL(MOAT_FN_SHARE_CORE) = { "SHARE_CORE", 1, 0, hc_share_core },
+	CALL(MOAT_FN_UNSHARE_CORE) = { "UNSHARE_CORE", 1, 0, hc_unshare_core },
+	CALL(MOAT_FN_DONATE_VM) = { "DONATE_VM", 3, 0, hc_donate_vm },
+	CALL(MOAT_FN_LOAD) = { "LOAD", 3, 0, hc_load },
+	CALL(MOAT_FN_SHARE_VM) = { "SHARE_VM", 3, 0, hc_share_vm },
+	CALL(MOAT_FN_SET_BOOT) = { "SET_BOOT", 3, 0, hc_set_boot },
+	CALL(MOAT_FN_FINALIZE) = { "FINALIZE", 1, 3, hc_finalize },
+	CALL(MOAT_FN_VCPU_RUN) = { "VCPU_RUN", 2, 1, hc_vcpu_run },
+	CALL(MOAT_FN_VCPU_GET_REG) = { "VCPU_GET_REG", 3, 1, hc_vcpu_get_reg },
+	CALL(MOAT_FN_VCPU_SET_REG) = { "VCPU_SET_REG", 4, 0, hc_vcpu_set_reg },
+	CALL(MOAT_FN_RECLAIM) = { "RECLAIM", 1, 0, hc_reclaim },
+	CALL(MOAT_FN_STATS) = { "STATS", 1, 3, hc_stats },
+	CALL(MOAT_FN_CHECK) = { "CHECK", 0, 1, hc_check },
+	CALL(MOAT_FN_MEASUREMENT) = { "MEASUREMENT", 2, 1, hc_measurement },
 };
 
 long host_call_raw(u64 fid, struct host_call_args *args)

@@ -16,13 +16,12 @@
  *  And beyond RAM: the host stage 2 never maps a device page the core
  *  emulates (a redistributor's RD_base, DESIGN §0).
  *
- * Also answers MOAT_FN_STATS by counting the same database.
+ * Called by hc_diag.c (CHECK), unit tests and the fuzzer.
  * Lock: callers hold pagedb_lock.
  */
 #include "invariants.h"
 
 #include "arch.h"
-#include "host_call.h"
 #include "host_mmio.h"
 #include "host_s2.h"
 #include "log.h"
@@ -165,68 +164,4 @@ unsigned int invariants_check(void)
 		}
 	}
 	return c.violations;
-}
-
-int hc_check(struct host_call_args *args)
-{
-	spin_lock(&pagedb_lock);
-	args->res[0] = invariants_check();
-	spin_unlock(&pagedb_lock);
-	return MOAT_OK;
-}
-
-static void count_pages(u64 res[3], unsigned int which)
-{
-	for (unsigned int b = 0; b < pagedb_nr_banks(); b++) {
-		struct fdt_range bank = pagedb_bank(b);
-
-		for (u64 pa = bank.base; pa < bank.base + bank.size; pa += PAGE_SIZE) {
-			const struct page_info *p = pagedb_lookup(pa);
-
-			if (which == MOAT_STATS_OWNERS) {
-				if (p->owner == OWNER_HOST) {
-					res[0]++;
-				} else if (p->owner == OWNER_CORE) {
-					res[1]++;
-				} else if (OWNER_IS_VM(p->owner)) {
-					res[2]++;
-				}
-			} else if (p->state == PAGE_PENDING_SCRUB) {
-				res[0]++;
-			} else if (p->state == PAGE_SHARED_OWNED) {
-				res[p->peer == OWNER_CORE ? 1 : 2]++;
-			}
-		}
-	}
-}
-
-static void count_objects(u64 res[3])
-{
-	for (unsigned int slot = 0; slot < MAX_VMS; slot++) {
-		const struct vm *vm = vm_slot(slot);
-
-		if (!vm) {
-			continue;
-		}
-		res[0]++;
-		for (unsigned int i = 0; i < MAX_VCPUS; i++) {
-			res[1] += vm->vcpus[i] != NULL;
-		}
-	}
-	res[2] = host_s2_pool_free();
-}
-
-int hc_stats(struct host_call_args *args)
-{
-	if (args->a[0] > MOAT_STATS_OBJECTS) {
-		return MOAT_E_RANGE;
-	}
-	spin_lock(&pagedb_lock);
-	if (args->a[0] == MOAT_STATS_OBJECTS) {
-		count_objects(args->res);
-	} else {
-		count_pages(args->res, (unsigned int)args->a[0]);
-	}
-	spin_unlock(&pagedb_lock);
-	return MOAT_OK;
 }

@@ -89,7 +89,7 @@ int mem_donate_core(struct vm *vm, u64 pa, u64 npages)
 	for (u64 i = 0; i < npages; i++) {
 		take_from_host(pa + i * PAGE_SIZE);
 		set_page(pa + i * PAGE_SIZE, OWNER_CORE, PAGE_OWNED, OWNER_VM(vm->slot));
-		memcache_free(vm, phys_to_virt(pa + i * PAGE_SIZE));
+		memcache_free(&vm->memcache, phys_to_virt(pa + i * PAGE_SIZE));
 	}
 	return MOAT_OK;
 }

@@ -49,7 +49,7 @@ int vcpu_create(struct vm *vm, u64 index, u64 run_pa)
 	if (ret) {
 		return ret;
 	}
-	vcpu = memcache_alloc(vm);
+	vcpu = memcache_alloc(&vm->memcache);
 	if (!vcpu) {
 		mem_detach_run_page(run_pa);
 		return MOAT_E_NOMEM;

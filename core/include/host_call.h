@@ -1,9 +1,13 @@
 /*
- * Host-call table: one entry per function number of the host ABI
- * (include/moat/abi.h). host_call() validates the conduit and the reserved
- * arguments, then calls the handler with typed-free raw arguments; handlers
- * live with the concept they serve (VMs, memory, vCPUs) and are listed in
- * host_call.c, the one place that knows every call.
+ * Host-call table: one entry per function of the host ABI
+ * (include/moat/abi.h), indexed by its MOAT_FN_* name. host_call() validates
+ * the conduit and the reserved arguments, then calls the handler with the
+ * raw registers; each handler is a thin wrapper that unpacks x1..x6 into
+ * named, typed values once (a VM handle, a PA, an IPA, an index) and passes
+ * only those further down. Handlers live in one file per topic and are
+ * listed in host_call.c, the one place that knows every call.
+ *
+ * Imports flow one way (vm.h): host_call.c -> hc_*.c -> vcpu.c -> mem.c -> vm.c.
  */
 #ifndef MOAT_HOST_CALL_H
 #define MOAT_HOST_CALL_H
@@ -25,25 +29,33 @@ struct host_call_desc {
 	int (*handler)(struct host_call_args *args);
 };
 
-/* Handlers, one per call; each lives with the concept it serves. */
+/* Handlers, one per call, by topic. */
+
+/* A VM as a whole (hc_vm.c) */
 int hc_vm_create(struct host_call_args *args);
 int hc_vm_destroy(struct host_call_args *args);
+int hc_set_boot(struct host_call_args *args);
+int hc_finalize(struct host_call_args *args);
+int hc_measurement(struct host_call_args *args);
+
+/* vCPUs (hc_vcpu.c) */
 int hc_vcpu_create(struct host_call_args *args);
+int hc_vcpu_run(struct host_call_args *args);
+int hc_vcpu_get_reg(struct host_call_args *args);
+int hc_vcpu_set_reg(struct host_call_args *args);
+
+/* Memory (hc_mem.c) */
 int hc_donate_core(struct host_call_args *args);
 int hc_share_core(struct host_call_args *args);
 int hc_unshare_core(struct host_call_args *args);
 int hc_donate_vm(struct host_call_args *args);
 int hc_load(struct host_call_args *args);
 int hc_share_vm(struct host_call_args *args);
-int hc_set_boot(struct host_call_args *args);
-int hc_finalize(struct host_call_args *args);
-int hc_vcpu_run(struct host_call_args *args);
-int hc_vcpu_get_reg(struct host_call_args *args);
-int hc_vcpu_set_reg(struct host_call_args *args);
 int hc_reclaim(struct host_call_args *args);
+
+/* Diagnostics (hc_diag.c) */
 int hc_stats(struct host_call_args *args);
 int hc_check(struct host_call_args *args);
-int hc_measurement(struct host_call_args *args);
 
 /* Run one host call by raw register values (the fuzzer drives this directly). */
 long host_call_raw(u64 fid, struct host_call_args *args);

@@ -1,16 +1,23 @@
 /*
  * Virtual machines: the VM table, handles with generations, lifecycle,
- * configuration and measurement (DESIGN §6, §11).
+ * configuration and measurement (DESIGN §6, §11). The host calls that drive
+ * them live in hc_vm.c, hc_vcpu.c and hc_mem.c.
  *
  * Owns: the fixed table of MAX_VMS slots (bounded core memory, no growth with
  * the number of VMs: per-VM pages come from the VM's memcache).
  * Lock: vm->lock guards one VM's state and stage 2; pagedb_lock is taken
  * first when both are needed. No lock is held across a world switch.
+ *
+ * Imports flow one way, from the ABI edge down, never back up:
+ *   host_call.c -> hc_*.c -> vcpu.c -> mem.c -> vm.c -> memcache.c, pgtable.c, pagedb.c
+ * (vm.c knows neither vCPUs nor ownership transitions: the handlers in
+ * hc_*.c combine them.)
  */
 #ifndef MOAT_VM_H
 #define MOAT_VM_H
 
 #include "log.h"
+#include "memcache.h"
 #include "pgtable.h"
 #include "sha256.h"
 #include "spinlock.h"
@@ -26,12 +33,6 @@ enum vm_state {
 	VM_CREATED,   /* being configured: vCPUs, memory, LOAD, SET_BOOT */
 	VM_FINALIZED, /* configuration and image fixed; vCPUs may run */
 	VM_OFF,	      /* the guest powered off or asked for a reset: no more runs */
-};
-
-/* Pages the host donated for the core's use on behalf of one VM. */
-struct memcache {
-	u64 head;  /* PA of the first free page; pages link through their first word */
-	u32 count; /* free pages */
 };
 
 /*
@@ -74,9 +75,16 @@ struct vm {
 /* Empty the VM table (boot has it zeroed already; host-native tests and the fuzzer reuse it). */
 void vm_table_init(void);
 
-/* Look a handle up; on failure *err is MOAT_E_NOENT or MOAT_E_STALE. */
+/* Look a handle up; on failure *err is MOAT_E_NOENT or MOAT_E_STALE. Caller holds pagedb_lock. */
 struct vm *vm_from_handle(u64 handle, int *err);
 u64 vm_handle(const struct vm *vm);
+/*
+ * Look a handle up and lock the page database, then the VM (the lock order);
+ * NULL (nothing locked, *err set) when the handle names no live VM.
+ * vm_unlock_with_pagedb() drops both and returns ret, for `return unlock(...)`.
+ */
+struct vm *vm_lock_with_pagedb(u64 handle, int *err);
+int vm_unlock_with_pagedb(struct vm *vm, int ret);
 bool vm_is_protected(const struct vm *vm);
 bool vm_ipa_in_ram(const struct vm *vm, u64 ipa);
 bool vm_ipa_in_mmio(const struct vm *vm, u64 ipa);
@@ -84,8 +92,27 @@ bool vm_ipa_in_mmio(const struct vm *vm, u64 ipa);
 /* Iterate live VMs (for the invariant checker and statistics). */
 struct vm *vm_slot(unsigned int slot);
 
-/* Memcache: a zeroed core page for this VM, or NULL when empty. */
-void *memcache_alloc(struct vm *vm);
-void memcache_free(struct vm *vm, void *page);
+/* ---- lifecycle (the handlers in hc_vm.c drive it; callers hold pagedb_lock) ---- */
+
+/* VM_CREATE's configuration, unpacked from the host's registers. */
+struct vm_config {
+	u64 type; /* MOAT_VM_NORMAL or MOAT_VM_PROTECTED */
+	u64 max_vcpus;
+	u64 ram_size;
+	u64 mmio_base, mmio_size;
+};
+
+/* docs/ABI.md's order for VM_CREATE: type, vCPU count, alignment, RAM range, MMIO range. */
+int vm_check_config(const struct vm_config *cfg, u64 root_pa);
+/* A free slot, its identity (vm->slot) set so that the root can be claimed for it; NULL when full. */
+struct vm *vm_alloc_slot(void);
+/* Fill a claimed slot: configuration, stage 2 on root_pa (already the core's), measurement; state CREATED. */
+void vm_init(struct vm *vm, const struct vm_config *cfg, u64 root_pa);
+/* Seal the measurement with the boot state; state FINALIZED. Caller holds vm->lock. */
+void vm_finalize(struct vm *vm);
+/* Drop every TLB entry of the VM's VMID (a VMID's previous life, or a VM going away). */
+void vm_flush_tlbs(const struct vm *vm);
+/* The slot becomes free; every handle to this life of it goes stale. Caller holds vm->lock. */
+void vm_release(struct vm *vm);
 
 #endif
