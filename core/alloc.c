@@ -1,6 +1,10 @@
 /*
  * Page pool (see alloc.h): a bump allocator with a free list. Pages handed
  * out are always zeroed, because a page-table page must start out invalid.
+ *
+ * Lock: none of its own. The boot pool feeds the core's stage 1 (boot CPU,
+ * before anything else runs) and then only the host stage 2, whose callers
+ * hold pagedb_lock (host_s2.c).
  */
 #include "alloc.h"
 

@@ -6,6 +6,10 @@
  * Everything read from the DTB or the host image is input the core does not
  * control: any problem is reported in one clear line and the machine is
  * powered off, never left hanging.
+ *
+ * Lock: none. Runs on the boot CPU alone, before the host (or any other CPU)
+ * can call into the core; what it writes (core_layout, the DTB copy) is
+ * read-only afterwards.
  */
 #include "boot.h"
 

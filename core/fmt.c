@@ -1,5 +1,6 @@
 /*
  * A small, bounded printf formatter (see fmt.h). Stateless and reentrant.
+ * Lock: none needed (the output buffer is the caller's).
  */
 #include "fmt.h"
 

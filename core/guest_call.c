@@ -6,6 +6,9 @@
  *
  * vCPUs beyond the first (CPU_ON) arrive with SMP guests; until then CPU_ON
  * is refused with DENIED and AFFINITY_INFO reports only the caller on.
+ *
+ * Lock: none taken. Everything here acts on the calling vCPU, which only the
+ * physical CPU that loaded it touches (vcpu->loaded, set under vm->lock).
  */
 #include "guest_refuse.h"
 #include "psci.h"

@@ -6,8 +6,9 @@
  *
  * Called only from the host-call table (host_call.c).
  * Lock: pagedb_lock, then vm->lock, for VCPU_CREATE (it claims the run page)
- * and the register calls. VCPU_RUN holds no lock while the guest runs: the
- * vCPU is marked loaded under vm->lock and unmarked under it afterwards.
+ * and the register calls. VCPU_RUN takes only vm->lock, to look the handle up
+ * and mark the vCPU loaded, and holds no lock while the guest runs; it
+ * unmarks the vCPU under vm->lock afterwards.
  */
 #include "host_call.h"
 
@@ -33,13 +34,26 @@ int hc_vcpu_run(struct host_call_args *args)
 {
 	u64 handle = args->a[0];
 	u64 index = args->a[1];
+	struct vcpu *vcpu;
+	bool flush_local;
 	int ret;
-	struct vm *vm = vm_from_handle(handle, &ret);
+	/*
+	 * The lookup with its generation check and the loaded mark under one hold
+	 * of vm->lock, without pagedb_lock (a run must not wait for page calls):
+	 * a VM destroyed and its slot reused between an unlocked lookup and the
+	 * lock would have the new VM's vCPU run under the old VM's handle.
+	 */
+	struct vm *vm = vm_lock(handle, &ret);
 
 	if (!vm) {
 		return ret;
 	}
-	return vcpu_run(vm, index, &args->res[0]);
+	ret = vcpu_start_run(vm, index, &vcpu, &flush_local);
+	spin_unlock(&vm->lock);
+	if (ret) {
+		return ret;
+	}
+	return vcpu_run(vcpu, flush_local, &args->res[0]);
 }
 
 int hc_vcpu_get_reg(struct host_call_args *args)

@@ -7,8 +7,8 @@
  *
  * Called only from the host-call table (host_call.c).
  * Lock: pagedb_lock, then vm->lock, both held for a call's whole duration
- * (vm_lock_with_pagedb); VM_CREATE needs only pagedb_lock, since nobody can
- * name the slot before it returns the handle.
+ * (vm_lock_with_pagedb); VM_CREATE takes the new slot's vm->lock only to fill
+ * it, since VCPU_RUN looks handles up under vm->lock alone (vm_lock).
  */
 #include "host_call.h"
 
@@ -45,7 +45,10 @@ int hc_vm_create(struct host_call_args *args)
 	if (!ret) {
 		/* Checked just above, under the same lock: taking the root cannot fail. */
 		CHECK(mem_take_root(vm, root_pa) == MOAT_OK);
+		/* A VCPU_RUN holding a stale handle to this slot looks it up under vm->lock alone. */
+		spin_lock(&vm->lock);
 		vm_init(vm, &cfg, root_pa);
+		spin_unlock(&vm->lock);
 		args->res[0] = vm_handle(vm);
 		log_info("vm%u created: %s, %u vCPU(s), RAM %lu MiB, MMIO 0x%lx+0x%lx", vm->slot,
 			 vm_is_protected(vm) ? "protected" : "normal", vm->max_vcpus, vm->ram_size >> 20, vm->mmio_base,

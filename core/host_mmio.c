@@ -1,5 +1,8 @@
 /*
  * Emulated host device pages (see host_mmio.h).
+ *
+ * Lock: none. The emulated-page list is written once at boot (boot CPU) and
+ * only read afterwards; each access is one device access on the host's behalf.
  */
 #include "host_mmio.h"
 

@@ -1,5 +1,8 @@
 /*
  * Host stage-2 construction (see host_s2.h).
+ *
+ * Lock: pagedb_lock guards the host's table, since whether a page is mapped
+ * follows from its owner; boot builds it on the boot CPU before any caller.
  */
 #include "host_s2.h"
 

@@ -7,6 +7,9 @@
  * DoubleLock, MTPMU) reads 0xf for "absent", so capping one compares the
  * values as signed: an absent feature stays absent, a present one is cut to
  * the cap.
+ *
+ * Lock: none. The views are written once at boot (boot CPU) and read-only
+ * afterwards.
  */
 #include "idregs.h"
 

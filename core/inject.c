@@ -1,5 +1,5 @@
 /*
- * Exception-injection arithmetic (see inject.h). Stateless.
+ * Exception-injection arithmetic (see inject.h). Stateless: no lock.
  */
 #include "inject.h"
 

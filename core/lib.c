@@ -2,6 +2,7 @@
  * Minimal C library for the EL2 core and the bare-metal test images.
  * Byte-wise or naturally aligned accesses only: these run before the MMU is
  * on, when all memory is Device memory and unaligned accesses fault.
+ * Lock: none (no state).
  */
 #include "lib.h"
 

@@ -76,6 +76,7 @@ int mem_donate_core(struct vm *vm, u64 pa, u64 npages)
 {
 	int ret;
 
+	CHECK_PAGEDB_VM_LOCKED(vm);
 	if (npages == 0 || npages > DONATE_CORE_MAX_PAGES) {
 		return MOAT_E_RANGE;
 	}
@@ -98,6 +99,7 @@ int mem_check_root(u64 root_pa)
 {
 	int ret;
 
+	CHECK_LOCKED(&pagedb_lock);
 	if (!IS_ALIGNED(root_pa, 2 * PAGE_SIZE)) {
 		return MOAT_E_ALIGN;
 	}
@@ -112,6 +114,7 @@ int mem_take_root(struct vm *vm, u64 root_pa)
 {
 	int ret = mem_check_root(root_pa);
 
+	CHECK_LOCKED(&pagedb_lock); /* the slot is being claimed: its VM lock is not needed yet */
 	if (ret) {
 		return ret;
 	}
@@ -128,6 +131,7 @@ int mem_share_core(u64 pa)
 	struct page_info *page;
 	int ret = mem_check_host_page(pa);
 
+	CHECK_LOCKED(&pagedb_lock);
 	if (ret == MOAT_E_PERM) {
 		page = pagedb_lookup(pa);
 		if (page->owner == OWNER_HOST && page->state == PAGE_SHARED_OWNED && page->peer == OWNER_CORE) {
@@ -173,6 +177,7 @@ int mem_unshare_core(u64 pa)
 {
 	int ret = check_shared_unattached(pa);
 
+	CHECK_LOCKED(&pagedb_lock);
 	if (!ret) {
 		set_page(pa, OWNER_HOST, PAGE_OWNED, OWNER_NONE);
 	}
@@ -183,6 +188,7 @@ int mem_attach_run_page(u64 pa)
 {
 	int ret = check_shared_unattached(pa);
 
+	CHECK_LOCKED(&pagedb_lock);
 	if (!ret) {
 		pagedb_lookup(pa)->flags |= PAGE_FLAG_RUN_PAGE;
 	}
@@ -193,6 +199,7 @@ void mem_detach_run_page(u64 pa)
 {
 	struct page_info *page = pagedb_lookup(pa);
 
+	CHECK_LOCKED(&pagedb_lock);
 	if (page) {
 		page->flags &= (u8)~PAGE_FLAG_RUN_PAGE;
 	}
@@ -249,6 +256,7 @@ int mem_give_vm(struct vm *vm, u64 pa, u64 ipa, enum vm_page_kind kind)
 {
 	int ret = check_give_vm(vm, pa, ipa, kind);
 
+	CHECK_PAGEDB_VM_LOCKED(vm);
 	if (ret) {
 		return ret;
 	}
@@ -274,6 +282,7 @@ int mem_reclaim(u64 pa)
 {
 	struct page_info *page;
 
+	CHECK_LOCKED(&pagedb_lock);
 	if (!IS_ALIGNED(pa, PAGE_SIZE)) {
 		return MOAT_E_ALIGN;
 	}
@@ -300,6 +309,7 @@ void mem_vm_teardown(struct vm *vm)
 {
 	u16 owner = OWNER_VM(vm->slot);
 
+	CHECK_PAGEDB_VM_LOCKED(vm);
 	for (unsigned int b = 0; b < pagedb_nr_banks(); b++) {
 		struct fdt_range bank = pagedb_bank(b);
 
@@ -319,6 +329,7 @@ u64 mem_scrub_for_reset(void)
 {
 	u64 scrubbed = 0;
 
+	CHECK_LOCKED(&pagedb_lock);
 	for (unsigned int b = 0; b < pagedb_nr_banks(); b++) {
 		struct fdt_range bank = pagedb_bank(b);
 

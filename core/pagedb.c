@@ -1,6 +1,9 @@
 /*
  * Page database (see pagedb.h). Storage is one flat array of struct
  * page_info, bank after bank, placed in the core's reserved region at boot.
+ *
+ * Lock: pagedb_lock (defined here) guards every entry; the bank layout is
+ * written once at boot and read-only afterwards.
  */
 #include "pagedb.h"
 

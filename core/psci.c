@@ -8,6 +8,8 @@
  * SYSTEM_RESET2 go through the reset scrub first (reset() below).
  *
  * Owns no state yet; CPU_ON becomes a real start-up path with SMP support.
+ * Lock: the reset path holds pagedb_lock from the scrub through the firmware
+ * call; the other calls need none.
  */
 #include "arch.h"
 #include "host.h"

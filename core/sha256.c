@@ -2,6 +2,7 @@
  * SHA-256 as specified in FIPS 180-4, written from the specification.
  * Big-endian message schedule and output; byte-wise loads so it works on any
  * alignment (the core runs with strict alignment).
+ * Lock: none of its own; a context is its owner's (a VM's, under vm->lock).
  */
 #include "sha256.h"
 

@@ -8,6 +8,10 @@
  * and they tell the host no more than the exit needs (DESIGN §6): never a
  * protected guest's registers, never an instruction decoded on its behalf
  * when the hardware syndrome does not describe the access (ISV = 0).
+ *
+ * Lock: vm->lock guards a vCPU while it is not loaded (creation, register
+ * access, loading and unloading; the callers in hc_vcpu.c hold it). A loaded
+ * vCPU belongs to the one physical CPU running it, which needs no lock.
  */
 #include "vcpu.h"
 
@@ -36,6 +40,7 @@ int vcpu_create(struct vm *vm, u64 index, u64 run_pa)
 	struct vcpu *vcpu;
 	int ret;
 
+	CHECK_PAGEDB_VM_LOCKED(vm); /* the run page's flag is the page database's */
 	if (vm->state != VM_CREATED) {
 		return MOAT_E_STATE;
 	}
@@ -106,6 +111,7 @@ static int access_reg(struct vm *vm, u64 index, u64 reg, struct vcpu **vcpu, u64
 {
 	int ret;
 
+	CHECK_LOCKED(&vm->lock);
 	if (vm_is_protected(vm)) {
 		return MOAT_E_PERM;
 	}
@@ -330,33 +336,27 @@ static u64 timer_deadline(const struct vcpu *vcpu)
 	return (ctl & CNTV_CTL_ENABLE) && !(ctl & CNTV_CTL_IMASK) ? vcpu->ctx.sys[SYS_CNTV_CVAL_EL0] : ~0UL;
 }
 
-static int start_run(struct vm *vm, u64 index, struct vcpu **out, bool *flush_local)
+int vcpu_start_run(struct vm *vm, u64 index, struct vcpu **out, bool *flush_local)
 {
 	unsigned int cpu = arch_cpu_index();
 	int ret;
 
-	spin_lock(&vm->lock);
+	CHECK_LOCKED(&vm->lock);
 	ret = vm->state == VM_FINALIZED ? find_vcpu(vm, index, out) : MOAT_E_STATE;
 	if (!ret) {
 		(*out)->loaded = true;
 		*flush_local = vm->last_vcpu[cpu] != (int)index;
 		vm->last_vcpu[cpu] = (int)index;
 	}
-	spin_unlock(&vm->lock);
 	return ret;
 }
 
-int vcpu_run(struct vm *vm, u64 index, u64 *exit_reason)
+int vcpu_run(struct vcpu *vcpu, bool flush_local, u64 *exit_reason)
 {
+	struct vm *vm = vcpu->vm;
 	struct guest_exit e;
-	struct vcpu *vcpu;
-	bool flush_local;
 	u32 reason = MOAT_EXIT_NONE;
-	int ret = start_run(vm, index, &vcpu, &flush_local);
 
-	if (ret) {
-		return ret;
-	}
 	complete_mmio_read(vcpu);
 	arch_vcpu_load(vcpu, flush_local);
 	do {

@@ -3,9 +3,10 @@
  * measurement. The host calls that drive the lifecycle are in hc_vm.c; this
  * file knows neither vCPUs nor page ownership (imports flow one way, vm.h).
  *
- * Lock order: pagedb_lock, then vm->lock. A slot's life begins and ends
- * under pagedb_lock (create, destroy), so a lookup under pagedb_lock sees a
- * stable table; a VM's own state changes under its vm->lock.
+ * Lock order: pagedb_lock, then vm->lock. vm->lock guards one VM's struct;
+ * a slot's life begins and ends (create, destroy) under both locks, so a
+ * lookup under either sees a stable slot: page calls look up under
+ * pagedb_lock, VCPU_RUN under vm->lock alone.
  */
 #include "vm.h"
 
@@ -71,6 +72,24 @@ struct vm *vm_lock_with_pagedb(u64 handle, int *err)
 	return vm;
 }
 
+struct vm *vm_lock(u64 handle, int *err)
+{
+	u64 slot = handle & 0xffff;
+	struct vm *vm;
+
+	if ((handle >> 32) || slot >= MAX_VMS) {
+		*err = MOAT_E_NOENT;
+		return NULL;
+	}
+	/* The slot's lock, whichever life it is in; only then is its generation worth reading. */
+	spin_lock(&vms[slot].lock);
+	vm = vm_from_handle(handle, err);
+	if (!vm) {
+		spin_unlock(&vms[slot].lock);
+	}
+	return vm;
+}
+
 int vm_unlock_with_pagedb(struct vm *vm, int ret)
 {
 	spin_unlock(&vm->lock);
@@ -125,6 +144,7 @@ int vm_check_config(const struct vm_config *cfg, u64 root_pa)
 
 struct vm *vm_alloc_slot(void)
 {
+	CHECK_LOCKED(&pagedb_lock);
 	for (unsigned int i = 0; i < MAX_VMS; i++) {
 		if (vms[i].state == VM_FREE) {
 			/* The root is claimed with the slot's identity, so that teardown finds the pages. */
@@ -159,7 +179,10 @@ void vm_init(struct vm *vm, const struct vm_config *cfg, u64 root_pa)
 	u16 generation = vm->generation;
 	u16 slot = vm->slot;
 
-	memset(vm, 0, sizeof(*vm));
+	CHECK_PAGEDB_VM_LOCKED(vm);
+	/* Everything but the lock, which is held here and may have a stale VCPU_RUN waiting on it. */
+	_Static_assert(offsetof(struct vm, lock) == 0, "struct vm opens with its lock");
+	memset((u8 *)vm + sizeof(vm->lock), 0, sizeof(*vm) - sizeof(vm->lock));
 	vm->slot = slot;
 	vm->generation = generation;
 	vm->vmid = (u16)(slot + 1); /* VMID 0 is the host's */
@@ -191,6 +214,7 @@ void vm_finalize(struct vm *vm)
 	/* The boot state is part of what the guest's owner attests: hash it after the image. */
 	u64 boot[2] = { vm->boot_pc, vm->boot_x0 };
 
+	CHECK_LOCKED(&vm->lock);
 	sha256_update(&vm->measure, boot, sizeof(boot));
 	sha256_final(&vm->measure, vm->measurement);
 	vm->state = VM_FINALIZED;
@@ -198,6 +222,7 @@ void vm_finalize(struct vm *vm)
 
 void vm_release(struct vm *vm)
 {
+	CHECK_PAGEDB_VM_LOCKED(vm);
 	vm->state = VM_FREE;
 	vm->generation++;
 }

@@ -107,7 +107,15 @@ struct guest_exit {
 
 /* Host calls (vcpu.c). */
 int vcpu_create(struct vm *vm, u64 index, u64 run_pa);
-int vcpu_run(struct vm *vm, u64 index, u64 *exit_reason);
+/*
+ * VCPU_RUN in two steps, so that no lock is held while the guest runs:
+ * vcpu_start_run() finds the vCPU and marks it loaded on this CPU (caller
+ * holds vm->lock, taken with the handle's generation re-checked:
+ * vm_lock()); vcpu_run() then runs it without a lock and unloads it under
+ * vm->lock.
+ */
+int vcpu_start_run(struct vm *vm, u64 index, struct vcpu **out, bool *flush_local);
+int vcpu_run(struct vcpu *vcpu, bool flush_local, u64 *exit_reason);
 int vcpu_get_reg(struct vm *vm, u64 index, u64 reg, u64 *value);
 int vcpu_set_reg(struct vm *vm, u64 index, u64 reg, u64 value);
 

@@ -18,6 +18,7 @@
 
 #include "log.h"
 #include "memcache.h"
+#include "pagedb.h"
 #include "pgtable.h"
 #include "sha256.h"
 #include "spinlock.h"
@@ -72,12 +73,31 @@ struct vm {
 	struct refusal_record refusals;
 };
 
+/* At the top of a function that needs both locks a page call holds: pagedb_lock and vm->lock. */
+#define CHECK_PAGEDB_VM_LOCKED(vm)                                                                                   \
+	do {                                                                                                         \
+		CHECK_LOCKED(&pagedb_lock);                                                                          \
+		CHECK_LOCKED(&(vm)->lock);                                                                           \
+	} while (0)
+
 /* Empty the VM table (boot has it zeroed already; host-native tests and the fuzzer reuse it). */
 void vm_table_init(void);
 
-/* Look a handle up; on failure *err is MOAT_E_NOENT or MOAT_E_STALE. Caller holds pagedb_lock. */
-struct vm *vm_from_handle(u64 handle, int *err);
 u64 vm_handle(const struct vm *vm);
+/*
+ * The VM a handle names, or NULL with *err MOAT_E_NOENT or MOAT_E_STALE. The
+ * answer holds only while the caller keeps the slot's life stable: it holds
+ * pagedb_lock or that VM's lock (or runs alone, as the fuzzer does). The host
+ * calls use the locking forms below.
+ */
+struct vm *vm_from_handle(u64 handle, int *err);
+/*
+ * Look a handle up and lock the VM alone; NULL (nothing locked) with *err
+ * MOAT_E_NOENT or MOAT_E_STALE when the handle names no live VM. The
+ * generation is checked under the lock, so the VM returned is the one the
+ * handle named, and stays so until the caller unlocks it.
+ */
+struct vm *vm_lock(u64 handle, int *err);
 /*
  * Look a handle up and lock the page database, then the VM (the lock order);
  * NULL (nothing locked, *err set) when the handle names no live VM.
@@ -92,7 +112,11 @@ bool vm_ipa_in_mmio(const struct vm *vm, u64 ipa);
 /* Iterate live VMs (for the invariant checker and statistics). */
 struct vm *vm_slot(unsigned int slot);
 
-/* ---- lifecycle (the handlers in hc_vm.c drive it; callers hold pagedb_lock) ---- */
+/*
+ * ---- lifecycle (the handlers in hc_vm.c drive it) ----
+ * A slot's life begins and ends under both pagedb_lock and its vm->lock, so
+ * a lookup under either lock sees it whole.
+ */
 
 /* VM_CREATE's configuration, unpacked from the host's registers. */
 struct vm_config {
@@ -105,14 +129,18 @@ struct vm_config {
 /* docs/ABI.md's order for VM_CREATE: type, vCPU count, alignment, RAM range, MMIO range. */
 int vm_check_config(const struct vm_config *cfg, u64 root_pa);
 /* A free slot, its identity (vm->slot) set so that the root can be claimed for it; NULL when full. */
-struct vm *vm_alloc_slot(void);
-/* Fill a claimed slot: configuration, stage 2 on root_pa (already the core's), measurement; state CREATED. */
+struct vm *vm_alloc_slot(void); /* caller holds pagedb_lock */
+/*
+ * Fill a claimed slot: configuration, stage 2 on root_pa (already the core's),
+ * measurement; state CREATED. Caller holds pagedb_lock and vm->lock (a
+ * VCPU_RUN with a stale handle may be waiting on that lock: it is kept).
+ */
 void vm_init(struct vm *vm, const struct vm_config *cfg, u64 root_pa);
 /* Seal the measurement with the boot state; state FINALIZED. Caller holds vm->lock. */
 void vm_finalize(struct vm *vm);
 /* Drop every TLB entry of the VM's VMID (a VMID's previous life, or a VM going away). */
 void vm_flush_tlbs(const struct vm *vm);
-/* The slot becomes free; every handle to this life of it goes stale. Caller holds vm->lock. */
+/* The slot becomes free; every handle to this life of it goes stale. Caller holds pagedb_lock and vm->lock. */
 void vm_release(struct vm *vm);
 
 #endif

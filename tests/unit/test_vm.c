@@ -15,7 +15,8 @@
  *     core answers itself, system-register traps, IRQ exits; the run page
  *     carries the documented fields and nothing stale;
  *   - VCPU_GET_REG / VCPU_SET_REG: refused for protected VMs, a round trip
- *     for every register of a normal VM, PSTATE validation.
+ *     for every register of a normal VM, PSTATE validation;
+ *   - VCPU_RUN racing VM_DESTROY and slot reuse (the fake arch's lock hook).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -1202,6 +1203,52 @@ static void test_busy_while_running(void **state)
 	assert_int_equal(fm_violations(), 0);
 }
 
+/*
+ * VCPU_RUN against a VM destroyed, and its slot reused, by "another CPU" at
+ * the moment VCPU_RUN asks for the VM lock (the fake arch's lock hook plays
+ * that CPU). The handle names the old VM: the call must fail STALE and the
+ * new VM's vCPU must not run. Were the lookup and its generation check not
+ * made under the same hold of vm->lock as the vCPU's loaded mark, the run
+ * would go to the new VM's vCPU under the old VM's handle.
+ */
+static struct fm_vm race_old, race_new;
+static bool race_hit;
+
+static void destroy_and_reuse(u32 *word)
+{
+	if (word != &fm_vm_of(&race_old)->lock.locked) {
+		return;
+	}
+	fake_spin_hook = NULL; /* once */
+	race_hit = true;
+	expect_ok(FM_CALL(MOAT_FN_VM_DESTROY, race_old.handle));
+	race_new = fm_build_vm(m, NORM, 0);
+}
+
+static void test_run_lookup_races_destroy(void **state)
+{
+	u64 res[3] = { 0 };
+	long ret;
+
+	race_old = fm_build_vm(m, NORM, 0);
+	race_hit = false;
+	fake_spin_hook = destroy_and_reuse;
+	ret = FM_CALLR(res, MOAT_FN_VCPU_RUN, race_old.handle, 0);
+	fake_spin_hook = NULL;
+	assert_true(race_hit);
+	/* The race as the test means it: the same slot, a new life. */
+	assert_int_equal(race_new.slot, race_old.slot);
+	assert_int_not_equal(race_new.handle, race_old.handle);
+	assert_int_equal(ret, MOAT_E_STALE);
+	assert_int_equal(res[0], 0);
+	assert_int_equal(fake.vcpu_loads, 0);
+	assert_false(fm_vcpu(&race_new, 0)->loaded);
+	/* The new VM is untouched: its own handle runs it. */
+	assert_int_equal(run(&race_new), MOAT_EXIT_SYSTEM_OFF);
+	assert_int_equal(fake.vcpu_loads, 1);
+	assert_int_equal(fm_violations(), 0);
+}
+
 static void test_vcpu_state_budget(void **state)
 {
 	/* DESIGN §6: at most 1.5 KiB of core state per vCPU on the baseline CPU (one memcache page holds it). */
@@ -1243,6 +1290,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_regs_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_regs_check_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_busy_while_running, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_run_lookup_races_destroy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vcpu_state_budget, setup, teardown),
 	};
 

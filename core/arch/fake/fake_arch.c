@@ -24,9 +24,12 @@ static void trace(enum fake_op op, u64 arg)
 	}
 }
 
+void (*fake_spin_hook)(u32 *word);
+
 void fake_reset(void)
 {
 	memset(&fake, 0, sizeof(fake));
+	fake_spin_hook = NULL;
 }
 
 void arch_dsb_ishst(void) { trace(FAKE_DSB_ISHST, 0); }
