@@ -7,6 +7,7 @@
  * vCPUs beyond the first (CPU_ON) arrive with SMP guests; until then CPU_ON
  * is refused with DENIED and AFFINITY_INFO reports only the caller on.
  */
+#include "guest_exit.h"
 #include "guest_refuse.h"
 #include "psci.h"
 #include "vcpu.h"
@@ -65,7 +66,7 @@ static u64 own_mpidr(const struct vcpu *vcpu)
 	return vcpu->index;
 }
 
-bool guest_hvc(struct vcpu *vcpu, u32 *exit_reason)
+u32 guest_hvc(struct vcpu *vcpu, const struct guest_exit *e)
 {
 	u64 *x = vcpu->ctx.regs.x;
 	long ret = PSCI_RET_NOT_SUPPORTED;
@@ -81,8 +82,7 @@ bool guest_hvc(struct vcpu *vcpu, u32 *exit_reason)
 	case PSCI_CPU_SUSPEND_64:
 		/* Standby semantics for every state: the vCPU waits like WFI and resumes after the call. */
 		x[0] = PSCI_RET_SUCCESS;
-		*exit_reason = MOAT_EXIT_WFI;
-		return false;
+		return exit_to_host(vcpu, MOAT_EXIT_WFI);
 	case PSCI_CPU_ON_32:
 	case PSCI_CPU_ON_64:
 	case PSCI_CPU_OFF:
@@ -97,11 +97,9 @@ bool guest_hvc(struct vcpu *vcpu, u32 *exit_reason)
 		ret = PSCI_MIGRATE_NO_TRUSTED_OS;
 		break;
 	case PSCI_SYSTEM_OFF:
-		*exit_reason = MOAT_EXIT_SYSTEM_OFF;
-		return false;
+		return exit_to_host(vcpu, MOAT_EXIT_SYSTEM_OFF);
 	case PSCI_SYSTEM_RESET:
-		*exit_reason = MOAT_EXIT_SYSTEM_RESET;
-		return false;
+		return exit_to_host(vcpu, MOAT_EXIT_SYSTEM_RESET);
 	case SMCCC_VERSION:
 		ret = (long)SMCCC_1_1;
 		break;
@@ -113,5 +111,5 @@ bool guest_hvc(struct vcpu *vcpu, u32 *exit_reason)
 		break;
 	}
 	x[0] = (u64)ret;
-	return true;
+	return MOAT_EXIT_NONE;
 }

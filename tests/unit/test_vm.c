@@ -43,12 +43,6 @@
 #define RAM_END (MOAT_GUEST_RAM_BASE + FM_VM_RAM_SIZE)
 #define MMIO_REG (FM_VM_MMIO_BASE + 0x14)
 
-/* Vector kinds arch_guest_run reports (offset / 0x80 into the lower-EL AArch64/AArch32 vectors). */
-#define KIND_SYNC 8
-#define KIND_IRQ 9
-#define KIND_FIQ 10
-#define KIND_SERROR 11
-
 #define EC(ec) ((u64)(ec) << ESR_EC_SHIFT)
 #define DFSC_TRANSLATION_L3 0x07UL
 
@@ -127,12 +121,12 @@ static void queue_hvc(u64 x0, u64 x1)
 	script[n].set_x0 = true;
 	script[n].x0 = x0;
 	script[n].x1 = x1;
-	fake_queue_exit(KIND_SYNC, EC(EC_HVC64) | ESR_IL, 0, 0);
+	fake_queue_exit(GUEST_EXIT_SYNC, EC(EC_HVC64) | ESR_IL, 0, 0);
 }
 
 static void queue_irq(void)
 {
-	fake_queue_exit(KIND_IRQ, 0, 0, 0);
+	fake_queue_exit(GUEST_EXIT_IRQ, 0, 0, 0);
 }
 
 /* One VCPU_RUN of vCPU 0: the exit reason, which the run page must repeat. */
@@ -559,7 +553,7 @@ static void mmio_write(unsigned int type)
 		if (cases[i].srt < 31) {
 			ctx(&v)->regs.x[cases[i].srt] = cases[i].reg;
 		}
-		fake_queue_exit(KIND_SYNC, dabt(cases[i].sas, false, cases[i].srt, true, true), 0x1234,
+		fake_queue_exit(GUEST_EXIT_SYNC, dabt(cases[i].sas, false, cases[i].srt, true, true), 0x1234,
 				MMIO_REG + i * 8);
 		fill_run_page(&v);
 		assert_int_equal(run(&v), MOAT_EXIT_MMIO);
@@ -616,7 +610,7 @@ static void test_mmio_read_completion(void **state)
 			ctx(&v)->regs.x[x] = 0x1111111111111111UL * (x % 15 + 1);
 		}
 		memcpy(before, ctx(&v)->regs.x, sizeof(before));
-		fake_queue_exit(KIND_SYNC, dabt(cases[i].sas, cases[i].sse, cases[i].srt, cases[i].sf, false), 0,
+		fake_queue_exit(GUEST_EXIT_SYNC, dabt(cases[i].sas, cases[i].sse, cases[i].srt, cases[i].sf, false), 0,
 				MMIO_REG);
 		queue_irq();
 		fill_run_page(&v);
@@ -645,7 +639,7 @@ static void test_mmio_read_completion(void **state)
 		u64 before[31];
 
 		memcpy(before, ctx(&v)->regs.x, sizeof(before));
-		fake_queue_exit(KIND_SYNC, dabt(3, false, 31, true, false), 0, MMIO_REG);
+		fake_queue_exit(GUEST_EXIT_SYNC, dabt(3, false, 31, true, false), 0, MMIO_REG);
 		queue_irq();
 		queue_irq();
 		assert_int_equal(run(&v), MOAT_EXIT_MMIO);
@@ -661,7 +655,7 @@ static void test_mmio_read_completion(void **state)
 
 /* ---- VCPU_RUN: faults ------------------------------------------------------------------------- */
 
-static void expect_guest_fault(const struct fm_vm *v, u64 esr, u64 ipa, u64 kind)
+static void expect_guest_fault(const struct fm_vm *v, u64 esr, u64 ipa, enum guest_exit_kind kind)
 {
 	unsigned int injected = fake.injected;
 	struct moat_run *r = fm_run_page(v);
@@ -684,20 +678,20 @@ static void test_guest_faults(void **state)
 	u64 ok = dabt(2, false, 5, true, true);
 
 	/* ISV = 0 in the MMIO window (pairs, writeback, SIMD): never decoded for the host. */
-	expect_guest_fault(&v, no_isv, MMIO_REG, KIND_SYNC);
+	expect_guest_fault(&v, no_isv, MMIO_REG, GUEST_EXIT_SYNC);
 	assert_int_equal(ESR_EC(fake.last_esr_el1), EC_DABT_SAME); /* guest at EL1: same-EL abort */
 	assert_int_equal(ESR_FSC(fake.last_esr_el1), FSC_SEA);
 	assert_int_equal(fake.last_far_el1, 0xffff000012345678UL);
 	/* A stage-1 walk that hit the MMIO window, and an instruction fetch from it. */
-	expect_guest_fault(&v, ok | ESR_S1PTW, MMIO_REG, KIND_SYNC);
-	expect_guest_fault(&v, EC(EC_IABT_LOWER) | ESR_IL | DFSC_TRANSLATION_L3, FM_VM_MMIO_BASE, KIND_SYNC);
+	expect_guest_fault(&v, ok | ESR_S1PTW, MMIO_REG, GUEST_EXIT_SYNC);
+	expect_guest_fault(&v, EC(EC_IABT_LOWER) | ESR_IL | DFSC_TRANSLATION_L3, FM_VM_MMIO_BASE, GUEST_EXIT_SYNC);
 	/* Neither RAM nor MMIO. */
-	expect_guest_fault(&v, ok, 0x20000123UL, KIND_SYNC);
-	expect_guest_fault(&v, ok, RAM_END, KIND_SYNC);
-	expect_guest_fault(&v, ok, FM_VM_MMIO_BASE + FM_VM_MMIO_SIZE, KIND_SYNC);
-	expect_guest_fault(&v, ok, FM_VM_MMIO_BASE - 8, KIND_SYNC);
+	expect_guest_fault(&v, ok, 0x20000123UL, GUEST_EXIT_SYNC);
+	expect_guest_fault(&v, ok, RAM_END, GUEST_EXIT_SYNC);
+	expect_guest_fault(&v, ok, FM_VM_MMIO_BASE + FM_VM_MMIO_SIZE, GUEST_EXIT_SYNC);
+	expect_guest_fault(&v, ok, FM_VM_MMIO_BASE - 8, GUEST_EXIT_SYNC);
 	/* A fault on RAM that is mapped (a permission fault, say): nothing for the host to supply. */
-	expect_guest_fault(&v, ok, MOAT_GUEST_RAM_BASE + 0x10, KIND_SYNC);
+	expect_guest_fault(&v, ok, MOAT_GUEST_RAM_BASE + 0x10, GUEST_EXIT_SYNC);
 	assert_int_equal(fm_vm_of(&v)->state, VM_FINALIZED);
 	assert_int_equal(fm_violations(), 0);
 }
@@ -708,7 +702,7 @@ static void test_mem_fault(void **state)
 	struct moat_run *r = fm_run_page(&v);
 	u64 pc = ctx(&v)->regs.elr;
 
-	fake_queue_exit(KIND_SYNC, dabt(2, false, 5, true, false), 0, MOAT_GUEST_RAM_BASE + 0x5123);
+	fake_queue_exit(GUEST_EXIT_SYNC, dabt(2, false, 5, true, false), 0, MOAT_GUEST_RAM_BASE + 0x5123);
 	fill_run_page(&v);
 	assert_int_equal(run(&v), MOAT_EXIT_MEM_FAULT);
 	assert_int_equal(r->u.mem_fault.ipa, MOAT_GUEST_RAM_BASE + 0x5000);
@@ -717,11 +711,11 @@ static void test_mem_fault(void **state)
 	assert_int_equal(fake.injected, 0);
 
 	/* Instruction fetches too, and the last page of RAM. */
-	fake_queue_exit(KIND_SYNC, EC(EC_IABT_LOWER) | ESR_IL | DFSC_TRANSLATION_L3, 0, RAM_END - 1);
+	fake_queue_exit(GUEST_EXIT_SYNC, EC(EC_IABT_LOWER) | ESR_IL | DFSC_TRANSLATION_L3, 0, RAM_END - 1);
 	assert_int_equal(run(&v), MOAT_EXIT_MEM_FAULT);
 	assert_int_equal(r->u.mem_fault.ipa, RAM_END - PAGE_SIZE);
 	/* An access without a valid syndrome is still a memory fault in RAM. */
-	fake_queue_exit(KIND_SYNC, dabt(2, false, 5, true, false) & ~ESR_ISV, 0, MOAT_GUEST_RAM_BASE + 0x6000);
+	fake_queue_exit(GUEST_EXIT_SYNC, dabt(2, false, 5, true, false) & ~ESR_ISV, 0, MOAT_GUEST_RAM_BASE + 0x6000);
 	assert_int_equal(run(&v), MOAT_EXIT_MEM_FAULT);
 	assert_int_equal(r->u.mem_fault.ipa, MOAT_GUEST_RAM_BASE + 0x6000);
 	assert_int_equal(fake.injected, 0);
@@ -748,7 +742,7 @@ static void test_wfi(void **state)
 	for (unsigned int i = 0; i < ARRAY_SIZE(cases); i++) {
 		ctx(&v)->sys[SYS_CNTV_CTL_EL0] = cases[i].ctl;
 		ctx(&v)->sys[SYS_CNTV_CVAL_EL0] = cases[i].cval;
-		fake_queue_exit(KIND_SYNC, EC(EC_WFX) | ESR_IL, 0, 0);
+		fake_queue_exit(GUEST_EXIT_SYNC, EC(EC_WFX) | ESR_IL, 0, 0);
 		fill_run_page(&v);
 		assert_int_equal(run(&v), MOAT_EXIT_WFI);
 		assert_int_equal(r->u.wfi.deadline, cases[i].deadline);
@@ -872,7 +866,7 @@ static void test_guest_smc_refused(void **state)
 	struct fm_vm v = fm_build_vm(m, PROT, 0);
 
 	ctx(&v)->regs.x[0] = PSCI_SYSTEM_OFF;
-	fake_queue_exit(KIND_SYNC, EC(EC_SMC64) | ESR_IL, 0, 0);
+	fake_queue_exit(GUEST_EXIT_SYNC, EC(EC_SMC64) | ESR_IL, 0, 0);
 	queue_irq();
 	assert_int_equal(run(&v), MOAT_EXIT_IRQ);
 	assert_int_equal(ctx(&v)->regs.x[0], ~0UL);
@@ -890,9 +884,9 @@ static void test_sysreg_trap(void **state)
 		ctx(&v)->regs.x[x] = 0xabc0 + x;
 	}
 	memcpy(before, ctx(&v)->regs.x, sizeof(before));
-	fake_queue_exit(KIND_SYNC, EC(EC_SYSREG) | ESR_IL | 3UL << 5 | ESR_SYSREG_READ, 0, 0);  /* MRS x3 */
-	fake_queue_exit(KIND_SYNC, EC(EC_SYSREG) | ESR_IL | 4UL << 5, 0, 0);		      /* MSR x4 */
-	fake_queue_exit(KIND_SYNC, EC(EC_SYSREG) | ESR_IL | 31UL << 5 | ESR_SYSREG_READ, 0, 0); /* MRS xzr */
+	fake_queue_exit(GUEST_EXIT_SYNC, EC(EC_SYSREG) | ESR_IL | 3UL << 5 | ESR_SYSREG_READ, 0, 0);  /* MRS x3 */
+	fake_queue_exit(GUEST_EXIT_SYNC, EC(EC_SYSREG) | ESR_IL | 4UL << 5, 0, 0);		      /* MSR x4 */
+	fake_queue_exit(GUEST_EXIT_SYNC, EC(EC_SYSREG) | ESR_IL | 31UL << 5 | ESR_SYSREG_READ, 0, 0); /* MRS xzr */
 	queue_irq();
 	assert_int_equal(run(&v), MOAT_EXIT_IRQ);
 	before[3] = 0;
@@ -903,7 +897,7 @@ static void test_sysreg_trap(void **state)
 
 static void test_irq_exits(void **state)
 {
-	static const u64 kinds[] = { KIND_IRQ, KIND_FIQ, 13, 14 };
+	static const enum guest_exit_kind kinds[] = { GUEST_EXIT_IRQ, GUEST_EXIT_FIQ };
 	struct fm_vm v = fm_build_vm(m, PROT, 0);
 
 	for (unsigned int i = 0; i < ARRAY_SIZE(kinds); i++) {
@@ -914,7 +908,7 @@ static void test_irq_exits(void **state)
 		assert_int_equal(ctx(&v)->regs.elr, FM_VM_BOOT_PC);
 	}
 	/* An unknown trap: an undefined-instruction exception for the guest, which runs on. */
-	fake_queue_exit(KIND_SYNC, EC(EC_UNKNOWN) | ESR_IL, 0, 0);
+	fake_queue_exit(GUEST_EXIT_SYNC, EC(EC_UNKNOWN) | ESR_IL, 0, 0);
 	queue_irq();
 	assert_int_equal(run(&v), MOAT_EXIT_IRQ);
 	assert_int_equal(fake.injected, 1);
@@ -923,7 +917,7 @@ static void test_irq_exits(void **state)
 }
 
 /*
- * A physical SError taken while the guest ran (vector kind 11/15), or one
+ * A physical SError taken while the guest ran (GUEST_EXIT_SERROR), or one
  * still in flight when it exited (exit->serror), is the guest's: it gets a
  * virtual SError (HCR_EL2.VSE, delivered when it unmasks PSTATE.A), the host
  * learns nothing, and no syndrome address -- FAR_EL2 and HPFAR_EL2 are stale
@@ -931,7 +925,7 @@ static void test_irq_exits(void **state)
  */
 static void test_guest_serror(void **state)
 {
-	static const u64 kinds[] = { KIND_SERROR, 15 };
+	static const enum guest_exit_kind kinds[] = { GUEST_EXIT_SERROR };
 	struct fm_vm v = fm_build_vm(m, PROT, 0);
 	struct vcpu *vcpu = fm_vcpu(&v, 0);
 
@@ -1007,8 +1001,8 @@ static void test_run_page_never_stale(void **state)
 	struct moat_run *r = fm_run_page(&v);
 
 	ctx(&v)->regs.x[2] = 0x0123456789abcdefUL;
-	fake_queue_exit(KIND_SYNC, dabt(3, false, 2, true, true), 0, MMIO_REG);
-	fake_queue_exit(KIND_SYNC, EC(EC_WFX) | ESR_IL, 0, 0);
+	fake_queue_exit(GUEST_EXIT_SYNC, dabt(3, false, 2, true, true), 0, MMIO_REG);
+	fake_queue_exit(GUEST_EXIT_SYNC, EC(EC_WFX) | ESR_IL, 0, 0);
 	queue_irq();
 
 	fill_run_page(&v);
@@ -1029,7 +1023,7 @@ static void test_run_page_never_stale(void **state)
 	expect_run_zero_except(&v, 0, 0);
 
 	/* The reserved words of the struct too (what the 0xff fill put there is not an exit's data). */
-	fake_queue_exit(KIND_SYNC, dabt(3, false, 2, true, true), 0, MMIO_REG);
+	fake_queue_exit(GUEST_EXIT_SYNC, dabt(3, false, 2, true, true), 0, MMIO_REG);
 	fill_run_page(&v);
 	assert_int_equal(run(&v), MOAT_EXIT_MMIO);
 	expect_run_reserved_zero(&v);

@@ -6,7 +6,7 @@
  *	where the guest's registers belong, loads them and ERETs into the guest.
  *	"Returns" when the guest exits: el2_trap() copies the exception frame
  *	into *guest and calls __guest_exit(kind), which restores the core's
- *	registers and SP, so __guest_enter returns kind (the vector slot).
+ *	registers and SP, so __guest_enter returns kind (enum guest_exit_kind).
  *
  * Guest values left in caller-saved registers after the return are dead:
  * the host gets its own registers back from its trap frame on the way out.
@@ -49,7 +49,7 @@ __guest_enter:
 	dsb	nsh
 	isb
 
-/* void __guest_exit(u64 kind): back into __guest_enter's caller. */
+/* void __guest_exit(u64 kind): back into __guest_enter's caller, which gets kind. */
 	.globl	__guest_exit
 __guest_exit:
 	mrs	x1, tpidr_el2

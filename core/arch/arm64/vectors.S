@@ -1,19 +1,20 @@
 /*
  * EL2 exception vectors. Every entry saves the interrupted context's x0..x30,
  * ELR_EL2 and SPSR_EL2 in a struct cpu_regs on the current CPU's EL2 stack and
- * calls el2_trap(regs, kind); the common exit restores the (possibly updated)
- * frame and returns with ERET. kind is the vector slot 0..15:
+ * calls el2_trap(regs, slot); the common exit restores the (possibly updated)
+ * frame and returns with ERET. slot is the vector slot 0..15 (exception.c
+ * names them):
  *   0..3  current EL with SP_EL0      4..7  current EL with SP_EL2
  *   8..11 lower EL, AArch64           12..15 lower EL, AArch32
  * and within each group: sync, IRQ, FIQ, SError.
  */
 #include "asm.h"
 
-.macro ventry, kind
+.macro ventry, slot
 	.balign	0x80
 	sub	sp, sp, #REGS_SIZE
 	stp	x0, x1, [sp, #0]
-	mov	x1, #\kind
+	mov	x1, #\slot
 	b	el2_trap_entry
 .endm
 

@@ -5,6 +5,7 @@
 #ifndef MOAT_ARM64_PERCPU_H
 #define MOAT_ARM64_PERCPU_H
 
+#include "guest_exit.h"
 #include "regs.h"
 #include "types.h"
 #include "vcpu.h"
@@ -42,5 +43,8 @@ struct guest_el2_config {
 };
 extern struct guest_el2_config guest_el2;
 void arch_guest_el2_init(void);
+
+/* el2_trap() for any exception while a guest runs on this CPU: back out of __guest_enter with kind. */
+void arch_guest_trap(struct cpu_regs *frame, enum guest_exit_kind kind) __attribute__((noreturn));
 
 #endif
