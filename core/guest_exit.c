@@ -115,6 +115,18 @@ static u32 wfx_exit(struct vcpu *vcpu, const struct guest_exit *e)
 }
 
 /*
+ * The guest's first FP/SIMD use: the arch layer switches the registers
+ * lazily and re-enters without coming here -- unless an SError surfaced at
+ * the same exit, which the generic code must record first. The instruction
+ * is not at fault: run it again (PC unchanged); it traps once more and the
+ * switch happens then.
+ */
+static u32 fpsimd_retry(struct vcpu *vcpu, const struct guest_exit *e)
+{
+	return MOAT_EXIT_NONE;
+}
+
+/*
  * Synchronous exits by exception class (ESR_EL2.EC, 6 bits). A class with no
  * entry gets an undefined-instruction exception (guest_undef_trap): hidden
  * features (SVE, SME, PAuth) and anything the core does not know.
@@ -125,12 +137,10 @@ static u32 wfx_exit(struct vcpu *vcpu, const struct guest_exit *e)
  * here. One class has one handler; a module that shares a class with another
  * (say, a trapped system register next to the ID registers under EC 0x18)
  * is reached from that class's handler, which dispatches by register.
- *
- * FP/SIMD (EC 0x07) has no entry: the lazy switch is the arch layer's
- * (arch_guest_run) and such an exit does not reach this table on its own.
  */
 static guest_sync_handler *const sync_handlers[ESR_EC_COUNT] = {
 	[EC_WFX] = wfx_exit,
+	[EC_FP_ASIMD] = fpsimd_retry, /* the lazy switch itself is the arch layer's (arch_guest_run) */
 	[EC_HVC64] = guest_hvc,		 /* guest_call.c: PSCI and SMCCC */
 	[EC_SMC64] = guest_smc,		 /* guest_refuse.c: guests call through HVC; no SMC reaches firmware */
 	[EC_SYSREG] = guest_sysreg_trap, /* guest_refuse.c: ID registers from the guest view, the rest RAZ/WI */

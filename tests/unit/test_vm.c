@@ -960,6 +960,28 @@ static void test_guest_serror(void **state)
 }
 
 /*
+ * The guest's first FP/SIMD use traps (CPTR_EL2.TFP) and the arch layer
+ * switches the registers lazily; but when an SError surfaced at the same
+ * exit, it hands the exit to the generic code so the SError is recorded. The
+ * FP instruction did nothing wrong: it must run again (the next trap gets the
+ * switch), never be answered with an undefined-instruction exception.
+ */
+static void test_fp_trap_with_serror_retried(void **state)
+{
+	struct fm_vm v = fm_build_vm(m, PROT, 0);
+	struct vcpu *vcpu = fm_vcpu(&v, 0);
+
+	fake_queue_exit(GUEST_EXIT_SYNC, EC(EC_FP_ASIMD) | ESR_IL, 0, 0);
+	fake.exits[fake.nr_exits - 1].serror = true;
+	queue_irq();
+	assert_int_equal(run(&v), MOAT_EXIT_IRQ);
+	assert_true(vcpu->serror_pending);
+	assert_int_equal(fake.injected, 0);
+	assert_int_equal(ctx(&v)->regs.elr, FM_VM_BOOT_PC);
+	assert_int_equal(fake.next_exit, 2); /* re-entered once, then the IRQ */
+}
+
+/*
  * The arch layer did not enter the guest because a physical SError was
  * already pending: it is the host's (or the core's), so the vCPU is put and
  * the host takes it at EL1 -- an IRQ-like exit, nothing for the guest.
@@ -1229,6 +1251,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sysreg_trap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_irq_exits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_guest_serror, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fp_trap_with_serror_retried, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_serror_not_entered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run_page_never_stale, setup, teardown),
