@@ -10,6 +10,7 @@
 #ifndef MOAT_VM_H
 #define MOAT_VM_H
 
+#include "config.h"
 #include "log.h"
 #include "pgtable.h"
 #include "sha256.h"
@@ -18,7 +19,6 @@
 
 #define MAX_VMS 32
 #define MAX_VCPUS 8
-#define MAX_CPUS 8
 #define VM_IPA_BITS 40
 
 enum vm_state {

@@ -3,10 +3,9 @@
 #define MOAT_ARM64_ASM_H
 
 #include "asm-offsets.h"
+#include "stack.h"
 
 #define SCTLR_EL2_RES1_ASM 0x30c50830
-#define STACK_SIZE 0x4000
-#define GUARD_SIZE 0x1000
 
 /* PC-relative address of a symbol anywhere within +-4 GiB. */
 .macro adr_l, reg, sym

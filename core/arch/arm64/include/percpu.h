@@ -5,12 +5,11 @@
 #ifndef MOAT_ARM64_PERCPU_H
 #define MOAT_ARM64_PERCPU_H
 
+#include "config.h"
 #include "guest_exit.h"
 #include "regs.h"
 #include "types.h"
 #include "vcpu.h"
-
-#define PERCPU_MAX 8
 
 struct percpu {
 	u64 index;
@@ -27,7 +26,7 @@ struct percpu {
 	u64 host_pmcnten;
 };
 
-extern struct percpu percpu_data[PERCPU_MAX];
+extern struct percpu percpu_data[MAX_CPUS];
 
 struct percpu *this_cpu(void);
 
