@@ -590,7 +590,7 @@ static int parse_cpu(struct parser *ps, const char **why)
 	if (!has_str(&ps->cur.p[P_DEVTYPE], "cpu")) {
 		return 0; /* cpu-map and friends */
 	}
-	if (pi->nr_cpus == PLAT_MAX_CPUS) {
+	if (pi->nr_cpus == MAX_CPUS) {
 		FAIL(MOAT_E_NOMEM, "too many cpus");
 	}
 	err = first_entry(&ps->cur.p[P_REG], &reg, 1, &r, why);

@@ -10,6 +10,7 @@
  * Lock: none taken. Everything here acts on the calling vCPU, which only the
  * physical CPU that loaded it touches (vcpu->loaded, set under vm->lock).
  */
+#include "guest_exit.h"
 #include "guest_refuse.h"
 #include "psci.h"
 #include "vcpu.h"
@@ -68,7 +69,7 @@ static u64 own_mpidr(const struct vcpu *vcpu)
 	return vcpu->index;
 }
 
-bool guest_hvc(struct vcpu *vcpu, u32 *exit_reason)
+u32 guest_hvc(struct vcpu *vcpu, const struct guest_exit *e)
 {
 	u64 *x = vcpu->ctx.regs.x;
 	long ret = PSCI_RET_NOT_SUPPORTED;
@@ -84,8 +85,7 @@ bool guest_hvc(struct vcpu *vcpu, u32 *exit_reason)
 	case PSCI_CPU_SUSPEND_64:
 		/* Standby semantics for every state: the vCPU waits like WFI and resumes after the call. */
 		x[0] = PSCI_RET_SUCCESS;
-		*exit_reason = MOAT_EXIT_WFI;
-		return false;
+		return exit_to_host(vcpu, MOAT_EXIT_WFI);
 	case PSCI_CPU_ON_32:
 	case PSCI_CPU_ON_64:
 	case PSCI_CPU_OFF:
@@ -100,11 +100,9 @@ bool guest_hvc(struct vcpu *vcpu, u32 *exit_reason)
 		ret = PSCI_MIGRATE_NO_TRUSTED_OS;
 		break;
 	case PSCI_SYSTEM_OFF:
-		*exit_reason = MOAT_EXIT_SYSTEM_OFF;
-		return false;
+		return exit_to_host(vcpu, MOAT_EXIT_SYSTEM_OFF);
 	case PSCI_SYSTEM_RESET:
-		*exit_reason = MOAT_EXIT_SYSTEM_RESET;
-		return false;
+		return exit_to_host(vcpu, MOAT_EXIT_SYSTEM_RESET);
 	case SMCCC_VERSION:
 		ret = (long)SMCCC_1_1;
 		break;
@@ -116,5 +114,5 @@ bool guest_hvc(struct vcpu *vcpu, u32 *exit_reason)
 		break;
 	}
 	x[0] = (u64)ret;
-	return true;
+	return MOAT_EXIT_NONE;
 }

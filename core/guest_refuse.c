@@ -11,7 +11,7 @@
  * vCPU, the register or call and the outcome; a value a protected guest
  * wrote, or its syndrome beyond the exception class, never appears.
  *
- * Called from the vCPU run loop (vcpu.c, guest_call.c) of the CPU that has
+ * Called from the exit handlers (guest_exit.c's table, guest_call.c) of the CPU that has
  * the vCPU loaded. Lock: vm->lock guards the VM's record (vCPUs of one VM may
  * run on several CPUs); it is held for the lookup only, never while logging.
  */
@@ -20,6 +20,7 @@
 #include "arch.h"
 #include "esr.h"
 #include "fmt.h"
+#include "guest_exit.h"
 #include "idregs.h"
 #include "inject.h"
 #include "log.h"
@@ -154,15 +155,16 @@ static const char *sysreg_name(u64 esr, char *buf, size_t size)
 	return NULL;
 }
 
-bool guest_sysreg_trap(struct vcpu *vcpu, u64 esr)
+u32 guest_sysreg_trap(struct vcpu *vcpu, const struct guest_exit *e)
 {
+	u64 esr = e->esr;
 	char encoding[SYSREG_NAME_MAX], buf[SYSREG_NAME_MAX];
 	enum idreg_trap_result id = idreg_trap(IDREG_GUEST, esr, &vcpu->ctx.regs);
 	bool read = esr & ESR_SYSREG_READ;
 	const char *name, *outcome;
 
 	if (id == IDREG_READ) {
-		return true; /* answered from the guest view: not a refusal */
+		return MOAT_EXIT_NONE; /* answered from the guest view: not a refusal */
 	}
 	if (id == IDREG_WRITE) {
 		/* ID registers are read-only: the write is UNDEFINED, as on the CPU itself. */
@@ -185,12 +187,12 @@ bool guest_sysreg_trap(struct vcpu *vcpu, u64 esr)
 				vcpu->index, ESR_SYSREG_OP0(esr) == 1 ? "SYS" : (read ? "MRS" : "MSR"),
 				name ? name : "register", encoding, outcome);
 	}
-	return true;
+	return MOAT_EXIT_NONE;
 }
 
 /* ---- SMC and other traps ------------------------------------------------------------- */
 
-bool guest_smc(struct vcpu *vcpu)
+u32 guest_smc(struct vcpu *vcpu, const struct guest_exit *e)
 {
 	u64 fid = vcpu->ctx.regs.x[0];
 
@@ -202,7 +204,7 @@ bool guest_smc(struct vcpu *vcpu)
 				"no SMC reaches firmware)",
 				vcpu->vm->slot, vcpu->index, fid);
 	}
-	return true;
+	return MOAT_EXIT_NONE;
 }
 
 static const char *trap_name(u64 ec)
@@ -223,8 +225,9 @@ static const char *trap_name(u64 ec)
 	}
 }
 
-bool guest_undef_trap(struct vcpu *vcpu, u64 esr)
+u32 guest_undef_trap(struct vcpu *vcpu, const struct guest_exit *e)
 {
+	u64 esr = e->esr;
 	u64 ec = ESR_EC(esr);
 	char syndrome[32] = "";
 
@@ -238,7 +241,7 @@ bool guest_undef_trap(struct vcpu *vcpu, u64 esr)
 				"vm%u vcpu%u: %s (EC 0x%lx%s): undefined instruction injected", vcpu->vm->slot,
 				vcpu->index, trap_name(ec), ec, syndrome);
 	}
-	return true;
+	return MOAT_EXIT_NONE;
 }
 
 /* ---- PSCI and SMCCC calls ------------------------------------------------------------ */

@@ -1,13 +1,11 @@
 /*
- * vCPUs (see vcpu.h): creation, the run loop and exit handling, and register
- * access for normal VMs.
+ * vCPUs (see vcpu.h): creation, register access for normal VMs, and the run
+ * loop. What each exit means is guest_exit.c's business.
  *
  * The run loop stays in guest context for everything the core answers itself
  * (PSCI and SMCCC calls, trapped system registers, lazy FP/SIMD): no stage-2
- * switch, no host-state save. Only exits the host must see leave the loop,
- * and they tell the host no more than the exit needs (DESIGN §6): never a
- * protected guest's registers, never an instruction decoded on its behalf
- * when the hardware syndrome does not describe the access (ISV = 0).
+ * switch, no host-state save. Only exits the host must see leave the loop
+ * (guest_exit.c decides which).
  *
  * Lock: vm->lock guards a vCPU while it is not loaded (creation, register
  * access, loading and unloading; the callers in hc_vcpu.c hold it). A loaded
@@ -17,10 +15,9 @@
 
 #include "arch.h"
 #include "esr.h"
-#include "guest_refuse.h"
+#include "guest_exit.h"
 #include "inject.h"
 #include "lib.h"
-#include "log.h"
 #include "mem.h"
 #include "pagedb.h"
 
@@ -30,8 +27,6 @@
 #define PSTATE_SETTABLE (0xf0000000UL | 0x3c0UL | 0xfUL)
 #define CNTV_CTL_ENABLE (1UL << 0)
 #define CNTV_CTL_IMASK (1UL << 1)
-
-static struct log_limiter guest_log;
 
 /* ---- creation and register access ---------------------------------------- */
 
@@ -159,7 +154,7 @@ int vcpu_set_reg(struct vm *vm, u64 index, u64 reg, u64 value)
 	return MOAT_OK;
 }
 
-/* ---- exits ------------------------------------------------------------------ */
+/* ---- the run loop ------------------------------------------------------------ */
 
 static void set_reg_value(struct vcpu *vcpu, unsigned int reg, u64 value)
 {
@@ -181,152 +176,6 @@ static void complete_mmio_read(struct vcpu *vcpu)
 	set_reg_value(vcpu, r->reg, load_result(value, r->size, r->sign_extend, r->sixty_four));
 	vcpu->ctx.regs.elr += 4;
 	r->pending = false;
-}
-
-static void exit_to_host(struct vcpu *vcpu, u32 reason)
-{
-	struct moat_run *run = vcpu->run;
-
-	/* Nothing from an earlier exit (or planted by the host) survives into this one. */
-	memset(run, 0, sizeof(*run));
-	run->exit_reason = reason;
-}
-
-static bool mmio_exit(struct vcpu *vcpu, const struct guest_exit *e, u32 *reason)
-{
-	u64 esr = e->esr;
-	unsigned int size = 1U << ESR_SAS(esr);
-	u64 mask = size == 8 ? ~0UL : (1UL << (size * 8)) - 1;
-	struct moat_run *run = vcpu->run;
-
-	exit_to_host(vcpu, MOAT_EXIT_MMIO);
-	run->u.mmio.ipa = e->ipa;
-	run->u.mmio.size = size;
-	if (esr & ESR_WNR) {
-		unsigned int rt = (unsigned int)ESR_SRT(esr);
-
-		run->u.mmio.is_write = 1;
-		run->u.mmio.value = (rt == 31 ? 0 : vcpu->ctx.regs.x[rt]) & mask;
-		vcpu->ctx.regs.elr += 4;
-	} else {
-		vcpu->mmio_read = (struct pending_mmio_read){
-			.pending = true,
-			.sign_extend = (esr & ESR_SSE) != 0,
-			.sixty_four = (esr & ESR_SF) != 0,
-			.reg = (u8)ESR_SRT(esr),
-			.size = (u8)size,
-		};
-	}
-	*reason = MOAT_EXIT_MMIO;
-	return false;
-}
-
-/* Nothing the host could emulate: the guest gets a synchronous external abort, the host is told. */
-static bool guest_fault(struct vcpu *vcpu, const struct guest_exit *e, u32 *reason)
-{
-	/* Only what the host learns anyway (the page); never a protected guest's PC or offset. */
-	log_ratelimited(&guest_log, LOG_INFO, "vm%u vcpu%u: access to IPA page 0x%lx: external abort injected",
-			vcpu->vm->slot, vcpu->index, ALIGN_DOWN(e->ipa, PAGE_SIZE));
-	arch_inject_el1_sync(&vcpu->ctx.regs, sea_syndrome(e->esr, vcpu->ctx.regs.spsr), e->far);
-	exit_to_host(vcpu, MOAT_EXIT_GUEST_FAULT);
-	vcpu->run->u.guest_fault.ipa = ALIGN_DOWN(e->ipa, PAGE_SIZE);
-	*reason = MOAT_EXIT_GUEST_FAULT;
-	return false;
-}
-
-static bool is_mapped(struct vm *vm, u64 ipa)
-{
-	u64 pa;
-	unsigned int flags, level;
-
-	return pgt_lookup(&vm->s2, ipa, &pa, &flags, &level);
-}
-
-static bool stage2_abort(struct vcpu *vcpu, const struct guest_exit *e, u32 *reason)
-{
-	struct vm *vm = vcpu->vm;
-	bool data = ESR_EC(e->esr) == EC_DABT_LOWER;
-
-	if (vm_ipa_in_ram(vm, e->ipa) && !is_mapped(vm, e->ipa)) {
-		exit_to_host(vcpu, MOAT_EXIT_MEM_FAULT);
-		vcpu->run->u.mem_fault.ipa = ALIGN_DOWN(e->ipa, PAGE_SIZE);
-		*reason = MOAT_EXIT_MEM_FAULT;
-		return false;
-	}
-	if (data && vm_ipa_in_mmio(vm, e->ipa) && (e->esr & ESR_ISV) && !(e->esr & ESR_S1PTW)) {
-		return mmio_exit(vcpu, e, reason);
-	}
-	return guest_fault(vcpu, e, reason);
-}
-
-static bool handle_sync(struct vcpu *vcpu, const struct guest_exit *e, u32 *reason)
-{
-	switch (ESR_EC(e->esr)) {
-	case EC_HVC64:
-		if (guest_hvc(vcpu, reason)) {
-			return true;
-		}
-		exit_to_host(vcpu, *reason);
-		return false;
-	case EC_SMC64:
-		/* Guests use the HVC conduit; an SMC never reaches firmware. */
-		return guest_smc(vcpu);
-	case EC_WFX:
-		vcpu->ctx.regs.elr += 4;
-		exit_to_host(vcpu, MOAT_EXIT_WFI);
-		*reason = MOAT_EXIT_WFI;
-		return false;
-	case EC_SYSREG:
-		/* ID registers from the guest view; debug, PMU, set/way and the rest RAZ/WI. */
-		return guest_sysreg_trap(vcpu, e->esr);
-	case EC_DABT_LOWER:
-	case EC_IABT_LOWER:
-		return stage2_abort(vcpu, e, reason);
-	default:
-		/* Hidden features (SVE, SME, PAuth) and anything else unhandled: undefined instruction. */
-		return guest_undef_trap(vcpu, e->esr);
-	}
-}
-
-/*
- * A physical SError while the guest ran, or still in flight when it exited
- * (the arch layer made sure one pending from before entry never gets here):
- * the guest's. It gets a virtual SError, as a machine would deliver it,
- * once it unmasks PSTATE.A; the host is not involved. FAR_EL2 and HPFAR_EL2
- * do not describe an SError -- they hold whatever the last abort left,
- * possibly a host address -- so nothing of them goes anywhere.
- */
-static void guest_serror(struct vcpu *vcpu)
-{
-	log_ratelimited(&guest_log, LOG_INFO, "vm%u vcpu%u: physical SError while the guest ran: virtual SError pending",
-			vcpu->vm->slot, vcpu->index);
-	vcpu->serror_pending = true;
-	arch_vcpu_sync_serror(vcpu);
-}
-
-/* Returns true while the guest should simply continue. */
-static bool handle_exit(struct vcpu *vcpu, const struct guest_exit *e, u32 *reason)
-{
-	if (e->serror) {
-		guest_serror(vcpu);
-	}
-	switch (e->kind) {
-	case 8:
-	case 12:
-		return handle_sync(vcpu, e, reason);
-	case 9:
-	case 10:
-	case 13:
-	case 14:
-	case GUEST_EXIT_NOT_ENTERED:
-		/* A physical interrupt or SError for the host: it takes it once back at EL1. */
-		exit_to_host(vcpu, MOAT_EXIT_IRQ);
-		*reason = MOAT_EXIT_IRQ;
-		return false;
-	default:
-		guest_serror(vcpu);
-		return true;
-	}
 }
 
 static u64 timer_deadline(const struct vcpu *vcpu)
@@ -355,13 +204,14 @@ int vcpu_run(struct vcpu *vcpu, bool flush_local, u64 *exit_reason)
 {
 	struct vm *vm = vcpu->vm;
 	struct guest_exit e;
-	u32 reason = MOAT_EXIT_NONE;
+	u32 reason;
 
 	complete_mmio_read(vcpu);
 	arch_vcpu_load(vcpu, flush_local);
 	do {
 		arch_guest_run(vcpu, &e);
-	} while (handle_exit(vcpu, &e, &reason));
+		reason = guest_exit_handle(vcpu, &e);
+	} while (reason == MOAT_EXIT_NONE);
 	arch_vcpu_put(vcpu);
 	if (reason == MOAT_EXIT_WFI) {
 		vcpu->run->u.wfi.deadline = timer_deadline(vcpu);

@@ -7,6 +7,7 @@
 
 #define ESR_EC_SHIFT 26
 #define ESR_EC(esr) (((esr) >> ESR_EC_SHIFT) & 0x3fUL)
+#define ESR_EC_COUNT 64 /* EC is 6 bits: tables indexed by it have this many entries */
 #define ESR_IL (1UL << 25)
 
 #define EC_UNKNOWN 0x00UL

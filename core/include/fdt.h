@@ -10,13 +10,13 @@
 #ifndef MOAT_FDT_H
 #define MOAT_FDT_H
 
+#include "config.h"
 #include "types.h"
 
 #define FDT_MAGIC 0xd00dfeedU
 #define FDT_MAX_SIZE (2UL << 20) /* arm64 booting.rst: the DTB is at most 2 MiB */
 
 #define PLAT_MAX_MEM 8
-#define PLAT_MAX_CPUS 8
 #define PLAT_MAX_MMIO 64
 #define PLAT_BOOTARGS_MAX 256
 
@@ -31,7 +31,7 @@ enum psci_conduit { PSCI_CONDUIT_NONE = 0, PSCI_CONDUIT_SMC, PSCI_CONDUIT_HVC };
 struct platform_info {
 	struct fdt_range mem[PLAT_MAX_MEM]; /* sorted by base, non-overlapping */
 	unsigned int nr_mem;
-	u64 cpu_mpidr[PLAT_MAX_CPUS]; /* "reg" of each /cpus/cpu@N, in DTB order */
+	u64 cpu_mpidr[MAX_CPUS]; /* "reg" of each /cpus/cpu@N, in DTB order */
 	unsigned int nr_cpus;
 	struct fdt_range gicd; /* GICv3 distributor ("arm,gic-v3" reg[0]) */
 	struct fdt_range gicr; /* first redistributor region (reg[1]) */

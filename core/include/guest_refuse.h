@@ -11,13 +11,18 @@
 #include "types.h"
 
 struct vcpu;
+struct guest_exit;
 
+/*
+ * Handlers in guest_exit.c's table (guest_sync_handler): each answers in the
+ * core and returns MOAT_EXIT_NONE, the guest continues.
+ */
 /* EC 0x18: ID registers from the guest view; any other register reads as zero, writes are ignored. */
-bool guest_sysreg_trap(struct vcpu *vcpu, u64 esr);
+u32 guest_sysreg_trap(struct vcpu *vcpu, const struct guest_exit *e);
 /* EC 0x17: guests call through HVC; an SMC reaches no firmware and gets NOT_SUPPORTED. */
-bool guest_smc(struct vcpu *vcpu);
-/* Any trap the core has no handler for (hidden SVE, SME, PAuth...): undefined instruction. */
-bool guest_undef_trap(struct vcpu *vcpu, u64 esr);
+u32 guest_smc(struct vcpu *vcpu, const struct guest_exit *e);
+/* Any class the table has no handler for (hidden SVE, SME, PAuth...): undefined instruction. */
+u32 guest_undef_trap(struct vcpu *vcpu, const struct guest_exit *e);
 /* guest_hvc() denied fid (PSCI_RET_DENIED) or does not implement it (PSCI_RET_NOT_SUPPORTED). */
 void guest_call_refused(struct vcpu *vcpu, u64 fid, long ret);
 

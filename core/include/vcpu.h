@@ -85,26 +85,6 @@ struct vcpu {
 
 _Static_assert(sizeof(struct vcpu) <= 1536, "per-vCPU core state budget (DESIGN §6)");
 
-/*
- * Why arch_guest_run returned: a vector kind (8..15) plus the syndrome
- * registers, or GUEST_EXIT_NOT_ENTERED.
- */
-struct guest_exit {
-	u64 kind;
-	u64 esr;
-	u64 far; /* meaningful for aborts only: stale for anything else */
-	u64 ipa; /* faulting IPA for stage-2 aborts (HPFAR_EL2 | FAR[11:0]) */
-	/* A physical SError was still in flight when the guest exited, and was taken at EL2: the guest's. */
-	bool serror;
-};
-
-/*
- * kind when arch_guest_run did not enter the guest at all: a physical SError
- * was already pending before entry, so it is the host's (or the core's), and
- * the host must take it at EL1 once its own context is back.
- */
-#define GUEST_EXIT_NOT_ENTERED 16
-
 /* Host calls (vcpu.c). */
 int vcpu_create(struct vm *vm, u64 index, u64 run_pa);
 /*
@@ -119,7 +99,8 @@ int vcpu_run(struct vcpu *vcpu, bool flush_local, u64 *exit_reason);
 int vcpu_get_reg(struct vm *vm, u64 index, u64 reg, u64 *value);
 int vcpu_set_reg(struct vm *vm, u64 index, u64 reg, u64 value);
 
-/* Guest calls answered by the core (guest_call.c): true when the guest continues. */
-bool guest_hvc(struct vcpu *vcpu, u32 *exit_reason);
+/* Guest calls answered by the core (guest_call.c): the EC 0x16 handler of guest_exit.c's table. */
+struct guest_exit;
+u32 guest_hvc(struct vcpu *vcpu, const struct guest_exit *e);
 
 #endif

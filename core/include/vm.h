@@ -16,6 +16,7 @@
 #ifndef MOAT_VM_H
 #define MOAT_VM_H
 
+#include "config.h"
 #include "log.h"
 #include "memcache.h"
 #include "pagedb.h"
@@ -26,7 +27,6 @@
 
 #define MAX_VMS 32
 #define MAX_VCPUS 8
-#define MAX_CPUS 8
 #define VM_IPA_BITS 40
 
 enum vm_state {

@@ -12,12 +12,6 @@
 #include "frame.h"
 #include "guest.h"
 
-_Static_assert(offsetof(struct exc_frame, x29) == FRAME_X18_X29 + 8, "frame layout");
-_Static_assert(offsetof(struct exc_frame, x30) == FRAME_X30_ELR, "frame layout");
-_Static_assert(offsetof(struct exc_frame, elr) == FRAME_X30_ELR + 8, "frame layout");
-_Static_assert(offsetof(struct exc_frame, spsr) == FRAME_SPSR, "frame layout");
-_Static_assert(sizeof(struct exc_frame) == FRAME_SIZE, "frame layout");
-
 /* Written from the handler behind the compiler's back, hence volatile. */
 static volatile struct {
 	bool armed;
@@ -67,7 +61,7 @@ void guest_panic(const char *why)
 	psci_system_off();
 }
 
-void guest_exception(struct exc_frame *frame, uint64_t vector)
+void guest_exception(struct el1_frame *frame, uint64_t vector)
 {
 	if (vector != VEC_CUR_SPX_SYNC || !probe.armed) {
 		panic_frame(frame->elr, vector);

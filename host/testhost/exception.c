@@ -18,10 +18,6 @@
 _Static_assert(offsetof(struct probe_ctx, armed) == PROBE_CTX_ARMED, "probe.h");
 _Static_assert(offsetof(struct probe_ctx, recover_pc) == PROBE_CTX_PC, "probe.h");
 _Static_assert(offsetof(struct probe_ctx, recover_sp) == PROBE_CTX_SP, "probe.h");
-_Static_assert(offsetof(struct exc_frame, elr) == FRAME_ELR, "probe.h");
-_Static_assert(offsetof(struct exc_frame, spsr) == FRAME_SPSR, "probe.h");
-_Static_assert(offsetof(struct exc_frame, sp_el0) == FRAME_SP_EL0, "probe.h");
-_Static_assert(sizeof(struct exc_frame) == FRAME_SIZE, "probe.h");
 
 struct probe_ctx probe_ctx;
 struct fault_record last_fault;
@@ -39,7 +35,7 @@ static bool is_el0_return(u64 vector, u64 esr)
 	return vector == VEC_LOWER_A64_SYNC && ESR_EC(esr) == EC_SVC64 && (esr & 0xffff) == EL0_RETURN_SVC;
 }
 
-static void record_fault(const struct exc_frame *f, u64 vector, u64 esr)
+static void record_fault(const struct el1_frame *f, u64 vector, u64 esr)
 {
 	last_fault.esr = esr;
 	last_fault.far = read_sysreg(far_el1);
@@ -49,7 +45,7 @@ static void record_fault(const struct exc_frame *f, u64 vector, u64 esr)
 	last_fault.count++;
 }
 
-void testhost_exception(struct exc_frame *f, u64 vector)
+void testhost_exception(struct el1_frame *f, u64 vector)
 {
 	u64 esr = read_sysreg(esr_el1);
 

@@ -7,6 +7,7 @@
  * run, so every data access is Device-nGnRnE: C code is built with
  * -mstrict-align and this file only uses aligned accesses.
  */
+#include "asm.h"
 #include "probe.h"
 
 /*
@@ -35,14 +36,14 @@ primary_entry:
 	/* Record the state we were entered in for the boot_protocol test (.data, not BSS). */
 	adrp	x9, boot_entry
 	add	x9, x9, :lo12:boot_entry
-	stp	x0, x1, [x9, #0]
-	stp	x2, x3, [x9, #16]
+	stp	x0, x1, [x9, #BOOT_ENTRY_X0]
+	stp	x2, x3, [x9, #BOOT_ENTRY_X2]
 	mrs	x4, daif
 	mrs	x5, sctlr_el1
-	stp	x4, x5, [x9, #32]
+	stp	x4, x5, [x9, #BOOT_ENTRY_DAIF]
 	mrs	x4, spsel
 	mrs	x5, CurrentEL
-	stp	x4, x5, [x9, #48]
+	stp	x4, x5, [x9, #BOOT_ENTRY_SPSEL]
 	msr	daifset, #0xf
 	mov	x19, x0			/* DTB address, kept across the BSS loop */
 	bl	cpu_setup

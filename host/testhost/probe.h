@@ -20,12 +20,6 @@
 #define PROBE_CTX_PC 8
 #define PROBE_CTX_SP 16
 
-/* struct exc_frame: x0..x30, then ELR_EL1, SPSR_EL1, SP_EL0 */
-#define FRAME_ELR 248
-#define FRAME_SPSR 256
-#define FRAME_SP_EL0 264
-#define FRAME_SIZE 272
-
 /* SVC immediate the EL0 trampoline uses to hand control back to EL1 */
 #define EL0_RETURN_SVC 0x7e0
 
@@ -34,14 +28,8 @@
 
 #ifndef __ASSEMBLY__
 
+#include "el1_frame.h"
 #include "types.h"
-
-struct exc_frame {
-	u64 x[31];
-	u64 elr;
-	u64 spsr;
-	u64 sp_el0;
-};
 
 /* Written by a probe (possibly at EL0), cleared by the exception handler. */
 struct probe_ctx {
@@ -87,7 +75,7 @@ int probe_exec_el0(u64 addr);
 u64 el0_call(void *fn, u64 a0, u64 a1, u64 stack_top);
 
 /* Called from vectors.S for every exception; may rewrite the frame. */
-void testhost_exception(struct exc_frame *frame, u64 vector);
+void testhost_exception(struct el1_frame *frame, u64 vector);
 /* Landing point in EL1 after the EL0 trampoline's SVC. */
 extern const char el0_resume[];
 

@@ -14,8 +14,8 @@
 
 #define SECONDARY_STACK_SIZE 4096
 
-static u8 secondary_stacks[PLAT_MAX_CPUS][SECONDARY_STACK_SIZE] __attribute__((aligned(16)));
-static volatile u64 alive_mpidr[PLAT_MAX_CPUS];
+static u8 secondary_stacks[MAX_CPUS][SECONDARY_STACK_SIZE] __attribute__((aligned(16)));
+static volatile u64 alive_mpidr[MAX_CPUS];
 
 long psci_call(u64 fid, u64 a1, u64 a2, u64 a3)
 {
@@ -71,7 +71,7 @@ long secondary_start(unsigned int cpu)
 {
 	u64 stack_top;
 
-	if (cpu >= plat.info.nr_cpus || cpu >= PLAT_MAX_CPUS) {
+	if (cpu >= plat.info.nr_cpus || cpu >= MAX_CPUS) {
 		return -2; /* PSCI INVALID_PARAMETERS */
 	}
 	alive_mpidr[cpu] = 0;
@@ -81,7 +81,7 @@ long secondary_start(unsigned int cpu)
 
 bool secondary_alive(unsigned int cpu)
 {
-	return cpu < PLAT_MAX_CPUS && alive_mpidr[cpu] != 0;
+	return cpu < MAX_CPUS && alive_mpidr[cpu] != 0;
 }
 
 /* Runs on the new CPU. MPIDR bit 31 is RES1, so a raised flag is never 0. */
@@ -89,7 +89,7 @@ void secondary_main(void)
 {
 	u64 mpidr = read_sysreg(mpidr_el1);
 
-	for (unsigned int i = 0; i < plat.info.nr_cpus && i < PLAT_MAX_CPUS; i++) {
+	for (unsigned int i = 0; i < plat.info.nr_cpus && i < MAX_CPUS; i++) {
 		if (plat.info.cpu_mpidr[i] == (mpidr & MPIDR_AFF_MASK)) {
 			alive_mpidr[i] = mpidr;
 		}

@@ -6,7 +6,9 @@
 #define TESTHOST_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
+#include "asm.h"
 #include "console.h"
 #include "fdt.h"
 #include "types.h"
@@ -88,6 +90,12 @@ struct boot_entry_state {
 	u64 spsel;
 	u64 current_el;
 };
+_Static_assert(offsetof(struct boot_entry_state, x[0]) == BOOT_ENTRY_X0, "asm.h");
+_Static_assert(offsetof(struct boot_entry_state, x[2]) == BOOT_ENTRY_X2, "asm.h");
+_Static_assert(offsetof(struct boot_entry_state, daif) == BOOT_ENTRY_DAIF, "asm.h");
+_Static_assert(offsetof(struct boot_entry_state, sctlr_el1) == BOOT_ENTRY_DAIF + 8, "asm.h");
+_Static_assert(offsetof(struct boot_entry_state, spsel) == BOOT_ENTRY_SPSEL, "asm.h");
+_Static_assert(offsetof(struct boot_entry_state, current_el) == BOOT_ENTRY_SPSEL + 8, "asm.h");
 
 extern struct boot_entry_state boot_entry;
 

@@ -1319,7 +1319,7 @@ static void queue_sync_exit(unsigned int n)
 		esr |= (u64)(e >> 3) << ESR_EC_SHIFT | u16_in();
 		break;
 	}
-	fake_queue_exit(8, esr, ipa, ipa);
+	fake_queue_exit(GUEST_EXIT_SYNC, esr, ipa, ipa);
 }
 
 static void queue_exits(void)
@@ -1335,22 +1335,23 @@ static void queue_exits(void)
 		h.exit_regs[n].fill_reg = 31;
 		switch (k % 16) {
 		case 10:
-			fake_queue_exit(9, 0, 0, 0); /* IRQ */
+			fake_queue_exit(GUEST_EXIT_IRQ, 0, 0, 0);
 			break;
 		case 11:
-			fake_queue_exit(11, u32_in(), 0, 0); /* SError */
+			fake_queue_exit(GUEST_EXIT_SERROR, u32_in(), 0, 0);
 			break;
 		case 12:
-			fake_queue_exit(10, 0, 0, 0); /* FIQ */
+			fake_queue_exit(GUEST_EXIT_FIQ, 0, 0, 0);
 			break;
 		case 13:
-			fake_queue_exit(12, (u64)EC_HVC64 << ESR_EC_SHIFT | ESR_IL, 0, 0);
+			fake_queue_exit(GUEST_EXIT_SYNC, (u64)EC_HVC64 << ESR_EC_SHIFT | ESR_IL, 0, 0);
 			break;
-		case 14:
-			fake_queue_exit(13 + (k >> 4) % 3, 0, 0, 0);
+		case 14: /* IRQ, FIQ or SError */
+			fake_queue_exit(GUEST_EXIT_IRQ + (k >> 4) % 3, 0, 0, 0);
 			break;
-		case 15:
-			fake_queue_exit(k >> 4, u32_in(), 0, gen_guest_ipa());
+		case 15: /* any kind, with a syndrome that may not fit it */
+			fake_queue_exit(GUEST_EXIT_SYNC + (k >> 4) % (GUEST_EXIT_NOT_ENTERED - GUEST_EXIT_SYNC + 1),
+					u32_in(), 0, gen_guest_ipa());
 			break;
 		default:
 			queue_sync_exit(n);

@@ -780,7 +780,7 @@ static void test_reader_limits_and_refusals(void **state)
 static void test_cpu_limit_and_required_nodes(void **state)
 {
 	static const uint64_t mem[] = { 0x40000000, 0x10000000 };
-	static const uint64_t ids[PLAT_MAX_CPUS + 1] = { 0, 1, 2, 3, 4, 5, 6, 7, 8 };
+	static const uint64_t ids[MAX_CPUS + 1] = { 0, 1, 2, 3, 4, 5, 6, 7, 8 };
 	struct platform_info pi;
 	uint8_t *blob;
 	size_t size;
@@ -788,15 +788,15 @@ static void test_cpu_limit_and_required_nodes(void **state)
 
 	fdt = sw_start(2, 2);
 	sw_memory(fdt, "memory@40000000", mem, 2, 2);
-	sw_cpus(fdt, ids, PLAT_MAX_CPUS, 1);
+	sw_cpus(fdt, ids, MAX_CPUS, 1);
 	blob = sw_finish(fdt, &size);
 	parse_ok(blob, size, &pi);
-	assert_int_equal(pi.nr_cpus, PLAT_MAX_CPUS);
+	assert_int_equal(pi.nr_cpus, MAX_CPUS);
 	free(blob);
 
 	fdt = sw_start(2, 2);
 	sw_memory(fdt, "memory@40000000", mem, 2, 2);
-	sw_cpus(fdt, ids, PLAT_MAX_CPUS + 1, 1);
+	sw_cpus(fdt, ids, MAX_CPUS + 1, 1);
 	blob = sw_finish(fdt, &size);
 	parse_fails(blob, size, MOAT_E_NOMEM, "cpus");
 	free(blob);
@@ -1072,7 +1072,7 @@ static void check_sane(const struct platform_info *pi)
 	unsigned int i;
 
 	assert_true(pi->nr_mem >= 1 && pi->nr_mem <= PLAT_MAX_MEM);
-	assert_true(pi->nr_cpus >= 1 && pi->nr_cpus <= PLAT_MAX_CPUS);
+	assert_true(pi->nr_cpus >= 1 && pi->nr_cpus <= MAX_CPUS);
 	assert_true(pi->nr_mmio <= PLAT_MAX_MMIO);
 	assert_true(strnlen(pi->bootargs, PLAT_BOOTARGS_MAX) < PLAT_BOOTARGS_MAX);
 	for (i = 0; i + 1 < pi->nr_mem; i++) {

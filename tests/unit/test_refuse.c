@@ -34,8 +34,6 @@
 #include "vcpu.h"
 #include "vm.h"
 
-#define KIND_SYNC 8
-#define KIND_IRQ 9
 #define EC(ec) ((u64)(ec) << ESR_EC_SHIFT)
 #define SECRET 0x5ec2e7c0ffee5ec2UL
 #define FN_OEM_UNASSIGNED 0x83000001UL
@@ -93,7 +91,7 @@ static void queue(u64 esr, u64 x0, u64 x1, u64 x4)
 	unsigned int n = fake.nr_exits;
 
 	script[n] = (typeof(script[n])){ true, x0, x1, x4 };
-	fake_queue_exit(KIND_SYNC, esr, 0, 0);
+	fake_queue_exit(GUEST_EXIT_SYNC, esr, 0, 0);
 }
 
 /* One VCPU_RUN of the queued exits, ended by an IRQ exit. */
@@ -101,7 +99,7 @@ static void run_all(const struct fm_vm *v)
 {
 	u64 res[3];
 
-	fake_queue_exit(KIND_IRQ, 0, 0, 0);
+	fake_queue_exit(GUEST_EXIT_IRQ, 0, 0, 0);
 	assert_int_equal(FM_CALLR(res, MOAT_FN_VCPU_RUN, v->handle, 0), MOAT_OK);
 	assert_int_equal(res[0], MOAT_EXIT_IRQ);
 }

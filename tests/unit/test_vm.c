@@ -44,12 +44,6 @@
 #define RAM_END (MOAT_GUEST_RAM_BASE + FM_VM_RAM_SIZE)
 #define MMIO_REG (FM_VM_MMIO_BASE + 0x14)
 
-/* Vector kinds arch_guest_run reports (offset / 0x80 into the lower-EL AArch64/AArch32 vectors). */
-#define KIND_SYNC 8
-#define KIND_IRQ 9
-#define KIND_FIQ 10
-#define KIND_SERROR 11
-
 #define EC(ec) ((u64)(ec) << ESR_EC_SHIFT)
 #define DFSC_TRANSLATION_L3 0x07UL
 
@@ -128,12 +122,12 @@ static void queue_hvc(u64 x0, u64 x1)
 	script[n].set_x0 = true;
 	script[n].x0 = x0;
 	script[n].x1 = x1;
-	fake_queue_exit(KIND_SYNC, EC(EC_HVC64) | ESR_IL, 0, 0);
+	fake_queue_exit(GUEST_EXIT_SYNC, EC(EC_HVC64) | ESR_IL, 0, 0);
 }
 
 static void queue_irq(void)
 {
-	fake_queue_exit(KIND_IRQ, 0, 0, 0);
+	fake_queue_exit(GUEST_EXIT_IRQ, 0, 0, 0);
 }
 
 /* One VCPU_RUN of vCPU 0: the exit reason, which the run page must repeat. */
@@ -560,7 +554,7 @@ static void mmio_write(unsigned int type)
 		if (cases[i].srt < 31) {
 			ctx(&v)->regs.x[cases[i].srt] = cases[i].reg;
 		}
-		fake_queue_exit(KIND_SYNC, dabt(cases[i].sas, false, cases[i].srt, true, true), 0x1234,
+		fake_queue_exit(GUEST_EXIT_SYNC, dabt(cases[i].sas, false, cases[i].srt, true, true), 0x1234,
 				MMIO_REG + i * 8);
 		fill_run_page(&v);
 		assert_int_equal(run(&v), MOAT_EXIT_MMIO);
@@ -617,7 +611,7 @@ static void test_mmio_read_completion(void **state)
 			ctx(&v)->regs.x[x] = 0x1111111111111111UL * (x % 15 + 1);
 		}
 		memcpy(before, ctx(&v)->regs.x, sizeof(before));
-		fake_queue_exit(KIND_SYNC, dabt(cases[i].sas, cases[i].sse, cases[i].srt, cases[i].sf, false), 0,
+		fake_queue_exit(GUEST_EXIT_SYNC, dabt(cases[i].sas, cases[i].sse, cases[i].srt, cases[i].sf, false), 0,
 				MMIO_REG);
 		queue_irq();
 		fill_run_page(&v);
@@ -646,7 +640,7 @@ static void test_mmio_read_completion(void **state)
 		u64 before[31];
 
 		memcpy(before, ctx(&v)->regs.x, sizeof(before));
-		fake_queue_exit(KIND_SYNC, dabt(3, false, 31, true, false), 0, MMIO_REG);
+		fake_queue_exit(GUEST_EXIT_SYNC, dabt(3, false, 31, true, false), 0, MMIO_REG);
 		queue_irq();
 		queue_irq();
 		assert_int_equal(run(&v), MOAT_EXIT_MMIO);
@@ -662,7 +656,7 @@ static void test_mmio_read_completion(void **state)
 
 /* ---- VCPU_RUN: faults ------------------------------------------------------------------------- */
 
-static void expect_guest_fault(const struct fm_vm *v, u64 esr, u64 ipa, u64 kind)
+static void expect_guest_fault(const struct fm_vm *v, u64 esr, u64 ipa, enum guest_exit_kind kind)
 {
 	unsigned int injected = fake.injected;
 	struct moat_run *r = fm_run_page(v);
@@ -685,20 +679,20 @@ static void test_guest_faults(void **state)
 	u64 ok = dabt(2, false, 5, true, true);
 
 	/* ISV = 0 in the MMIO window (pairs, writeback, SIMD): never decoded for the host. */
-	expect_guest_fault(&v, no_isv, MMIO_REG, KIND_SYNC);
+	expect_guest_fault(&v, no_isv, MMIO_REG, GUEST_EXIT_SYNC);
 	assert_int_equal(ESR_EC(fake.last_esr_el1), EC_DABT_SAME); /* guest at EL1: same-EL abort */
 	assert_int_equal(ESR_FSC(fake.last_esr_el1), FSC_SEA);
 	assert_int_equal(fake.last_far_el1, 0xffff000012345678UL);
 	/* A stage-1 walk that hit the MMIO window, and an instruction fetch from it. */
-	expect_guest_fault(&v, ok | ESR_S1PTW, MMIO_REG, KIND_SYNC);
-	expect_guest_fault(&v, EC(EC_IABT_LOWER) | ESR_IL | DFSC_TRANSLATION_L3, FM_VM_MMIO_BASE, KIND_SYNC);
+	expect_guest_fault(&v, ok | ESR_S1PTW, MMIO_REG, GUEST_EXIT_SYNC);
+	expect_guest_fault(&v, EC(EC_IABT_LOWER) | ESR_IL | DFSC_TRANSLATION_L3, FM_VM_MMIO_BASE, GUEST_EXIT_SYNC);
 	/* Neither RAM nor MMIO. */
-	expect_guest_fault(&v, ok, 0x20000123UL, KIND_SYNC);
-	expect_guest_fault(&v, ok, RAM_END, KIND_SYNC);
-	expect_guest_fault(&v, ok, FM_VM_MMIO_BASE + FM_VM_MMIO_SIZE, KIND_SYNC);
-	expect_guest_fault(&v, ok, FM_VM_MMIO_BASE - 8, KIND_SYNC);
+	expect_guest_fault(&v, ok, 0x20000123UL, GUEST_EXIT_SYNC);
+	expect_guest_fault(&v, ok, RAM_END, GUEST_EXIT_SYNC);
+	expect_guest_fault(&v, ok, FM_VM_MMIO_BASE + FM_VM_MMIO_SIZE, GUEST_EXIT_SYNC);
+	expect_guest_fault(&v, ok, FM_VM_MMIO_BASE - 8, GUEST_EXIT_SYNC);
 	/* A fault on RAM that is mapped (a permission fault, say): nothing for the host to supply. */
-	expect_guest_fault(&v, ok, MOAT_GUEST_RAM_BASE + 0x10, KIND_SYNC);
+	expect_guest_fault(&v, ok, MOAT_GUEST_RAM_BASE + 0x10, GUEST_EXIT_SYNC);
 	assert_int_equal(fm_vm_of(&v)->state, VM_FINALIZED);
 	assert_int_equal(fm_violations(), 0);
 }
@@ -709,7 +703,7 @@ static void test_mem_fault(void **state)
 	struct moat_run *r = fm_run_page(&v);
 	u64 pc = ctx(&v)->regs.elr;
 
-	fake_queue_exit(KIND_SYNC, dabt(2, false, 5, true, false), 0, MOAT_GUEST_RAM_BASE + 0x5123);
+	fake_queue_exit(GUEST_EXIT_SYNC, dabt(2, false, 5, true, false), 0, MOAT_GUEST_RAM_BASE + 0x5123);
 	fill_run_page(&v);
 	assert_int_equal(run(&v), MOAT_EXIT_MEM_FAULT);
 	assert_int_equal(r->u.mem_fault.ipa, MOAT_GUEST_RAM_BASE + 0x5000);
@@ -718,11 +712,11 @@ static void test_mem_fault(void **state)
 	assert_int_equal(fake.injected, 0);
 
 	/* Instruction fetches too, and the last page of RAM. */
-	fake_queue_exit(KIND_SYNC, EC(EC_IABT_LOWER) | ESR_IL | DFSC_TRANSLATION_L3, 0, RAM_END - 1);
+	fake_queue_exit(GUEST_EXIT_SYNC, EC(EC_IABT_LOWER) | ESR_IL | DFSC_TRANSLATION_L3, 0, RAM_END - 1);
 	assert_int_equal(run(&v), MOAT_EXIT_MEM_FAULT);
 	assert_int_equal(r->u.mem_fault.ipa, RAM_END - PAGE_SIZE);
 	/* An access without a valid syndrome is still a memory fault in RAM. */
-	fake_queue_exit(KIND_SYNC, dabt(2, false, 5, true, false) & ~ESR_ISV, 0, MOAT_GUEST_RAM_BASE + 0x6000);
+	fake_queue_exit(GUEST_EXIT_SYNC, dabt(2, false, 5, true, false) & ~ESR_ISV, 0, MOAT_GUEST_RAM_BASE + 0x6000);
 	assert_int_equal(run(&v), MOAT_EXIT_MEM_FAULT);
 	assert_int_equal(r->u.mem_fault.ipa, MOAT_GUEST_RAM_BASE + 0x6000);
 	assert_int_equal(fake.injected, 0);
@@ -749,7 +743,7 @@ static void test_wfi(void **state)
 	for (unsigned int i = 0; i < ARRAY_SIZE(cases); i++) {
 		ctx(&v)->sys[SYS_CNTV_CTL_EL0] = cases[i].ctl;
 		ctx(&v)->sys[SYS_CNTV_CVAL_EL0] = cases[i].cval;
-		fake_queue_exit(KIND_SYNC, EC(EC_WFX) | ESR_IL, 0, 0);
+		fake_queue_exit(GUEST_EXIT_SYNC, EC(EC_WFX) | ESR_IL, 0, 0);
 		fill_run_page(&v);
 		assert_int_equal(run(&v), MOAT_EXIT_WFI);
 		assert_int_equal(r->u.wfi.deadline, cases[i].deadline);
@@ -873,7 +867,7 @@ static void test_guest_smc_refused(void **state)
 	struct fm_vm v = fm_build_vm(m, PROT, 0);
 
 	ctx(&v)->regs.x[0] = PSCI_SYSTEM_OFF;
-	fake_queue_exit(KIND_SYNC, EC(EC_SMC64) | ESR_IL, 0, 0);
+	fake_queue_exit(GUEST_EXIT_SYNC, EC(EC_SMC64) | ESR_IL, 0, 0);
 	queue_irq();
 	assert_int_equal(run(&v), MOAT_EXIT_IRQ);
 	assert_int_equal(ctx(&v)->regs.x[0], ~0UL);
@@ -891,9 +885,9 @@ static void test_sysreg_trap(void **state)
 		ctx(&v)->regs.x[x] = 0xabc0 + x;
 	}
 	memcpy(before, ctx(&v)->regs.x, sizeof(before));
-	fake_queue_exit(KIND_SYNC, EC(EC_SYSREG) | ESR_IL | 3UL << 5 | ESR_SYSREG_READ, 0, 0);  /* MRS x3 */
-	fake_queue_exit(KIND_SYNC, EC(EC_SYSREG) | ESR_IL | 4UL << 5, 0, 0);		      /* MSR x4 */
-	fake_queue_exit(KIND_SYNC, EC(EC_SYSREG) | ESR_IL | 31UL << 5 | ESR_SYSREG_READ, 0, 0); /* MRS xzr */
+	fake_queue_exit(GUEST_EXIT_SYNC, EC(EC_SYSREG) | ESR_IL | 3UL << 5 | ESR_SYSREG_READ, 0, 0);  /* MRS x3 */
+	fake_queue_exit(GUEST_EXIT_SYNC, EC(EC_SYSREG) | ESR_IL | 4UL << 5, 0, 0);		      /* MSR x4 */
+	fake_queue_exit(GUEST_EXIT_SYNC, EC(EC_SYSREG) | ESR_IL | 31UL << 5 | ESR_SYSREG_READ, 0, 0); /* MRS xzr */
 	queue_irq();
 	assert_int_equal(run(&v), MOAT_EXIT_IRQ);
 	before[3] = 0;
@@ -904,7 +898,7 @@ static void test_sysreg_trap(void **state)
 
 static void test_irq_exits(void **state)
 {
-	static const u64 kinds[] = { KIND_IRQ, KIND_FIQ, 13, 14 };
+	static const enum guest_exit_kind kinds[] = { GUEST_EXIT_IRQ, GUEST_EXIT_FIQ };
 	struct fm_vm v = fm_build_vm(m, PROT, 0);
 
 	for (unsigned int i = 0; i < ARRAY_SIZE(kinds); i++) {
@@ -915,7 +909,7 @@ static void test_irq_exits(void **state)
 		assert_int_equal(ctx(&v)->regs.elr, FM_VM_BOOT_PC);
 	}
 	/* An unknown trap: an undefined-instruction exception for the guest, which runs on. */
-	fake_queue_exit(KIND_SYNC, EC(EC_UNKNOWN) | ESR_IL, 0, 0);
+	fake_queue_exit(GUEST_EXIT_SYNC, EC(EC_UNKNOWN) | ESR_IL, 0, 0);
 	queue_irq();
 	assert_int_equal(run(&v), MOAT_EXIT_IRQ);
 	assert_int_equal(fake.injected, 1);
@@ -924,7 +918,7 @@ static void test_irq_exits(void **state)
 }
 
 /*
- * A physical SError taken while the guest ran (vector kind 11/15), or one
+ * A physical SError taken while the guest ran (GUEST_EXIT_SERROR), or one
  * still in flight when it exited (exit->serror), is the guest's: it gets a
  * virtual SError (HCR_EL2.VSE, delivered when it unmasks PSTATE.A), the host
  * learns nothing, and no syndrome address -- FAR_EL2 and HPFAR_EL2 are stale
@@ -932,7 +926,7 @@ static void test_irq_exits(void **state)
  */
 static void test_guest_serror(void **state)
 {
-	static const u64 kinds[] = { KIND_SERROR, 15 };
+	static const enum guest_exit_kind kinds[] = { GUEST_EXIT_SERROR };
 	struct fm_vm v = fm_build_vm(m, PROT, 0);
 	struct vcpu *vcpu = fm_vcpu(&v, 0);
 
@@ -964,6 +958,28 @@ static void test_guest_serror(void **state)
 	assert_int_equal(ctx(&v)->regs.x[0], 0x10001); /* PSCI 1.1: the HVC was answered too */
 	assert_int_equal(fake.injected, 0);
 	assert_int_equal(fm_violations(), 0);
+}
+
+/*
+ * The guest's first FP/SIMD use traps (CPTR_EL2.TFP) and the arch layer
+ * switches the registers lazily; but when an SError surfaced at the same
+ * exit, it hands the exit to the generic code so the SError is recorded. The
+ * FP instruction did nothing wrong: it must run again (the next trap gets the
+ * switch), never be answered with an undefined-instruction exception.
+ */
+static void test_fp_trap_with_serror_retried(void **state)
+{
+	struct fm_vm v = fm_build_vm(m, PROT, 0);
+	struct vcpu *vcpu = fm_vcpu(&v, 0);
+
+	fake_queue_exit(GUEST_EXIT_SYNC, EC(EC_FP_ASIMD) | ESR_IL, 0, 0);
+	fake.exits[fake.nr_exits - 1].serror = true;
+	queue_irq();
+	assert_int_equal(run(&v), MOAT_EXIT_IRQ);
+	assert_true(vcpu->serror_pending);
+	assert_int_equal(fake.injected, 0);
+	assert_int_equal(ctx(&v)->regs.elr, FM_VM_BOOT_PC);
+	assert_int_equal(fake.next_exit, 2); /* re-entered once, then the IRQ */
 }
 
 /*
@@ -1008,8 +1024,8 @@ static void test_run_page_never_stale(void **state)
 	struct moat_run *r = fm_run_page(&v);
 
 	ctx(&v)->regs.x[2] = 0x0123456789abcdefUL;
-	fake_queue_exit(KIND_SYNC, dabt(3, false, 2, true, true), 0, MMIO_REG);
-	fake_queue_exit(KIND_SYNC, EC(EC_WFX) | ESR_IL, 0, 0);
+	fake_queue_exit(GUEST_EXIT_SYNC, dabt(3, false, 2, true, true), 0, MMIO_REG);
+	fake_queue_exit(GUEST_EXIT_SYNC, EC(EC_WFX) | ESR_IL, 0, 0);
 	queue_irq();
 
 	fill_run_page(&v);
@@ -1030,7 +1046,7 @@ static void test_run_page_never_stale(void **state)
 	expect_run_zero_except(&v, 0, 0);
 
 	/* The reserved words of the struct too (what the 0xff fill put there is not an exit's data). */
-	fake_queue_exit(KIND_SYNC, dabt(3, false, 2, true, true), 0, MMIO_REG);
+	fake_queue_exit(GUEST_EXIT_SYNC, dabt(3, false, 2, true, true), 0, MMIO_REG);
 	fill_run_page(&v);
 	assert_int_equal(run(&v), MOAT_EXIT_MMIO);
 	expect_run_reserved_zero(&v);
@@ -1282,6 +1298,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sysreg_trap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_irq_exits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_guest_serror, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fp_trap_with_serror_retried, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_serror_not_entered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run_page_never_stale, setup, teardown),

@@ -11,13 +11,12 @@
 #include "log.h"
 #include "percpu.h"
 #include "psci.h"
+#include "stack.h"
 #include "sysreg.h"
 
 extern char __stacks_start[];
 void arch_enter_first(const struct cpu_regs *init, u64 stack_top) __attribute__((noreturn));
 
-#define STACK_SIZE 0x4000UL
-#define GUARD_SIZE 0x1000UL
 
 static struct {
 	bool have_pan;
@@ -29,7 +28,7 @@ static struct {
 
 static struct cpu_regs host_boot_frame;
 
-struct percpu percpu_data[PERCPU_MAX];
+struct percpu percpu_data[MAX_CPUS];
 struct host_el2_config host_el2;
 
 struct percpu *this_cpu(void)

@@ -13,21 +13,39 @@
 #include "pmu.h"
 #include "sysreg.h"
 
-void el2_trap(struct cpu_regs *regs, u64 kind);
+void el2_trap(struct cpu_regs *regs, u64 slot);
 extern const char __serror_window[], __serror_window_end[];
 
 #define FSC_SEA_PARITY 0x18UL /* synchronous parity or ECC error on the access, not on a walk */
-void arch_guest_trap(struct cpu_regs *frame, u64 kind) __attribute__((noreturn));
 
-static const char *const kind_name[16] = {
+/*
+ * vectors.S passes the vector slot, VBAR_EL2 offset / 0x80: four groups by
+ * where the exception came from, each with sync, IRQ, FIQ and SError entries
+ * in that order (Arm ARM D1.10.2, "Exception vectors").
+ */
+enum vector_from { FROM_EL2_SP0, FROM_EL2_SPX, FROM_LOWER_A64, FROM_LOWER_A32 };
+enum vector_type { VECTOR_SYNC, VECTOR_IRQ, VECTOR_FIQ, VECTOR_SERROR };
+#define VECTOR_FROM(slot) ((enum vector_from)((slot) / 4))
+#define VECTOR_TYPE(slot) ((enum vector_type)((slot) % 4))
+#define VECTOR_SLOT(from, type) ((from)*4 + (type))
+
+/* The guest exit each type is, from AArch64 and AArch32 alike (guest_exit.h says why). */
+static const enum guest_exit_kind guest_exit_kind[] = {
+	[VECTOR_SYNC] = GUEST_EXIT_SYNC,
+	[VECTOR_IRQ] = GUEST_EXIT_IRQ,
+	[VECTOR_FIQ] = GUEST_EXIT_FIQ,
+	[VECTOR_SERROR] = GUEST_EXIT_SERROR,
+};
+
+static const char *const slot_name[16] = {
 	"EL2t sync", "EL2t IRQ", "EL2t FIQ", "EL2t SError", "EL2h sync", "EL2h IRQ", "EL2h FIQ", "EL2h SError",
 	"lower sync", "lower IRQ", "lower FIQ", "lower SError", "lower32 sync", "lower32 IRQ", "lower32 FIQ",
 	"lower32 SError",
 };
 
-static void __attribute__((noreturn)) core_fault(struct cpu_regs *regs, u64 kind)
+static void __attribute__((noreturn)) core_fault(struct cpu_regs *regs, u64 slot)
 {
-	log_err("core exception: %s", kind_name[kind & 15]);
+	log_err("core exception: %s", slot_name[slot % 16]);
 	log_err("ESR_EL2 0x%016lx (EC 0x%02lx)  FAR_EL2 0x%016lx", read_sysreg(esr_el2), ESR_EC(read_sysreg(esr_el2)),
 		read_sysreg(far_el2));
 	log_err("ELR_EL2 0x%016lx  SPSR_EL2 0x%016lx  SP 0x%016lx", regs->elr, regs->spsr,
@@ -39,38 +57,60 @@ static void __attribute__((noreturn)) core_fault(struct cpu_regs *regs, u64 kind
 	panic("unrecoverable exception in the core");
 }
 
+/* ---- synchronous traps from the host, by exception class ---------------------------- */
+
+static void host_hvc(struct cpu_regs *regs, u64 esr)
+{
+	host_call(regs, (u16)ESR_IMM16(esr));
+}
+
+static void host_smc_trap(struct cpu_regs *regs, u64 esr)
+{
+	host_smc(regs);
+}
+
+static void host_sysreg(struct cpu_regs *regs, u64 esr)
+{
+	/* ID registers (HCR_EL2.TID3) are answered from the host view. */
+	if (host_idreg_trap(regs, esr)) {
+		return;
+	}
+	/* PMU registers, trapped on CPUs whose PMU cannot leave EL2 out by itself; from EL1 or EL0. */
+	host_sysreg_trap(regs, esr);
+}
+
+static void host_stage2_abort(struct cpu_regs *regs, u64 esr)
+{
+	struct host_abort abort = { .esr = esr, .far = read_sysreg(far_el2) };
+
+	abort.ipa = HPFAR_IPA(read_sysreg(hpfar_el2)) | (abort.far & (PAGE_SIZE - 1));
+	host_abort(regs, &abort);
+}
+
+/*
+ * One handler per exception class; a class with no entry is an undefined
+ * instruction for the host (host_unexpected_trap). A module that traps a new
+ * class from the host adds one `[EC_...] = fn` line here; a new trapped
+ * system register goes into host_sysreg's chain, which dispatches EC 0x18.
+ */
+typedef void host_sync_handler(struct cpu_regs *regs, u64 esr);
+static host_sync_handler *const host_sync_handlers[ESR_EC_COUNT] = {
+	[EC_HVC64] = host_hvc,
+	[EC_SMC64] = host_smc_trap,
+	[EC_SYSREG] = host_sysreg,
+	[EC_IABT_LOWER] = host_stage2_abort,
+	[EC_DABT_LOWER] = host_stage2_abort,
+};
+
 static void host_sync(struct cpu_regs *regs)
 {
 	u64 esr = read_sysreg(esr_el2);
-	struct host_abort abort;
+	host_sync_handler *handler = host_sync_handlers[ESR_EC(esr)];
 
-	switch (ESR_EC(esr)) {
-	case EC_HVC64:
-		host_call(regs, (u16)(esr & 0xffff));
-		break;
-	case EC_SMC64:
-		host_smc(regs);
-		break;
-	case EC_SYSREG:
-		/* ID registers (HCR_EL2.TID3) are answered from the host view. */
-		if (host_idreg_trap(regs, esr)) {
-			break;
-		}
-		/* PMU registers, trapped on CPUs whose PMU cannot leave EL2 out by itself; from EL1 or EL0. */
-		host_sysreg_trap(regs, esr);
-		break;
-	case EC_DABT_LOWER:
-	case EC_IABT_LOWER:
-		abort.esr = esr;
-		abort.far = read_sysreg(far_el2);
-		abort.ipa = HPFAR_IPA(read_sysreg(hpfar_el2)) | (abort.far & (PAGE_SIZE - 1));
-		host_abort(regs, &abort);
-		break;
-	default:
-		host_unexpected_trap(regs, esr);
-		break;
-	}
+	(handler ? handler : host_unexpected_trap)(regs, esr);
 }
+
+/* ---- traps at EL2 ---------------------------------------------------------------------- */
 
 /*
  * A device the core accessed for the host answered with an external abort.
@@ -88,39 +128,41 @@ static bool device_abort_fixup(struct cpu_regs *regs)
 	return exfixup_apply(regs);
 }
 
-void el2_trap(struct cpu_regs *regs, u64 kind)
+/* The guest's in-flight SError, taken on purpose in __take_pending_serror's window. */
+static bool in_serror_window(const struct cpu_regs *regs)
 {
-	if (kind >= 8 && this_cpu()->guest_regs) {
-		arch_guest_trap(regs, kind);
+	return regs->elr >= (u64)(uintptr_t)__serror_window && regs->elr <= (u64)(uintptr_t)__serror_window_end;
+}
+
+/* An exception the core took itself: a bug, but for the two it causes on purpose. */
+static void core_trap(struct cpu_regs *regs, u64 slot)
+{
+	/* The core always runs on SP_EL2, so EL2t's slots never hold a device access or the SError window. */
+	if (slot == VECTOR_SLOT(FROM_EL2_SPX, VECTOR_SYNC) && device_abort_fixup(regs)) {
+		return;
 	}
-	switch (kind) {
-	case 8:
-	case 12:
+	if (slot == VECTOR_SLOT(FROM_EL2_SPX, VECTOR_SERROR) && in_serror_window(regs)) {
+		return;
+	}
+	core_fault(regs, slot);
+}
+
+void el2_trap(struct cpu_regs *regs, u64 slot)
+{
+	enum vector_type type = VECTOR_TYPE(slot);
+
+	if (VECTOR_FROM(slot) < FROM_LOWER_A64) {
+		core_trap(regs, slot);
+		return;
+	}
+	if (this_cpu()->guest_regs) {
+		arch_guest_trap(regs, guest_exit_kind[type]);
+	}
+	/*
+	 * Interrupts and SErrors are routed to the host (IMO = FMO = AMO = 0),
+	 * so these cannot arrive from it; never let the host crash the core.
+	 */
+	if (type == VECTOR_SYNC) {
 		host_sync(regs);
-		return;
-	case 9:
-	case 10:
-	case 11:
-	case 13:
-	case 14:
-	case 15:
-		/*
-		 * Interrupts and SErrors are routed to the host (IMO = FMO = AMO = 0),
-		 * so these cannot arrive from it; never let the host crash the core.
-		 */
-		return;
-	case 4: /* EL2h sync: the core always runs on SP_EL2, so slot 0 (EL2t) never holds a device access */
-		if (device_abort_fixup(regs)) {
-			return;
-		}
-		core_fault(regs, kind);
-	case 7:
-		/* The guest's in-flight SError, taken on purpose in __take_pending_serror's window. */
-		if (regs->elr >= (u64)(uintptr_t)__serror_window && regs->elr <= (u64)(uintptr_t)__serror_window_end) {
-			return;
-		}
-		core_fault(regs, kind);
-	default:
-		core_fault(regs, kind);
 	}
 }

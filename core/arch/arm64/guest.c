@@ -10,6 +10,7 @@
  */
 #include "arch.h"
 #include "arm64_pmu.h"
+#include "guest_exit.h"
 #include "idregs.h"
 #include "percpu.h"
 #include "sysreg.h"
@@ -166,7 +167,7 @@ void arch_guest_run(struct vcpu *vcpu, struct guest_exit *exit)
 			*exit = (struct guest_exit){ .kind = GUEST_EXIT_NOT_ENTERED };
 			return;
 		}
-		exit->kind = __guest_enter(&vcpu->ctx.regs, pc);
+		exit->kind = (enum guest_exit_kind)__guest_enter(&vcpu->ctx.regs, pc);
 		exit->esr = read_sysreg(esr_el2);
 		exit->far = read_sysreg(far_el2);
 		exit->ipa = HPFAR_IPA(read_sysreg(hpfar_el2)) | (exit->far & (PAGE_SIZE - 1));
@@ -176,7 +177,8 @@ void arch_guest_run(struct vcpu *vcpu, struct guest_exit *exit)
 			/* The guest may have taken its virtual SError: the hardware cleared VSE then. */
 			vcpu->serror_pending = (read_sysreg(hcr_el2) & HCR_VSE) != 0;
 		}
-		if (exit->kind == 8 && ESR_EC(exit->esr) == EC_FP_ASIMD && !pc->guest_fp_loaded && !exit->serror) {
+		if (exit->kind == GUEST_EXIT_SYNC && ESR_EC(exit->esr) == EC_FP_ASIMD && !pc->guest_fp_loaded &&
+		    !exit->serror) {
 			fpsimd_to_guest(pc, vcpu);
 			continue;
 		}
@@ -184,9 +186,7 @@ void arch_guest_run(struct vcpu *vcpu, struct guest_exit *exit)
 	}
 }
 
-/* Called from el2_trap() for any exception while a guest runs: never returns. */
-void arch_guest_trap(struct cpu_regs *frame, u64 kind) __attribute__((noreturn));
-void arch_guest_trap(struct cpu_regs *frame, u64 kind)
+void arch_guest_trap(struct cpu_regs *frame, enum guest_exit_kind kind)
 {
 	*this_cpu()->guest_regs = *frame;
 	__guest_exit(kind);

@@ -12,12 +12,10 @@
 #include "boot.h"
 #include "log.h"
 #include "pgtable.h"
+#include "stack.h"
 #include "sysreg.h"
 
 #define EL2_VA_BITS 39
-#define STACK_SIZE 0x4000UL
-#define GUARD_SIZE 0x1000UL
-#define MAX_CPUS 8
 
 extern char __image_start[], __text_end[], __rodata_end[], __stacks_start[], __stacks_end[];
 unsigned int arch_pa_range(void);

@@ -189,7 +189,7 @@ void arch_pmu_write(enum pmu_reg reg, u64 v)
 	}
 }
 
-void fake_queue_exit(u64 kind, u64 esr, u64 far, u64 ipa)
+void fake_queue_exit(enum guest_exit_kind kind, u64 esr, u64 far, u64 ipa)
 {
 	if (fake.nr_exits < sizeof(fake.exits) / sizeof(fake.exits[0])) {
 		fake.exits[fake.nr_exits++] = (struct guest_exit){ kind, esr, far, ipa, false };
@@ -216,7 +216,7 @@ void arch_guest_run(struct vcpu *vcpu, struct guest_exit *exit)
 	} else {
 		/* Out of script: the guest calls PSCI SYSTEM_OFF (HVC, EC 0x16). */
 		vcpu->ctx.regs.x[0] = 0x84000008;
-		*exit = (struct guest_exit){ 8, 0x16UL << 26 | 1UL << 25, 0, 0, false };
+		*exit = (struct guest_exit){ GUEST_EXIT_SYNC, 0x16UL << 26 | 1UL << 25, 0, 0, false };
 	}
 	if (fake.exit_hook) {
 		fake.exit_hook(vcpu, fake.next_exit);

@@ -5,6 +5,7 @@
 #define MOAT_FAKE_ARCH_H
 
 #include "arch.h"
+#include "guest_exit.h"
 #include "vcpu.h"
 
 enum fake_op {
@@ -80,7 +81,7 @@ struct fake_state {
 };
 
 /* Queue one exit for the next arch_guest_run(). */
-void fake_queue_exit(u64 kind, u64 esr, u64 far, u64 ipa);
+void fake_queue_exit(enum guest_exit_kind kind, u64 esr, u64 far, u64 ipa);
 
 extern struct fake_state fake;
 

@@ -5,11 +5,11 @@
 #ifndef MOAT_ARM64_PERCPU_H
 #define MOAT_ARM64_PERCPU_H
 
+#include "config.h"
+#include "guest_exit.h"
 #include "regs.h"
 #include "types.h"
 #include "vcpu.h"
-
-#define PERCPU_MAX 8
 
 struct percpu {
 	u64 index;
@@ -26,7 +26,7 @@ struct percpu {
 	u64 host_pmcnten;
 };
 
-extern struct percpu percpu_data[PERCPU_MAX];
+extern struct percpu percpu_data[MAX_CPUS];
 
 struct percpu *this_cpu(void);
 
@@ -42,5 +42,8 @@ struct guest_el2_config {
 };
 extern struct guest_el2_config guest_el2;
 void arch_guest_el2_init(void);
+
+/* el2_trap() for any exception while a guest runs on this CPU: back out of __guest_enter with kind. */
+void arch_guest_trap(struct cpu_regs *frame, enum guest_exit_kind kind) __attribute__((noreturn));
 
 #endif

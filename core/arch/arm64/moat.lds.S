@@ -5,14 +5,16 @@
  * can map them RX, R and RW-XN (W^X). Per-CPU stacks follow, each below an
  * unmapped guard page. The page database and the boot heap are placed after
  * __image_end at boot, sized from the DTB's memory size.
+ *
+ * Preprocessed (see the Makefile) so that the number of CPUs and the stack
+ * sizes come from the same headers as the C and assembly that use them.
  */
+#include "stack.h"
+
 OUTPUT_ARCH(aarch64)
 ENTRY(_head)
 
 MOAT_LOAD_ADDR = 0x40200000;
-MOAT_MAX_CPUS = 8;
-MOAT_STACK_SIZE = 0x4000;
-MOAT_GUARD_SIZE = 0x1000;
 
 SECTIONS
 {
@@ -48,7 +50,7 @@ SECTIONS
 	. = ALIGN(4096);
 	.stacks (NOLOAD) : {
 		__stacks_start = .;
-		. += MOAT_MAX_CPUS * (MOAT_GUARD_SIZE + MOAT_STACK_SIZE);
+		. += MAX_CPUS * (GUARD_SIZE + STACK_SIZE);
 		__stacks_end = .;
 	}
 	. = ALIGN(4096);

@@ -1,0 +1,193 @@
+/*
+ * Guest exits (see guest_exit.h): what the core does with each exit the arch
+ * layer reports -- one handler per exception class for synchronous exits,
+ * the host's interrupts handed back to the host, the guest's SErrors turned
+ * into virtual ones -- and the stage-2 aborts (memory faults, MMIO, faults
+ * injected into the guest), which are the core's own.
+ *
+ * Called by vcpu_run() (vcpu.c) between arch_guest_run() calls, on the one
+ * physical CPU that has the vCPU loaded: no lock guards the vCPU here (see
+ * vcpu.h); the handlers take the VM lock themselves where they read VM-wide
+ * state that changes.
+ *
+ * Exits the core answers itself return MOAT_EXIT_NONE and the guest is
+ * re-entered at once, still in guest context. Only exits the host must see
+ * end the run, and they tell the host no more than the exit needs (DESIGN §6):
+ * never a protected guest's registers, never an instruction decoded on its
+ * behalf when the hardware syndrome does not describe the access (ISV = 0).
+ */
+#include "guest_exit.h"
+
+#include "arch.h"
+#include "esr.h"
+#include "guest_refuse.h"
+#include "inject.h"
+#include "lib.h"
+#include "log.h"
+#include "pgtable.h"
+#include "vcpu.h"
+
+static struct log_limiter guest_log;
+
+u32 exit_to_host(struct vcpu *vcpu, u32 reason)
+{
+	struct moat_run *run = vcpu->run;
+
+	memset(run, 0, sizeof(*run));
+	run->exit_reason = reason;
+	return reason;
+}
+
+/* ---- stage-2 aborts (EC 0x20, 0x24) ------------------------------------------ */
+
+static u32 mmio_exit(struct vcpu *vcpu, const struct guest_exit *e)
+{
+	u64 esr = e->esr;
+	unsigned int size = 1U << ESR_SAS(esr);
+	u64 mask = size == 8 ? ~0UL : (1UL << (size * 8)) - 1;
+	struct moat_run *run = vcpu->run;
+
+	exit_to_host(vcpu, MOAT_EXIT_MMIO);
+	run->u.mmio.ipa = e->ipa;
+	run->u.mmio.size = size;
+	if (esr & ESR_WNR) {
+		unsigned int rt = (unsigned int)ESR_SRT(esr);
+
+		run->u.mmio.is_write = 1;
+		run->u.mmio.value = (rt == 31 ? 0 : vcpu->ctx.regs.x[rt]) & mask;
+		vcpu->ctx.regs.elr += 4;
+	} else {
+		/* Completed by the next VCPU_RUN (vcpu.c) with the value the host leaves in the run page. */
+		vcpu->mmio_read = (struct pending_mmio_read){
+			.pending = true,
+			.sign_extend = (esr & ESR_SSE) != 0,
+			.sixty_four = (esr & ESR_SF) != 0,
+			.reg = (u8)ESR_SRT(esr),
+			.size = (u8)size,
+		};
+	}
+	return MOAT_EXIT_MMIO;
+}
+
+/* Nothing the host could emulate: the guest gets a synchronous external abort, the host is told. */
+static u32 guest_fault(struct vcpu *vcpu, const struct guest_exit *e)
+{
+	/* Only what the host learns anyway (the page); never a protected guest's PC or offset. */
+	log_ratelimited(&guest_log, LOG_INFO, "vm%u vcpu%u: access to IPA page 0x%lx: external abort injected",
+			vcpu->vm->slot, vcpu->index, ALIGN_DOWN(e->ipa, PAGE_SIZE));
+	arch_inject_el1_sync(&vcpu->ctx.regs, sea_syndrome(e->esr, vcpu->ctx.regs.spsr), e->far);
+	exit_to_host(vcpu, MOAT_EXIT_GUEST_FAULT);
+	vcpu->run->u.guest_fault.ipa = ALIGN_DOWN(e->ipa, PAGE_SIZE);
+	return MOAT_EXIT_GUEST_FAULT;
+}
+
+static bool is_mapped(struct vm *vm, u64 ipa)
+{
+	u64 pa;
+	unsigned int flags, level;
+
+	return pgt_lookup(&vm->s2, ipa, &pa, &flags, &level);
+}
+
+static u32 stage2_abort(struct vcpu *vcpu, const struct guest_exit *e)
+{
+	struct vm *vm = vcpu->vm;
+	bool data = ESR_EC(e->esr) == EC_DABT_LOWER;
+
+	if (vm_ipa_in_ram(vm, e->ipa) && !is_mapped(vm, e->ipa)) {
+		exit_to_host(vcpu, MOAT_EXIT_MEM_FAULT);
+		vcpu->run->u.mem_fault.ipa = ALIGN_DOWN(e->ipa, PAGE_SIZE);
+		return MOAT_EXIT_MEM_FAULT;
+	}
+	if (data && vm_ipa_in_mmio(vm, e->ipa) && (e->esr & ESR_ISV) && !(e->esr & ESR_S1PTW)) {
+		return mmio_exit(vcpu, e);
+	}
+	return guest_fault(vcpu, e);
+}
+
+/* ---- other classes the core handles here -------------------------------------- */
+
+static u32 wfx_exit(struct vcpu *vcpu, const struct guest_exit *e)
+{
+	/* WFI and WFE alike: the host decides when the vCPU runs again (vcpu_run adds the timer deadline). */
+	vcpu->ctx.regs.elr += 4;
+	return exit_to_host(vcpu, MOAT_EXIT_WFI);
+}
+
+/*
+ * The guest's first FP/SIMD use: the arch layer switches the registers
+ * lazily and re-enters without coming here -- unless an SError surfaced at
+ * the same exit, which the generic code must record first. The instruction
+ * is not at fault: run it again (PC unchanged); it traps once more and the
+ * switch happens then.
+ */
+static u32 fpsimd_retry(struct vcpu *vcpu, const struct guest_exit *e)
+{
+	return MOAT_EXIT_NONE;
+}
+
+/*
+ * Synchronous exits by exception class (ESR_EL2.EC, 6 bits). A class with no
+ * entry gets an undefined-instruction exception (guest_undef_trap): hidden
+ * features (SVE, SME, PAuth) and anything the core does not know.
+ *
+ * To add a handler (the vGIC's or the timer's traps, a new class): write a
+ * guest_sync_handler in the module that owns the state, declare it in that
+ * module's header, include the header above and add one `[EC_...] = fn` line
+ * here. One class has one handler; a module that shares a class with another
+ * (say, a trapped system register next to the ID registers under EC 0x18)
+ * is reached from that class's handler, which dispatches by register.
+ */
+static guest_sync_handler *const sync_handlers[ESR_EC_COUNT] = {
+	[EC_WFX] = wfx_exit,
+	[EC_FP_ASIMD] = fpsimd_retry, /* the lazy switch itself is the arch layer's (arch_guest_run) */
+	[EC_HVC64] = guest_hvc,		 /* guest_call.c: PSCI and SMCCC */
+	[EC_SMC64] = guest_smc,		 /* guest_refuse.c: guests call through HVC; no SMC reaches firmware */
+	[EC_SYSREG] = guest_sysreg_trap, /* guest_refuse.c: ID registers from the guest view, the rest RAZ/WI */
+	[EC_IABT_LOWER] = stage2_abort,
+	[EC_DABT_LOWER] = stage2_abort,
+};
+
+static u32 handle_sync(struct vcpu *vcpu, const struct guest_exit *e)
+{
+	guest_sync_handler *handler = sync_handlers[ESR_EC(e->esr)];
+
+	return handler ? handler(vcpu, e) : guest_undef_trap(vcpu, e);
+}
+
+/*
+ * A physical SError while the guest ran, or still in flight when it exited
+ * (the arch layer made sure one pending from before entry never gets here):
+ * the guest's. It gets a virtual SError, as a machine would deliver it,
+ * once it unmasks PSTATE.A; the host is not involved. FAR_EL2 and HPFAR_EL2
+ * do not describe an SError -- they hold whatever the last abort left,
+ * possibly a host address -- so nothing of them goes anywhere.
+ */
+static void guest_serror(struct vcpu *vcpu)
+{
+	log_ratelimited(&guest_log, LOG_INFO, "vm%u vcpu%u: physical SError while the guest ran: virtual SError pending",
+			vcpu->vm->slot, vcpu->index);
+	vcpu->serror_pending = true;
+	arch_vcpu_sync_serror(vcpu);
+}
+
+u32 guest_exit_handle(struct vcpu *vcpu, const struct guest_exit *e)
+{
+	/* First: an SError that surfaced as the guest exited for another reason is the guest's all the same. */
+	if (e->serror) {
+		guest_serror(vcpu);
+	}
+	switch (e->kind) {
+	case GUEST_EXIT_SYNC:
+		return handle_sync(vcpu, e);
+	case GUEST_EXIT_SERROR:
+		guest_serror(vcpu);
+		return MOAT_EXIT_NONE;
+	case GUEST_EXIT_IRQ:
+	case GUEST_EXIT_FIQ:
+	case GUEST_EXIT_NOT_ENTERED:
+	default:
+		/* A physical interrupt or SError for the host: it takes it once back at EL1. */
+		return exit_to_host(vcpu, MOAT_EXIT_IRQ);
+	}
+}
