@@ -127,6 +127,27 @@ static void vm_table(void *ctx, u64 table_pa)
 	}
 }
 
+/* One stage-2 view of c->vm: its VTTBR names its own root and a VMID no other view uses; then its table. */
+static void check_view(struct check *c, const struct stage2 *view, const struct pgt_visitor *vv)
+{
+	u64 root = virt_to_phys(view->pgt.root);
+
+	if (view->vttbr != (root | (u64)view->vmid << VTTBR_VMID_SHIFT) || view->vmid == 0) {
+		violation(c, "VM stage-2 VTTBR does not name its root and a guest VMID", root);
+	}
+	for (unsigned int slot = 0; slot < MAX_VMS; slot++) {
+		const struct vm *other = vm_slot(slot);
+
+		if (other && other != c->vm && other->s2.vmid == view->vmid) {
+			violation(c, "two VM stage-2 views share a VMID", root);
+		}
+	}
+	/* The root is two pages, claimed at VM_CREATE. */
+	vm_table(c, root);
+	vm_table(c, root + PAGE_SIZE);
+	pgt_walk(&view->pgt, vv);
+}
+
 /* The host stage 2 is an identity map; identity-mapped RAM pages are checked one by one in check_pages(). */
 static void host_leaf(void *ctx, u64 ia, u64 pa, u64 size, unsigned int flags)
 {
@@ -158,10 +179,7 @@ unsigned int invariants_check(void)
 	for (unsigned int slot = 0; slot < MAX_VMS; slot++) {
 		c.vm = vm_slot(slot);
 		if (c.vm) {
-			/* The root is two pages, claimed at VM_CREATE. */
-			vm_table(&c, virt_to_phys(c.vm->s2.root));
-			vm_table(&c, virt_to_phys(c.vm->s2.root) + PAGE_SIZE);
-			pgt_walk(&c.vm->s2, &vv);
+			check_view(&c, &c.vm->s2, &vv);
 		}
 	}
 	return c.violations;

@@ -94,6 +94,36 @@ int mem_donate_core(struct vm *vm, u64 pa, u64 npages)
 	return MOAT_OK;
 }
 
+void mem_s2_init(struct stage2 *view, u64 root_pa, u16 vmid, const struct pgt_allocator *alloc)
+{
+	/* mem_take_root() checked and zeroed the root: two 8 KiB-aligned pages, so pgt_init cannot fail. */
+	CHECK(pgt_init(&view->pgt, PGT_STAGE2, VM_IPA_BITS, phys_to_virt(root_pa), alloc) == MOAT_OK);
+	view->vmid = vmid;
+	view->vttbr = root_pa | ((u64)vmid << VTTBR_VMID_SHIFT);
+	/*
+	 * Edits happen under this view's VTTBR (s2_map_page), so any replacement
+	 * of a valid entry gets break-before-make with TLBIs on the right VMID.
+	 */
+	view->pgt.live = true;
+}
+
+/* The one place mem.c picks the view a VM's pages are mapped into: one per VM until trust levels land. */
+static struct stage2 *vm_view(struct vm *vm)
+{
+	return &vm->s2;
+}
+
+/* TLBIs of the edit act on the VMID in VTTBR_EL2: the view's, for the edit only. */
+static int s2_map_page(struct stage2 *view, u64 ipa, u64 pa)
+{
+	int ret;
+
+	arch_s2_switch_to(view);
+	ret = pgt_map(&view->pgt, ipa, pa, PAGE_SIZE, PGT_RWX);
+	arch_s2_switch_to_host();
+	return ret;
+}
+
 int mem_check_root(u64 root_pa)
 {
 	int ret;
@@ -218,7 +248,7 @@ static int check_give_vm(struct vm *vm, u64 pa, u64 ipa, enum vm_page_kind kind)
 	if (ret) {
 		return ret;
 	}
-	if (pgt_lookup(&vm->s2, ipa, &out, &flags, &level)) {
+	if (pgt_lookup(&vm_view(vm)->pgt, ipa, &out, &flags, &level)) {
 		return MOAT_E_EXIST;
 	}
 	if (vm->memcache.count < S2_TABLES_PER_PAGE) {
@@ -262,9 +292,7 @@ int mem_give_vm(struct vm *vm, u64 pa, u64 ipa, enum vm_page_kind kind)
 		prepare_vm_page(vm, pa, ipa, kind);
 		set_page(pa, OWNER_VM(vm->slot), PAGE_OWNED, OWNER_NONE);
 	}
-	arch_s2_switch_to(vm->vttbr);
-	ret = pgt_map(&vm->s2, ipa, pa, PAGE_SIZE, PGT_RWX);
-	arch_s2_switch_to_host();
+	ret = s2_map_page(vm_view(vm), ipa, pa);
 	/* The memcache was checked to hold enough table pages. */
 	CHECK(ret == MOAT_OK);
 	return MOAT_OK;

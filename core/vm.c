@@ -180,7 +180,6 @@ static void init_vm(struct vm *vm, struct host_call_args *args, u64 root_pa)
 	memset(vm, 0, sizeof(*vm));
 	vm->slot = slot;
 	vm->generation = generation;
-	vm->vmid = (u16)(slot + 1); /* VMID 0 is the host's */
 	vm->type = (u8)args->a[0];
 	vm->max_vcpus = (u32)args->a[1];
 	vm->ram_size = args->a[3];
@@ -189,13 +188,7 @@ static void init_vm(struct vm *vm, struct host_call_args *args, u64 root_pa)
 	for (unsigned int i = 0; i < MAX_CPUS; i++) {
 		vm->last_vcpu[i] = -1;
 	}
-	CHECK(pgt_init(&vm->s2, PGT_STAGE2, VM_IPA_BITS, phys_to_virt(root_pa), &alloc) == MOAT_OK);
-	vm->vttbr = root_pa | ((u64)vm->vmid << 48);
-	/*
-	 * Edits happen under this VM's VTTBR (mem_give_vm), so any replacement of
-	 * a valid entry gets break-before-make with TLBIs on the right VMID.
-	 */
-	vm->s2.live = true;
+	mem_s2_init(&vm->s2, root_pa, (u16)(slot + 1), &alloc); /* VMID 0 is the host's */
 	measure_config(vm);
 	vm->state = VM_CREATED;
 }
@@ -220,10 +213,7 @@ int hc_vm_create(struct host_call_args *args)
 		CHECK(mem_take_root(vm, args->a[2]) == MOAT_OK);
 		init_vm(vm, args, args->a[2]);
 		/* A reused VMID may still have TLB entries from the slot's previous VM. */
-		arch_s2_switch_to(vm->vttbr);
-		arch_tlbi_s12_all();
-		arch_dsb_ish();
-		arch_s2_switch_to_host();
+		arch_s2_flush_vmid(&vm->s2);
 		args->res[0] = vm_handle(vm);
 		log_info("vm%u created: %s, %u vCPU(s), RAM %lu MiB, MMIO 0x%lx+0x%lx", vm->slot,
 			 vm_is_protected(vm) ? "protected" : "normal", vm->max_vcpus, vm->ram_size >> 20, vm->mmio_base,
@@ -252,10 +242,7 @@ int hc_vm_destroy(struct host_call_args *args)
 		}
 	}
 	/* No stage-1 or stage-2 entry of this VMID may outlive its pages. */
-	arch_s2_switch_to(vm->vttbr);
-	arch_tlbi_s12_all();
-	arch_dsb_ish();
-	arch_s2_switch_to_host();
+	arch_s2_flush_vmid(&vm->s2);
 	mem_vm_teardown(vm);
 	log_info("vm%u destroyed: its pages wait for RECLAIM (scrubbed on the way back)", vm->slot);
 	vm->state = VM_FREE;

@@ -9,6 +9,7 @@
 #ifndef MOAT_MEM_H
 #define MOAT_MEM_H
 
+#include "stage2.h"
 #include "types.h"
 #include "vm.h"
 
@@ -31,6 +32,11 @@ int mem_reclaim(u64 pa);
 /* VM_CREATE's root: two host pages become the core's, serving this VM. Check first, then take. */
 int mem_check_root(u64 root_pa);
 int mem_take_root(struct vm *vm, u64 root_pa);
+/*
+ * A VM's stage-2 view over the root mem_take_root() took: the table, the VMID
+ * tagging its TLB entries (never 0, the host's) and the VTTBR naming both.
+ */
+void mem_s2_init(struct stage2 *view, u64 root_pa, u16 vmid, const struct pgt_allocator *alloc);
 /* VM_DESTROY: every page of the VM to pending-scrub, borrowed host pages back. */
 void mem_vm_teardown(struct vm *vm);
 /*

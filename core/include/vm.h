@@ -14,6 +14,7 @@
 #include "pgtable.h"
 #include "sha256.h"
 #include "spinlock.h"
+#include "stage2.h"
 #include "types.h"
 
 #define MAX_VMS 32
@@ -54,12 +55,10 @@ struct vm {
 	enum vm_state state;
 	u16 slot;
 	u16 generation;
-	u16 vmid;
 	u8 type; /* MOAT_VM_NORMAL or MOAT_VM_PROTECTED */
 	u32 max_vcpus;
 	struct vcpu *vcpus[MAX_VCPUS];
-	struct pgtable s2;
-	u64 vttbr; /* root | VMID << 48 */
+	struct stage2 s2; /* the VM's stage-2 view (one per trust level once VTLs land) */
 	u64 ram_size;
 	u64 mmio_base, mmio_size;
 	u64 boot_pc, boot_x0;

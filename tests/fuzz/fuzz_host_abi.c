@@ -727,7 +727,7 @@ static void check_run_page(const struct vm *vm, const struct moat_run *run, u64 
 		unsigned int flags, level;
 		u64 ipa = run->u.mem_fault.ipa;
 
-		if (!IS_ALIGNED(ipa, PAGE_SIZE) || !vm_ipa_in_ram(vm, ipa) || pgt_lookup(&vm->s2, ipa, &pa, &flags, &level)) {
+		if (!IS_ALIGNED(ipa, PAGE_SIZE) || !vm_ipa_in_ram(vm, ipa) || pgt_lookup(&vm->s2.pgt, ipa, &pa, &flags, &level)) {
 			violation("VCPU_RUN: MEM_FAULT at 0x%lx, not an unbacked RAM page", ipa);
 		}
 	} else if (reason == MOAT_EXIT_GUEST_FAULT && !IS_ALIGNED(run->u.guest_fault.ipa, PAGE_SIZE)) {
@@ -845,7 +845,7 @@ static void check_success(u64 fid, const u64 a[HOST_CALL_MAX_ARGS], const u64 re
 	case MOAT_FN_LOAD:
 		expect_page(name, a[1], me, PAGE_OWNED, OWNER_NONE);
 		if (vm) {
-			expect_mapped(name, &vm->s2, a[2], a[1]);
+			expect_mapped(name, &vm->s2.pgt, a[2], a[1]);
 		}
 		if (fid == MOAT_FN_DONATE_VM && in_bank(a[1]) && !page_is_zero(a[1])) {
 			violation("DONATE_VM succeeded but page 0x%lx is not zeroed", a[1]);
@@ -854,7 +854,7 @@ static void check_success(u64 fid, const u64 a[HOST_CALL_MAX_ARGS], const u64 re
 	case MOAT_FN_SHARE_VM:
 		expect_page(name, a[1], OWNER_HOST, PAGE_SHARED_OWNED, me);
 		if (vm) {
-			expect_mapped(name, &vm->s2, a[2], a[1]);
+			expect_mapped(name, &vm->s2.pgt, a[2], a[1]);
 		}
 		break;
 	case MOAT_FN_VCPU_CREATE:

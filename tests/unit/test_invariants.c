@@ -271,12 +271,12 @@ static void test_host_page_unmapped(void **state)
 
 static void test_vm_maps_other_vm_page(void **state)
 {
-	struct pgtable *prot = &vm_of(&w.prot)->s2, *norm = &vm_of(&w.norm)->s2;
+	struct pgtable *prot = &vm_of(&w.prot)->s2.pgt, *norm = &vm_of(&w.norm)->s2.pgt;
 
 	corrupt_map(prot, IPA_FREE, w.norm.code_pa, "protected VM maps a normal VM's page");
 	corrupt_map(norm, IPA_FREE, w.prot.code_pa, "normal VM maps a protected VM's page");
 	corrupt_map(prot, IPA_FREE, w.created.code_pa, "a VM maps another protected VM's page");
-	corrupt_map(&vm_of(&w.created)->s2, IPA_FREE, w.donated, "a CREATED VM maps a running VM's page");
+	corrupt_map(&vm_of(&w.created)->s2.pgt, IPA_FREE, w.donated, "a CREATED VM maps a running VM's page");
 	/* Not another VM's, but not the VM's either. */
 	corrupt_map(prot, IPA_FREE, w.host, "a VM maps a host page it was not lent");
 	corrupt_map(norm, IPA_FREE, w.host, "a normal VM maps a host page it was not lent");
@@ -294,7 +294,7 @@ static void test_vm_maps_other_vm_page(void **state)
 
 static void test_protected_maps_host_shared_page(void **state)
 {
-	struct pgtable *prot = &vm_of(&w.prot)->s2;
+	struct pgtable *prot = &vm_of(&w.prot)->s2.pgt;
 	struct page_info *p = pagedb_lookup(w.host), saved = *p;
 
 	/* A host page lent to a normal VM, mapped in a protected one. */
@@ -320,9 +320,9 @@ static void test_protected_maps_host_shared_page(void **state)
 	/* The same for the normal VM is fine: that is SHARE_VM. */
 	p->state = PAGE_SHARED_OWNED;
 	p->peer = OWNER_VM(w.norm.slot);
-	expect_ok(pgt_map(&vm_of(&w.norm)->s2, IPA_FREE, w.host, PAGE_SIZE, PGT_RWX));
+	expect_ok(pgt_map(&vm_of(&w.norm)->s2.pgt, IPA_FREE, w.host, PAGE_SIZE, PGT_RWX));
 	expect_clean();
-	expect_ok(pgt_unmap(&vm_of(&w.norm)->s2, IPA_FREE, PAGE_SIZE));
+	expect_ok(pgt_unmap(&vm_of(&w.norm)->s2.pgt, IPA_FREE, PAGE_SIZE));
 	*p = saved;
 	expect_clean();
 	/* A normal VM's borrowed page whose VM turns protected. */
@@ -336,8 +336,8 @@ static void test_protected_maps_host_shared_page(void **state)
 
 static void test_pending_page_mapped(void **state)
 {
-	corrupt_map(&vm_of(&w.prot)->s2, IPA_FREE, w.pending, "a VM maps a page pending scrub");
-	corrupt_map(&vm_of(&w.norm)->s2, IPA_FREE, w.pending, "a normal VM maps a page pending scrub");
+	corrupt_map(&vm_of(&w.prot)->s2.pgt, IPA_FREE, w.pending, "a VM maps a page pending scrub");
+	corrupt_map(&vm_of(&w.norm)->s2.pgt, IPA_FREE, w.pending, "a normal VM maps a page pending scrub");
 	corrupt_entry(w.donated, OWNER_NONE, PAGE_PENDING_SCRUB, OWNER_NONE, 0, "a mapped VM page marked pending");
 	corrupt_entry(w.lent, OWNER_NONE, PAGE_PENDING_SCRUB, OWNER_NONE, 0, "a lent page marked pending");
 	corrupt_map(host_s2(), w.pending, w.pending, "the host maps a page pending scrub");
@@ -371,7 +371,7 @@ static void test_run_page_flag(void **state)
 
 static void test_vm_table_page_not_core(void **state)
 {
-	struct tables t = tables_of(&vm_of(&w.prot)->s2);
+	struct tables t = tables_of(&vm_of(&w.prot)->s2.pgt);
 	u16 me = OWNER_VM(w.prot.slot);
 
 	assert_int_equal(t.n, 3); /* a level-2 table, level-3 tables for the loaded and the donated page */
@@ -413,6 +413,26 @@ static void test_host_table_page_not_core(void **state)
 }
 
 /* ---- after all that ------------------------------------------------------------------------------- */
+
+/* A VM's stage-2 view: its VTTBR names its root and VMID, and no two views share a VMID. */
+static void test_view_vttbr_and_vmid(void **state)
+{
+	struct stage2 *prot = &vm_of(&w.prot)->s2, *norm = &vm_of(&w.norm)->s2;
+	u64 vttbr = prot->vttbr;
+	u16 vmid = norm->vmid;
+
+	expect_clean();
+	prot->vttbr ^= 1UL << VTTBR_VMID_SHIFT;
+	expect_detected("a VTTBR naming another VMID than its view's");
+	prot->vttbr = vttbr;
+	expect_clean();
+	norm->vmid = prot->vmid;
+	norm->vttbr = virt_to_phys(norm->pgt.root) | (u64)norm->vmid << VTTBR_VMID_SHIFT;
+	expect_detected("two views with one VMID");
+	norm->vmid = vmid;
+	norm->vttbr = virt_to_phys(norm->pgt.root) | (u64)vmid << VTTBR_VMID_SHIFT;
+	expect_clean();
+}
 
 static void test_lifecycle_stays_clean(void **state)
 {
@@ -530,6 +550,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_run_page_flag, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vm_table_page_not_core, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_table_page_not_core, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_view_vttbr_and_vmid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lifecycle_stays_clean, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
 	};

@@ -1,0 +1,30 @@
+/*
+ * A stage-2 view: one translation table with the VMID that tags its TLB
+ * entries and the VTTBR_EL2 value that names both (DESIGN §5).
+ *
+ * A VM has one view today; virtual trust levels (DESIGN §10) give a VM one
+ * per level, each with its own VMID, because TLB entries are tagged by VMID
+ * and not by table base. Everything that edits a VM's stage 2 or drops what
+ * the TLBs cached of it acts on a view: mem.c maps into view->pgt under the
+ * view's VTTBR (arch_s2_switch_to), and arch_s2_flush_vmid() drops every
+ * entry the view's VMID may have cached.
+ *
+ * Owned by the VM that embeds it; guarded by that VM's lock (and
+ * pagedb_lock, which every stage-2 edit also holds).
+ */
+#ifndef MOAT_STAGE2_H
+#define MOAT_STAGE2_H
+
+#include "pgtable.h"
+#include "types.h"
+
+/* VTTBR_EL2.VMID sits at bits [63:48] (16-bit VMIDs; 8-bit ones use [55:48]). */
+#define VTTBR_VMID_SHIFT 48
+
+struct stage2 {
+	struct pgtable pgt; /* root: two concatenated level-1 pages (40-bit IPA) */
+	u64 vttbr;	    /* root PA | vmid << VTTBR_VMID_SHIFT */
+	u16 vmid;	    /* never 0: VMID 0 is the host's */
+};
+
+#endif
