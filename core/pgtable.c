@@ -344,13 +344,18 @@ static void walk_level(const struct pgtable *pgt, const u64 *table, unsigned int
 	unsigned int entries = level == pgt->start_level ? pgt->root_entries : ENTRIES_PER_TABLE;
 
 	for (unsigned int i = 0; i < entries; i++) {
-		u64 ia = ia_base + (u64)i * level_size(level);
 		u64 pte = table[i];
+		u64 ia;
 
+		/* Most entries of a sparse table are empty: the checkers walk every table after every fuzzed call. */
+		if (!(pte & PTE_VALID)) {
+			continue;
+		}
+		ia = ia_base + (u64)i * level_size(level);
 		if (is_table(pte, level)) {
 			v->table(v->ctx, pte & PTE_ADDR_MASK);
 			walk_level(pgt, table_of(pte), level + 1, ia, v);
-		} else if (pte & PTE_VALID) {
+		} else {
 			v->leaf(v->ctx, ia, pte & PTE_ADDR_MASK & ~(level_size(level) - 1), level_size(level),
 				flags_of_leaf(pgt->stage, pte));
 		}

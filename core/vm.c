@@ -208,10 +208,9 @@ int hc_vm_create(struct host_call_args *args)
 		ret = MOAT_E_NOMEM;
 	}
 	if (!ret) {
-		/* Claim the root with the slot's identity so teardown finds the pages. */
-		vm->slot = (u16)(vm - vms);
-		CHECK(mem_take_root(vm, args->a[2]) == MOAT_OK);
 		init_vm(vm, args, args->a[2]);
+		/* After init_vm, which clears the VM's page index: the root pages go on it. */
+		CHECK(mem_take_root(vm, args->a[2]) == MOAT_OK);
 		/* A reused VMID may still have TLB entries from the slot's previous VM. */
 		arch_s2_flush_vmid(&vm->s2);
 		args->res[0] = vm_handle(vm);

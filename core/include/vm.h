@@ -11,6 +11,7 @@
 #define MOAT_VM_H
 
 #include "log.h"
+#include "pagedb.h"
 #include "pgtable.h"
 #include "sha256.h"
 #include "spinlock.h"
@@ -64,6 +65,8 @@ struct vm {
 	u64 boot_pc, boot_x0;
 	bool boot_set;
 	struct memcache memcache;
+	/* Every page serving this VM (pagedb_page_vm): mem.c keeps it, under pagedb_lock. */
+	struct page_list pages;
 	struct sha256_ctx measure;
 	u8 measurement[SHA256_DIGEST_SIZE];
 	int last_vcpu[MAX_CPUS]; /* vCPU index last run on each physical CPU, -1 if none */
