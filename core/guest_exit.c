@@ -86,7 +86,7 @@ static bool is_mapped(struct vm *vm, u64 ipa)
 	u64 pa;
 	unsigned int flags, level;
 
-	return pgt_lookup(&vm->s2, ipa, &pa, &flags, &level);
+	return pgt_lookup(&vm->s2.pgt, ipa, &pa, &flags, &level);
 }
 
 static u32 stage2_abort(struct vcpu *vcpu, const struct guest_exit *e)

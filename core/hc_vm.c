@@ -43,11 +43,14 @@ int hc_vm_create(struct host_call_args *args)
 		ret = MOAT_E_NOMEM;
 	}
 	if (!ret) {
-		/* Checked just above, under the same lock: taking the root cannot fail. */
-		CHECK(mem_take_root(vm, root_pa) == MOAT_OK);
 		/* A VCPU_RUN holding a stale handle to this slot looks it up under vm->lock alone. */
 		spin_lock(&vm->lock);
 		vm_init(vm, &cfg, root_pa);
+		/*
+		 * After vm_init, which clears the VM's page index: the root pages go on
+		 * it. Checked just above, under the same lock: taking it cannot fail.
+		 */
+		CHECK(mem_take_root(vm, root_pa) == MOAT_OK);
 		spin_unlock(&vm->lock);
 		args->res[0] = vm_handle(vm);
 		log_info("vm%u created: %s, %u vCPU(s), RAM %lu MiB, MMIO 0x%lx+0x%lx", vm->slot,
@@ -87,7 +90,7 @@ int hc_vm_destroy(struct host_call_args *args)
 		}
 	}
 	/* No stage-1 or stage-2 entry of this VMID may outlive its pages. */
-	vm_flush_tlbs(vm);
+	arch_s2_flush_vmid(&vm->s2);
 	mem_vm_teardown(vm);
 	log_info("vm%u destroyed: its pages wait for RECLAIM (scrubbed on the way back)", vm->slot);
 	vm_release(vm);

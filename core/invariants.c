@@ -15,6 +15,27 @@
  *  5. Every stage-2 table page is core-owned (a VM's: serving that VM).
  *  And beyond RAM: the host stage 2 never maps a device page the core
  *  emulates (a redistributor's RD_base, DESIGN §0).
+ *  And of the bookkeeping: each VM's stage-2 view names its root and a
+ *  VMID of its own; each VM's page index (vm->pages, mem.c) holds exactly
+ *  the pages that serve the VM, and a page is on an index iff it serves one.
+ *
+ * Three scopes, so that a caller checking after every host call need not pay
+ * O(RAM pages) each time:
+ *  - invariants_check(): everything above. Walks every page of RAM (1, 2, 4,
+ *    the host side of 3 and 5, index membership and each index's count), the
+ *    whole host stage 2 (2 beyond RAM: identity, no emulated device page;
+ *    its table pages the core's own), and the per-VM part below.
+ *    MOAT_FN_CHECK, the unit tests, and the fuzzer at the end of every input.
+ *  - invariants_check_vms(): O(VM pages), per live VM: its view; its index
+ *    (only pages serving it, exactly its count, no cycle); every page on it
+ *    checked as in the full walk (state, and 2: the host maps it only if it
+ *    is a host page lent to the VM); its stage-2 table (3, 4 on the VM side,
+ *    5). The fuzzer after every call.
+ *  - invariants_check_page(pa): one page as in the full walk (1, 2, index
+ *    membership). The fuzzer after every call, for each page it changed.
+ * The full walk alone sees a page that serves a VM but is missing from its
+ * index, a page the host should map but does not (or maps when pending
+ * scrub) that no call touched, and the host table's own shape.
  *
  * Called by hc_diag.c (CHECK), unit tests and the fuzzer.
  * Lock: callers hold pagedb_lock.
@@ -84,17 +105,76 @@ static void check_host_mapping(struct check *c, u64 pa, const struct page_info *
 	}
 }
 
+/* On an index iff it serves a VM: next is 0 exactly on pages that serve none (pagedb.h). */
+static void check_indexed(struct check *c, u64 pa, const struct page_info *p)
+{
+	if ((pagedb_page_vm(p) != OWNER_NONE) != (p->next != 0)) {
+		violation(c, p->next ? "page on a VM's index serves no VM" : "page serving a VM missing from its index",
+			  pa);
+	}
+}
+
+static void check_page(struct check *c, u64 pa, const struct page_info *p)
+{
+	check_page_state(c, pa, p);
+	check_host_mapping(c, pa, p);
+	check_indexed(c, pa, p);
+}
+
+/* Every page of RAM; and each live VM's index holds as many pages as serve it. */
 static void check_pages(struct check *c)
 {
+	u32 serving[MAX_VMS] = { 0 };
+
 	for (unsigned int b = 0; b < pagedb_nr_banks(); b++) {
 		struct fdt_range bank = pagedb_bank(b);
 
 		for (u64 pa = bank.base; pa < bank.base + bank.size; pa += PAGE_SIZE) {
 			const struct page_info *p = pagedb_lookup(pa);
+			u16 vm = pagedb_page_vm(p);
 
-			check_page_state(c, pa, p);
-			check_host_mapping(c, pa, p);
+			check_page(c, pa, p);
+			if (vm != OWNER_NONE && OWNER_VM_ID(vm) < MAX_VMS) {
+				serving[OWNER_VM_ID(vm)]++;
+			}
 		}
+	}
+	/* With check_index (every page on the list serves the VM, count pages, no cycle): the index is exact. */
+	for (unsigned int slot = 0; slot < MAX_VMS; slot++) {
+		const struct vm *vm = vm_slot(slot);
+
+		if (vm && vm->pages.count != serving[slot]) {
+			violation(c, "VM page index count differs from the pages serving the VM", slot);
+		}
+	}
+}
+
+/*
+ * Walk c->vm's index, bounded by its count so that a corrupt list cannot
+ * loop: only pages serving the VM, ending after exactly count pages. Each
+ * page is checked as the full walk checks it.
+ */
+static void check_index(struct check *c)
+{
+	const struct page_list *list = &c->vm->pages;
+	u16 me = OWNER_VM(c->vm->slot);
+	u32 link = list->head, n = 0;
+	struct page_info *p;
+	u64 pa;
+
+	for (; link && n < list->count; n++) {
+		if (!pagedb_link_page(link, &pa, &p)) {
+			violation(c, "VM page index links outside the page database", link);
+			return;
+		}
+		if (pagedb_page_vm(p) != me) {
+			violation(c, "VM page index holds a page that does not serve the VM", pa);
+		}
+		check_page(c, pa, p);
+		link = pagedb_next_link(link, p);
+	}
+	if (link || n != list->count) {
+		violation(c, "VM page index is longer or shorter than its count, or loops", c->vm->slot);
 	}
 }
 
@@ -126,6 +206,27 @@ static void vm_table(void *ctx, u64 table_pa)
 	}
 }
 
+/* One stage-2 view of c->vm: its VTTBR names its own root and a VMID no other view uses; then its table. */
+static void check_view(struct check *c, const struct stage2 *view, const struct pgt_visitor *vv)
+{
+	u64 root = virt_to_phys(view->pgt.root);
+
+	if (view->vttbr != (root | (u64)view->vmid << VTTBR_VMID_SHIFT) || view->vmid == 0) {
+		violation(c, "VM stage-2 VTTBR does not name its root and a guest VMID", root);
+	}
+	for (unsigned int slot = 0; slot < MAX_VMS; slot++) {
+		const struct vm *other = vm_slot(slot);
+
+		if (other && other != c->vm && other->s2.vmid == view->vmid) {
+			violation(c, "two VM stage-2 views share a VMID", root);
+		}
+	}
+	/* The root is two pages, claimed at VM_CREATE. */
+	vm_table(c, root);
+	vm_table(c, root + PAGE_SIZE);
+	pgt_walk(&view->pgt, vv);
+}
+
 /* The host stage 2 is an identity map; identity-mapped RAM pages are checked one by one in check_pages(). */
 static void host_leaf(void *ctx, u64 ia, u64 pa, u64 size, unsigned int flags)
 {
@@ -146,22 +247,45 @@ static void host_table(void *ctx, u64 table_pa)
 	}
 }
 
+static void check_vms(struct check *c)
+{
+	struct pgt_visitor vv = { vm_leaf, vm_table, c };
+
+	for (unsigned int slot = 0; slot < MAX_VMS; slot++) {
+		c->vm = vm_slot(slot);
+		if (c->vm) {
+			check_index(c);
+			check_view(c, &c->vm->s2, &vv);
+		}
+	}
+}
+
 unsigned int invariants_check(void)
 {
 	struct check c = { 0, NULL };
-	struct pgt_visitor vv = { vm_leaf, vm_table, &c };
 	struct pgt_visitor hv = { host_leaf, host_table, &c };
 
 	check_pages(&c);
 	pgt_walk(host_s2(), &hv);
-	for (unsigned int slot = 0; slot < MAX_VMS; slot++) {
-		c.vm = vm_slot(slot);
-		if (c.vm) {
-			/* The root is two pages, claimed at VM_CREATE. */
-			vm_table(&c, virt_to_phys(c.vm->s2.root));
-			vm_table(&c, virt_to_phys(c.vm->s2.root) + PAGE_SIZE);
-			pgt_walk(&c.vm->s2, &vv);
-		}
+	check_vms(&c);
+	return c.violations;
+}
+
+unsigned int invariants_check_vms(void)
+{
+	struct check c = { 0, NULL };
+
+	check_vms(&c);
+	return c.violations;
+}
+
+unsigned int invariants_check_page(u64 pa)
+{
+	struct check c = { 0, NULL };
+	const struct page_info *p = pagedb_lookup(pa);
+
+	if (p) {
+		check_page(&c, pa, p);
 	}
 	return c.violations;
 }

@@ -13,6 +13,19 @@
  * cleaned and its I-cache lines dropped before the host maps it again, so
  * the host can neither read nor execute what the guest left there.
  *
+ * Each VM keeps an index of the pages that serve it (vm->pages, a list
+ * threaded through the page database: pages it owns, core pages working for
+ * it, host pages it borrows; pagedb_page_vm() says which VM a page serves).
+ * A page joins it in the same commit that makes it serve the VM (set_vm_page:
+ * VM_CREATE's root, DONATE_CORE, DONATE_VM, LOAD, SHARE_VM) and leaves it
+ * only at VM_DESTROY, which empties the whole index, so that VM_DESTROY and
+ * the invariant checker's per-VM part cost O(VM pages), not O(RAM pages).
+ * No other transition touches a page that serves a VM: their checks demand a
+ * host page not lent out (PERM otherwise), and RECLAIM takes only a page
+ * pending scrub (BUSY or PERM for one serving a VM). A transition that makes
+ * a single page stop serving a VM (a guest relinquishing one) must take it
+ * off the index too: pagedb_list_pop() of the head, or a walk to unlink it.
+ *
  * Lock: callers hold pagedb_lock, and the VM's lock when a VM is named.
  */
 #include "mem.h"
@@ -65,6 +78,13 @@ static void set_page(u64 pa, u16 owner, enum page_state state, u16 peer)
 	page->flags = 0;
 }
 
+/* A page starts serving vm: recorded in the database and on the VM's index, in one step. */
+static void set_vm_page(struct vm *vm, u64 pa, u16 owner, enum page_state state, u16 peer)
+{
+	set_page(pa, owner, state, peer);
+	pagedb_list_push(&vm->pages, pa);
+}
+
 /* Commit: the host loses the page; no stale host cache line survives. */
 static void take_from_host(u64 pa)
 {
@@ -89,10 +109,27 @@ int mem_donate_core(struct vm *vm, u64 pa, u64 npages)
 	}
 	for (u64 i = 0; i < npages; i++) {
 		take_from_host(pa + i * PAGE_SIZE);
-		set_page(pa + i * PAGE_SIZE, OWNER_CORE, PAGE_OWNED, OWNER_VM(vm->slot));
+		set_vm_page(vm, pa + i * PAGE_SIZE, OWNER_CORE, PAGE_OWNED, OWNER_VM(vm->slot));
 		memcache_free(&vm->memcache, phys_to_virt(pa + i * PAGE_SIZE));
 	}
 	return MOAT_OK;
+}
+
+/* The one place mem.c picks the view a VM's pages are mapped into: one per VM until trust levels land. */
+static struct stage2 *vm_view(struct vm *vm)
+{
+	return &vm->s2;
+}
+
+/* TLBIs of the edit act on the VMID in VTTBR_EL2: the view's, for the edit only. */
+static int s2_map_page(struct stage2 *view, u64 ipa, u64 pa)
+{
+	int ret;
+
+	arch_s2_switch_to(view);
+	ret = pgt_map(&view->pgt, ipa, pa, PAGE_SIZE, PGT_RWX);
+	arch_s2_switch_to_host();
+	return ret;
 }
 
 int mem_check_root(u64 root_pa)
@@ -120,7 +157,7 @@ int mem_take_root(struct vm *vm, u64 root_pa)
 	}
 	for (u64 pa = root_pa; pa < root_pa + 2 * PAGE_SIZE; pa += PAGE_SIZE) {
 		take_from_host(pa);
-		set_page(pa, OWNER_CORE, PAGE_OWNED, OWNER_VM(vm->slot));
+		set_vm_page(vm, pa, OWNER_CORE, PAGE_OWNED, OWNER_VM(vm->slot));
 		memset(phys_to_virt(pa), 0, PAGE_SIZE);
 	}
 	return MOAT_OK;
@@ -225,7 +262,7 @@ static int check_give_vm(struct vm *vm, u64 pa, u64 ipa, enum vm_page_kind kind)
 	if (ret) {
 		return ret;
 	}
-	if (pgt_lookup(&vm->s2, ipa, &out, &flags, &level)) {
+	if (pgt_lookup(&vm_view(vm)->pgt, ipa, &out, &flags, &level)) {
 		return MOAT_E_EXIST;
 	}
 	if (vm->memcache.count < S2_TABLES_PER_PAGE) {
@@ -264,15 +301,13 @@ int mem_give_vm(struct vm *vm, u64 pa, u64 ipa, enum vm_page_kind kind)
 		/* The host keeps writing it through its caches; the guest may start with its MMU off. */
 		arch_dcache_clean_inval_poc(pa, PAGE_SIZE);
 		arch_icache_inval_pou(pa, PAGE_SIZE);
-		set_page(pa, OWNER_HOST, PAGE_SHARED_OWNED, OWNER_VM(vm->slot));
+		set_vm_page(vm, pa, OWNER_HOST, PAGE_SHARED_OWNED, OWNER_VM(vm->slot));
 	} else {
 		take_from_host(pa);
 		prepare_vm_page(vm, pa, ipa, kind);
-		set_page(pa, OWNER_VM(vm->slot), PAGE_OWNED, OWNER_NONE);
+		set_vm_page(vm, pa, OWNER_VM(vm->slot), PAGE_OWNED, OWNER_NONE);
 	}
-	arch_s2_switch_to(vm->vttbr);
-	ret = pgt_map(&vm->s2, ipa, pa, PAGE_SIZE, PGT_RWX);
-	arch_s2_switch_to_host();
+	ret = s2_map_page(vm_view(vm), ipa, pa);
 	/* The memcache was checked to hold enough table pages. */
 	CHECK(ret == MOAT_OK);
 	return MOAT_OK;
@@ -305,22 +340,19 @@ int mem_reclaim(u64 pa)
 	return MOAT_OK;
 }
 
+/* Walks the VM's index only: every page serving the VM is on it (see the top of this file). */
 void mem_vm_teardown(struct vm *vm)
 {
-	u16 owner = OWNER_VM(vm->slot);
+	u64 pa;
 
 	CHECK_PAGEDB_VM_LOCKED(vm);
-	for (unsigned int b = 0; b < pagedb_nr_banks(); b++) {
-		struct fdt_range bank = pagedb_bank(b);
-
-		for (u64 pa = bank.base; pa < bank.base + bank.size; pa += PAGE_SIZE) {
-			struct page_info *page = pagedb_lookup(pa);
-
-			if (page->owner == owner || (page->owner == OWNER_CORE && page->peer == owner)) {
-				set_page(pa, OWNER_NONE, PAGE_PENDING_SCRUB, OWNER_NONE);
-			} else if (page->owner == OWNER_HOST && page->state == PAGE_SHARED_OWNED && page->peer == owner) {
-				set_page(pa, OWNER_HOST, PAGE_OWNED, OWNER_NONE);
-			}
+	while (pagedb_list_pop(&vm->pages, &pa)) {
+		if (pagedb_lookup(pa)->owner == OWNER_HOST) {
+			/* Lent by the host (SHARE_VM): the host's alone again, contents untouched. */
+			set_page(pa, OWNER_HOST, PAGE_OWNED, OWNER_NONE);
+		} else {
+			/* The VM's own, or the core's working for it: nobody's until RECLAIM scrubs it. */
+			set_page(pa, OWNER_NONE, PAGE_PENDING_SCRUB, OWNER_NONE);
 		}
 	}
 }

@@ -9,6 +9,7 @@
 
 #include "fmt.h"
 #include "lib.h"
+#include "log.h"
 #include "moat/errors.h"
 
 struct spinlock pagedb_lock;
@@ -76,6 +77,7 @@ void pagedb_set_range(u64 pa, u64 size, u16 owner, enum page_state state)
 	for (u64 off = 0; off < size; off += PAGE_SIZE) {
 		struct page_info *p = pagedb_lookup(pa + off);
 
+		/* Boot only: no page is on a list yet. */
 		if (p) {
 			p->owner = owner;
 			p->peer = OWNER_NONE;
@@ -83,6 +85,73 @@ void pagedb_set_range(u64 pa, u64 size, u16 owner, enum page_state state)
 			p->state = (u8)state;
 		}
 	}
+}
+
+/* Entry index + 1 of the page holding pa (which is DRAM). */
+static u32 link_of(u64 pa)
+{
+	return (u32)(pagedb_lookup(pa) - db.pages) + 1;
+}
+
+bool pagedb_link_page(u32 link, u64 *pa, struct page_info **page)
+{
+	u64 index = (u64)link - 1;
+
+	if (link == 0 || index >= db.nr_pages) {
+		return false;
+	}
+	for (unsigned int i = 0; i < db.nr_banks; i++) {
+		if (index - db.first_index[i] < db.bank[i].size / PAGE_SIZE) {
+			*pa = db.bank[i].base + (index - db.first_index[i]) * PAGE_SIZE;
+			*page = &db.pages[index];
+			return true;
+		}
+	}
+	return false;
+}
+
+u32 pagedb_next_link(u32 link, const struct page_info *page)
+{
+	return page->next == link ? 0 : page->next;
+}
+
+void pagedb_list_push(struct page_list *list, u64 pa)
+{
+	struct page_info *page = pagedb_lookup(pa);
+	u32 link = link_of(pa);
+
+	/* On a list already: pushing it again would close a cycle through it. */
+	CHECK(page->next == 0);
+	page->next = list->head ? list->head : link;
+	list->head = link;
+	list->count++;
+}
+
+bool pagedb_list_pop(struct page_list *list, u64 *pa)
+{
+	struct page_info *page;
+	u32 link = list->head;
+
+	if (!link) {
+		return false;
+	}
+	CHECK(pagedb_link_page(link, pa, &page));
+	list->head = pagedb_next_link(link, page);
+	list->count--;
+	page->next = 0;
+	return true;
+}
+
+u16 pagedb_page_vm(const struct page_info *page)
+{
+	if (OWNER_IS_VM(page->owner)) {
+		return page->owner;
+	}
+	if (OWNER_IS_VM(page->peer) &&
+	    (page->owner == OWNER_CORE || (page->owner == OWNER_HOST && page->state == PAGE_SHARED_OWNED))) {
+		return page->peer;
+	}
+	return OWNER_NONE;
 }
 
 unsigned int pagedb_nr_banks(void)

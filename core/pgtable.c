@@ -9,7 +9,9 @@
 
 #include "arch.h"
 #include "lib.h"
+#include "log.h"
 #include "moat/errors.h"
+#include "stage2.h"
 
 #define LEAF_LEVEL 3
 #define ENTRIES_PER_TABLE 512
@@ -344,13 +346,18 @@ static void walk_level(const struct pgtable *pgt, const u64 *table, unsigned int
 	unsigned int entries = level == pgt->start_level ? pgt->root_entries : ENTRIES_PER_TABLE;
 
 	for (unsigned int i = 0; i < entries; i++) {
-		u64 ia = ia_base + (u64)i * level_size(level);
 		u64 pte = table[i];
+		u64 ia;
 
+		/* Most entries of a sparse table are empty: the checkers walk every table after every fuzzed call. */
+		if (!(pte & PTE_VALID)) {
+			continue;
+		}
+		ia = ia_base + (u64)i * level_size(level);
 		if (is_table(pte, level)) {
 			v->table(v->ctx, pte & PTE_ADDR_MASK);
 			walk_level(pgt, table_of(pte), level + 1, ia, v);
-		} else if (pte & PTE_VALID) {
+		} else {
 			v->leaf(v->ctx, ia, pte & PTE_ADDR_MASK & ~(level_size(level) - 1), level_size(level),
 				flags_of_leaf(pgt->stage, pte));
 		}
@@ -370,4 +377,14 @@ void pgt_destroy(struct pgtable *pgt)
 		}
 		pgt->root[i] = 0;
 	}
+}
+
+void stage2_init(struct stage2 *view, u64 root_pa, unsigned int ipa_bits, u16 vmid,
+		 const struct pgt_allocator *alloc)
+{
+	/* The caller checked the root's alignment, the only thing pgt_init can refuse. */
+	CHECK(pgt_init(&view->pgt, PGT_STAGE2, ipa_bits, phys_to_virt(root_pa), alloc) == MOAT_OK);
+	view->vmid = vmid;
+	view->vttbr = root_pa | ((u64)vmid << VTTBR_VMID_SHIFT);
+	view->pgt.live = true;
 }

@@ -164,15 +164,6 @@ static void measure_config(struct vm *vm)
 	sha256_update(&vm->measure, config, sizeof(config));
 }
 
-void vm_flush_tlbs(const struct vm *vm)
-{
-	/* TLBIs act on the VMID in VTTBR_EL2: borrow this VM's for the duration. */
-	arch_s2_switch_to(vm->vttbr);
-	arch_tlbi_s12_all();
-	arch_dsb_ish();
-	arch_s2_switch_to_host();
-}
-
 void vm_init(struct vm *vm, const struct vm_config *cfg, u64 root_pa)
 {
 	struct pgt_allocator alloc;
@@ -185,7 +176,6 @@ void vm_init(struct vm *vm, const struct vm_config *cfg, u64 root_pa)
 	memset((u8 *)vm + sizeof(vm->lock), 0, sizeof(*vm) - sizeof(vm->lock));
 	vm->slot = slot;
 	vm->generation = generation;
-	vm->vmid = (u16)(slot + 1); /* VMID 0 is the host's */
 	vm->type = (u8)cfg->type;
 	vm->max_vcpus = (u32)cfg->max_vcpus;
 	vm->ram_size = cfg->ram_size;
@@ -195,18 +185,12 @@ void vm_init(struct vm *vm, const struct vm_config *cfg, u64 root_pa)
 		vm->last_vcpu[i] = -1;
 	}
 	alloc = memcache_pgt_allocator(&vm->memcache);
-	/* root_pa passed vm_check_config's alignment check: pgt_init cannot refuse it. */
-	CHECK(pgt_init(&vm->s2, PGT_STAGE2, VM_IPA_BITS, phys_to_virt(root_pa), &alloc) == MOAT_OK);
-	vm->vttbr = root_pa | ((u64)vm->vmid << 48);
-	/*
-	 * Edits happen under this VM's VTTBR (mem_give_vm), so any replacement of
-	 * a valid entry gets break-before-make with TLBIs on the right VMID.
-	 */
-	vm->s2.live = true;
+	/* root_pa passed vm_check_config's alignment check. VMID 0 is the host's. */
+	stage2_init(&vm->s2, root_pa, VM_IPA_BITS, (u16)(slot + 1), &alloc);
 	measure_config(vm);
 	vm->state = VM_CREATED;
 	/* A reused VMID may still have TLB entries from the slot's previous VM. */
-	vm_flush_tlbs(vm);
+	arch_s2_flush_vmid(&vm->s2);
 }
 
 void vm_finalize(struct vm *vm)

@@ -101,11 +101,19 @@ void arch_guest_run(struct vcpu *vcpu, struct guest_exit *exit);
 /* vcpu->serror_pending changed while the vCPU is loaded: make the hardware agree (HCR_EL2.VSE). */
 void arch_vcpu_sync_serror(struct vcpu *vcpu);
 /*
- * Stage-2 TLB maintenance acts on the VMID in VTTBR_EL2: load a VM's VTTBR
+ * Stage-2 TLB maintenance acts on the VMID in VTTBR_EL2: load a view's VTTBR
  * around edits of its table, then return to the host's.
  */
-void arch_s2_switch_to(u64 vttbr);
+struct stage2;
+void arch_s2_switch_to(const struct stage2 *view);
 void arch_s2_switch_to_host(void);
+/*
+ * Drop every stage-1 and stage-2 TLB entry the view's VMID may hold, on every
+ * CPU, and wait for that: load the view's VTTBR, TLBI VMALLS12E1IS, DSB ISH,
+ * back to the host's. For a VMID about to be (re)used by a new table, and for
+ * one whose pages are about to leave it (VM_DESTROY).
+ */
+void arch_s2_flush_vmid(const struct stage2 *view);
 
 /* ---- power ---------------------------------------------------------------- */
 /* PSCI SYSTEM_OFF through the firmware; used for fatal boot errors and panics. */

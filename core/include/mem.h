@@ -9,6 +9,7 @@
 #ifndef MOAT_MEM_H
 #define MOAT_MEM_H
 
+#include "stage2.h"
 #include "types.h"
 #include "vm.h"
 
@@ -28,10 +29,13 @@ int mem_unshare_core(u64 pa);
 int mem_give_vm(struct vm *vm, u64 pa, u64 ipa, enum vm_page_kind kind);
 int mem_reclaim(u64 pa);
 
-/* VM_CREATE's root: two host pages become the core's, serving this VM. Check first, then take. */
+/*
+ * VM_CREATE's root: two host pages become the core's, serving this VM, and go
+ * on its page index (so: after the VM is initialised). Check first, then take.
+ */
 int mem_check_root(u64 root_pa);
 int mem_take_root(struct vm *vm, u64 root_pa);
-/* VM_DESTROY: every page of the VM to pending-scrub, borrowed host pages back. */
+/* VM_DESTROY: every page on the VM's index to pending-scrub, borrowed host pages back; O(VM pages). */
 void mem_vm_teardown(struct vm *vm);
 /*
  * Before a system reset: zero and clean to PoC every page the host does not own

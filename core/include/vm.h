@@ -23,6 +23,7 @@
 #include "pgtable.h"
 #include "sha256.h"
 #include "spinlock.h"
+#include "stage2.h"
 #include "types.h"
 
 #define MAX_VMS 32
@@ -56,17 +57,17 @@ struct vm {
 	enum vm_state state;
 	u16 slot;
 	u16 generation;
-	u16 vmid;
 	u8 type; /* MOAT_VM_NORMAL or MOAT_VM_PROTECTED */
 	u32 max_vcpus;
 	struct vcpu *vcpus[MAX_VCPUS];
-	struct pgtable s2;
-	u64 vttbr; /* root | VMID << 48 */
+	struct stage2 s2; /* the VM's stage-2 view (one per trust level once VTLs land) */
 	u64 ram_size;
 	u64 mmio_base, mmio_size;
 	u64 boot_pc, boot_x0;
 	bool boot_set;
 	struct memcache memcache;
+	/* Every page serving this VM (pagedb_page_vm): mem.c keeps it, under pagedb_lock. */
+	struct page_list pages;
 	struct sha256_ctx measure;
 	u8 measurement[SHA256_DIGEST_SIZE];
 	int last_vcpu[MAX_CPUS]; /* vCPU index last run on each physical CPU, -1 if none */
@@ -138,8 +139,6 @@ struct vm *vm_alloc_slot(void); /* caller holds pagedb_lock */
 void vm_init(struct vm *vm, const struct vm_config *cfg, u64 root_pa);
 /* Seal the measurement with the boot state; state FINALIZED. Caller holds vm->lock. */
 void vm_finalize(struct vm *vm);
-/* Drop every TLB entry of the VM's VMID (a VMID's previous life, or a VM going away). */
-void vm_flush_tlbs(const struct vm *vm);
 /* The slot becomes free; every handle to this life of it goes stale. Caller holds pagedb_lock and vm->lock. */
 void vm_release(struct vm *vm);
 

@@ -238,7 +238,7 @@ bool fm_vm_lookup(unsigned int slot, u64 ipa, u64 *pa, unsigned int *flags)
 	u64 out;
 	unsigned int f;
 
-	if (!vm || !pgt_lookup(&vm->s2, ipa, &out, &f, &level)) {
+	if (!vm || !pgt_lookup(&vm->s2.pgt, ipa, &out, &f, &level)) {
 		return false;
 	}
 	if (pa) {

@@ -24,6 +24,7 @@
 #include "fake_arch.h"
 #include "fake_machine.h"
 #include "host_s2.h"
+#include "invariants.h"
 #include "pagedb.h"
 #include "pgtable.h"
 #include "vm.h"
@@ -113,7 +114,7 @@ static void expect_detected_at(const char *what, const char *file, int line)
 
 /* Replace a page's database entry, expect a violation, put it back, expect none. */
 #define corrupt_entry(pa, owner, st, peer, flags, what)                                                              \
-	corrupt_entry_at((pa), (struct page_info){ (owner), (peer), (st), (flags) }, (what), __FILE__, __LINE__)
+	corrupt_entry_at((pa), (struct page_info){ (owner), (peer), (st), (flags), 0 }, (what), __FILE__, __LINE__)
 
 static void corrupt_entry_at(u64 pa, struct page_info bad, const char *what, const char *file, int line)
 {
@@ -121,6 +122,8 @@ static void corrupt_entry_at(u64 pa, struct page_info bad, const char *what, con
 
 	_assert_true(p != NULL, "page is DRAM", file, line);
 	saved = *p;
+	/* One thing at a time: the page stays on whatever VM page index it is on. */
+	bad.next = saved.next;
 	*p = bad;
 	expect_detected_at(what, file, line);
 	*p = saved;
@@ -271,12 +274,12 @@ static void test_host_page_unmapped(void **state)
 
 static void test_vm_maps_other_vm_page(void **state)
 {
-	struct pgtable *prot = &vm_of(&w.prot)->s2, *norm = &vm_of(&w.norm)->s2;
+	struct pgtable *prot = &vm_of(&w.prot)->s2.pgt, *norm = &vm_of(&w.norm)->s2.pgt;
 
 	corrupt_map(prot, IPA_FREE, w.norm.code_pa, "protected VM maps a normal VM's page");
 	corrupt_map(norm, IPA_FREE, w.prot.code_pa, "normal VM maps a protected VM's page");
 	corrupt_map(prot, IPA_FREE, w.created.code_pa, "a VM maps another protected VM's page");
-	corrupt_map(&vm_of(&w.created)->s2, IPA_FREE, w.donated, "a CREATED VM maps a running VM's page");
+	corrupt_map(&vm_of(&w.created)->s2.pgt, IPA_FREE, w.donated, "a CREATED VM maps a running VM's page");
 	/* Not another VM's, but not the VM's either. */
 	corrupt_map(prot, IPA_FREE, w.host, "a VM maps a host page it was not lent");
 	corrupt_map(norm, IPA_FREE, w.host, "a normal VM maps a host page it was not lent");
@@ -294,7 +297,7 @@ static void test_vm_maps_other_vm_page(void **state)
 
 static void test_protected_maps_host_shared_page(void **state)
 {
-	struct pgtable *prot = &vm_of(&w.prot)->s2;
+	struct pgtable *prot = &vm_of(&w.prot)->s2.pgt;
 	struct page_info *p = pagedb_lookup(w.host), saved = *p;
 
 	/* A host page lent to a normal VM, mapped in a protected one. */
@@ -317,12 +320,19 @@ static void test_protected_maps_host_shared_page(void **state)
 	}
 	*p = saved;
 	expect_clean();
-	/* The same for the normal VM is fine: that is SHARE_VM. */
+	/* The same for the normal VM is fine: that is SHARE_VM (which also puts the page on the VM's index). */
 	p->state = PAGE_SHARED_OWNED;
 	p->peer = OWNER_VM(w.norm.slot);
-	expect_ok(pgt_map(&vm_of(&w.norm)->s2, IPA_FREE, w.host, PAGE_SIZE, PGT_RWX));
+	pagedb_list_push(&vm_of(&w.norm)->pages, w.host);
+	expect_ok(pgt_map(&vm_of(&w.norm)->s2.pgt, IPA_FREE, w.host, PAGE_SIZE, PGT_RWX));
 	expect_clean();
-	expect_ok(pgt_unmap(&vm_of(&w.norm)->s2, IPA_FREE, PAGE_SIZE));
+	expect_ok(pgt_unmap(&vm_of(&w.norm)->s2.pgt, IPA_FREE, PAGE_SIZE));
+	{
+		u64 popped;
+
+		assert_true(pagedb_list_pop(&vm_of(&w.norm)->pages, &popped));
+		assert_int_equal(popped, w.host);
+	}
 	*p = saved;
 	expect_clean();
 	/* A normal VM's borrowed page whose VM turns protected. */
@@ -336,8 +346,8 @@ static void test_protected_maps_host_shared_page(void **state)
 
 static void test_pending_page_mapped(void **state)
 {
-	corrupt_map(&vm_of(&w.prot)->s2, IPA_FREE, w.pending, "a VM maps a page pending scrub");
-	corrupt_map(&vm_of(&w.norm)->s2, IPA_FREE, w.pending, "a normal VM maps a page pending scrub");
+	corrupt_map(&vm_of(&w.prot)->s2.pgt, IPA_FREE, w.pending, "a VM maps a page pending scrub");
+	corrupt_map(&vm_of(&w.norm)->s2.pgt, IPA_FREE, w.pending, "a normal VM maps a page pending scrub");
 	corrupt_entry(w.donated, OWNER_NONE, PAGE_PENDING_SCRUB, OWNER_NONE, 0, "a mapped VM page marked pending");
 	corrupt_entry(w.lent, OWNER_NONE, PAGE_PENDING_SCRUB, OWNER_NONE, 0, "a lent page marked pending");
 	corrupt_map(host_s2(), w.pending, w.pending, "the host maps a page pending scrub");
@@ -371,7 +381,7 @@ static void test_run_page_flag(void **state)
 
 static void test_vm_table_page_not_core(void **state)
 {
-	struct tables t = tables_of(&vm_of(&w.prot)->s2);
+	struct tables t = tables_of(&vm_of(&w.prot)->s2.pgt);
 	u16 me = OWNER_VM(w.prot.slot);
 
 	assert_int_equal(t.n, 3); /* a level-2 table, level-3 tables for the loaded and the donated page */
@@ -413,6 +423,114 @@ static void test_host_table_page_not_core(void **state)
 }
 
 /* ---- after all that ------------------------------------------------------------------------------- */
+
+/* A VM's stage-2 view: its VTTBR names its root and VMID, and no two views share a VMID. */
+static void test_view_vttbr_and_vmid(void **state)
+{
+	struct stage2 *prot = &vm_of(&w.prot)->s2, *norm = &vm_of(&w.norm)->s2;
+	u64 vttbr = prot->vttbr;
+	u16 vmid = norm->vmid;
+
+	expect_clean();
+	prot->vttbr ^= 1UL << VTTBR_VMID_SHIFT;
+	expect_detected("a VTTBR naming another VMID than its view's");
+	prot->vttbr = vttbr;
+	expect_clean();
+	norm->vmid = prot->vmid;
+	norm->vttbr = virt_to_phys(norm->pgt.root) | (u64)norm->vmid << VTTBR_VMID_SHIFT;
+	expect_detected("two views with one VMID");
+	norm->vmid = vmid;
+	norm->vttbr = virt_to_phys(norm->pgt.root) | (u64)vmid << VTTBR_VMID_SHIFT;
+	expect_clean();
+}
+
+/* ---- each VM's page index, and the checker's scopes --------------------------------------------- */
+
+static unsigned int vms_violations(void)
+{
+	return invariants_check_vms();
+}
+
+/* A page that serves a VM but is missing from its index: only the full walk can see it. */
+static void test_index_missing_page(void **state)
+{
+	struct page_list *list = &vm_of(&w.prot)->pages, saved = *list;
+	struct page_info *first;
+	u64 pa;
+
+	assert_true(pagedb_link_page(list->head, &pa, &first));
+	assert_true(pagedb_list_pop(list, &pa));
+	expect_detected("a page serving a VM, off its index");
+	/* The rest of the index is consistent: the per-VM scope cannot tell. */
+	assert_int_equal(vms_violations(), 0);
+	/* The page itself, checked alone, can. */
+	assert_true(invariants_check_page(pa) >= 1);
+	pagedb_list_push(list, pa);
+	assert_int_equal(list->head, saved.head);
+	expect_clean();
+}
+
+/* A page on an index that does not serve the VM; a count that lies; a cycle; a link outside RAM. */
+static void test_index_corrupt(void **state)
+{
+	struct page_list *list = &vm_of(&w.prot)->pages, saved = *list;
+	struct page_info *p;
+	u32 tail = 0;
+	u64 pa;
+
+	pagedb_list_push(list, w.host);
+	expect_detected("a host page on a VM's index");
+	assert_true(vms_violations() >= 1);
+	assert_true(invariants_check_page(w.host) >= 1);
+	assert_true(pagedb_list_pop(list, &pa));
+	assert_int_equal(pa, w.host);
+	expect_clean();
+
+	list->count++;
+	expect_detected("an index count one too high");
+	assert_true(vms_violations() >= 1);
+	list->count -= 2;
+	expect_detected("an index count one too low");
+	assert_true(vms_violations() >= 1);
+	*list = saved;
+	expect_clean();
+
+	/* The last page links back to the first: the walk stops at the count and reports. */
+	for (u32 link = list->head; link; link = pagedb_next_link(link, p)) {
+		assert_true(pagedb_link_page(link, &pa, &p));
+		tail = link;
+	}
+	assert_true(pagedb_link_page(tail, &pa, &p));
+	p->next = list->head;
+	expect_detected("an index that loops");
+	assert_true(vms_violations() >= 1);
+	p->next = 0xfffffff0;
+	expect_detected("an index linking outside the page database");
+	assert_true(vms_violations() >= 1);
+	p->next = tail;
+	expect_clean();
+}
+
+/* The per-VM scope sees what the full check sees of a VM's own table and of the pages on its index. */
+static void test_vm_scope(void **state)
+{
+	struct pgtable *prot = &vm_of(&w.prot)->s2.pgt;
+
+	assert_int_equal(vms_violations(), 0);
+	expect_ok(pgt_map(prot, IPA_FREE, w.pending, PAGE_SIZE, PGT_RWX));
+	assert_true(vms_violations() >= 1);
+	expect_ok(pgt_unmap(prot, IPA_FREE, PAGE_SIZE));
+	assert_int_equal(vms_violations(), 0);
+	/* The host maps a page of the VM's index (its donated page). */
+	expect_ok(pgt_map(host_s2(), w.donated, w.donated, PAGE_SIZE, PGT_RWX));
+	assert_true(vms_violations() >= 1);
+	assert_true(invariants_check_page(w.donated) >= 1);
+	expect_detected("host maps a VM's page");
+	expect_ok(pgt_unmap(host_s2(), w.donated, PAGE_SIZE));
+	expect_clean();
+	/* Outside RAM: nothing to check. */
+	assert_int_equal(invariants_check_page(0x1000), 0);
+}
 
 static void test_lifecycle_stays_clean(void **state)
 {
@@ -530,6 +648,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_run_page_flag, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vm_table_page_not_core, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_table_page_not_core, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_view_vttbr_and_vmid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_index_missing_page, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_index_corrupt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vm_scope, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lifecycle_stays_clean, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
 	};

@@ -786,7 +786,7 @@ static void test_vm_create_root_success(void **state)
 		assert_true(fm_page_is(pa, 0));
 		assert_true(tlbi != NO_OP && dc != NO_OP && tlbi < dc);
 	}
-	assert_ptr_equal(vm_slot(slot)->s2.root, (void *)(uintptr_t)root);
+	assert_ptr_equal(vm_slot(slot)->s2.pgt.root, (void *)(uintptr_t)root);
 	/* A reused VMID is flushed before use. */
 	assert_true(count_ops(mark, FAKE_TLBI_S12_ALL) >= 1);
 	assert_int_equal(stat(MOAT_STATS_OBJECTS, 0), 1);
@@ -915,7 +915,7 @@ static void test_vm_destroy_teardown(void **state)
 	expect_ok(FM_CALL(MOAT_FN_DONATE_VM, v.handle, donated, IPA_2M));
 	expect_ok(FM_CALL(MOAT_FN_SHARE_VM, v.handle, lent, IPA_2M + PAGE_SIZE));
 	fm_fill(lent, 0x3c);
-	pgt_walk(&fm_vm_of(&v)->s2, &visit);
+	pgt_walk(&fm_vm_of(&v)->s2.pgt, &visit);
 	assert_int_equal(t.n, 3); /* level 2, level 3 for the code page, level 3 for IPA_2M */
 
 	mark = fake.nr_ops;
@@ -969,6 +969,116 @@ static void destroy_while_running(struct vcpu *vcpu, unsigned int n)
 	}
 	destroy_hook.called = true;
 	FM_REFUSED(destroy_hook.m, MOAT_E_BUSY, MOAT_FN_VM_DESTROY, destroy_hook.handle);
+}
+
+/* A view's flush: one FAKE_S2_FLUSH_VMID naming its VTTBR, then TLBI VMALLS12E1IS and DSB under that VTTBR. */
+static void expect_flush(size_t mark, u64 vttbr)
+{
+	size_t flush = find_op(mark, FAKE_S2_FLUSH_VMID, vttbr);
+
+	assert_true(flush != NO_OP);
+	assert_int_equal(fake.ops[flush + 1].op, FAKE_TLBI_S12_ALL);
+	assert_int_equal(fake.ops[flush + 2].op, FAKE_DSB_ISH);
+	/* Back on the host's VTTBR afterwards. */
+	assert_int_equal(fake.vttbr, 0);
+}
+
+static void test_vm_view_flushed_on_create_and_destroy(void **state)
+{
+	u64 root = fm_host_pair(m), res[3], vttbr;
+	const struct vm *vm;
+	unsigned int slot;
+	size_t mark = fake.nr_ops;
+
+	expect_ok(FM_CALLR(res, MOAT_FN_VM_CREATE, PROT, 1, root, FM_VM_RAM_SIZE, FM_VM_MMIO_BASE, FM_VM_MMIO_SIZE));
+	slot = (unsigned int)(res[0] & 0xffff);
+	vm = vm_slot(slot);
+	/* The view: the VM's root, VMID slot + 1 (0 is the host's), and the VTTBR naming both. */
+	assert_int_equal(vm->s2.vmid, slot + 1);
+	vttbr = root | (u64)(slot + 1) << VTTBR_VMID_SHIFT;
+	assert_int_equal(vm->s2.vttbr, vttbr);
+	assert_ptr_equal(vm->s2.pgt.root, (void *)(uintptr_t)root);
+	expect_flush(mark, vttbr);
+
+	mark = fake.nr_ops;
+	expect_ok(FM_CALL(MOAT_FN_VM_DESTROY, res[0]));
+	expect_flush(mark, vttbr);
+	assert_int_equal(fm_violations(), 0);
+}
+
+/* ---- each VM's page index (mem.c) ------------------------------------------------------ */
+
+/* Pages of RAM serving the VM in slot, and pages on any index (next != 0). */
+static unsigned int ram_serving(unsigned int slot, unsigned int *indexed)
+{
+	unsigned int n = 0;
+
+	*indexed = 0;
+	for (unsigned int b = 0; b < pagedb_nr_banks(); b++) {
+		struct fdt_range bank = pagedb_bank(b);
+
+		for (u64 pa = bank.base; pa < bank.base + bank.size; pa += PAGE_SIZE) {
+			const struct page_info *p = pagedb_lookup(pa);
+
+			n += pagedb_page_vm(p) == OWNER_VM(slot);
+			*indexed += p->next != 0;
+		}
+	}
+	return n;
+}
+
+/* The index holds exactly the pages serving the VM, each once. */
+static void expect_index_exact(const struct vm *vm)
+{
+	unsigned int indexed, n = 0;
+	u32 link = vm->pages.head;
+	struct page_info *p;
+	u64 pa;
+
+	assert_int_equal(vm->pages.count, ram_serving(vm->slot, &indexed));
+	for (; link; link = pagedb_next_link(link, p), n++) {
+		assert_true(n < vm->pages.count);
+		assert_true(pagedb_link_page(link, &pa, &p));
+		assert_int_equal(pagedb_page_vm(p), OWNER_VM(vm->slot));
+	}
+	assert_int_equal(n, vm->pages.count);
+}
+
+static void test_vm_page_index(void **state)
+{
+	struct fm_vm v = fm_build_vm(m, NORM, 0), bystander = fm_build_vm(m, PROT, 0);
+	struct vm *vm = fm_vm_of(&v);
+	u64 donated = fm_host_page(m), lent = fm_host_page(m), core = fm_host_page(m);
+	unsigned int before, indexed, bystander_pages = fm_vm_of(&bystander)->pages.count;
+
+	/* Root (2), memcache, vCPU state and run page aside: the LOADed code page. */
+	expect_index_exact(vm);
+	assert_true(vm->pages.count >= 3);
+	before = vm->pages.count;
+	expect_ok(FM_CALL(MOAT_FN_DONATE_VM, v.handle, donated, IPA_2M));
+	expect_ok(FM_CALL(MOAT_FN_SHARE_VM, v.handle, lent, IPA_2M + PAGE_SIZE));
+	expect_ok(FM_CALL(MOAT_FN_DONATE_CORE, v.handle, core, 1));
+	/* Each transition indexes its page; the DONATE_VM's stage-2 tables come from pages already indexed. */
+	assert_int_equal(vm->pages.count, before + 3);
+	expect_index_exact(vm);
+	expect_index_exact(fm_vm_of(&bystander));
+	/* A failed call indexes nothing. */
+	assert_int_equal(FM_CALL(MOAT_FN_DONATE_VM, v.handle, donated, IPA_2M + 2 * PAGE_SIZE), MOAT_E_PERM);
+	assert_int_equal(vm->pages.count, before + 3);
+
+	expect_ok(FM_CALL(MOAT_FN_VM_DESTROY, v.handle));
+	/* Emptied; every page it held is off every index, the bystander's index is untouched. */
+	assert_int_equal(vm->pages.head, 0);
+	assert_int_equal(vm->pages.count, 0);
+	assert_int_equal(ram_serving(v.slot, &indexed), 0);
+	assert_int_equal(indexed, bystander_pages);
+	assert_int_equal(fm_page(donated).next, 0);
+	assert_int_equal(fm_page(lent).next, 0);
+	expect_index_exact(fm_vm_of(&bystander));
+	/* A new VM in the same slot starts with an empty index (plus its root). */
+	v = fm_build_vm(m, NORM, 0);
+	expect_index_exact(fm_vm_of(&v));
+	assert_int_equal(fm_violations(), 0);
 }
 
 static void test_vm_destroy_refusals(void **state)
@@ -1197,6 +1307,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vm_create_check_order_full_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vm_create_check_order_root_align, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vm_destroy_teardown, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vm_view_flushed_on_create_and_destroy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vm_page_index, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vm_destroy_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_block_split_and_merge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_boot_pool_exhaustion, setup, teardown),

@@ -229,6 +229,85 @@ static void test_set_range(void **state)
 	assert_int_equal(pagedb_lookup(0x40000000)->owner, OWNER_HOST);
 }
 
+/*
+ * Page lists across three banks: LIFO, the last page links to itself, a page
+ * off every list has next 0, links name pages bank after bank, and a link
+ * outside the database names nothing.
+ */
+static void test_page_lists(void **state)
+{
+	struct platform_info p;
+	struct page_list a = { 0, 0 }, b = { 0, 0 };
+	const u64 pas[] = { 0x40000000, 0x80002000, 0x13ffff000ULL, 0x4ffff000 };
+	struct page_info *page;
+	u64 pa;
+	u32 link;
+	unsigned int n = 0;
+
+	plat_banks(&p, three_banks, 3);
+	db_init(&p);
+	assert_false(pagedb_list_pop(&a, &pa));
+	for (unsigned int i = 0; i < 4; i++) {
+		pagedb_list_push(i == 1 ? &b : &a, pas[i]);
+		assert_int_not_equal(pagedb_lookup(pas[i])->next, 0);
+	}
+	assert_int_equal(a.count, 3);
+	assert_int_equal(b.count, 1);
+	/* b's only page is its own last: it links to itself. */
+	assert_true(pagedb_link_page(b.head, &pa, &page));
+	assert_int_equal(pa, pas[1]);
+	assert_ptr_equal(page, pagedb_lookup(pas[1]));
+	assert_int_equal(page->next, b.head);
+	assert_int_equal(pagedb_next_link(b.head, page), 0);
+	/* a walks newest first. */
+	for (link = a.head; link; link = pagedb_next_link(link, page), n++) {
+		static const unsigned int order[] = { 3, 2, 0 };
+
+		assert_true(n < 3);
+		assert_true(pagedb_link_page(link, &pa, &page));
+		assert_int_equal(pa, pas[order[n]]);
+	}
+	assert_int_equal(n, 3);
+	/* Links outside the database name nothing; 0 is the end. */
+	assert_false(pagedb_link_page(0, &pa, &page));
+	assert_false(pagedb_link_page((u32)(storage_size / sizeof(struct page_info)) + 1, &pa, &page));
+	assert_true(pagedb_link_page((u32)(storage_size / sizeof(struct page_info)), &pa, &page));
+	assert_int_equal(pa, 0x13ffff000ULL);
+	/* Popping takes them off, newest first, each with next 0 again. */
+	assert_true(pagedb_list_pop(&a, &pa));
+	assert_int_equal(pa, pas[3]);
+	assert_int_equal(pagedb_lookup(pas[3])->next, 0);
+	assert_true(pagedb_list_pop(&a, &pa));
+	assert_true(pagedb_list_pop(&a, &pa));
+	assert_int_equal(pa, pas[0]);
+	assert_false(pagedb_list_pop(&a, &pa));
+	assert_int_equal(a.head, 0);
+	assert_int_equal(a.count, 0);
+	for (unsigned int i = 0; i < 4; i++) {
+		assert_int_equal(pagedb_lookup(pas[i])->next, i == 1 ? b.head : 0);
+	}
+}
+
+/* Which VM a page serves: the pages a VM's index holds. */
+static void test_page_vm(void **state)
+{
+	struct page_info p = { OWNER_VM(3), OWNER_NONE, PAGE_OWNED, 0, 0 };
+
+	assert_int_equal(pagedb_page_vm(&p), OWNER_VM(3));
+	p = (struct page_info){ OWNER_CORE, OWNER_VM(4), PAGE_OWNED, 0, 0 };
+	assert_int_equal(pagedb_page_vm(&p), OWNER_VM(4));
+	p = (struct page_info){ OWNER_HOST, OWNER_VM(5), PAGE_SHARED_OWNED, 0, 0 };
+	assert_int_equal(pagedb_page_vm(&p), OWNER_VM(5));
+	p = (struct page_info){ OWNER_HOST, OWNER_CORE, PAGE_SHARED_OWNED, PAGE_FLAG_RUN_PAGE, 0 };
+	assert_int_equal(pagedb_page_vm(&p), OWNER_NONE);
+	p = (struct page_info){ OWNER_CORE, OWNER_NONE, PAGE_OWNED, 0, 0 };
+	assert_int_equal(pagedb_page_vm(&p), OWNER_NONE);
+	p = (struct page_info){ OWNER_NONE, OWNER_NONE, PAGE_PENDING_SCRUB, 0, 0 };
+	assert_int_equal(pagedb_page_vm(&p), OWNER_NONE);
+	p = (struct page_info){ OWNER_HOST, OWNER_NONE, PAGE_OWNED, 0, 0 };
+	assert_int_equal(pagedb_page_vm(&p), OWNER_NONE);
+}
+
 static void test_owner_name(void **state)
 {
 	char buf[16];
@@ -258,6 +337,8 @@ int main(void)
 		cmocka_unit_test(test_three_banks),
 		cmocka_unit_test(test_ragged_bank),
 		cmocka_unit_test(test_set_range),
+		cmocka_unit_test_teardown(test_page_lists, teardown),
+		cmocka_unit_test(test_page_vm),
 		cmocka_unit_test(test_owner_name),
 	};
 

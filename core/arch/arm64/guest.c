@@ -89,7 +89,7 @@ void arch_vcpu_load(struct vcpu *vcpu, bool flush_local)
 	}
 	save_el1(pc->host_sys);
 	restore_el1(vcpu->ctx.sys);
-	write_sysreg(vttbr_el2, vcpu->vm->vttbr);
+	write_sysreg(vttbr_el2, vcpu->vm->s2.vttbr);
 	write_sysreg(hcr_el2, guest_el2.hcr | (vcpu->serror_pending ? HCR_VSE : 0));
 	write_sysreg(cptr_el2, guest_el2.cptr);
 	/* The host's HPMN and EL2 PMU prohibition (HPMD/HCCD) stay; its PMU traps become the guest's. */
@@ -192,9 +192,9 @@ void arch_guest_trap(struct cpu_regs *frame, enum guest_exit_kind kind)
 	__guest_exit(kind);
 }
 
-void arch_s2_switch_to(u64 vttbr)
+void arch_s2_switch_to(const struct stage2 *view)
 {
-	write_sysreg(vttbr_el2, vttbr);
+	write_sysreg(vttbr_el2, view->vttbr);
 	arch_isb();
 }
 
@@ -202,6 +202,15 @@ void arch_s2_switch_to_host(void)
 {
 	write_sysreg(vttbr_el2, host_el2.vttbr);
 	arch_isb();
+}
+
+void arch_s2_flush_vmid(const struct stage2 *view)
+{
+	/* The ISB in arch_s2_switch_to() makes the TLBI see the view's VMID, not the host's. */
+	arch_s2_switch_to(view);
+	arch_tlbi_s12_all();
+	arch_dsb_ish();
+	arch_s2_switch_to_host();
 }
 
 struct guest_el2_config guest_el2;

@@ -199,7 +199,7 @@ void fake_queue_exit(enum guest_exit_kind kind, u64 esr, u64 far, u64 ipa)
 void arch_vcpu_load(struct vcpu *vcpu, bool flush_local)
 {
 	fake.vcpu_loads++;
-	fake.vttbr = vcpu->vm->vttbr;
+	fake.vttbr = vcpu->vm->s2.vttbr;
 	(void)flush_local;
 }
 
@@ -230,14 +230,24 @@ void arch_vcpu_sync_serror(struct vcpu *vcpu)
 	(void)vcpu;
 }
 
-void arch_s2_switch_to(u64 vttbr)
+void arch_s2_switch_to(const struct stage2 *view)
 {
-	fake.vttbr = vttbr;
+	fake.vttbr = view->vttbr;
 }
 
 void arch_s2_switch_to_host(void)
 {
 	fake.vttbr = 0;
+}
+
+/* Recorded as one op naming the view's VTTBR, then the sequence arm64 runs, so tests can assert either. */
+void arch_s2_flush_vmid(const struct stage2 *view)
+{
+	trace(FAKE_S2_FLUSH_VMID, view->vttbr);
+	arch_s2_switch_to(view);
+	arch_tlbi_s12_all();
+	arch_dsb_ish();
+	arch_s2_switch_to_host();
 }
 
 size_t fake_find_op(size_t from, enum fake_op op)

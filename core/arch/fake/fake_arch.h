@@ -24,6 +24,7 @@ enum fake_op {
 	FAKE_WFI,
 	FAKE_PMU_READ,	/* arg: enum pmu_reg */
 	FAKE_PMU_WRITE, /* arg: enum pmu_reg */
+	FAKE_S2_FLUSH_VMID, /* arg: the view's VTTBR (root | VMID << 48); TLBI VMALLS12E1IS and DSB follow */
 };
 
 #define FAKE_TRACE_MAX 65536
