@@ -16,6 +16,7 @@
 #include <stdarg.h>
 
 #include "arch.h"
+#include "cpu_power.h"
 #include "fmt.h"
 #include "host_mmio.h"
 #include "host_s2.h"
@@ -249,6 +250,7 @@ void boot_main(u64 dtb_pa)
 		fatal("cannot build the host stage-2 table (error %d)", ret);
 	}
 	report_host_s2();
+	cpu_power_init(&plat);
 	entry = find_host_image();
 	write_host_dtb(dtb_pa);
 	log_info("entering host at 0x%lx (EL1h), boot pool %lu pages free, per-vCPU state: %lu bytes", entry,

@@ -43,6 +43,7 @@
 #define SYSREG_ISS_EV_INDEX_MASK SYSREG_ISS(0, 0, 0, 3, 7)
 
 static unsigned int host_pmuver;
+static enum pmu_isolation host_iso = PMU_ISOLATION_NONE; /* written once by host_pmu_init */
 
 static const struct {
 	u64 iss;
@@ -121,10 +122,16 @@ enum pmu_isolation host_pmu_init(unsigned int pmuver)
 	enum pmu_isolation iso = pmu_isolation_for(pmuver);
 
 	host_pmuver = iso == PMU_ISOLATION_NONE ? PMUVER_NONE : pmuver;
-	if (iso == PMU_ISOLATION_TRAP) {
+	host_iso = iso;
+	host_pmu_init_cpu();
+	return iso;
+}
+
+void host_pmu_init_cpu(void)
+{
+	if (host_iso == PMU_ISOLATION_TRAP) {
 		strip_nsh_everywhere();
 	}
-	return iso;
 }
 
 u64 pmu_filter_evtyper(u64 v)

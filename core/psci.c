@@ -7,18 +7,20 @@
  * probes are refused, never passed to firmware). SYSTEM_RESET and
  * SYSTEM_RESET2 go through the reset scrub first (reset() below).
  *
- * Owns no state yet; CPU_ON becomes a real start-up path with SMP support.
- * Lock: the reset path holds pagedb_lock from the scrub through the firmware
- * call; the other calls need none.
+ * CPU_ON and CPU_OFF keep the core's per-CPU power state (cpu_power.c, which
+ * owns it); AFFINITY_INFO is forwarded (the firmware knows when a CPU is
+ * really off). Lock: the reset path first stops the other CPUs (cpu_power.c's
+ * stop protocol, no lock), then holds pagedb_lock from the scrub through the
+ * firmware call; the other calls need none here.
  */
 #include "arch.h"
+#include "cpu_power.h"
 #include "host.h"
 #include "log.h"
 #include "mem.h"
 #include "pagedb.h"
 #include "psci.h"
 
-static struct log_limiter cpu_on_log;
 static struct log_limiter reset2_log;
 
 static void forward(struct cpu_regs *regs)
@@ -50,12 +52,18 @@ static void reset(struct cpu_regs *regs)
 {
 	u64 scrubbed;
 
+	/* No guest may run on another CPU during or after the scrub (cpu_power.c says how and why). */
+	if (!cpu_power_stop_others()) {
+		set_result(regs, PSCI_RET_DENIED);
+		return;
+	}
 	spin_lock(&pagedb_lock);
 	scrubbed = mem_scrub_for_reset();
 	/* Once per reset, and tests assert it: the count is how the reset attack test knows the scrub ran. */
 	log_info("reset: scrubbed %lu pages not owned by the host", scrubbed);
 	forward(regs);
 	spin_unlock(&pagedb_lock);
+	cpu_power_resume_others();
 }
 
 /*
@@ -112,8 +120,13 @@ void host_smc(struct cpu_regs *regs)
 	case PSCI_AFFINITY_INFO_32:
 	case PSCI_AFFINITY_INFO_64:
 	case PSCI_MIGRATE_INFO_TYPE:
-	case PSCI_CPU_OFF:
 		forward(regs);
+		break;
+	case PSCI_CPU_OFF:
+		/* Off for the core first: a CPU_ON racing this one is then forwarded, and the firmware decides. */
+		cpu_power_off_begin();
+		forward(regs);
+		cpu_power_off_failed(); /* only reached if the firmware refused */
 		break;
 	case PSCI_SYSTEM_OFF:
 		log_info("host requested SYSTEM_OFF");
@@ -134,11 +147,11 @@ void host_smc(struct cpu_regs *regs)
 		set_result(regs, PSCI_RET_SUCCESS);
 		break;
 	case PSCI_CPU_ON_32:
+		/* SMC32: the upper halves of the arguments are not part of the call. */
+		set_result(regs, cpu_power_host_cpu_on((u32)regs->x[1], (u32)regs->x[2], (u32)regs->x[3]));
+		break;
 	case PSCI_CPU_ON_64:
-		log_ratelimited(&cpu_on_log, LOG_INFO,
-				"host CPU_ON for MPIDR 0x%lx refused: secondary CPUs stay parked until SMP support",
-				regs->x[1]);
-		set_result(regs, PSCI_RET_DENIED);
+		set_result(regs, cpu_power_host_cpu_on(regs->x[1], regs->x[2], regs->x[3]));
 		break;
 	default:
 		set_result(regs, PSCI_RET_NOT_SUPPORTED);

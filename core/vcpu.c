@@ -14,6 +14,7 @@
 #include "vcpu.h"
 
 #include "arch.h"
+#include "cpu_power.h"
 #include "esr.h"
 #include "guest_exit.h"
 #include "inject.h"
@@ -209,7 +210,9 @@ int vcpu_run(struct vcpu *vcpu, bool flush_local, u64 *exit_reason)
 	complete_mmio_read(vcpu);
 	arch_vcpu_load(vcpu, flush_local);
 	do {
+		cpu_power_guest_enter();
 		arch_guest_run(vcpu, &e);
+		cpu_power_guest_exit();
 		reason = guest_exit_handle(vcpu, &e);
 	} while (reason == MOAT_EXIT_NONE);
 	arch_vcpu_put(vcpu);

@@ -75,6 +75,17 @@ void arch_firmware_smc(const u64 in[8], u64 out[4]);
 /* Wait for an interrupt (standby); returns when one is pending, masked or not. */
 void arch_wfi(void);
 
+/* ---- other CPUs (core/cpu_power.c) ------------------------------------------- */
+u64 arch_cpu_mpidr(void);	     /* MPIDR_EL1 of this CPU */
+u64 arch_secondary_entry_pa(void); /* where firmware starts a secondary CPU: MMU off, x0 = its index */
+void arch_wfe(void);		     /* wait for an event (or return at once: a hint) */
+void arch_sev(void);		     /* DSB ISH, then an event to every CPU */
+/*
+ * One physical SGI (ARCH_STOP_SGI) to every other CPU, written at EL2 to
+ * ICC_SGI1R_EL1 with IRM = 1: an IRQ exits a running guest (HCR_EL2.IMO = 1).
+ */
+void arch_kick_other_cpus(void);
+
 /* ---- host PMU (core/host_pmu.c) ------------------------------------------ */
 /*
  * MRS/MSR of a PMU register of this CPU by table index (core/include/pmu.h).

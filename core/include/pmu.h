@@ -47,6 +47,8 @@ enum pmu_isolation pmu_isolation_for(unsigned int pmuver);
  * registers. Returns the isolation.
  */
 enum pmu_isolation host_pmu_init(unsigned int pmuver);
+/* The boot clean-up of host_pmu_init on a secondary CPU: PMEVTYPER/PMCCFILTR are per-CPU registers. */
+void host_pmu_init_cpu(void);
 
 /* PMEVTYPER<n>_EL0 / PMCCFILTR_EL0.NSH: 1 = count at (Non-secure) EL2, where the core runs. */
 #define PMU_EVTYPER_NSH (1UL << 27)

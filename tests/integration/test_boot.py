@@ -30,8 +30,8 @@ MEM_SIZES = ["256M", "1G", "4G"]
 SMP_COUNTS = [1, 2, 4]
 
 # CORE-BEHAVIOUR: the core does not start secondary CPUs yet (DESIGN §12), so
-# PSCI CPU_ON from the host is refused. Flip when it does.
-CPU_ON_REFUSED = True
+# PSCI CPU_ON from the host is vetted and forwarded (core/cpu_power.c): secondaries start.
+CPU_ON_REFUSED = False
 
 # What each core_* test does, and the ESR_EL1.EC the host must see.
 CORE_ACCESS = {
@@ -175,6 +175,10 @@ def test_psci(boot, smp):
     assert m and int(m.group(1), 16) >= 0x10000, b.describe()
     if smp >= 2 and CPU_ON_REFUSED:
         assert re.search(r"^psci: CPU_ON\(mpidr 0x1\) refused: -\d+$", b.output, re.M), b.describe()
+    if smp >= 2 and not CPU_ON_REFUSED:
+        assert "psci: CPU_ON(mpidr 0x1) started the CPU; it turned itself off again" in b.lines, b.describe()
+        assert not b.lines_starting("psci: CPU_ON(mpidr 0x1) refused"), b.describe()
+        assert any(re.search(r"CPU 1 \(MPIDR 0x1\) up: entering the host at 0x", l) for l in b.core_lines), b.describe()
     assert b.lines_starting("psci: host carries on")
 
 

@@ -6,6 +6,7 @@
 #include "arch.h"
 #include "arm64_pmu.h"
 #include "boot.h"
+#include "cpu_power.h"
 #include "idregs.h"
 #include "inject.h"
 #include "log.h"
@@ -16,6 +17,8 @@
 
 extern char __stacks_start[];
 void arch_enter_first(const struct cpu_regs *init, u64 stack_top) __attribute__((noreturn));
+void secondary_entry(void);
+void secondary_main(u64 index) __attribute__((noreturn));
 
 
 static struct {
@@ -26,7 +29,8 @@ static struct {
 	unsigned int pa_range; /* ID_AA64MMFR0_EL1.PARange, clamped to 48 bits */
 } cpu_features;
 
-static struct cpu_regs host_boot_frame;
+/* Per CPU: arch_enter_first copies it onto the top of the stack, where a local could live. */
+static struct cpu_regs host_boot_frame[MAX_CPUS];
 
 struct percpu percpu_data[MAX_CPUS];
 struct host_el2_config host_el2;
@@ -183,6 +187,42 @@ void arch_firmware_smc(const u64 in[8], u64 out[4])
 void arch_wfi(void)
 {
 	__asm__ volatile("dsb sy; wfi" ::: "memory");
+}
+
+u64 arch_cpu_mpidr(void)
+{
+	return read_sysreg(mpidr_el1);
+}
+
+u64 arch_secondary_entry_pa(void)
+{
+	return virt_to_phys((const void *)secondary_entry);
+}
+
+void arch_wfe(void)
+{
+	__asm__ volatile("wfe" ::: "memory");
+}
+
+void arch_sev(void)
+{
+	__asm__ volatile("dsb ish; sev" ::: "memory");
+}
+
+/*
+ * ICC_SGI1R_EL1: INTID in bits 27:24, IRM (bit 40) = 1 targets every PE but
+ * this one. SGI 15: Linux's GICv3 driver requests SGIs 0..7 for its IPIs, so
+ * the host sees at most an unexpected SGI it does not use, once, just before
+ * the machine resets.
+ */
+#define ARCH_STOP_SGI 15UL
+#define ICC_SGI1R_IRM (1UL << 40)
+
+void arch_kick_other_cpus(void)
+{
+	__asm__ volatile("dsb ish" ::: "memory");
+	write_sysreg(S3_0_C12_C11_5, ICC_SGI1R_IRM | (ARCH_STOP_SGI << 24)); /* ICC_SGI1R_EL1 */
+	arch_isb();
 }
 
 void arch_power_off(void)
@@ -356,8 +396,11 @@ static u64 host_vtcr(void)
 	       TCR_IRGN0_WBWA | VTCR_SL0_L1 | TCR_T0SZ(40);
 }
 
-/* EL2 controls while the host runs (DESIGN §3A, §12): stage 2 on, every SMC trapped. */
-static void init_el2_for_host(u64 host_s2_root)
+/*
+ * EL2 controls while the host runs (DESIGN §3A, §12): stage 2 on, every SMC
+ * trapped. The same on every CPU: computed once by the boot CPU.
+ */
+static void host_el2_config_init(u64 host_s2_root)
 {
 	/* TID3: the host reads the ID registers through the core, which hides what it does not give the host. */
 	host_el2.hcr = HCR_VM | HCR_SWIO | HCR_TSC | HCR_RW | HCR_TID3;
@@ -376,7 +419,16 @@ static void init_el2_for_host(u64 host_s2_root)
 	arch_guest_el2_init();
 	host_el2.mdcr = cpu_features.host_mdcr;
 	host_el2.cnthctl = CNTHCTL_EL1PCTEN | CNTHCTL_EL1PCEN;
-	host_el2.vmpidr = read_sysreg(mpidr_el1);
+}
+
+/*
+ * The EL2 registers of this CPU, on every CPU before it first enters the
+ * host. Every one is per-CPU: a secondary's reset values are whatever its
+ * firmware left. VMPIDR_EL2 is this CPU's MPIDR (arch_vcpu_put restores it).
+ */
+static void init_el2_for_host(void)
+{
+	this_cpu()->host_vmpidr = read_sysreg(mpidr_el1);
 	write_sysreg(vtcr_el2, host_vtcr());
 	write_sysreg(vttbr_el2, host_el2.vttbr);
 	write_sysreg(hcr_el2, host_el2.hcr);
@@ -385,7 +437,7 @@ static void init_el2_for_host(u64 host_s2_root)
 	write_sysreg(cnthctl_el2, host_el2.cnthctl);
 	write_sysreg(cntvoff_el2, 0);
 	write_sysreg(vpidr_el2, read_sysreg(midr_el1));
-	write_sysreg(vmpidr_el2, host_el2.vmpidr);
+	write_sysreg(vmpidr_el2, this_cpu()->host_vmpidr);
 	write_sysreg(mdcr_el2, host_el2.mdcr);
 	if (cpu_features.have_hcx) {
 		/*
@@ -407,15 +459,50 @@ static void init_el2_for_host(u64 host_s2_root)
 	__asm__ volatile("tlbi vmalls12e1is; dsb ish; isb" ::: "memory");
 }
 
-void arch_enter_host(u64 entry, u64 dtb, u64 host_s2_root)
+/* Enter the host at EL1h on this CPU with x0 = x0, booting.rst state; the one hand-off for every CPU. */
+static void __attribute__((noreturn)) enter_host_el1(u64 entry, u64 x0)
 {
-	u64 stack_top = (u64)(uintptr_t)__stacks_start + (arch_cpu_index() + 1) * (GUARD_SIZE + STACK_SIZE);
+	unsigned int cpu = arch_cpu_index();
+	u64 stack_top = (u64)(uintptr_t)__stacks_start + (cpu + 1) * (GUARD_SIZE + STACK_SIZE);
+	struct cpu_regs *frame = &host_boot_frame[cpu];
 
 	init_el1_state();
-	init_el2_for_host(host_s2_root);
-	host_boot_frame = (struct cpu_regs){ 0 };
-	host_boot_frame.x[0] = dtb;
-	host_boot_frame.elr = entry;
-	host_boot_frame.spsr = SPSR_MODE_EL1H | SPSR_DAIF;
-	arch_enter_first(&host_boot_frame, stack_top);
+	init_el2_for_host();
+	*frame = (struct cpu_regs){ 0 };
+	frame->x[0] = x0;
+	frame->elr = entry;
+	frame->spsr = SPSR_MODE_EL1H | SPSR_DAIF;
+	arch_enter_first(frame, stack_top);
+}
+
+void arch_enter_host(u64 entry, u64 dtb, u64 host_s2_root)
+{
+	host_el2_config_init(host_s2_root);
+	enter_host_el1(entry, dtb);
+}
+
+/*
+ * C side of head.S secondary_entry: EL2 MMU on, SP on this CPU's stack. Same
+ * features as the boot CPU are assumed (cpu_features, host_el2): QEMU and
+ * the supported boards are homogeneous.
+ */
+void secondary_main(u64 index)
+{
+	struct percpu *pc = &percpu_data[index];
+	u64 entry, context;
+
+	pc->index = index;
+	write_sysreg(tpidr_el2, pc);
+	arch_isb();
+#ifdef MOAT_POISON_SYSREGS
+	arch_poison_sysregs(); /* the test build checks every CPU's initialisation, not only the boot CPU's */
+#endif
+	if (!cpu_power_secondary_started((unsigned int)index, &entry, &context)) {
+		log_err("CPU %lu started without a pending CPU_ON: parked", index);
+		for (;;) {
+			arch_wfi();
+		}
+	}
+	host_pmu_init_cpu(); /* the boot CPU's ran in host_pmu_init(): event filters are per-CPU registers */
+	enter_host_el1(entry, context);
 }

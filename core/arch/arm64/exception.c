@@ -6,6 +6,7 @@
  * core made on the host's behalf (exfixup.h), which resumes at its fixup.
  */
 #include "arch.h"
+#include "cpu_power.h"
 #include "exfixup.h"
 #include "host.h"
 #include "log.h"
@@ -158,6 +159,8 @@ void el2_trap(struct cpu_regs *regs, u64 slot)
 	if (this_cpu()->guest_regs) {
 		arch_guest_trap(regs, guest_exit_kind[type]);
 	}
+	/* A CPU that enters EL2 from the host while another one resets the machine waits here (cpu_power.c). */
+	cpu_power_host_trap();
 	/*
 	 * Interrupts and SErrors are routed to the host (IMO = FMO = AMO = 0),
 	 * so these cannot arrive from it; never let the host crash the core.

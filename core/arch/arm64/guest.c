@@ -122,7 +122,7 @@ void arch_vcpu_put(struct vcpu *vcpu)
 	write_sysreg(cptr_el2, host_el2.cptr);
 	write_sysreg(mdcr_el2, host_el2.mdcr);
 	write_sysreg(cnthctl_el2, host_el2.cnthctl);
-	write_sysreg(vmpidr_el2, host_el2.vmpidr);
+	write_sysreg(vmpidr_el2, pc->host_vmpidr);
 	/* Last, once no guest state is left in a register: the host's counters run again. */
 	arm64_pmu_restart_host(pc);
 	arch_isb();

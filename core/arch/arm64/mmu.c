@@ -22,6 +22,16 @@ unsigned int arch_pa_range(void);
 
 static struct pgtable el2_table;
 
+/*
+ * The boot CPU's EL2 translation registers, for secondary CPUs (head.S
+ * secondary_entry reads them with the MMU and caches off): written once
+ * with caches off, before the image is cleaned to PoC, never changed.
+ */
+struct el2_mmu_regs {
+	u64 mair, tcr, ttbr0, sctlr;
+};
+struct el2_mmu_regs el2_mmu_boot;
+
 static u64 pa_of(const char *sym)
 {
 	return virt_to_phys(sym);
@@ -88,14 +98,21 @@ static void enable_mmu(const struct core_layout *layout)
 	u64 tcr = TCR_EL2_RES1 | ((u64)arch_pa_range() << TCR_EL2_PS_SHIFT) | TCR_SH0_INNER | TCR_ORGN0_WBWA |
 		  TCR_IRGN0_WBWA | TCR_T0SZ(EL2_VA_BITS);
 
+	el2_mmu_boot = (struct el2_mmu_regs){
+		.mair = MAIR_EL2_VALUE,
+		.tcr = tcr,
+		.ttbr0 = virt_to_phys(el2_table.root),
+		.sctlr = SCTLR_EL2_RES1 | SCTLR_M | SCTLR_C | SCTLR_I | SCTLR_SA | SCTLR_WXN,
+	};
 	/* Tables and data were written with caches off: no stale line may shadow them. */
 	arch_dcache_clean_inval_poc(layout->base, layout->image_region_end - layout->base);
 	arch_dcache_clean_inval_poc(layout->data_base, layout->data_end - layout->data_base);
-	write_sysreg(mair_el2, MAIR_EL2_VALUE);
-	write_sysreg(tcr_el2, tcr);
-	write_sysreg(ttbr0_el2, virt_to_phys(el2_table.root));
+	arch_dcache_clean_inval_poc(virt_to_phys(&el2_mmu_boot), sizeof(el2_mmu_boot));
+	write_sysreg(mair_el2, el2_mmu_boot.mair);
+	write_sysreg(tcr_el2, el2_mmu_boot.tcr);
+	write_sysreg(ttbr0_el2, el2_mmu_boot.ttbr0);
 	__asm__ volatile("isb; tlbi alle2; dsb ish; isb" ::: "memory");
-	write_sysreg(sctlr_el2, SCTLR_EL2_RES1 | SCTLR_M | SCTLR_C | SCTLR_I | SCTLR_SA | SCTLR_WXN);
+	write_sysreg(sctlr_el2, el2_mmu_boot.sctlr);
 	arch_isb();
 	el2_table.live = true;
 }

@@ -129,6 +129,9 @@ void arch_firmware_smc(const u64 in[8], u64 out[4])
 	}
 	fake.firmware_calls++;
 	fake.last_firmware_fid = in[0];
+	for (unsigned int i = 0; i < 4; i++) {
+		fake.last_firmware_args[i] = in[i];
+	}
 	out[0] = 0;
 	if (in[0] == PSCI_FEATURES && fake.firmware_unsupported && in[1] == fake.firmware_unsupported) {
 		out[0] = (u64)-1;
@@ -139,6 +142,34 @@ void arch_firmware_smc(const u64 in[8], u64 out[4])
 void arch_wfi(void)
 {
 	trace(FAKE_WFI, 0);
+}
+
+u64 arch_cpu_mpidr(void)
+{
+	return fake.mpidr;
+}
+
+/* Not an address the fake ever runs: tests only check that the firmware got it, not the host's. */
+#define FAKE_SECONDARY_ENTRY 0x5ec0000UL
+
+u64 arch_secondary_entry_pa(void)
+{
+	return FAKE_SECONDARY_ENTRY;
+}
+
+void arch_wfe(void)
+{
+	trace(FAKE_WFE, 0);
+}
+
+void arch_sev(void)
+{
+	trace(FAKE_SEV, 0);
+}
+
+void arch_kick_other_cpus(void)
+{
+	trace(FAKE_KICK_OTHERS, 0);
 }
 
 void arch_power_off(void)

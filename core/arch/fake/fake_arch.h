@@ -25,6 +25,9 @@ enum fake_op {
 	FAKE_PMU_READ,	/* arg: enum pmu_reg */
 	FAKE_PMU_WRITE, /* arg: enum pmu_reg */
 	FAKE_S2_FLUSH_VMID, /* arg: the view's VTTBR (root | VMID << 48); TLBI VMALLS12E1IS and DSB follow */
+	FAKE_WFE,
+	FAKE_SEV,
+	FAKE_KICK_OTHERS, /* the stop SGI to every other CPU */
 };
 
 #define FAKE_TRACE_MAX 65536
@@ -36,6 +39,7 @@ struct fake_state {
 	} ops[FAKE_TRACE_MAX];
 	size_t nr_ops;
 	unsigned int cpu;
+	u64 mpidr; /* arch_cpu_mpidr() */
 	u64 counter;
 	char console[1 << 16];
 	size_t console_len;
@@ -45,6 +49,7 @@ struct fake_state {
 	u64 last_esr_el1, last_far_el1;
 	unsigned int firmware_calls;
 	u64 last_firmware_fid;
+	u64 last_firmware_args[4]; /* x0..x3 of the last call */
 	u64 firmware_fids[8]; /* the first calls' function IDs */
 	/* The fake firmware answers 0 to everything, PSCI_FEATURES(firmware_unsupported) excepted (-1). */
 	u64 firmware_unsupported;

@@ -24,15 +24,17 @@ struct percpu {
 	bool guest_fp_loaded;
 	/* PMCNTENSET_EL0 the host had when a protected vCPU was loaded: restarted at put. */
 	u64 host_pmcnten;
+	/* VMPIDR_EL2 while the host runs: this CPU's MPIDR (cpu.c, restored by arch_vcpu_put). */
+	u64 host_vmpidr;
 };
 
 extern struct percpu percpu_data[MAX_CPUS];
 
 struct percpu *this_cpu(void);
 
-/* EL2 controls while the host runs; set once at boot by cpu.c. */
+/* EL2 controls while the host runs, the same on every CPU; set once at boot by cpu.c. */
 struct host_el2_config {
-	u64 hcr, vttbr, cptr, mdcr, cnthctl, vmpidr;
+	u64 hcr, vttbr, cptr, mdcr, cnthctl;
 };
 extern struct host_el2_config host_el2;
 
