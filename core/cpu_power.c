@@ -47,6 +47,7 @@
 #include "cpu_power.h"
 
 #include "arch.h"
+#include "lib.h"
 #include "log.h"
 #include "pagedb.h"
 #include "psci.h"
@@ -73,6 +74,9 @@ void cpu_power_init(const struct platform_info *plat)
 {
 	u64 boot = arch_cpu_mpidr() & MPIDR_AFF_MASK;
 
+	memset(cpus, 0, sizeof(cpus)); /* all OFF; boot runs once, unit tests run it per test */
+	memset(in_guest, 0, sizeof(in_guest));
+	stopping = 0;
 	nr_cpus = plat->nr_cpus < MAX_CPUS ? plat->nr_cpus : MAX_CPUS;
 	for (unsigned int i = 0; i < nr_cpus; i++) {
 		cpus[i].mpidr = plat->cpu_mpidr[i];

@@ -160,6 +160,9 @@ u64 arch_secondary_entry_pa(void)
 void arch_wfe(void)
 {
 	trace(FAKE_WFE, 0);
+	if (fake.wfe_hook) {
+		fake.wfe_hook();
+	}
 }
 
 void arch_sev(void)

@@ -40,6 +40,7 @@ struct fake_state {
 	size_t nr_ops;
 	unsigned int cpu;
 	u64 mpidr; /* arch_cpu_mpidr() */
+	void (*wfe_hook)(void); /* called by arch_wfe(): lets a single-threaded test end a wait */
 	u64 counter;
 	char console[1 << 16];
 	size_t console_len;
