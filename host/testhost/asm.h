@@ -9,6 +9,9 @@
 #define BOOT_ENTRY_X2 16
 #define BOOT_ENTRY_DAIF 32 /* then SCTLR_EL1 */
 #define BOOT_ENTRY_SPSEL 48 /* then CurrentEL */
+/* struct smp_slot offsets (testhost.h) */
+#define SMP_SLOT_STACK_TOP 0
+#define SMP_SLOT_ENTRY 8
 
 /* What push_callee_saved pushes: a frame record and x19..x28. Scratch space starts above it. */
 #define CALLEE_SAVED_SIZE 96

@@ -64,16 +64,27 @@ primary_entry:
 	b	3b
 
 /*
- * Secondary CPUs: x0 = the context given to CPU_ON, which is the top of
- * this CPU's stack (see psci.c).
+ * Secondary CPUs: x0 = the context given to CPU_ON, our struct smp_slot
+ * (psci.c). Record the entry state in it first, as primary_entry does.
  */
 	.globl	secondary_entry
 	.type	secondary_entry, %function
 secondary_entry:
+	add	x9, x0, #SMP_SLOT_ENTRY
+	stp	x0, x1, [x9, #BOOT_ENTRY_X0]
+	stp	x2, x3, [x9, #BOOT_ENTRY_X2]
+	mrs	x4, daif
+	mrs	x5, sctlr_el1
+	stp	x4, x5, [x9, #BOOT_ENTRY_DAIF]
+	mrs	x4, spsel
+	mrs	x5, CurrentEL
+	stp	x4, x5, [x9, #BOOT_ENTRY_SPSEL]
 	msr	daifset, #0xf
 	mov	x19, x0
 	bl	cpu_setup
-	mov	sp, x19
+	ldr	x1, [x19, #SMP_SLOT_STACK_TOP]
+	mov	sp, x1
+	mov	x0, x19
 	bl	secondary_main
 4:	wfi
 	b	4b

@@ -6,16 +6,19 @@
  * when the test host runs standalone at EL1 without EL2.
  *
  * A secondary CPU started with secondary_start() runs secondary_main() on its
- * own stack, raises its "alive" flag and turns itself off again.
+ * own stack, checks in (raises "alive" with its MPIDR) and then serves its
+ * run queue (smp_post / smp_wait, testhost.h) until a job turns it off.
  */
 #include "probe.h"
 #include "sysreg.h"
 #include "testhost.h"
 
-#define SECONDARY_STACK_SIZE 4096
+#define SECONDARY_STACK_SIZE 16384 /* secondaries run VMMs too (smp tests) */
 
 static u8 secondary_stacks[MAX_CPUS][SECONDARY_STACK_SIZE] __attribute__((aligned(16)));
-static volatile u64 alive_mpidr[MAX_CPUS];
+static struct smp_slot slots[MAX_CPUS];
+_Static_assert(offsetof(struct smp_slot, stack_top) == SMP_SLOT_STACK_TOP, "asm.h");
+_Static_assert(offsetof(struct smp_slot, entry) == SMP_SLOT_ENTRY, "asm.h");
 
 long psci_call(u64 fid, u64 a1, u64 a2, u64 a3)
 {
@@ -67,32 +70,138 @@ void psci_system_off(void)
 	}
 }
 
+long psci_affinity_info(u64 mpidr)
+{
+	return psci_call(PSCI_AFFINITY_INFO, mpidr, 0, 0);
+}
+
+u64 ms_since(u64 t0)
+{
+	return (read_sysreg(cntvct_el0) - t0) * 1000 / read_sysreg(cntfrq_el0);
+}
+
+static void sev(void)
+{
+	__asm__ volatile("dsb sy; sev" ::: "memory");
+}
+
+struct smp_slot *secondary_slot(unsigned int cpu)
+{
+	return cpu < MAX_CPUS ? &slots[cpu] : NULL;
+}
+
 long secondary_start(unsigned int cpu)
 {
-	u64 stack_top;
+	struct smp_slot *s;
 
 	if (cpu >= plat.info.nr_cpus || cpu >= MAX_CPUS) {
 		return -2; /* PSCI INVALID_PARAMETERS */
 	}
-	alive_mpidr[cpu] = 0;
-	stack_top = (u64)(uintptr_t)&secondary_stacks[cpu][SECONDARY_STACK_SIZE];
-	return psci_cpu_on(plat.info.cpu_mpidr[cpu], (u64)(uintptr_t)secondary_entry, stack_top);
+	s = &slots[cpu];
+	*s = (struct smp_slot){ 0 };
+	s->stack_top = (u64)(uintptr_t)&secondary_stacks[cpu][SECONDARY_STACK_SIZE];
+	__asm__ volatile("dsb sy" ::: "memory");
+	return psci_cpu_on(plat.info.cpu_mpidr[cpu], (u64)(uintptr_t)secondary_entry, (u64)(uintptr_t)s);
 }
 
 bool secondary_alive(unsigned int cpu)
 {
-	return cpu < MAX_CPUS && alive_mpidr[cpu] != 0;
+	return cpu < MAX_CPUS && slots[cpu].alive != 0;
 }
 
-/* Runs on the new CPU. MPIDR bit 31 is RES1, so a raised flag is never 0. */
-void secondary_main(void)
+bool secondary_wait_alive(unsigned int cpu, unsigned int ms)
 {
-	u64 mpidr = read_sysreg(mpidr_el1);
+	u64 t0 = read_sysreg(cntvct_el0);
 
-	for (unsigned int i = 0; i < plat.info.nr_cpus && i < MAX_CPUS; i++) {
-		if (plat.info.cpu_mpidr[i] == (mpidr & MPIDR_AFF_MASK)) {
-			alive_mpidr[i] = mpidr;
+	while (!secondary_alive(cpu)) {
+		if (ms_since(t0) > ms) {
+			return false;
 		}
+		cpu_relax();
 	}
+	return true;
+}
+
+/* Runs on the new CPU: check in, then serve the run queue. */
+void secondary_main(struct smp_slot *s)
+{
+	s->sre = read_sysreg(S3_0_C12_C12_5); /* ICC_SRE_EL1: traps to EL2 (and panics) if the core left it trapped */
+	s->cntfrq = read_sysreg(cntfrq_el0);
+	s->current_el = read_sysreg(CurrentEL);
+	__asm__ volatile("dsb sy" ::: "memory");
+	s->alive = read_sysreg(mpidr_el1);
+	sev();
+	for (;;) {
+		u64 job = s->posted;
+
+		if (job == s->done) {
+			__asm__ volatile("wfe" ::: "memory");
+			continue;
+		}
+		__asm__ volatile("dsb sy" ::: "memory");
+		s->result = s->fn(s->arg);
+		__asm__ volatile("dsb sy" ::: "memory");
+		s->done = job;
+		sev();
+	}
+}
+
+bool smp_post(unsigned int cpu, smp_fn fn, u64 arg)
+{
+	struct smp_slot *s = secondary_slot(cpu);
+
+	if (!s || !s->alive || s->posted != s->done) {
+		return false;
+	}
+	s->fn = fn;
+	s->arg = arg;
+	__asm__ volatile("dsb sy" ::: "memory");
+	s->posted = s->done + 1;
+	sev();
+	return true;
+}
+
+bool smp_wait(unsigned int cpu, unsigned int ms, u64 *result)
+{
+	struct smp_slot *s = secondary_slot(cpu);
+	u64 t0 = read_sysreg(cntvct_el0);
+
+	while (s->posted != s->done) {
+		if (ms_since(t0) > ms) {
+			return false;
+		}
+		cpu_relax();
+	}
+	__asm__ volatile("dsb sy" ::: "memory");
+	if (result) {
+		*result = s->result;
+	}
+	return true;
+}
+
+bool smp_call(unsigned int cpu, smp_fn fn, u64 arg, u64 *result, unsigned int ms)
+{
+	return smp_post(cpu, fn, arg) && smp_wait(cpu, ms, result);
+}
+
+static u64 cpu_off_job(u64 unused)
+{
 	psci_cpu_off();
+}
+
+bool smp_cpu_off(unsigned int cpu, unsigned int ms)
+{
+	u64 t0 = read_sysreg(cntvct_el0);
+
+	if (!smp_post(cpu, cpu_off_job, 0)) {
+		return false;
+	}
+	while (psci_affinity_info(plat.info.cpu_mpidr[cpu]) != PSCI_AFF_OFF) {
+		if (ms_since(t0) > ms) {
+			return false;
+		}
+		cpu_relax();
+	}
+	slots[cpu].alive = 0;
+	return true;
 }

@@ -38,7 +38,8 @@ static void try_cpu_on(unsigned int cpu)
 		return;
 	}
 	CHECK_EQ(r, 0);
-	if (CHECK(wait_alive(cpu), "CPU_ON(mpidr 0x%lx) returned 0 but the CPU never ran", mpidr)) {
+	if (CHECK(wait_alive(cpu), "CPU_ON(mpidr 0x%lx) returned 0 but the CPU never ran", mpidr) &&
+	    CHECK(smp_cpu_off(cpu, SECONDARY_WAIT_SECONDS * 1000), "CPU 0x%lx did not turn off", mpidr)) {
 		tprintf("psci: CPU_ON(mpidr 0x%lx) started the CPU; it turned itself off again\n", mpidr);
 	}
 }

@@ -1,0 +1,102 @@
+"""Host SMP under moat (core/cpu_power.c, host/testhost/tests/smp.c): the host's
+secondary CPUs start through the core's vetted PSCI CPU_ON, enter at EL1 in
+booting.rst state with their own MPIDR, make host calls and run guests; a
+vCPU runs on one CPU at a time (BUSY), and a reset the core cannot make safe
+is refused.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+
+PSCI_INVALID_PARAMS = -2
+PSCI_DENIED = -3
+PSCI_ALREADY_ON = -4
+PSCI_INVALID_ADDRESS = -9
+MOAT_E_BUSY = -5
+
+
+def assert_passed(b, name):
+    assert b.passed(name), f"test host test {name!r} did not pass: {b.failures(name)}\n{b.describe()}"
+
+
+@pytest.mark.parametrize("smp", [2, 4])
+def test_smp_boot(boot, smp):
+    b = boot(test="smp_boot", smp=smp)
+    assert_passed(b, "smp_boot")
+    checked = [l for l in b.lines if l.startswith("smp: CPU ") and " checked in: " in l]
+    assert len(checked) == smp - 1, b.describe()
+    for cpu, line in enumerate(checked, start=1):
+        m = re.match(r"smp: CPU (\d+) checked in: MPIDR=(0x[0-9a-f]+) x0=(0x[0-9a-f]+) x1=0x0 x2=0x0 x3=0x0 "
+                     r"DAIF=0x3c0 SCTLR_EL1=(0x[0-9a-f]+) SPSel=1 EL1 ICC_SRE_EL1=0x[0-9a-f]*[1357f]$", line)
+        assert m, line
+        assert int(m.group(1)) == cpu
+        assert int(m.group(2), 16) & 0xff00ffffff == cpu, line  # QEMU virt: MPIDR Aff0 = the CPU number
+        assert int(m.group(4), 16) & 0b101 == 0, line  # MMU and D-cache off
+        assert f"smp: CPU {cpu}: MOAT_FN_VERSION -> 0x10000" in b.lines, b.describe()
+    assert f"smp: {smp} CPU(s) started, checked in and turned off" in b.lines
+    for cpu in range(1, smp):
+        # The core's log: the CPU came up on its own per-CPU data and stack.
+        assert any(re.search(rf"cpu{cpu}: CPU {cpu} \(MPIDR 0x{cpu:x}\) up: entering the host at 0x", l)
+                   for l in b.core_lines), b.describe()
+
+
+def test_smp_cpu_on_refusals(boot):
+    b = boot(test="smp_cpu_on_refusals", smp=4)
+    assert_passed(b, "smp_cpu_on_refusals")
+
+    def code(what):
+        m = re.search(rf"^smp: CPU_ON {re.escape(what)} \(mpidr 0x[0-9a-f]+, entry 0x[0-9a-f]+\) -> (-?\d+)$",
+                      b.output, re.M)
+        assert m, f"no line for {what}\n{b.describe()}"
+        return int(m.group(1))
+
+    assert code("into core memory") == PSCI_INVALID_ADDRESS
+    assert code("into the last core page") == PSCI_INVALID_ADDRESS
+    assert code("outside RAM") == PSCI_INVALID_ADDRESS
+    assert code("of an MPIDR not in the DTB") == PSCI_INVALID_PARAMS
+    assert code("with non-affinity MPIDR bits") == PSCI_INVALID_PARAMS
+    assert code("of the boot CPU") == PSCI_ALREADY_ON
+    assert code("of a CPU that is on") == PSCI_ALREADY_ON
+    assert "smp: CPU 3 off: AFFINITY_INFO -> 1" in b.lines
+    assert "smp: CPU 3 started again after CPU_OFF" in b.lines
+    assert any("entry point 0x" in l and "is not in host-owned RAM" in l for l in b.core_lines), b.describe()
+
+
+def test_smp_guest(boot):
+    b = boot(test="smp_guest", smp=2, timeout=90)
+    assert_passed(b, "smp_guest")
+    assert re.search(r"^smp: protected guest on CPU 1: ran to SYSTEM_OFF, \d+ exits, last exit \d+$", b.output,
+                     re.M), b.describe()
+    # VMPIDR_EL2 is per CPU: after a vCPU ran there, the host on CPU 1 still reads CPU 1's MPIDR.
+    m = re.search(r"^smp: CPU 1 after its guest: MPIDR=(0x[0-9a-f]+)$", b.output, re.M)
+    assert m and int(m.group(1), 16) & 0xff00ffffff == 1, b.describe()
+
+
+def test_smp_vcpu_busy(boot):
+    b = boot(test="smp_vcpu_busy", smp=2, timeout=180)
+    assert_passed(b, "smp_vcpu_busy")
+    assert f"smp: VCPU_RUN of the vCPU running on CPU 1, from CPU 0 -> {MOAT_E_BUSY}" in b.lines
+    assert f"smp: VM_DESTROY while its vCPU runs on CPU 1 -> {MOAT_E_BUSY}" in b.lines
+    assert f"smp: SYSTEM_RESET while CPU 1 runs a guest the core cannot stop -> {PSCI_DENIED}" in b.lines
+    assert any("reset refused: CPU 1 did not leave its guest within 100 ms" in l for l in b.core_lines)
+    # Refused before the scrub: nothing was scrubbed, and the guest finished its work.
+    assert not any("reset: scrubbed" in l for l in b.core_lines), b.describe()
+    assert "smp: the guest on CPU 1 finished: status 0, last exit 4, expected line seen" in b.lines, b.describe()
+
+
+def test_smp_destroy_race(boot):
+    b = boot(test="smp_destroy_race", smp=2, timeout=180)
+    assert_passed(b, "smp_destroy_race")
+    rounds = re.findall(r"^smp: destroy race \d+: (\d+) BUSY, then VM_DESTROY -> 0; CPU 1's run loop stopped with "
+                        r"(-?\d+) after (\d+) MMIO exits$", b.output, re.M)
+    assert len(rounds) == 3, b.describe()
+    for busy, status, exits in rounds:
+        # A destroy that lands between two runs ends the run loop with an error naming the dead VM.
+        assert int(status) in (0, -6, -7, -8), b.describe()
+    m = re.search(r"^smp: destroy race: (\d) of 3 destroys landed while the guest was still running, 0 violations$",
+                  b.output, re.M)
+    assert m, b.describe()
