@@ -168,16 +168,24 @@ TEST(smp_guest)
 	if (!start_and_check(cpu)) {
 		return;
 	}
-	struct vmm_vm vm = { .expect = hello_lines };
+	struct vmm_vm vm = { .expect = hello_lines }, vm0 = { .expect = hello_lines };
 
 	CHECK(smp_call(cpu, guest_job, (u64)(uintptr_t)&vm, &ok, 30000), "the guest job did not finish");
 	tprintf("smp: protected guest on CPU %u: %s, %lu exits, last exit %lu\n", cpu, ok ? "ran to SYSTEM_OFF" : "FAILED",
 		vm.exits, vm.last_exit);
 	CHECK_EQ(ok, 1);
+	/* And one on the boot CPU, after the secondary came up: each CPU gets its own MPIDR back at put. */
+	ok = guest_job((u64)(uintptr_t)&vm0);
+	tprintf("smp: protected guest on CPU 0: %s\n", ok ? "ran to SYSTEM_OFF" : "FAILED");
+	CHECK_EQ(ok, 1);
 	CHECK(smp_call(cpu, mpidr_job, 0, &mpidr, WAIT_MS), "no MPIDR job");
 	tprintf("smp: CPU %u after its guest: MPIDR=0x%lx\n", cpu, mpidr);
 	CHECK_EQ(mpidr & MPIDR_AFF_MASK, plat.info.cpu_mpidr[cpu]);
+	mpidr = mpidr_job(0);
+	tprintf("smp: CPU 0 after its guest: MPIDR=0x%lx\n", mpidr);
+	CHECK_EQ(mpidr & MPIDR_AFF_MASK, plat.info.cpu_mpidr[0]);
 	CHECK(vmm_destroy(&vm) > 0, "destroy failed");
+	CHECK(vmm_destroy(&vm0) > 0, "destroy failed");
 	CHECK(smp_cpu_off(cpu, WAIT_MS), "CPU %u did not turn off", cpu);
 }
 
