@@ -131,6 +131,8 @@ ATTACKS = {
     "check_order_vm_create_table_full": "MOAT_E_ALIGN",
     "check_order_donate_vm": "MOAT_E_RANGE",
     "check_order_donate_core": "MOAT_E_RANGE",
+    # Host SMP (core/cpu_power.c): a CPU may only be started at an address the host owns.
+    "cpu_on_into_core": "PSCI -9 INVALID_ADDRESS",
 }
 
 # Host accesses to memory it gave away: (access word in the core's log, owner named in the ATTACK line).

@@ -35,6 +35,9 @@
 #define GOT_ABORT 100	    /* faulted with the injected synchronous external abort */
 #define GOT_NO_ABORT 101    /* the access went through */
 #define GOT_WRONG_ABORT 102 /* faulted, but not with the syndrome DESIGN §4 prescribes */
+/* PSCI answers (their codes overlap the MOAT_E_* ones): PSCI_BASE - code, e.g. 209 = INVALID_ADDRESS (-9). */
+#define GOT_PSCI_BASE 200
+#define GOT_PSCI(code) (GOT_PSCI_BASE - (code))
 
 /* ---- the VMs the attacks aim at --------------------------------------------------- */
 
@@ -941,6 +944,19 @@ static long a_host_exec_xn_device(void)
 	return GOT_ABORT;
 }
 
+/* ---- firmware calls ------------------------------------------------------------------------ */
+
+/*
+ * PSCI CPU_ON of the boot CPU (listed in every DTB) with an entry point in
+ * the core's memory: the entry check comes before the power-state check, so
+ * the answer is INVALID_ADDRESS, not ALREADY_ON (cpu_power.c). Nothing starts.
+ */
+static long a_cpu_on_into_core(void)
+{
+	fmt_format(A.note, sizeof(A.note), "entry 0x%lx", F.core_pa);
+	return GOT_PSCI(psci_cpu_on(plat.info.cpu_mpidr[0], F.core_pa, 0));
+}
+
 /* ---- the suite ---------------------------------------------------------------------------- */
 
 struct attack {
@@ -1061,6 +1077,7 @@ static const struct attack attacks[] = {
 	ATTACK(check_order_vm_create_table_full, "VM_CREATE, table full, root only 4 KiB-aligned", MOAT_E_ALIGN),
 	ATTACK(check_order_donate_vm, "DONATE_VM of a core page to an IPA past the VM's RAM", MOAT_E_RANGE),
 	ATTACK(check_order_donate_core, "DONATE_CORE of RAM's last page (core) and the next (not RAM)", MOAT_E_RANGE),
+	ATTACK(cpu_on_into_core, "PSCI CPU_ON of the boot CPU into core memory", GOT_PSCI(PSCI_E_INVALID_ADDRESS)),
 };
 
 static const char *const code_names[] = {
@@ -1079,6 +1096,11 @@ static const char *code_name(long code, char *buf, size_t size)
 	}
 	if (code == GOT_WRONG_ABORT) {
 		return "an abort with the wrong syndrome";
+	}
+	if (code >= GOT_PSCI_BASE && code <= GOT_PSCI_BASE + 16) {
+		fmt_format(buf, size, "PSCI %ld%s", GOT_PSCI_BASE - code,
+			   code == GOT_PSCI(PSCI_E_INVALID_ADDRESS) ? " INVALID_ADDRESS" : "");
+		return buf;
 	}
 	if (code <= 0 && -code < (long)ARRAY_SIZE(code_names)) {
 		fmt_format(buf, size, "%ld %s", code, code_names[-code]);
