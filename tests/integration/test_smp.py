@@ -102,3 +102,12 @@ def test_smp_destroy_race(boot):
     m = re.search(r"^smp: destroy race: (\d) of 3 destroys landed while the guest was still running, 0 violations$",
                   b.output, re.M)
     assert m, b.describe()
+
+
+@pytest.mark.parametrize("test,cpu", [("smp_boot", "cortex-a72"), ("smp_guest", "cortex-a72"), ("smp_guest", "max")])
+def test_smp_poisoned_sysregs(boot, test, cpu):
+    """build/moat-poison.bin fills every register the core must set up with garbage on each secondary too,
+    before it initialises them: a register only the boot CPU initialised would show here."""
+    b = boot(test=test, kernel="build/moat-poison.bin", cpu=cpu, smp=2, timeout=120)
+    assert any("system registers poisoned" in line for line in b.core_lines), b.describe()
+    assert b.passed(test), b.describe()
