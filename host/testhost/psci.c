@@ -90,18 +90,22 @@ struct smp_slot *secondary_slot(unsigned int cpu)
 	return cpu < MAX_CPUS ? &slots[cpu] : NULL;
 }
 
-long secondary_start(unsigned int cpu)
+u64 secondary_prepare(unsigned int cpu)
 {
-	struct smp_slot *s;
+	struct smp_slot *s = &slots[cpu];
 
-	if (cpu >= plat.info.nr_cpus || cpu >= MAX_CPUS) {
-		return -2; /* PSCI INVALID_PARAMETERS */
-	}
-	s = &slots[cpu];
 	*s = (struct smp_slot){ 0 };
 	s->stack_top = (u64)(uintptr_t)&secondary_stacks[cpu][SECONDARY_STACK_SIZE];
 	__asm__ volatile("dsb sy" ::: "memory");
-	return psci_cpu_on(plat.info.cpu_mpidr[cpu], (u64)(uintptr_t)secondary_entry, (u64)(uintptr_t)s);
+	return (u64)(uintptr_t)s;
+}
+
+long secondary_start(unsigned int cpu)
+{
+	if (cpu >= plat.info.nr_cpus || cpu >= MAX_CPUS) {
+		return -2; /* PSCI INVALID_PARAMETERS */
+	}
+	return psci_cpu_on(plat.info.cpu_mpidr[cpu], (u64)(uintptr_t)secondary_entry, secondary_prepare(cpu));
 }
 
 bool secondary_alive(unsigned int cpu)

@@ -128,6 +128,8 @@ struct smp_slot {
 };
 /* Start CPU index cpu (DTB order) at secondary_entry; 0 or the PSCI error. */
 long secondary_start(unsigned int cpu);
+/* Reset cpu's slot for a new start; returns the context id for CPU_ON (cpu < MAX_CPUS). */
+u64 secondary_prepare(unsigned int cpu);
 bool secondary_alive(unsigned int cpu);
 /* Wait (bounded) for check-in. */
 bool secondary_wait_alive(unsigned int cpu, unsigned int ms);

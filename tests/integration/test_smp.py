@@ -23,7 +23,7 @@ def assert_passed(b, name):
     assert b.passed(name), f"test host test {name!r} did not pass: {b.failures(name)}\n{b.describe()}"
 
 
-@pytest.mark.parametrize("smp", [2, 4])
+@pytest.mark.parametrize("smp", [2, 4, 8])  # 8 = MAX_CPUS
 def test_smp_boot(boot, smp):
     b = boot(test="smp_boot", smp=smp)
     assert_passed(b, "smp_boot")
@@ -64,6 +64,19 @@ def test_smp_cpu_on_refusals(boot):
     assert "smp: CPU 3 off: AFFINITY_INFO -> 1" in b.lines
     assert "smp: CPU 3 started again after CPU_OFF" in b.lines
     assert any("entry point 0x" in l and "is not in host-owned RAM" in l for l in b.core_lines), b.describe()
+
+
+def test_smp_cpu_on_race(boot):
+    b = boot(test="smp_cpu_on_race", smp=3, timeout=120)
+    assert_passed(b, "smp_cpu_on_race")
+    rounds = re.findall(r"^smp: CPU_ON race \d+: CPU 0 -> (-?\d+), CPU 1 -> (-?\d+)$", b.output, re.M)
+    assert len(rounds) == 8, b.describe()
+    for mine, theirs in rounds:
+        codes = sorted((int(mine), int(theirs)))
+        assert codes[1] == 0 and codes[0] in (-4, -5), b.describe()
+    assert "smp: CPU_ON race: 8 of 8 rounds gave exactly one SUCCESS" in b.lines
+    # CPU 2 started once per round, never twice.
+    assert sum("CPU 2 (MPIDR 0x2) up" in l for l in b.core_lines) == 8, b.describe()
 
 
 def test_smp_guest(boot):

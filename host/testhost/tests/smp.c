@@ -15,6 +15,9 @@
  *                     from CPU 0 -> BUSY, VM_DESTROY -> BUSY, SYSTEM_RESET ->
  *                     DENIED (the core cannot stop CPU 1: this host never
  *                     enabled the stop SGI in its GIC, so the reset would race).
+ *   smp_cpu_on_race   CPU 0 and CPU 1 send CPU_ON for CPU 2 at the same
+ *                     moment, several rounds: exactly one SUCCESS each round,
+ *                     the other ALREADY_ON or ON_PENDING, and CPU 2 starts once.
  *   smp_destroy_race  CPU 1 runs a guest that exits often while CPU 0 calls
  *                     VM_DESTROY in a loop: every answer is BUSY until one OK,
  *                     the run loop then fails cleanly, no invariant broken.
@@ -325,5 +328,53 @@ TEST(smp_destroy_race)
 	}
 	tprintf("smp: destroy race: %u of %u destroys landed while the guest was still running, 0 violations\n",
 		mid_run, RACE_ROUNDS);
+	CHECK(smp_cpu_off(1, WAIT_MS), "CPU 1 did not turn off");
+}
+
+/* ---- racing CPU_ONs of one target ----------------------------------------------------- */
+
+#define CPU_ON_RACE_ROUNDS 8
+
+static volatile u64 race_go;
+static volatile u64 race_ctx;
+
+static u64 racing_cpu_on_job(u64 round)
+{
+	while (race_go != round) {
+		cpu_relax();
+	}
+	return (u64)psci_cpu_on(plat.info.cpu_mpidr[2], (u64)(uintptr_t)secondary_entry, race_ctx);
+}
+
+TEST(smp_cpu_on_race)
+{
+	unsigned int ok_rounds = 0;
+
+	if (!need_cpus(3) || !start_and_check(1)) {
+		return;
+	}
+	for (u64 round = 1; round <= CPU_ON_RACE_ROUNDS; round++) {
+		long mine, theirs;
+		u64 r1 = 0;
+
+		race_ctx = secondary_prepare(2);
+		if (!CHECK(smp_post(1, racing_cpu_on_job, round), "could not post")) {
+			return;
+		}
+		race_go = round;
+		mine = psci_cpu_on(plat.info.cpu_mpidr[2], (u64)(uintptr_t)secondary_entry, race_ctx);
+		CHECK(smp_wait(1, WAIT_MS, &r1), "CPU 1's CPU_ON did not return");
+		theirs = (long)r1;
+		tprintf("smp: CPU_ON race %lu: CPU 0 -> %ld, CPU 1 -> %ld\n", round, mine, theirs);
+		CHECK((mine == 0) != (theirs == 0), "round %lu: %ld and %ld: not exactly one SUCCESS", round, mine, theirs);
+		CHECK(mine == 0 || mine == PSCI_E_ALREADY_ON || mine == PSCI_E_ON_PENDING, "CPU 0 got %ld", mine);
+		CHECK(theirs == 0 || theirs == PSCI_E_ALREADY_ON || theirs == PSCI_E_ON_PENDING, "CPU 1 got %ld", theirs);
+		if (!CHECK(secondary_wait_alive(2, WAIT_MS), "CPU 2 never checked in") ||
+		    !CHECK(smp_cpu_off(2, WAIT_MS), "CPU 2 did not turn off")) {
+			return;
+		}
+		ok_rounds += !test_has_failed();
+	}
+	tprintf("smp: CPU_ON race: %u of %u rounds gave exactly one SUCCESS\n", ok_rounds, CPU_ON_RACE_ROUNDS);
 	CHECK(smp_cpu_off(1, WAIT_MS), "CPU 1 did not turn off");
 }
