@@ -124,3 +124,17 @@ def test_smp_poisoned_sysregs(boot, test, cpu):
     b = boot(test=test, kernel="build/moat-poison.bin", cpu=cpu, smp=2, timeout=120)
     assert any("system registers poisoned" in line for line in b.core_lines), b.describe()
     assert b.passed(test), b.describe()
+
+
+def test_smp_reset_stops_guest(boot):
+    """With the stop SGI enabled by the host, the core stops CPU 1's guest and the reset goes through."""
+    b = boot(test="smp_reset_stops_guest", smp=2, timeout=120)
+    assert "smp: SYSTEM_RESET while CPU 1 runs a guest, stop SGI enabled" in b.lines, b.describe()
+    assert not b.lines_starting("smp: SYSTEM_RESET returned"), b.describe()
+    assert not any("reset refused" in l for l in b.core_lines), b.describe()
+    # The core had to kick CPU 1 out of its guest (it was in it): the SGI path, not an idle CPU.
+    assert any(re.search(r"reset: stop SGI sent; no CPU in a guest after \d+ us$", l) for l in b.core_lines), \
+        b.describe()
+    m = [re.search(r"reset: scrubbed (\d+) pages not owned by the host", l) for l in b.core_lines]
+    assert any(m), b.describe()
+    assert b.returncode == 0  # QEMU -no-reboot: the reset ended it

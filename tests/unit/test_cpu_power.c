@@ -154,6 +154,7 @@ static void test_reset_refused_while_guest_runs(void **state)
 	assert_int_equal(fake.firmware_calls, 1);
 	assert_int_equal(fake.last_firmware_fid, PSCI_SYSTEM_RESET);
 	assert_true(console_has("reset: scrubbed"));
+	assert_false(console_has("stop SGI sent")); /* no guest ran: no kick, no wait */
 }
 
 static void resume_from_wfe(void)

@@ -378,3 +378,59 @@ TEST(smp_cpu_on_race)
 	tprintf("smp: CPU_ON race: %u of %u rounds gave exactly one SUCCESS\n", ok_rounds, CPU_ON_RACE_ROUNDS);
 	CHECK(smp_cpu_off(1, WAIT_MS), "CPU 1 did not turn off");
 }
+
+/* ---- the stop protocol when the host lets the stop SGI through ------------------------- */
+
+#define GICD_CTLR 0x0
+#define GICD_CTLR_ENABLE_GRP1 (1U << 1)
+#define GICD_CTLR_ARE (1U << 4)
+#define GICR_FRAME_STRIDE 0x20000UL /* RD_base + SGI_base (GICv3, no VLPIs) */
+#define GICR_WAKER 0x14
+#define GICR_SGI_BASE 0x10000UL
+#define GICR_IGROUPR0 0x80
+#define GICR_ISENABLER0 0x100
+#define STOP_SGI 15 /* the core's (core/arch/arm64/cpu.c ARCH_STOP_SGI) */
+
+/* On the CPU itself: wake its redistributor, SGI 15 group 1 and enabled, priority mask open, group 1 on. */
+static u64 enable_stop_sgi_job(u64 cpu)
+{
+	u64 rd = plat.info.gicr.base + cpu * GICR_FRAME_STRIDE;
+
+	*(volatile u32 *)(rd + GICR_WAKER) = 0;
+	*(volatile u32 *)(rd + GICR_SGI_BASE + GICR_IGROUPR0) |= 1U << STOP_SGI;
+	*(volatile u32 *)(rd + GICR_SGI_BASE + GICR_ISENABLER0) = 1U << STOP_SGI;
+	__asm__ volatile("msr S3_0_C4_C6_0, %0" : : "r"(0xffUL));	/* ICC_PMR_EL1 */
+	__asm__ volatile("msr S3_0_C12_C12_7, %0; isb" : : "r"(1UL)); /* ICC_IGRPEN1_EL1 */
+	return *(volatile u32 *)(rd + GICR_SGI_BASE + GICR_ISENABLER0);
+}
+
+/*
+ * CPU 1 spins in a protected guest; this host (unlike smp_vcpu_busy) enabled
+ * SGI 15 on CPU 1, so the core's stop SGI exits the guest and SYSTEM_RESET
+ * goes through: scrub, then reset (QEMU -no-reboot ends the run). The test
+ * never returns; pytest reads the lines.
+ */
+TEST(smp_reset_stops_guest)
+{
+	struct vmm_vm vm = { .enter = flagged_enter, .expect = spin_lines };
+	u64 en = 0;
+	long reset;
+
+	if (!need_cpus(2) || !start_and_check(1)) {
+		return;
+	}
+	*(volatile u32 *)(plat.info.gicd.base + GICD_CTLR) |= GICD_CTLR_ARE | GICD_CTLR_ENABLE_GRP1;
+	CHECK(smp_call(1, enable_stop_sgi_job, 1, &en, WAIT_MS), "GIC set-up on CPU 1 failed");
+	tprintf("smp: CPU 1: GICR_ISENABLER0 0x%lx, GICD_CTLR 0x%x\n", en,
+		*(volatile u32 *)(plat.info.gicd.base + GICD_CTLR));
+	if (!CHECK_EQ(vmm_build(&vm, MOAT_VM_PROTECTED, "bench", 16 * MIB, SPIN_ITERATIONS), MOAT_OK) ||
+	    !CHECK(smp_post(1, run_job, (u64)(uintptr_t)&vm), "could not post the run") ||
+	    !CHECK(wait_spinning(&vm, 200), "CPU 1 never settled in its guest")) {
+		return;
+	}
+	tprintf("smp: SYSTEM_RESET while CPU 1 runs a guest, stop SGI enabled\n");
+	reset = psci_call(PSCI_SYSTEM_RESET, 0, 0, 0);
+	/* Only reached if the reset was refused or returned. */
+	tprintf("smp: SYSTEM_RESET returned %ld\n", reset);
+	CHECK(false, "the reset did not happen");
+}
