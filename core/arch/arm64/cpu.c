@@ -384,6 +384,8 @@ static void init_el2_for_host(u64 host_s2_root)
 	write_sysreg(hstr_el2, 0);
 	write_sysreg(cnthctl_el2, host_el2.cnthctl);
 	write_sysreg(cntvoff_el2, 0);
+	/* ENABLE resets to an UNKNOWN value: CNTHP is on only while a guest runs (timer.c). */
+	write_sysreg(cnthp_ctl_el2, 0);
 	write_sysreg(vpidr_el2, read_sysreg(midr_el1));
 	write_sysreg(vmpidr_el2, host_el2.vmpidr);
 	write_sysreg(mdcr_el2, host_el2.mdcr);
