@@ -96,7 +96,9 @@ bool host_timer_irq_ready(unsigned int cpu, u64 mpidr)
 		     update32(frame + GICR_IPRIORITYR(HOST_TIMER_PPI & ~3U), 0xffU << (8 * (HOST_TIMER_PPI & 3)), 0) &&
 		     arch_device_write(frame + GICR_ISENABLER0, 4, PPI_BIT); /* write-1-to-set: no read needed */
 	}
-	log_ratelimited(&timer_log, ok ? LOG_INFO : LOG_WARN, "PPI %u (CNTHP) in redistributor 0x%lx: %s", HOST_TIMER_PPI, frame,
-			ok ? "enabled, Group 1, priority 0x00" : "device access faulted, the host's timer cannot end a guest run");
+	log_ratelimited(&timer_log, ok ? LOG_INFO : LOG_WARN, "PPI %u (CNTHP) in redistributor 0x%lx: %s",
+			HOST_TIMER_PPI, frame,
+			ok ? "enabled, Group 1, priority 0x00"
+			   : "device access faulted, the host's timer cannot end a guest run");
 	return ok;
 }
