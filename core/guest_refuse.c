@@ -128,6 +128,9 @@ static const struct sysreg_name sysreg_names[] = {
 	R(3, 3, 9, 14, 0, "PMUSERENR_EL0"),
 	R(3, 3, 9, 14, 3, "PMOVSSET_EL0"),
 	R(3, 3, 13, 0, 7, "SCXTNUM_EL0"),
+	R(3, 3, 14, 2, 0, "CNTP_TVAL_EL0"),	/* EL1 physical timer, the host's: CNTHCTL_EL2.EL1PCEN = 0 */
+	R(3, 3, 14, 2, 1, "CNTP_CTL_EL0"),
+	R(3, 3, 14, 2, 2, "CNTP_CVAL_EL0"),
 	R(3, 3, 14, 15, 7, "PMCCFILTR_EL0"),
 };
 

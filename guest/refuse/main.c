@@ -13,7 +13,11 @@
  *        guest: cpu_on -> <x0> <x0>                (expected -3 -3: DENIED)
  *   5. SMC #0 with PSCI_VERSION (guests must use HVC):
  *        guest: smc 0x84000000 -> <x0> <x0>        (expected -1 -1)
- *   6. guest: refuse done
+ *   6. MSR CNTP_CVAL_EL0 of REFUSE_SECRET and CNTP_CTL_EL0 = 1 (the EL1
+ *      physical timer is the host's: CNTHCTL_EL2.EL1PCEN = 0 traps it, RAZ/WI),
+ *      twice, then MRS CNTP_CTL_EL0 and CNTP_CVAL_EL0:
+ *        guest: cntp reads 0x<ctl> 0x<cval>        (expected 0x0 0x0)
+ *   7. guest: refuse done
  * Console only; SYSTEM_OFF at the end.
  */
 #include "guest.h"
@@ -66,6 +70,14 @@ void guest_main(uint64_t x0)
 	r1 = smc_call(PSCI_VERSION);
 	r2 = smc_call(PSCI_VERSION);
 	printf("guest: smc 0x%x -> %ld %ld\n", PSCI_VERSION, r1, r2);
+
+	for (int i = 0; i < 2; i++) {
+		__asm__ volatile("msr cntp_cval_el0, %0" : : "r"(REFUSE_SECRET));
+		__asm__ volatile("msr cntp_ctl_el0, %0" : : "r"(1UL));
+	}
+	__asm__ volatile("isb; mrs %0, cntp_ctl_el0" : "=r"(a));
+	__asm__ volatile("mrs %0, cntp_cval_el0" : "=r"(b));
+	printf("guest: cntp reads 0x%lx 0x%lx\n", a, b);
 
 	printf("guest: refuse done\n");
 }

@@ -149,6 +149,7 @@ REFUSE_GUEST = [
     "guest: hvc 0x83000001 -> -1 -1",
     "guest: cpu_on -> -3 -3",
     "guest: smc 0x84000000 -> -1 -1",
+    "guest: cntp reads 0x0 0x0",
     "guest: refuse done",
 ]
 
@@ -159,6 +160,9 @@ REFUSE_LOG = [
     r"vm(\d+) vcpu0: HVC PSCI CPU_ON 0xc4000003: DENIED",
     r"vm(\d+) vcpu0: SMC function 0x84000000: NOT_SUPPORTED \(guests call the core with HVC; no SMC reaches "
     r"firmware\)",
+    # The EL1 physical timer is the host's (CNTHCTL_EL2.EL1PCEN = 0 in guest context): RAZ/WI, named.
+    r"vm(\d+) vcpu0: MSR CNTP_CVAL_EL0 \(S3_3_C14_C2_2\): read as zero, writes ignored \(RAZ/WI\)",
+    r"vm(\d+) vcpu0: MSR CNTP_CTL_EL0 \(S3_3_C14_C2_1\): read as zero, writes ignored \(RAZ/WI\)",
 ]
 
 

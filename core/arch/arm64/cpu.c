@@ -436,6 +436,8 @@ static void init_el2_for_host(void)
 	write_sysreg(hstr_el2, 0);
 	write_sysreg(cnthctl_el2, host_el2.cnthctl);
 	write_sysreg(cntvoff_el2, 0);
+	/* ENABLE resets to an UNKNOWN value: CNTHP is on only while a guest runs (timer.c). */
+	write_sysreg(cnthp_ctl_el2, 0);
 	write_sysreg(vpidr_el2, read_sysreg(midr_el1));
 	write_sysreg(vmpidr_el2, this_cpu()->host_vmpidr);
 	write_sysreg(mdcr_el2, host_el2.mdcr);

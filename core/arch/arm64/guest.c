@@ -10,6 +10,7 @@
  */
 #include "arch.h"
 #include "arm64_pmu.h"
+#include "arm64_timer.h"
 #include "guest_exit.h"
 #include "idregs.h"
 #include "percpu.h"
@@ -88,6 +89,7 @@ void arch_vcpu_load(struct vcpu *vcpu, bool flush_local)
 		arm64_pmu_stop_host(pc);
 	}
 	save_el1(pc->host_sys);
+	arm64_timer_guest_load(pc->host_sys); /* the host's CNTV deadline onto CNTHP for the run */
 	restore_el1(vcpu->ctx.sys);
 	write_sysreg(vttbr_el2, vcpu->vm->s2.vttbr);
 	write_sysreg(hcr_el2, guest_el2.hcr | (vcpu->serror_pending ? HCR_VSE : 0));
@@ -108,6 +110,7 @@ void arch_vcpu_put(struct vcpu *vcpu)
 {
 	struct percpu *pc = this_cpu();
 
+	arm64_timer_guest_put(); /* the host's CNTV is back below: CNTHP off before the ERET to EL1 */
 	save_el1(vcpu->ctx.sys);
 	restore_el1(pc->host_sys);
 	if (pc->guest_fp_loaded) {

@@ -126,7 +126,8 @@ TEST(vm_idregs_normal)
 
 static const char *const refuse_lines[] = {
 	"guest: actlr_el1 reads 0x0 0x0",     "guest: hvc 0x83000001 -> -1 -1", "guest: cpu_on -> -3 -3",
-	"guest: smc 0x84000000 -> -1 -1",     "guest: refuse done",		NULL,
+	"guest: smc 0x84000000 -> -1 -1",     "guest: cntp reads 0x0 0x0",	"guest: refuse done",
+	NULL,
 };
 
 /* A protected VM, then a normal one: each must get its own log lines, once. */
