@@ -796,7 +796,7 @@ static void test_guest_calls(void **state)
 		{ PSCI_AFFINITY_INFO_64, 0, 0 },
 		{ PSCI_AFFINITY_INFO_64, 1, 1 },
 		{ PSCI_AFFINITY_INFO_32, 0, 0 },
-		{ 0x86000000UL, 0, -1 },		 /* a hypervisor-service call the core does not offer */
+		{ 0x86000001UL, 0, -1 },		 /* a hypervisor-service call the core does not offer (KVM PTP) */
 		{ MOAT_FN_VERSION, 0, -1 },		 /* host calls are not guest calls */
 		{ MOAT_FN_DONATE_CORE, 0, -1 },
 		{ 1UL << 32 | PSCI_VERSION, 0, -1 }, /* an SMC32-style ID with upper bits set */
