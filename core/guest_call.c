@@ -7,8 +7,8 @@
  * host, as exits, and a MEM_SHARE of a page not yet backed (a MEM_FAULT).
  * Every other function ID answers NOT_SUPPORTED (-1), logged once per VM.
  *
- * vCPUs beyond the first (CPU_ON) arrive with SMP guests; until then CPU_ON
- * is refused with DENIED and AFFINITY_INFO reports only the caller on.
+ * CPU_ON, CPU_OFF and AFFINITY_INFO act on the vCPUs' power states
+ * (guest_psci.c); a successful CPU_ON or a CPU_OFF ends the caller's run.
  *
  * Lock: none taken. Everything here acts on the calling vCPU, which only the
  * physical CPU that loaded it touches (vcpu->loaded, set under vm->lock).
@@ -25,8 +25,6 @@
 #define SMCCC_1_1 0x10001UL
 /* ARCH_FEATURES(WORKAROUND_3): "this PE is not affected" has its own value, 1 (SMCCC 1.4). */
 #define SMCCC_ARCH_WORKAROUND_RET_UNAFFECTED 1
-#define PSCI_AFFINITY_ON 0
-#define PSCI_AFFINITY_OFF 1
 #define PSCI_MIGRATE_NO_TRUSTED_OS 2
 
 static bool is_psci_function(u32 fid)
@@ -105,11 +103,6 @@ static void set_result4(u64 *x, u64 r0, u64 r1, u64 r2, u64 r3)
 	x[3] = r3;
 }
 
-static u64 own_mpidr(const struct vcpu *vcpu)
-{
-	return vcpu->index;
-}
-
 u32 guest_hvc(struct vcpu *vcpu, const struct guest_exit *e)
 {
 	u64 *x = vcpu->ctx.regs.x;
@@ -129,13 +122,12 @@ u32 guest_hvc(struct vcpu *vcpu, const struct guest_exit *e)
 		return exit_to_host(vcpu, MOAT_EXIT_WFI);
 	case PSCI_CPU_ON_32:
 	case PSCI_CPU_ON_64:
+		return guest_psci_cpu_on(vcpu, (u32)x[0] == PSCI_CPU_ON_32);
 	case PSCI_CPU_OFF:
-		ret = PSCI_RET_DENIED;
-		guest_call_refused(vcpu, x[0], ret);
-		break;
+		return guest_psci_cpu_off(vcpu);
 	case PSCI_AFFINITY_INFO_32:
 	case PSCI_AFFINITY_INFO_64:
-		ret = (x[1] & 0xffffffUL) == own_mpidr(vcpu) ? PSCI_AFFINITY_ON : PSCI_AFFINITY_OFF;
+		ret = guest_psci_affinity_info(vcpu, (u32)x[0] == PSCI_AFFINITY_INFO_32);
 		break;
 	case PSCI_MIGRATE_INFO_TYPE:
 		ret = PSCI_MIGRATE_NO_TRUSTED_OS;
