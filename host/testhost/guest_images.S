@@ -23,3 +23,4 @@ guest_\name\()_end:
 	guest_image idregs
 	guest_image refuse
 	guest_image share
+	guest_image smp

@@ -9,6 +9,8 @@ relinquished pages.
 
 from __future__ import annotations
 
+import pytest
+
 SHARE = [
     # KVM UID 28b46fb6-2ec5-11e9-a9ca-4b564d003a74 as Linux's kvm_guest.c compares it.
     "guest: uid 0xb66fb428 0xe911c52e 0x564bcaa9 0x743a004d",
@@ -35,3 +37,21 @@ def test_guest_share(boot):
     assert "share: host read after unshare: aborted, ESR_EL1 EC 0x25" in b.lines
     assert "share: RECLAIM of the relinquished page -> 0" in b.lines
     assert "share: relinquished page: 512 of 512 words zero" in b.lines
+
+
+SMP = [
+    "guest: cpu_on -> 0, again -> -5, affinity 2",  # SUCCESS, ON_PENDING, AFFINITY_INFO ON_PENDING
+    "guest: vcpu1 up: mpidr 0x80000001, context ok, cpu_on(0) -> -4, affinity(0) 0",  # ALREADY_ON, ON
+    "guest: vcpu1 off: affinity 1; cpu_on(2) -> -2, entry 0x2 -> -9, level 1 -> -2",
+    "guest: smp done",
+]
+
+
+@pytest.mark.parametrize("name", ["guest_smp", "guest_smp_normal"])
+def test_guest_smp(boot, name):
+    b = boot(test=name)
+    assert b.passed(name), f"{b.failures(name)}\n{b.describe()}"
+    assert b.lines_starting("guest: ") == SMP, b.describe()
+    assert "smp: VCPU_RUN of vCPU 1 before its CPU_ON -> exit 9" in b.lines  # MOAT_EXIT_VCPU_OFF
+    assert any(line.startswith("smp: 1 VCPU_ON exits (vCPU 1), 1 VCPU_OFF exits, ") for line in b.lines), \
+        b.describe()

@@ -157,3 +157,127 @@ TEST(guest_share)
 	CHECK_EQ(probe_read64(c.share_pa, &(u64){ 0 }), 0);
 	CHECK_EQ(*(volatile u64 *)c.share_pa, 0);
 }
+
+/* ---- SMP guests: guest/smp ---------------------------------------------------------- */
+
+/*
+ * Two vCPUs on the one host CPU this test uses: run one at a time, switch
+ * on WFI to the other if it is runnable. Which vCPUs are runnable the VMM
+ * learns only from the core's exits: VCPU_ON names one, VCPU_OFF retires the
+ * caller. vmm_handle_exit() serves the rest with the running vCPU's run page.
+ */
+struct smp_ctx {
+	struct moat_run *run[2];
+	bool runnable[2];
+	unsigned int vcpu_on_exits, vcpu_off_exits, switches;
+	u64 vcpu_on_index;
+	long off_run_before; /* VCPU_RUN of vCPU 1 before any CPU_ON: the exit */
+};
+
+static long smp_run(struct vmm_vm *vm, struct smp_ctx *c)
+{
+	unsigned int cur = 0;
+	long status = MOAT_OK;
+
+	for (unsigned int n = 0; n < 100000; n++) {
+		struct moat_result r = moat_hvc(MOAT_FN_VCPU_RUN, vm->handle, cur, 0);
+		u64 reason = r.r1;
+
+		if (r.status) {
+			return r.status;
+		}
+		if (reason == MOAT_EXIT_VCPU_ON) {
+			c->vcpu_on_exits++;
+			c->vcpu_on_index = c->run[cur]->u.vcpu_on.index;
+			if (c->vcpu_on_index < 2) {
+				c->runnable[c->vcpu_on_index] = true;
+			}
+			continue; /* the caller goes on */
+		}
+		if (reason == MOAT_EXIT_VCPU_OFF) {
+			c->vcpu_off_exits++;
+			c->runnable[cur] = false;
+		}
+		if (reason == MOAT_EXIT_VCPU_OFF || reason == MOAT_EXIT_WFI) {
+			if (c->runnable[cur ^ 1]) {
+				cur ^= 1;
+				c->switches++;
+			} else if (!c->runnable[cur]) {
+				return MOAT_E_STATE; /* nothing left to run: the guest never powered off */
+			}
+			continue;
+		}
+		vm->run = c->run[cur];
+		if (!vmm_handle_exit(vm, reason, &status)) {
+			vm->run = c->run[0];
+			return status;
+		}
+		vm->run = c->run[0];
+	}
+	return MOAT_E_BUSY;
+}
+
+static const char *const smp_lines[] = {
+	"guest: cpu_on -> 0, again -> -5, affinity 2",
+	"guest: vcpu1 up: mpidr 0x80000001, context ok, cpu_on(0) -> -4, affinity(0) 0",
+	"guest: vcpu1 off: affinity 1; cpu_on(2) -> -2, entry 0x2 -> -9, level 1 -> -2",
+	"guest: smp done",
+	NULL,
+};
+
+static void smp_guest(u64 type)
+{
+	static struct vmm_vm vm;
+	struct smp_ctx c = { .runnable = { true, false } };
+	u64 run1 = host_page_alloc();
+	long ret;
+
+	vm = (struct vmm_vm){ .console_echo = true, .expect = smp_lines, .max_vcpus = 2 };
+	ret = vmm_create(&vm, type, 2 * MIB);
+	if (!ret) {
+		ret = vmm_add_vcpu0(&vm);
+	}
+	if (!ret) {
+		ret = moat_hvc(MOAT_FN_SHARE_CORE, run1, 0, 0).status;
+	}
+	if (!ret) {
+		ret = moat_hvc(MOAT_FN_VCPU_CREATE, vm.handle, 1, run1).status;
+	}
+	if (!ret) {
+		ret = vmm_load(&vm, "smp");
+	}
+	if (!ret) {
+		ret = vmm_finalize(&vm, 0);
+	}
+	if (!CHECK_EQ(ret, MOAT_OK)) {
+		return;
+	}
+	c.run[0] = vm.run;
+	c.run[1] = (struct moat_run *)run1;
+	/* vCPU 1 is off until the guest starts it: the host cannot run it. */
+	c.off_run_before = (long)moat_hvc(MOAT_FN_VCPU_RUN, vm.handle, 1, 0).r1;
+	tprintf("smp: VCPU_RUN of vCPU 1 before its CPU_ON -> exit %ld\n", c.off_run_before);
+	CHECK_EQ(c.off_run_before, MOAT_EXIT_VCPU_OFF);
+	ret = smp_run(&vm, &c);
+	tprintf("smp: %u VCPU_ON exits (vCPU %lu), %u VCPU_OFF exits, %u switches\n", c.vcpu_on_exits,
+		c.vcpu_on_index, c.vcpu_off_exits, c.switches);
+	CHECK_EQ(ret, MOAT_OK);
+	CHECK_EQ(vm.last_exit, MOAT_EXIT_SYSTEM_OFF);
+	CHECK(vmm_expected_all(&vm), "expected lines missing (seen mask 0x%x)", vm.expect_seen);
+	CHECK_EQ(c.vcpu_on_exits, 1);
+	CHECK_EQ(c.vcpu_on_index, 1);
+	CHECK_EQ(c.vcpu_off_exits, 1);
+	CHECK(vmm_destroy(&vm) > 0, "destroy/reclaim failed");
+	CHECK_EQ(moat_hvc(MOAT_FN_UNSHARE_CORE, run1, 0, 0).status, MOAT_OK);
+	CHECK_EQ(moat_hvc(MOAT_FN_CHECK, 0, 0, 0).r1, 0);
+}
+
+TEST(guest_smp)
+{
+	smp_guest(MOAT_VM_PROTECTED);
+}
+
+TEST(guest_smp_normal)
+{
+	smp_guest(MOAT_VM_NORMAL);
+}
