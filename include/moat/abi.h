@@ -65,7 +65,8 @@
 
 /* MOAT_FN_STATS selectors. */
 #define MOAT_STATS_OWNERS 0  /* x1 = pages owned by the host, x2 = by the core, x3 = by VMs */
-#define MOAT_STATS_STATES 1  /* x1 = pages pending scrub, x2 = host pages shared with the core, x3 = with VMs */
+#define MOAT_STATS_STATES 1  /* x1 = pages pending scrub, x2 = host pages shared with the core, x3 = pages shared
+			      * between the host and VMs, either way */
 #define MOAT_STATS_OBJECTS 2 /* x1 = live VMs, x2 = live vCPUs, x3 = free pages in the core's boot pool */
 
 /* Exit reasons, in the run page and in x1 of VCPU_RUN. */
