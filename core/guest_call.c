@@ -10,8 +10,10 @@
  * CPU_ON, CPU_OFF and AFFINITY_INFO act on the vCPUs' power states
  * (guest_psci.c); a successful CPU_ON or a CPU_OFF ends the caller's run.
  *
- * Lock: none taken. Everything here acts on the calling vCPU, which only the
- * physical CPU that loaded it touches (vcpu->loaded, set under vm->lock).
+ * Lock: none taken here. Everything here acts on the calling vCPU, which only
+ * the physical CPU that loaded it touches (vcpu->loaded, set under vm->lock);
+ * the calls that reach other vCPUs or pages take the VM lock (guest_psci.c)
+ * or pagedb_lock then the VM lock (guest_mem.c) themselves.
  */
 #include "guest_call.h"
 

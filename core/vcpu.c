@@ -198,8 +198,12 @@ int vcpu_start_run(struct vm *vm, u64 index, struct vcpu **out, bool *flush_loca
 		/* Loaded even when off, so that a concurrent VCPU_RUN of it is BUSY and its run page stays one CPU's. */
 		(*out)->off_at_load = !vcpu_power_up(*out);
 		(*out)->loaded = true;
-		*flush_local = vm->last_vcpu[cpu] != (int)index;
-		vm->last_vcpu[cpu] = (int)index;
+		*flush_local = false;
+		/* An off vCPU never reaches this CPU's TLBs: the vCPU that last ran here still did. */
+		if (!(*out)->off_at_load) {
+			*flush_local = vm->last_vcpu[cpu] != (int)index;
+			vm->last_vcpu[cpu] = (int)index;
+		}
 	}
 	return ret;
 }

@@ -137,10 +137,16 @@ static u64 affinity(const struct vm3 *v, unsigned int caller, u64 target)
 	return hvc(v, caller, PSCI_AFFINITY_INFO_64, target, 0, 0);
 }
 
-/* VCPU_RUN of an off vCPU: VCPU_OFF at once, the guest never entered. */
+/*
+ * VCPU_RUN of an off vCPU: VCPU_OFF at once, the guest never entered -- and
+ * this CPU's record of the vCPU it last ran unchanged, or the next vCPU of
+ * the VM to run here could skip the local TLB flush it needs.
+ */
 static void expect_off_run(const struct vm3 *v, unsigned int i)
 {
 	unsigned int loads = fake.vcpu_loads;
+	struct vm *vm = vm_slot((unsigned int)(v->handle & 0xffff));
+	int last = vm->last_vcpu[fake.cpu];
 	u64 res[3];
 
 	fake.nr_exits = fake.next_exit = 0;
@@ -150,6 +156,7 @@ static void expect_off_run(const struct vm3 *v, unsigned int i)
 	assert_int_equal(fake.vcpu_loads, loads);
 	assert_int_equal(fake.next_exit, 0);
 	assert_false(vcpu_of(v, i)->loaded);
+	assert_int_equal(vm->last_vcpu[fake.cpu], last);
 }
 
 /* CPU_ON from caller succeeds: the caller's run ends with VCPU_ON naming target. */
