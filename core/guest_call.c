@@ -1,25 +1,32 @@
 /*
- * Calls from guests that the core answers itself (DESIGN §8): PSCI 1.1 and
- * the SMCCC 1.1 architecture calls, over HVC. Answered without leaving guest
+ * Calls from guests that the core answers itself (DESIGN §8): PSCI 1.1, the
+ * SMCCC 1.1 architecture calls and the KVM vendor-hypervisor service a
+ * protected Linux guest discovers (call UID, feature bitmap; its memory
+ * calls are guest_mem.c's), over HVC. Answered without leaving guest
  * context; only SYSTEM_OFF / SYSTEM_RESET and CPU_SUSPEND (a wait) reach the
- * host, as exits.
+ * host, as exits, and a MEM_SHARE of a page not yet backed (a MEM_FAULT).
+ * Every other function ID answers NOT_SUPPORTED (-1), logged once per VM.
  *
- * vCPUs beyond the first (CPU_ON) arrive with SMP guests; until then CPU_ON
- * is refused with DENIED and AFFINITY_INFO reports only the caller on.
+ * CPU_ON, CPU_OFF and AFFINITY_INFO act on the vCPUs' power states
+ * (guest_psci.c); a successful CPU_ON or a CPU_OFF ends the caller's run.
  *
- * Lock: none taken. Everything here acts on the calling vCPU, which only the
- * physical CPU that loaded it touches (vcpu->loaded, set under vm->lock).
+ * Lock: none taken here. Everything here acts on the calling vCPU, which only
+ * the physical CPU that loaded it touches (vcpu->loaded, set under vm->lock);
+ * the calls that reach other vCPUs or pages take the VM lock (guest_psci.c)
+ * or pagedb_lock then the VM lock (guest_mem.c) themselves.
  */
+#include "guest_call.h"
+
 #include "guest_exit.h"
 #include "guest_refuse.h"
+#include "idregs.h"
 #include "psci.h"
 #include "vcpu.h"
 
 #define PSCI_1_1 0x10001UL
 #define SMCCC_1_1 0x10001UL
-#define SMCCC_ARCH_FEATURES 0x80000001U
-#define PSCI_AFFINITY_ON 0
-#define PSCI_AFFINITY_OFF 1
+/* ARCH_FEATURES(WORKAROUND_3): "this PE is not affected" has its own value, 1 (SMCCC 1.4). */
+#define SMCCC_ARCH_WORKAROUND_RET_UNAFFECTED 1
 #define PSCI_MIGRATE_NO_TRUSTED_OS 2
 
 static bool is_psci_function(u32 fid)
@@ -54,19 +61,48 @@ static long psci_features(u64 fid)
 	return PSCI_RET_NOT_SUPPORTED;
 }
 
+static unsigned int id_field(unsigned int reg, unsigned int shift)
+{
+	return (unsigned int)(idreg_value(IDREG_CPU, reg) >> shift) & 0xf;
+}
+
 /*
- * ARCH_WORKAROUND_1/2/3 get a definite answer rather than a failure: the core
- * does not implement the firmware-side mitigations, so it says so
- * (NOT_SUPPORTED) instead of claiming a mitigation it does not perform.
+ * ARCH_WORKAROUND_1/2/3 get a definite answer, read from the CPU's own ID
+ * registers, never a claim of a mitigation the core does not perform (it
+ * runs none of the firmware-side ones):
+ *   1 (Spectre v2): NOT_REQUIRED when CSV2 >= 1 says the CPU is not affected;
+ *     otherwise NOT_SUPPORTED -- the guest learns it is unprotected.
+ *   2 (Spectre v4): NOT_SUPPORTED: no ID field says a CPU is unaffected; a
+ *     guest whose ID registers show SSBS mitigates with PSTATE.SSBS itself,
+ *     as it does under KVM on such a CPU.
+ *   3 (Spectre-BHB): UNAFFECTED (1) when CSV2 >= 3 or ECBHB says the CPU is
+ *     not affected; otherwise NOT_SUPPORTED.
  */
 static long arch_features(u64 fid)
 {
-	return fid == SMCCC_VERSION || fid == SMCCC_ARCH_FEATURES ? PSCI_RET_SUCCESS : PSCI_RET_NOT_SUPPORTED;
+	unsigned int csv2 = id_field(ID_AA64PFR0, 56), ecbhb = id_field(ID_AA64MMFR1, 60);
+
+	switch (fid) {
+	case SMCCC_VERSION:
+	case SMCCC_ARCH_FEATURES:
+		return SMCCC_RET_SUCCESS;
+	case SMCCC_ARCH_WORKAROUND_1:
+		return csv2 >= 1 ? SMCCC_RET_NOT_REQUIRED : SMCCC_RET_NOT_SUPPORTED;
+	case SMCCC_ARCH_WORKAROUND_3:
+		return csv2 >= 3 || ecbhb >= 1 ? SMCCC_ARCH_WORKAROUND_RET_UNAFFECTED : SMCCC_RET_NOT_SUPPORTED;
+	case SMCCC_ARCH_WORKAROUND_2:
+	default:
+		return SMCCC_RET_NOT_SUPPORTED;
+	}
 }
 
-static u64 own_mpidr(const struct vcpu *vcpu)
+/* Call UID and KVM_FEATURES answer in x0..x3 (SMCCC: 128-bit results). */
+static void set_result4(u64 *x, u64 r0, u64 r1, u64 r2, u64 r3)
 {
-	return vcpu->index;
+	x[0] = r0;
+	x[1] = r1;
+	x[2] = r2;
+	x[3] = r3;
 }
 
 u32 guest_hvc(struct vcpu *vcpu, const struct guest_exit *e)
@@ -88,13 +124,12 @@ u32 guest_hvc(struct vcpu *vcpu, const struct guest_exit *e)
 		return exit_to_host(vcpu, MOAT_EXIT_WFI);
 	case PSCI_CPU_ON_32:
 	case PSCI_CPU_ON_64:
+		return guest_psci_cpu_on(vcpu, (u32)x[0] == PSCI_CPU_ON_32);
 	case PSCI_CPU_OFF:
-		ret = PSCI_RET_DENIED;
-		guest_call_refused(vcpu, x[0], ret);
-		break;
+		return guest_psci_cpu_off(vcpu);
 	case PSCI_AFFINITY_INFO_32:
 	case PSCI_AFFINITY_INFO_64:
-		ret = (x[1] & 0xffffffUL) == own_mpidr(vcpu) ? PSCI_AFFINITY_ON : PSCI_AFFINITY_OFF;
+		ret = guest_psci_affinity_info(vcpu, (u32)x[0] == PSCI_AFFINITY_INFO_32);
 		break;
 	case PSCI_MIGRATE_INFO_TYPE:
 		ret = PSCI_MIGRATE_NO_TRUSTED_OS;
@@ -109,6 +144,19 @@ u32 guest_hvc(struct vcpu *vcpu, const struct guest_exit *e)
 	case SMCCC_ARCH_FEATURES:
 		ret = arch_features(x[1]);
 		break;
+	case KVM_CALL_UID:
+		set_result4(x, KVM_UID_0, KVM_UID_1, KVM_UID_2, KVM_UID_3);
+		return MOAT_EXIT_NONE;
+	case KVM_FN_FEATURES:
+		/* Bits 32..127 (x1..x3): no function numbered that high is implemented. */
+		set_result4(x, KVM_FEATURES_BITMAP, 0, 0, 0);
+		return MOAT_EXIT_NONE;
+	case KVM_FN_HYP_MEMINFO:
+	case KVM_FN_MEM_SHARE:
+	case KVM_FN_MEM_UNSHARE:
+	case KVM_FN_MMIO_GUARD:
+	case KVM_FN_MEM_RELINQUISH:
+		return guest_mem_call(vcpu, (u32)x[0]);
 	default:
 		guest_call_refused(vcpu, x[0], ret);
 		break;

@@ -42,6 +42,7 @@ static void count_pages(u64 res[3], unsigned int which)
 			} else if (p->state == PAGE_PENDING_SCRUB) {
 				res[0]++;
 			} else if (p->state == PAGE_SHARED_OWNED) {
+				/* x3: shared between the host and a VM, either way (SHARE_VM, a guest's MEM_SHARE). */
 				res[p->peer == OWNER_CORE ? 1 : 2]++;
 			}
 		}

@@ -160,6 +160,12 @@ void host_s2_map_page(u64 pa)
 	CHECK(pgt_map(&host_table, base, base, size, PGT_RWX) == MOAT_OK);
 }
 
+void host_s2_lend_page(u64 pa)
+{
+	/* See host_s2.h: the page's level-3 table survived its unmap (only whole-block maps free tables). */
+	CHECK(pgt_map(&host_table, pa, pa, PAGE_SIZE, PGT_RW) == MOAT_OK);
+}
+
 void host_s2_ram_coverage(struct host_s2_coverage *c)
 {
 	*c = (struct host_s2_coverage){ 0 };

@@ -7,7 +7,8 @@
  *  1. Each page has exactly one owner, from the set the core knows, in a
  *     state that owner may hold.
  *  2. The host stage 2 maps a page iff the host owns it (alone or lending
- *     it); never a core page, never a VM's page, never one pending scrub.
+ *     it) or a VM shares its own page with the host (MEM_SHARE); never a
+ *     core page, never a VM's private page, never one pending scrub.
  *  3. A VM's stage 2 maps only pages that VM owns or (normal VMs only)
  *     borrows from the host, and only inside the VM's RAM.
  *  4. Pages pending scrub are mapped nowhere (they are scrubbed on RECLAIM,
@@ -77,7 +78,12 @@ static void check_page_state(struct check *c, u64 pa, const struct page_info *p)
 	if ((p->owner == OWNER_NONE) != (p->state == PAGE_PENDING_SCRUB)) {
 		violation(c, "pending scrub without owner none, or owner none otherwise", pa);
 	}
-	if (p->state == PAGE_SHARED_OWNED) {
+	if (p->state == PAGE_SHARED_OWNED && OWNER_IS_VM(p->owner)) {
+		/* A guest's page it shares with the host (MEM_SHARE): the host is the only borrower. */
+		if (p->peer != OWNER_HOST || (p->flags & PAGE_FLAG_RUN_PAGE)) {
+			violation(c, "VM page shared with someone other than the host", pa);
+		}
+	} else if (p->state == PAGE_SHARED_OWNED) {
 		const struct vm *borrower = OWNER_IS_VM(p->peer) ? vm_slot(OWNER_VM_ID(p->peer)) : NULL;
 
 		if (p->owner != OWNER_HOST || (p->peer != OWNER_CORE && !borrower) ||
@@ -93,14 +99,22 @@ static void check_page_state(struct check *c, u64 pa, const struct page_info *p)
 	}
 }
 
+/* Whether the host may map the page: its own (alone or lent out), or a VM's the guest shares with it. */
+static bool host_should_map(const struct page_info *p)
+{
+	return p->owner == OWNER_HOST ||
+	       (OWNER_IS_VM(p->owner) && p->state == PAGE_SHARED_OWNED && p->peer == OWNER_HOST);
+}
+
 static void check_host_mapping(struct check *c, u64 pa, const struct page_info *p)
 {
 	u64 out;
 	unsigned int flags, level;
 	bool mapped = pgt_lookup(host_s2(), pa, &out, &flags, &level) && out == pa;
 
-	if (mapped != (p->owner == OWNER_HOST)) {
-		violation(c, mapped ? "host stage 2 maps a page the host does not own" : "host page missing from its stage 2",
+	if (mapped != host_should_map(p)) {
+		violation(c, mapped ? "host stage 2 maps a page the host neither owns nor borrows" :
+				      "host page missing from its stage 2",
 			  pa);
 	}
 }

@@ -340,6 +340,100 @@ int mem_reclaim(u64 pa)
 	return MOAT_OK;
 }
 
+/* The page the VM's stage 2 maps at ipa, and its entry, if it is the VM's own. */
+static int vm_own_page(struct vm *vm, u64 ipa, u64 *pa, struct page_info **page)
+{
+	unsigned int flags, level;
+
+	if (!pgt_lookup(&vm_view(vm)->pgt, ipa, pa, &flags, &level)) {
+		return MOAT_E_NOENT;
+	}
+	*pa = ALIGN_DOWN(*pa, PAGE_SIZE);
+	*page = pagedb_lookup(*pa);
+	/* A host page the VM borrows (SHARE_VM) is not the guest's to share or give away. */
+	if (!*page || (*page)->owner != OWNER_VM(vm->slot)) {
+		return MOAT_E_PERM;
+	}
+	return MOAT_OK;
+}
+
+int mem_guest_share(struct vm *vm, u64 ipa)
+{
+	struct page_info *page;
+	u64 pa;
+	int ret;
+
+	CHECK_PAGEDB_VM_LOCKED(vm);
+	ret = vm_own_page(vm, ipa, &pa, &page);
+	if (ret) {
+		return ret;
+	}
+	if (page->state != PAGE_OWNED) {
+		return MOAT_E_PERM;
+	}
+	/*
+	 * A guest with its MMU off wrote past the caches: drop any line the host
+	 * could otherwise read stale data from.
+	 */
+	arch_dcache_clean_inval_poc(pa, PAGE_SIZE);
+	set_page(pa, OWNER_VM(vm->slot), PAGE_SHARED_OWNED, OWNER_HOST);
+	host_s2_lend_page(pa);
+	return MOAT_OK;
+}
+
+int mem_guest_unshare(struct vm *vm, u64 ipa)
+{
+	struct page_info *page;
+	u64 pa;
+	int ret;
+
+	CHECK_PAGEDB_VM_LOCKED(vm);
+	ret = vm_own_page(vm, ipa, &pa, &page);
+	if (ret) {
+		return ret;
+	}
+	if (page->state != PAGE_SHARED_OWNED || page->peer != OWNER_HOST) {
+		return MOAT_E_PERM;
+	}
+	/*
+	 * The host's mapping goes first (break-before-make, TLBI), so that no host
+	 * access lands once the guest is told the page is private again; then no
+	 * dirty host line may be written back over what the guest writes next.
+	 */
+	host_s2_unmap_page(pa);
+	arch_dcache_clean_inval_poc(pa, PAGE_SIZE);
+	set_page(pa, OWNER_VM(vm->slot), PAGE_OWNED, OWNER_NONE);
+	return MOAT_OK;
+}
+
+int mem_guest_relinquish(struct vm *vm, u64 ipa)
+{
+	struct stage2 *view = vm_view(vm);
+	struct page_info *page;
+	u64 pa;
+	int ret;
+
+	CHECK_PAGEDB_VM_LOCKED(vm);
+	ret = vm_own_page(vm, ipa, &pa, &page);
+	if (ret) {
+		return ret;
+	}
+	/* A shared page is unshared first: the host must not keep a mapping of a page pending scrub. */
+	if (page->state != PAGE_OWNED) {
+		return MOAT_E_PERM;
+	}
+	/* Break-before-make under the VM's VMID: the TLBIs of the edit act on the VMID in VTTBR_EL2. */
+	arch_s2_switch_to(view);
+	ret = pgt_unmap(&view->pgt, ALIGN_DOWN(ipa, PAGE_SIZE), PAGE_SIZE);
+	arch_s2_switch_to_host();
+	/* A level-3 entry (the VM's pages are mapped page by page): removing it needs no table page. */
+	CHECK(ret == MOAT_OK);
+	CHECK(pagedb_list_remove(&vm->pages, pa));
+	/* Nobody's until RECLAIM zeroes it: the host never sees what the guest left there. */
+	set_page(pa, OWNER_NONE, PAGE_PENDING_SCRUB, OWNER_NONE);
+	return MOAT_OK;
+}
+
 /* Walks the VM's index only: every page serving the VM is on it (see the top of this file). */
 void mem_vm_teardown(struct vm *vm)
 {
@@ -347,10 +441,16 @@ void mem_vm_teardown(struct vm *vm)
 
 	CHECK_PAGEDB_VM_LOCKED(vm);
 	while (pagedb_list_pop(&vm->pages, &pa)) {
-		if (pagedb_lookup(pa)->owner == OWNER_HOST) {
+		struct page_info *page = pagedb_lookup(pa);
+
+		if (page->owner == OWNER_HOST) {
 			/* Lent by the host (SHARE_VM): the host's alone again, contents untouched. */
 			set_page(pa, OWNER_HOST, PAGE_OWNED, OWNER_NONE);
 		} else {
+			if (page->state == PAGE_SHARED_OWNED && page->peer == OWNER_HOST) {
+				/* Shared by the guest (MEM_SHARE): the host's view goes before the page is nobody's. */
+				host_s2_unmap_page(pa);
+			}
 			/* The VM's own, or the core's working for it: nobody's until RECLAIM scrubs it. */
 			set_page(pa, OWNER_NONE, PAGE_PENDING_SCRUB, OWNER_NONE);
 		}

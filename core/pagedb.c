@@ -142,6 +142,40 @@ bool pagedb_list_pop(struct page_list *list, u64 *pa)
 	return true;
 }
 
+bool pagedb_list_remove(struct page_list *list, u64 pa)
+{
+	struct page_info *target = pagedb_lookup(pa), *page;
+	u32 want, link = list->head, prev = 0;
+	u64 at;
+
+	if (!target || !target->next || !link) {
+		return false;
+	}
+	want = link_of(pa);
+	/* Bounded by count, so that a corrupt list cannot keep the core walking. */
+	for (u32 n = 0; link && n < list->count; n++) {
+		CHECK(pagedb_link_page(link, &at, &page));
+		if (link == want) {
+			u32 after = pagedb_next_link(link, page);
+			struct page_info *before;
+
+			if (!prev) {
+				list->head = after;
+			} else {
+				CHECK(pagedb_link_page(prev, &at, &before));
+				/* The last page links to itself: a predecessor that becomes last does too. */
+				before->next = after ? after : prev;
+			}
+			list->count--;
+			page->next = 0;
+			return true;
+		}
+		prev = link;
+		link = pagedb_next_link(link, page);
+	}
+	return false;
+}
+
 u16 pagedb_page_vm(const struct page_info *page)
 {
 	if (OWNER_IS_VM(page->owner)) {

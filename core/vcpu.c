@@ -61,6 +61,8 @@ int vcpu_create(struct vm *vm, u64 index, u64 run_pa)
 	vcpu->run = phys_to_virt(run_pa);
 	vcpu->ctx.regs.spsr = PSTATE_EL1H_MASKED;
 	vcpu->ctx.sys[SYS_SCTLR_EL1] = SCTLR_EL1_MMU_OFF;
+	/* vCPU 0 starts at SET_BOOT's entry; the others are off until the guest's own CPU_ON (guest_psci.c). */
+	vcpu->power = index == 0 ? VCPU_POWER_ON : VCPU_POWER_OFF;
 	vm->vcpus[index] = vcpu;
 	return MOAT_OK;
 }
@@ -194,16 +196,22 @@ int vcpu_start_run(struct vm *vm, u64 index, struct vcpu **out, bool *flush_loca
 	CHECK_LOCKED(&vm->lock);
 	ret = vm->state == VM_FINALIZED ? find_vcpu(vm, index, out) : MOAT_E_STATE;
 	if (!ret) {
+		/* Loaded even when off, so that a concurrent VCPU_RUN of it is BUSY and its run page stays one CPU's. */
+		(*out)->off_at_load = !vcpu_power_up(*out);
 		(*out)->loaded = true;
-		*flush_local = vm->last_vcpu[cpu] != (int)index;
-		vm->last_vcpu[cpu] = (int)index;
+		*flush_local = false;
+		/* An off vCPU never reaches this CPU's TLBs: the vCPU that last ran here still did. */
+		if (!(*out)->off_at_load) {
+			*flush_local = vm->last_vcpu[cpu] != (int)index;
+			vm->last_vcpu[cpu] = (int)index;
+		}
 	}
 	return ret;
 }
 
-int vcpu_run(struct vcpu *vcpu, bool flush_local, u64 *exit_reason)
+/* Enter the guest until an exit the host must see. */
+static u32 run_guest(struct vcpu *vcpu, bool flush_local)
 {
-	struct vm *vm = vcpu->vm;
 	struct guest_exit e;
 	u32 reason;
 
@@ -216,6 +224,20 @@ int vcpu_run(struct vcpu *vcpu, bool flush_local, u64 *exit_reason)
 		reason = guest_exit_handle(vcpu, &e);
 	} while (reason == MOAT_EXIT_NONE);
 	arch_vcpu_put(vcpu);
+	return reason;
+}
+
+int vcpu_run(struct vcpu *vcpu, bool flush_local, u64 *exit_reason)
+{
+	struct vm *vm = vcpu->vm;
+	u32 reason;
+
+	if (vcpu->off_at_load) {
+		/* Nothing to run until a CPU_ON of the guest's names this vCPU (a VCPU_ON exit says so). */
+		reason = exit_to_host(vcpu, MOAT_EXIT_VCPU_OFF);
+	} else {
+		reason = run_guest(vcpu, flush_local);
+	}
 	if (reason == MOAT_EXIT_WFI) {
 		vcpu->run->u.wfi.deadline = timer_deadline(vcpu);
 	}

@@ -28,6 +28,14 @@ void host_s2_unmap_page(u64 pa);
 /* Give one page back to the host, re-forming 2 MiB / 1 GiB blocks when all of it is the host's. */
 void host_s2_map_page(u64 pa);
 
+/*
+ * Map one page a guest shares with the host (a VM's page, MEM_SHARE): read and
+ * write, never execute -- the host has no business running a guest's data.
+ * Never merged into a block (the page is not the host's). Needs no table page:
+ * the page left the host singly, so its level-3 table is still there.
+ */
+void host_s2_lend_page(u64 pa);
+
 struct host_s2_coverage {
 	u64 ram_bytes;	  /* DRAM bytes the host owns */
 	u64 by_level[4];  /* of those, bytes mapped by level-1 (1 GiB), -2 (2 MiB), -3 (4 KiB) leaves */

@@ -44,6 +44,20 @@ void mem_vm_teardown(struct vm *vm);
  */
 u64 mem_scrub_for_reset(void);
 
+/*
+ * Guest memory calls (guest_mem.c) on the VM's page at ipa, which the caller
+ * has checked to be page-aligned and inside the VM's RAM. MOAT_E_NOENT: no
+ * page backs ipa yet (the caller asks the host to fault one in); MOAT_E_PERM:
+ * the page is not in the state the call starts from.
+ *   share:      VM OWNED              -> VM SHARED_OWNED, peer HOST, mapped RW in the host stage 2
+ *   unshare:    VM SHARED_OWNED (HOST) -> VM OWNED, unmapped from the host stage 2 first
+ *   relinquish: VM OWNED              -> NONE PENDING_SCRUB, unmapped from the VM's stage 2,
+ *               off the VM's index; RECLAIM scrubs it for the host
+ */
+int mem_guest_share(struct vm *vm, u64 ipa);
+int mem_guest_unshare(struct vm *vm, u64 ipa);
+int mem_guest_relinquish(struct vm *vm, u64 ipa);
+
 /* Attach/detach a run page (a host page shared with the core). */
 int mem_attach_run_page(u64 pa);
 void mem_detach_run_page(u64 pa);

@@ -75,6 +75,14 @@ void pagedb_list_push(struct page_list *list, u64 pa);
 /* Take the first page off list into *pa (its next is 0 again); false when the list is empty. */
 bool pagedb_list_pop(struct page_list *list, u64 *pa);
 /*
+ * Take pa's page off list wherever it is (its next is 0 again); false when it
+ * is not on list. The list is singly linked, so this walks from the head to
+ * the page's predecessor: O(pages before it). A guest relinquishing one page
+ * pays it (guest_mem.c); pages are pushed at the head, so a page the VM got
+ * recently is found early.
+ */
+bool pagedb_list_remove(struct page_list *list, u64 pa);
+/*
  * Walk a list: for checkers. pagedb_link_page() gives the page a link names,
  * false for a link outside the database; pagedb_next_link() the link after
  * the page, 0 after the last one.

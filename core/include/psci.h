@@ -28,5 +28,8 @@
 #define PSCI_RET_NOT_SUPPORTED (-1)
 #define PSCI_RET_INVALID_PARAMS (-2)
 #define PSCI_RET_DENIED (-3)
+#define PSCI_RET_ALREADY_ON (-4)
+#define PSCI_RET_ON_PENDING (-5)
+#define PSCI_RET_INVALID_ADDRESS (-9)
 
 #endif

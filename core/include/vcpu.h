@@ -67,6 +67,9 @@ struct pending_mmio_read {
 	u8 size;	 /* bytes */
 };
 
+/* PSCI power state of a vCPU (guest_psci.c), under vm->lock. OFF is 0: a zeroed vCPU is off. */
+enum vcpu_power { VCPU_POWER_OFF = 0, VCPU_POWER_ON_PENDING, VCPU_POWER_ON };
+
 struct vcpu {
 	struct guest_context ctx;
 	struct vm *vm;
@@ -81,6 +84,9 @@ struct vcpu {
 	 */
 	bool serror_pending;
 	struct pending_mmio_read mmio_read;
+	u8 power;	/* enum vcpu_power, under vm->lock */
+	bool off_at_load; /* the VCPU_RUN that loaded it found it off: nothing to run (set under vm->lock) */
+	u64 on_entry, on_context; /* the guest's CPU_ON arguments, while ON_PENDING */
 };
 
 _Static_assert(sizeof(struct vcpu) <= 1536, "per-vCPU core state budget (DESIGN §6)");
@@ -102,5 +108,19 @@ int vcpu_set_reg(struct vm *vm, u64 index, u64 reg, u64 value);
 /* Guest calls answered by the core (guest_call.c): the EC 0x16 handler of guest_exit.c's table. */
 struct guest_exit;
 u32 guest_hvc(struct vcpu *vcpu, const struct guest_exit *e);
+
+/*
+ * Guest PSCI power management (guest_psci.c). CPU_ON and CPU_OFF write the
+ * caller's x0 where PSCI says and return the exit reason; AFFINITY_INFO
+ * returns its PSCI result. smc32: the SMC32 form (32-bit arguments).
+ */
+u32 guest_psci_cpu_on(struct vcpu *vcpu, bool smc32);
+u32 guest_psci_cpu_off(struct vcpu *vcpu);
+long guest_psci_affinity_info(struct vcpu *vcpu, bool smc32);
+/*
+ * At VCPU_RUN, under vm->lock: false when the vCPU is off (nothing to run);
+ * a vCPU a CPU_ON started gets the guest's entry state and is ON.
+ */
+bool vcpu_power_up(struct vcpu *vcpu);
 
 #endif

@@ -72,6 +72,7 @@ struct vm {
 	u8 measurement[SHA256_DIGEST_SIZE];
 	int last_vcpu[MAX_CPUS]; /* vCPU index last run on each physical CPU, -1 if none */
 	struct refusal_record refusals;
+	u32 mmio_guarded; /* MMIO_GUARD calls accepted (guest_mem.c): recorded, not yet enforced */
 };
 
 /* At the top of a function that needs both locks a page call holds: pagedb_lock and vm->lock. */

@@ -9,8 +9,8 @@
  *   2. DC CISW (set/way maintenance, trapped by HCR_EL2.TSW: ignored), twice.
  *   3. HVC with the unassigned SMCCC function 0x83000001 (OEM service):
  *        guest: hvc 0x83000001 -> <x0> <x0>        (expected -1 -1)
- *   4. HVC PSCI CPU_ON (0xc4000003) for CPU 1:
- *        guest: cpu_on -> <x0> <x0>                (expected -3 -3: DENIED)
+ *   4. HVC PSCI CPU_ON (0xc4000003) for CPU 1, which a 1-vCPU VM does not have:
+ *        guest: cpu_on -> <x0> <x0>                (expected -2 -2: INVALID_PARAMETERS)
  *   5. SMC #0 with PSCI_VERSION (guests must use HVC):
  *        guest: smc 0x84000000 -> <x0> <x0>        (expected -1 -1)
  *   6. MSR CNTP_CVAL_EL0 of REFUSE_SECRET and CNTP_CTL_EL0 = 1 (the EL1

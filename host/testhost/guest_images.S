@@ -22,3 +22,5 @@ guest_\name\()_end:
 	guest_image bench
 	guest_image idregs
 	guest_image refuse
+	guest_image share
+	guest_image smp

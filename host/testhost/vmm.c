@@ -69,7 +69,7 @@ u64 host_pages_used(void)
 #define DECLARE_IMAGE(n) extern const u8 guest_##n##_start[], guest_##n##_end[];
 #define IMAGE(n) { #n, guest_##n##_start, guest_##n##_end },
 #define GUESTS(X)                                                                                                    \
-	X(hello) X(memtouch) X(canary) X(regs) X(fault) X(mmio_sizes) X(fpsimd) X(bench) X(idregs) X(refuse)
+	X(hello) X(memtouch) X(canary) X(regs) X(fault) X(mmio_sizes) X(fpsimd) X(bench) X(idregs) X(refuse) X(share) X(smp)
 
 GUESTS(DECLARE_IMAGE)
 static const struct guest_image images[] = { GUESTS(IMAGE) };
@@ -113,6 +113,17 @@ void vmm_remember_page(struct vmm_vm *vm, u64 pa)
 	}
 	page_log[page_log_used++] = (struct page_log_entry){ pa, vm->log_tag };
 	vm->nr_pages++;
+}
+
+void vmm_forget_page(struct vmm_vm *vm, u64 pa)
+{
+	for (unsigned int i = 0; vm->log_tag && i < page_log_used; i++) {
+		if (page_log[i].tag == vm->log_tag && page_log[i].pa == pa) {
+			page_log[i] = page_log[--page_log_used];
+			vm->nr_pages--;
+			return;
+		}
+	}
 }
 
 void vmm_for_each_page(const struct vmm_vm *vm, vmm_page_fn each, void *ctx)

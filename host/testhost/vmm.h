@@ -112,6 +112,9 @@ long vmm_donate(struct vmm_vm *vm, u64 ipa);
 /* Record a page the caller gave the VM itself, so that vmm_destroy reclaims it. */
 void vmm_remember_page(struct vmm_vm *vm, u64 pa);
 
+/* Drop a page from the VM's record: the host took it back itself (a guest relinquished it). */
+void vmm_forget_page(struct vmm_vm *vm, u64 pa);
+
 /* Run until SYSTEM_OFF/RESET, an error, or the mmio callback says stop; returns the last status. */
 long vmm_run(struct vmm_vm *vm);
 /* Serve one exit (reason = VCPU_RUN's x1); false: stop, with *status set on an error. */

@@ -65,7 +65,8 @@
 
 /* MOAT_FN_STATS selectors. */
 #define MOAT_STATS_OWNERS 0  /* x1 = pages owned by the host, x2 = by the core, x3 = by VMs */
-#define MOAT_STATS_STATES 1  /* x1 = pages pending scrub, x2 = host pages shared with the core, x3 = with VMs */
+#define MOAT_STATS_STATES 1  /* x1 = pages pending scrub, x2 = host pages shared with the core, x3 = pages shared
+			      * between the host and VMs, either way */
 #define MOAT_STATS_OBJECTS 2 /* x1 = live VMs, x2 = live vCPUs, x3 = free pages in the core's boot pool */
 
 /* Exit reasons, in the run page and in x1 of VCPU_RUN. */
@@ -77,6 +78,8 @@
 #define MOAT_EXIT_SYSTEM_RESET 5 /* guest called PSCI SYSTEM_RESET */
 #define MOAT_EXIT_GUEST_FAULT 6	 /* guest_fault: an external abort was injected into the guest */
 #define MOAT_EXIT_IRQ 7		 /* a physical interrupt for the host arrived while the guest ran */
+#define MOAT_EXIT_VCPU_ON 8	 /* vcpu_on: the guest's PSCI CPU_ON made vCPU `index` runnable; run it (and this one) */
+#define MOAT_EXIT_VCPU_OFF 9	 /* the vCPU is off (its CPU_OFF, or VCPU_RUN of an off vCPU): run it after a VCPU_ON names it */
 
 /* Register IDs for VCPU_GET_REG / VCPU_SET_REG. */
 #define MOAT_REG_X(n) (n) /* x0..x30 */
@@ -113,6 +116,9 @@ struct moat_run {
 		struct {
 			uint64_t ipa; /* faulting IPA, page-aligned */
 		} guest_fault;
+		struct {
+			uint64_t index; /* the vCPU the guest's CPU_ON started */
+		} vcpu_on;
 		uint64_t raw[6];
 	} u;
 	uint64_t reserved[57];

@@ -518,7 +518,9 @@ static void check_stats(void)
 		want[0][2] += OWNER_IS_VM(p->owner);
 		want[1][0] += p->state == PAGE_PENDING_SCRUB;
 		want[1][1] += p->state == PAGE_SHARED_OWNED && p->peer == OWNER_CORE;
-		want[1][2] += p->state == PAGE_SHARED_OWNED && OWNER_IS_VM(p->peer);
+		/* Either way: host pages lent to VMs (SHARE_VM), VM pages their guests share (MEM_SHARE). */
+		want[1][2] += p->state == PAGE_SHARED_OWNED &&
+			      (OWNER_IS_VM(p->peer) || (OWNER_IS_VM(p->owner) && p->peer == OWNER_HOST));
 	}
 	for (unsigned int slot = 0; slot < MAX_VMS; slot++) {
 		const struct vm *vm = vm_slot(slot);
@@ -701,10 +703,11 @@ static void check_run_page(const struct vm *vm, const struct moat_run *run, u64 
 {
 	static const unsigned int used_words[] = {
 		[MOAT_EXIT_MMIO] = 3, [MOAT_EXIT_MEM_FAULT] = 1, [MOAT_EXIT_WFI] = 1, [MOAT_EXIT_GUEST_FAULT] = 1,
+		[MOAT_EXIT_VCPU_ON] = 1,
 	};
 	unsigned int used = reason < ARRAY_SIZE(used_words) ? used_words[reason] : 0;
 
-	if (reason == MOAT_EXIT_NONE || reason > MOAT_EXIT_IRQ || run->exit_reason != reason || run->flags) {
+	if (reason == MOAT_EXIT_NONE || reason > MOAT_EXIT_VCPU_OFF || run->exit_reason != reason || run->flags) {
 		violation("VCPU_RUN: exit %lu, run page says exit %u flags 0x%x", reason, run->exit_reason, run->flags);
 		return;
 	}
@@ -738,6 +741,12 @@ static void check_run_page(const struct vm *vm, const struct moat_run *run, u64 
 		}
 	} else if (reason == MOAT_EXIT_GUEST_FAULT && !IS_ALIGNED(run->u.guest_fault.ipa, PAGE_SIZE)) {
 		violation("VCPU_RUN: GUEST_FAULT IPA 0x%lx not page-aligned", run->u.guest_fault.ipa);
+	} else if (reason == MOAT_EXIT_VCPU_ON) {
+		u64 i = run->u.vcpu_on.index;
+
+		if (i >= vm->max_vcpus || !vm->vcpus[i] || vm->vcpus[i]->power != VCPU_POWER_ON_PENDING) {
+			violation("VCPU_RUN: VCPU_ON names vCPU %lu, not one a CPU_ON started", i);
+		}
 	}
 }
 
@@ -1294,6 +1303,12 @@ static const u64 psci_ids[] = {
 	SMCCC_VERSION,	   0x80000001UL,	   0x80008000UL,	 0x1UL << 32 | PSCI_SYSTEM_OFF,
 };
 
+/* The KVM vendor-hypervisor calls (guest_call.c, guest_mem.c), and reserved function 5. */
+static const u64 vendor_ids[] = {
+	0x8600FF01UL, 0x86000000UL, 0xC6000002UL, 0xC6000003UL,
+	0xC6000004UL, 0xC6000007UL, 0xC6000009UL, 0xC6000005UL,
+};
+
 static u64 gen_guest_ipa(void)
 {
 	u8 s = u8_in();
@@ -1320,9 +1335,12 @@ static void queue_sync_exit(unsigned int n)
 		esr |= EC_HVC64 << ESR_EC_SHIFT | (e >> 6);
 		r->set_x0 = true;
 		r->x0 = u8_in();
-		r->x0 = r->x0 % 16 == 15 ? u64_in() : psci_ids[r->x0 % 16];
+		r->x0 = r->x0 % 32 == 31 ? u64_in() : r->x0 % 32 >= 16 ? vendor_ids[r->x0 % 8] : psci_ids[r->x0 % 16];
 		r->x1 = u8_in();
-		r->x1 = r->x1 < 0x80 ? r->x1 % 4 : r->x1 < 0xc0 ? psci_ids[r->x1 % 16] : u64_in();
+		r->x1 = r->x1 < 0x60   ? r->x1 % 4 :
+			r->x1 < 0xa0   ? gen_guest_ipa() :
+			r->x1 < 0xc0   ? psci_ids[r->x1 % 16] :
+					 u64_in();
 		break;
 	case 1:
 		esr |= EC_WFX << ESR_EC_SHIFT | ((e >> 3) & 1);

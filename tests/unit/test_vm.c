@@ -790,13 +790,13 @@ static void test_guest_calls(void **state)
 		{ SMCCC_ARCH_FEATURES_ID, SMCCC_VERSION, 0 },
 		{ SMCCC_ARCH_FEATURES_ID, SMCCC_ARCH_FEATURES_ID, 0 },
 		{ PSCI_MIGRATE_INFO_TYPE, 0, 2 },
-		{ PSCI_CPU_ON_64, 1, -3 },
-		{ PSCI_CPU_ON_32, 1, -3 },
-		{ PSCI_CPU_OFF, 0, -3 },
+		{ PSCI_CPU_ON_64, 1, -2 }, /* vCPU 1 was never created: INVALID_PARAMETERS (test_guest_psci.c) */
+		{ PSCI_CPU_ON_32, 1, -2 },
+		{ PSCI_CPU_ON_64, 0, -4 }, /* the caller itself: ALREADY_ON */
 		{ PSCI_AFFINITY_INFO_64, 0, 0 },
-		{ PSCI_AFFINITY_INFO_64, 1, 1 },
+		{ PSCI_AFFINITY_INFO_64, 1, -2 },
 		{ PSCI_AFFINITY_INFO_32, 0, 0 },
-		{ 0x86000000UL, 0, -1 },		 /* a hypervisor-service call the core does not offer */
+		{ 0x86000001UL, 0, -1 },		 /* a hypervisor-service call the core does not offer (KVM PTP) */
 		{ MOAT_FN_VERSION, 0, -1 },		 /* host calls are not guest calls */
 		{ MOAT_FN_DONATE_CORE, 0, -1 },
 		{ 1UL << 32 | PSCI_VERSION, 0, -1 }, /* an SMC32-style ID with upper bits set */

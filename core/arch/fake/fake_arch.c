@@ -35,7 +35,7 @@ void fake_reset(void)
 void arch_dsb_ishst(void) { trace(FAKE_DSB_ISHST, 0); }
 void arch_dsb_ish(void) { trace(FAKE_DSB_ISH, 0); }
 void arch_isb(void) { trace(FAKE_ISB, 0); }
-void arch_tlbi_s2_ipa(u64 ipa) { trace(FAKE_TLBI_S2_IPA, ipa); }
+void arch_tlbi_s2_ipa(u64 ipa) { trace(FAKE_TLBI_S2_IPA, ipa); fake.tlbi_s2_vttbr = fake.vttbr; }
 void arch_tlbi_s1_guest_all(void) { trace(FAKE_TLBI_S1_ALL, 0); }
 void arch_tlbi_s12_all(void) { trace(FAKE_TLBI_S12_ALL, 0); }
 void arch_tlbi_el2_va(u64 va) { trace(FAKE_TLBI_EL2_VA, va); }

@@ -64,6 +64,7 @@ struct fake_state {
 	unsigned int nr_exits, next_exit;
 	void (*exit_hook)(struct vcpu *vcpu, unsigned int n);
 	u64 vttbr;
+	u64 tlbi_s2_vttbr; /* vttbr when the last TLBI by IPA was issued: whose VMID it hit */
 	unsigned int vcpu_loads, vcpu_puts;
 	unsigned int serror_syncs; /* arch_vcpu_sync_serror() calls */
 	/*

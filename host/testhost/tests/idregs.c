@@ -125,7 +125,7 @@ TEST(vm_idregs_normal)
 /* ---- guests: guest/refuse ---------------------------------------------------------- */
 
 static const char *const refuse_lines[] = {
-	"guest: actlr_el1 reads 0x0 0x0",     "guest: hvc 0x83000001 -> -1 -1", "guest: cpu_on -> -3 -3",
+	"guest: actlr_el1 reads 0x0 0x0",     "guest: hvc 0x83000001 -> -1 -1", "guest: cpu_on -> -2 -2",
 	"guest: smc 0x84000000 -> -1 -1",     "guest: cntp reads 0x0 0x0",	"guest: refuse done",
 	NULL,
 };

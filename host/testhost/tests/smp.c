@@ -365,12 +365,19 @@ TEST(smp_cpu_on_race)
 		mine = psci_cpu_on(plat.info.cpu_mpidr[2], (u64)(uintptr_t)secondary_entry, race_ctx);
 		CHECK(smp_wait(1, WAIT_MS, &r1), "CPU 1's CPU_ON did not return");
 		theirs = (long)r1;
+		/*
+		 * Print only once CPU 2 runs host code: the core's "CPU 2 up" line,
+		 * written to the same UART while CPU 2 starts, is complete by then
+		 * and cannot split this one.
+		 */
+		if (!CHECK(secondary_wait_alive(2, WAIT_MS), "CPU 2 never checked in")) {
+			return;
+		}
 		tprintf("smp: CPU_ON race %lu: CPU 0 -> %ld, CPU 1 -> %ld\n", round, mine, theirs);
 		CHECK((mine == 0) != (theirs == 0), "round %lu: %ld and %ld: not exactly one SUCCESS", round, mine, theirs);
 		CHECK(mine == 0 || mine == PSCI_E_ALREADY_ON || mine == PSCI_E_ON_PENDING, "CPU 0 got %ld", mine);
 		CHECK(theirs == 0 || theirs == PSCI_E_ALREADY_ON || theirs == PSCI_E_ON_PENDING, "CPU 1 got %ld", theirs);
-		if (!CHECK(secondary_wait_alive(2, WAIT_MS), "CPU 2 never checked in") ||
-		    !CHECK(smp_cpu_off(2, WAIT_MS), "CPU 2 did not turn off")) {
+		if (!CHECK(smp_cpu_off(2, WAIT_MS), "CPU 2 did not turn off")) {
 			return;
 		}
 		ok_rounds += !test_has_failed();

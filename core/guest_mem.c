@@ -1,0 +1,140 @@
+/*
+ * The guest's memory calls of the KVM vendor-hypervisor service (pKVM's
+ * guest ABI, docs/ABI.md "Guest ABI"): HYP_MEMINFO, MEM_SHARE, MEM_UNSHARE,
+ * MMIO_GUARD and Android's MEM_RELINQUISH. The ownership transitions are
+ * mem.c's (mem_guest_*); this module validates what the guest passed and
+ * turns the outcome into an SMCCC result, so that nothing a guest passes
+ * reaches a transition unchecked:
+ *   - x1 must be a granule-aligned IPA inside the VM's RAM (MMIO_GUARD: its
+ *     MMIO window), x2 and x3 zero (HYP_MEMINFO: x1..x3 zero); otherwise
+ *     INVALID_PARAMETER and nothing changes;
+ *   - a page not in the state the call starts from (sharing a page twice,
+ *     unsharing one never shared, relinquishing a shared page, a host page a
+ *     normal VM borrows) is INVALID_PARAMETER too, nothing changes.
+ * MEM_SHARE of a RAM page nothing backs yet ends the run with a MEM_FAULT
+ * exit for it, the guest's PC back on the HVC: once the host has donated the
+ * page, the guest issues the same call again (pKVM does the same).
+ *
+ * MMIO_GUARD is accepted and counted (vm->mmio_guarded), not enforced:
+ * enforcement (only guarded MMIO pages reach the host with a syndrome it can
+ * emulate) comes with the virtio work, which is why KVM_FEATURES does not
+ * advertise it (bit 7).
+ *
+ * Called from guest_hvc() (guest_call.c) on the CPU that has the vCPU
+ * loaded. Lock: takes pagedb_lock, then the VM's lock (the order of
+ * pagedb.h), for the transitions; no lock across the exit.
+ */
+#include "guest_call.h"
+
+#include "arch.h"
+#include "guest_exit.h"
+#include "log.h"
+#include "mem.h"
+#include "vcpu.h"
+
+static const char *call_name(u32 fid)
+{
+	switch (fid) {
+	case KVM_FN_MEM_SHARE:
+		return "MEM_SHARE";
+	case KVM_FN_MEM_UNSHARE:
+		return "MEM_UNSHARE";
+	case KVM_FN_MMIO_GUARD:
+		return "MMIO_GUARD";
+	case KVM_FN_MEM_RELINQUISH:
+		return "MEM_RELINQUISH";
+	default:
+		return "HYP_MEMINFO";
+	}
+}
+
+/* One line per refused call, through the VM's own limiter: a guest can fill only its own budget. */
+static long refuse(struct vcpu *vcpu, u32 fid, u64 ipa)
+{
+	log_ratelimited(&vcpu->vm->refusals.limiter, LOG_INFO, "vm%u vcpu%u: HVC %s of IPA page 0x%lx: INVALID_PARAMETER",
+			vcpu->vm->slot, vcpu->index, call_name(fid), ALIGN_DOWN(ipa, PAGE_SIZE));
+	return SMCCC_RET_INVALID_PARAMETER;
+}
+
+/*
+ * The transition for fid on ipa, under both locks: 0 or a moat error.
+ *
+ * The vCPU is loaded: VTTBR_EL2 holds its VM's view, and a TLBI by IPA acts
+ * on the VMID there. The transitions edit the host's stage 2 as well as the
+ * VM's and expect what host calls run with, the host's VTTBR (VMID 0), so
+ * switch to it for them -- an unshare's TLBI would otherwise miss the host's
+ * entry and leave it usable -- and back to the VM's view before the guest is
+ * entered again.
+ */
+static int transition(struct vcpu *vcpu, u32 fid, u64 ipa)
+{
+	struct vm *vm = vcpu->vm;
+	int ret;
+
+	arch_s2_switch_to_host();
+	spin_lock(&pagedb_lock);
+	spin_lock(&vm->lock);
+	if (fid == KVM_FN_MEM_SHARE) {
+		ret = mem_guest_share(vm, ipa);
+	} else if (fid == KVM_FN_MEM_UNSHARE) {
+		ret = mem_guest_unshare(vm, ipa);
+	} else {
+		ret = mem_guest_relinquish(vm, ipa);
+	}
+	spin_unlock(&vm->lock);
+	spin_unlock(&pagedb_lock);
+	arch_s2_switch_to(&vm->s2);
+	return ret;
+}
+
+static u32 demand_page(struct vcpu *vcpu, u64 ipa)
+{
+	/* ELR is past the HVC: back onto it, so that the call runs again once the page is there. */
+	vcpu->ctx.regs.elr -= 4;
+	exit_to_host(vcpu, MOAT_EXIT_MEM_FAULT);
+	vcpu->run->u.mem_fault.ipa = ipa;
+	return MOAT_EXIT_MEM_FAULT;
+}
+
+u32 guest_mem_call(struct vcpu *vcpu, u32 fid)
+{
+	u64 *x = vcpu->ctx.regs.x;
+	struct vm *vm = vcpu->vm;
+	u64 ipa = x[1];
+	long ret = SMCCC_RET_SUCCESS;
+	int err;
+
+	if (fid == KVM_FN_HYP_MEMINFO) {
+		x[0] = x[1] | x[2] | x[3] ? (u64)SMCCC_RET_INVALID_PARAMETER : KVM_HYP_MEMINFO_GRANULE;
+		return MOAT_EXIT_NONE;
+	}
+	if (x[2] || x[3] || !IS_ALIGNED(ipa, KVM_HYP_MEMINFO_GRANULE)) {
+		x[0] = (u64)refuse(vcpu, fid, ipa);
+		return MOAT_EXIT_NONE;
+	}
+	if (fid == KVM_FN_MMIO_GUARD) {
+		if (vm_ipa_in_mmio(vm, ipa)) {
+			spin_lock(&vm->lock);
+			vm->mmio_guarded++;
+			spin_unlock(&vm->lock);
+		} else {
+			ret = refuse(vcpu, fid, ipa);
+		}
+		x[0] = (u64)ret;
+		return MOAT_EXIT_NONE;
+	}
+	if (!vm_ipa_in_ram(vm, ipa)) {
+		x[0] = (u64)refuse(vcpu, fid, ipa);
+		return MOAT_EXIT_NONE;
+	}
+	err = transition(vcpu, fid, ipa);
+	if (err == MOAT_E_NOENT && fid == KVM_FN_MEM_SHARE) {
+		return demand_page(vcpu, ipa);
+	}
+	/* Relinquishing a page nothing backs gives nothing away: done, as asked. */
+	if (err && !(err == MOAT_E_NOENT && fid == KVM_FN_MEM_RELINQUISH)) {
+		ret = refuse(vcpu, fid, ipa);
+	}
+	x[0] = (u64)ret;
+	return MOAT_EXIT_NONE;
+}

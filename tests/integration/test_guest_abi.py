@@ -1,0 +1,57 @@
+"""The guest ABI (docs/ABI.md "Guest ABI") end to end: guest/share under the
+test host's VMM (host/testhost/tests/guest_abi.c).
+
+The guest's own lines carry the discovery values (KVM call UID, feature
+bitmap, HYP_MEMINFO) and every call's SMCCC result, checked exactly; the
+test host's report lines say what the host saw of the shared, unshared and
+relinquished pages.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+SHARE = [
+    # KVM UID 28b46fb6-2ec5-11e9-a9ca-4b564d003a74 as Linux's kvm_guest.c compares it.
+    "guest: uid 0xb66fb428 0xe911c52e 0x564bcaa9 0x743a004d",
+    # Bits 0 (FEATURES), 2 (HYP_MEMINFO), 3 (MEM_SHARE), 4 (MEM_UNSHARE), 9 (MEM_RELINQUISH); 7 is not enforced.
+    "guest: features 0x21d 0x0 0x0 0x0",
+    "guest: meminfo 4096",
+    "guest: share -> 0, again -> -3",
+    "guest: host wrote 0x686f73747265706c",
+    "guest: unshare -> 0, again -> -3",
+    "guest: page intact after unshare",
+    "guest: relinquish -> 0, again -> 0",
+    "guest: relinquished IPA reads 0x0",
+    # unaligned, MMIO, IPA 0, never shared, x2 set, MMIO_GUARD of the UART (accepted), of RAM, reserved fn 5
+    "guest: hostile -3 -3 -3 -3 -3 0 -3 -1",
+    "guest: share done",
+]
+
+
+def test_guest_share(boot):
+    b = boot(test="guest_share")
+    assert b.passed("guest_share"), f"{b.failures('guest_share')}\n{b.describe()}"
+    assert b.lines_starting("guest: ") == SHARE, b.describe()
+    assert "share: host read 512 of 512 words of the shared page as the guest wrote them" in b.lines
+    assert "share: host read after unshare: aborted, ESR_EL1 EC 0x25" in b.lines
+    assert "share: RECLAIM of the relinquished page -> 0" in b.lines
+    assert "share: relinquished page: 512 of 512 words zero" in b.lines
+
+
+SMP = [
+    "guest: cpu_on -> 0, again -> -5, affinity 2",  # SUCCESS, ON_PENDING, AFFINITY_INFO ON_PENDING
+    "guest: vcpu1 up: mpidr 0x80000001, context ok, cpu_on(0) -> -4, affinity(0) 0",  # ALREADY_ON, ON
+    "guest: vcpu1 off: affinity 1; cpu_on(2) -> -2, entry 0x2 -> -9, level 1 -> -2",
+    "guest: smp done",
+]
+
+
+@pytest.mark.parametrize("name", ["guest_smp", "guest_smp_normal"])
+def test_guest_smp(boot, name):
+    b = boot(test=name)
+    assert b.passed(name), f"{b.failures(name)}\n{b.describe()}"
+    assert b.lines_starting("guest: ") == SMP, b.describe()
+    assert "smp: VCPU_RUN of vCPU 1 before its CPU_ON -> exit 9" in b.lines  # MOAT_EXIT_VCPU_OFF
+    assert any(line.startswith("smp: 1 VCPU_ON exits (vCPU 1), 1 VCPU_OFF exits, ") for line in b.lines), \
+        b.describe()
