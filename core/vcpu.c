@@ -60,6 +60,7 @@ int vcpu_create(struct vm *vm, u64 index, u64 run_pa)
 	vcpu->run = phys_to_virt(run_pa);
 	vcpu->ctx.regs.spsr = PSTATE_EL1H_MASKED;
 	vcpu->ctx.sys[SYS_SCTLR_EL1] = SCTLR_EL1_MMU_OFF;
+	vgic_cpu_init(&vcpu->vgic);
 	vm->vcpus[index] = vcpu;
 	return MOAT_OK;
 }
@@ -209,7 +210,9 @@ int vcpu_run(struct vcpu *vcpu, bool flush_local, u64 *exit_reason)
 	complete_mmio_read(vcpu);
 	arch_vcpu_load(vcpu, flush_local);
 	do {
+		vgic_flush(vcpu);
 		arch_guest_run(vcpu, &e);
+		vgic_sync(vcpu);
 		reason = guest_exit_handle(vcpu, &e);
 	} while (reason == MOAT_EXIT_NONE);
 	arch_vcpu_put(vcpu);

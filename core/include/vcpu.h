@@ -12,6 +12,7 @@
 #include "moat/abi.h"
 #include "regs.h"
 #include "types.h"
+#include "vgic.h"
 #include "vm.h"
 
 /* EL1 system registers switched with the vCPU (DESIGN §6). */
@@ -81,6 +82,7 @@ struct vcpu {
 	 */
 	bool serror_pending;
 	struct pending_mmio_read mmio_read;
+	struct vgic_cpu vgic; /* private interrupts, redistributor, list registers (vgic.c) */
 };
 
 _Static_assert(sizeof(struct vcpu) <= 1536, "per-vCPU core state budget (DESIGN §6)");

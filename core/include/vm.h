@@ -25,6 +25,7 @@
 #include "spinlock.h"
 #include "stage2.h"
 #include "types.h"
+#include "vgic.h"
 
 #define MAX_VMS 32
 #define MAX_VCPUS 8
@@ -72,6 +73,7 @@ struct vm {
 	u8 measurement[SHA256_DIGEST_SIZE];
 	int last_vcpu[MAX_CPUS]; /* vCPU index last run on each physical CPU, -1 if none */
 	struct refusal_record refusals;
+	struct vgic_dist vgic; /* the VM's SPIs and distributor (vgic.c; its own lock) */
 };
 
 /* At the top of a function that needs both locks a page call holds: pagedb_lock and vm->lock. */

@@ -8,7 +8,7 @@
  *   - checks that a refused call changed nothing: the three MOAT_FN_STATS
  *     selectors read the same before and after it, and x1..x3 are zero;
  *   - checks MOAT_FN_CHECK reports 0 invariant violations and
- *     MOAT_FN_VERSION still answers 0x10000;
+ *     MOAT_FN_VERSION still answers 0x10001;
  *   - prints exactly one line, parsed by tests/integration/test_attacks.py:
  *       ATTACK-PASS: <name> (<what>, got <code>)
  *       ATTACK-FAIL: <name>: <reason>
@@ -954,7 +954,7 @@ struct attack {
 
 static const struct attack attacks[] = {
 	ATTACK(unknown_function, "function MOAT_FN(0x7ff)", MOAT_E_NOT_SUPPORTED),
-	ATTACK(function_past_table, "function MOAT_FN(20), one past the table", MOAT_E_NOT_SUPPORTED),
+	ATTACK(function_past_table, "function MOAT_FN(22), one past the table", MOAT_E_NOT_SUPPORTED),
 	ATTACK(other_smccc_owner, "PSCI_VERSION 0x84000000 over HVC", MOAT_E_NOT_SUPPORTED),
 	ATTACK(function_id_upper_bits, "MOAT_FN_VERSION with bit 32 set", MOAT_E_NOT_SUPPORTED),
 	ATTACK(hvc_immediate_1, "VERSION via hvc #1", MOAT_E_NOT_SUPPORTED),
