@@ -10,11 +10,11 @@
  * ICC_SGI1R_EL1, VM_SET_SPIS/IRQ_LINE and their refusals, and garbage
  * written to every GICD/GICR register.
  */
-#include <cmocka.h>
-#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
 
 #include <stdlib.h>
 #include <string.h>
