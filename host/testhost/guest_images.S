@@ -22,3 +22,4 @@ guest_\name\()_end:
 	guest_image bench
 	guest_image idregs
 	guest_image refuse
+	guest_image vgic
