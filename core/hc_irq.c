@@ -16,33 +16,35 @@
 #include "vgic.h"
 #include "vm.h"
 
-int hc_vm_set_spis(struct host_call_args *args) {
-  u64 handle = args->a[0];
-  u64 mask = args->a[1]; /* bit n: INTID 32 + n */
-  int ret;
-  struct vm *vm = vm_lock(handle, &ret);
+int hc_vm_set_spis(struct host_call_args *args)
+{
+	u64 handle = args->a[0];
+	u64 mask = args->a[1]; /* bit n: INTID 32 + n */
+	int ret;
+	struct vm *vm = vm_lock(handle, &ret);
 
-  if (!vm) {
-    return ret;
-  }
-  ret = vgic_set_spis(vm, mask);
-  spin_unlock(&vm->lock);
-  return ret;
+	if (!vm) {
+		return ret;
+	}
+	ret = vgic_set_spis(vm, mask);
+	spin_unlock(&vm->lock);
+	return ret;
 }
 
-int hc_irq_line(struct host_call_args *args) {
-  u64 handle = args->a[0];
-  u64 intid = args->a[1];
-  u64 level = args->a[2];
-  int ret;
-  struct vm *vm = vm_lock(handle, &ret);
+int hc_irq_line(struct host_call_args *args)
+{
+	u64 handle = args->a[0];
+	u64 intid = args->a[1];
+	u64 level = args->a[2];
+	int ret;
+	struct vm *vm = vm_lock(handle, &ret);
 
-  if (!vm) {
-    return ret;
-  }
-  /* x1: the vCPU the SPI is routed to, so that the host can kick it if it runs
+	if (!vm) {
+		return ret;
+	}
+	/* x1: the vCPU the SPI is routed to, so that the host can kick it if it runs
    * on another CPU. */
-  ret = vgic_irq_line(vm, intid, level, &args->res[0]);
-  spin_unlock(&vm->lock);
-  return ret;
+	ret = vgic_irq_line(vm, intid, level, &args->res[0]);
+	spin_unlock(&vm->lock);
+	return ret;
 }

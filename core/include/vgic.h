@@ -33,15 +33,13 @@
 #include "types.h"
 
 #define VGIC_NR_PRIVATE 32 /* SGIs 0..15, PPIs 16..31: one set per vCPU */
-#define VGIC_NR_SPIS                                                           \
-  64 /* INTIDs 32..95: the UART (33) and 32 virtio-mmio lines (48..79) fit */
+#define VGIC_NR_SPIS 64	   /* INTIDs 32..95: the UART (33) and 32 virtio-mmio lines (48..79) fit */
 #define VGIC_SPI_BASE 32
 #define VGIC_NR_IRQS (VGIC_SPI_BASE + VGIC_NR_SPIS)
-#define VGIC_MAX_LRS                                                           \
-  16 /* the architecture's limit; the CPU says how many it has (ICH_VTR_EL2)   \
+#define VGIC_MAX_LRS                                                                                                   \
+	16	       /* the architecture's limit; the CPU says how many it has (ICH_VTR_EL2)   \
       */
-#define VGIC_MAX_APR                                                           \
-  4 /* ICH_AP0R<n>/AP1R<n>: 1, 2 or 4 of them for 5, 6 or 7 priority bits */
+#define VGIC_MAX_APR 4 /* ICH_AP0R<n>/AP1R<n>: 1, 2 or 4 of them for 5, 6 or 7 priority bits */
 
 #define VGIC_INTID_MAINT 25
 #define VGIC_INTID_VTIMER 27
@@ -50,13 +48,12 @@
 #define VGIC_GICD_BASE 0x08000000UL
 #define VGIC_GICD_SIZE 0x10000UL
 #define VGIC_GICR_BASE 0x080A0000UL
-#define VGIC_GICR_STRIDE                                                       \
-  0x20000UL /* RD_base + SGI_base, 64 KiB each (GICv3, no VLPIs) */
+#define VGIC_GICR_STRIDE 0x20000UL /* RD_base + SGI_base, 64 KiB each (GICv3, no VLPIs) */
 
 /* ICH_LR<n>_EL2 fields (Arm IHI 0069 12.4.6). */
 #define ICH_LR_VINTID_MASK 0xffffffffUL
-#define ICH_LR_EOI                                                             \
-  (1UL << 41) /* with HW = 0: maintenance interrupt when the guest deactivates \
+#define ICH_LR_EOI                                                                                                     \
+	(1UL << 41) /* with HW = 0: maintenance interrupt when the guest deactivates \
                  it */
 #define ICH_LR_PRIORITY_SHIFT 48
 #define ICH_LR_GROUP (1UL << 60)
@@ -76,36 +73,36 @@
  * meanwhile (merged into the LR at the next entry).
  */
 struct vgic_bits {
-  u32 enabled, pending, active, level, group, edge, in_lr;
+	u32 enabled, pending, active, level, group, edge, in_lr;
 };
 
 #define VGIC_SPI_BANKS (VGIC_NR_SPIS / 32)
 
 /* One VM's SPIs and distributor state (in struct vm). */
 struct vgic_dist {
-  struct spinlock lock;
-  u32 ctlr;    /* GICD_CTLR: EnableGrp0, EnableGrp1 (ARE and DS read as 1) */
-  u64 allowed; /* SPIs the host may drive with IRQ_LINE (VM_SET_SPIS); bit n =
+	struct spinlock lock;
+	u32 ctlr;    /* GICD_CTLR: EnableGrp0, EnableGrp1 (ARE and DS read as 1) */
+	u64 allowed; /* SPIs the host may drive with IRQ_LINE (VM_SET_SPIS); bit n =
                   INTID 32 + n */
-  struct vgic_bits spi[VGIC_SPI_BANKS];
-  u8 priority[VGIC_NR_SPIS];
-  u8 target[VGIC_NR_SPIS]; /* IROUTER's Aff0: the vCPU index (Aff1..3 are always
+	struct vgic_bits spi[VGIC_SPI_BANKS];
+	u8 priority[VGIC_NR_SPIS];
+	u8 target[VGIC_NR_SPIS]; /* IROUTER's Aff0: the vCPU index (Aff1..3 are always
                               0) */
 };
 
 /* One vCPU's private interrupts, redistributor and list registers (in struct
  * vcpu). */
 struct vgic_cpu {
-  struct vgic_bits priv;
-  u32 waker; /* GICR_WAKER.ProcessorSleep (bit 1) as the guest left it */
-  u8 priority[VGIC_NR_PRIVATE];
-  /* The list registers as the guest left them at its last exit, and what goes
+	struct vgic_bits priv;
+	u32 waker; /* GICR_WAKER.ProcessorSleep (bit 1) as the guest left it */
+	u8 priority[VGIC_NR_PRIVATE];
+	/* The list registers as the guest left them at its last exit, and what goes
    * in at the next entry. */
-  u64 lr[VGIC_MAX_LRS];
-  u32 hcr;  /* ICH_HCR_EL2 for the next entry (En is the arch layer's) */
-  u32 misr; /* ICH_MISR_EL2 at the last exit */
-  u32 ap0r[VGIC_MAX_APR], ap1r[VGIC_MAX_APR];
-  bool timer_masked; /* the core set CNTV_CTL.IMASK on a guest timer expiry, and
+	u64 lr[VGIC_MAX_LRS];
+	u32 hcr;  /* ICH_HCR_EL2 for the next entry (En is the arch layer's) */
+	u32 misr; /* ICH_MISR_EL2 at the last exit */
+	u32 ap0r[VGIC_MAX_APR], ap1r[VGIC_MAX_APR];
+	bool timer_masked; /* the core set CNTV_CTL.IMASK on a guest timer expiry, and
                         lifts it at the EOI */
 };
 
