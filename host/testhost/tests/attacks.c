@@ -462,6 +462,32 @@ static long a_vcpu_create_after_finalize(void)
 	return CALL(MOAT_FN_VCPU_CREATE, F.fin.handle, 1, shared_page());
 }
 
+/* Interrupt lines (DESIGN §9): the host raises only the SPIs the VM's configuration listed (none for fin). */
+static long a_irq_line_unlisted_spi(void)
+{
+	return CALL(MOAT_FN_IRQ_LINE, F.fin.handle, 33, 1);
+}
+
+static long a_irq_line_sgi(void)
+{
+	return CALL(MOAT_FN_IRQ_LINE, F.fin.handle, 1, 1);
+}
+
+static long a_irq_line_timer_ppi(void)
+{
+	return CALL(MOAT_FN_IRQ_LINE, F.fin.handle, 27, 1);
+}
+
+static long a_irq_line_bad_level(void)
+{
+	return CALL(MOAT_FN_IRQ_LINE, F.fin.handle, 33, 2);
+}
+
+static long a_set_spis_after_finalize(void)
+{
+	return CALL(MOAT_FN_VM_SET_SPIS, F.fin.handle, ~0UL);
+}
+
 /* An empty memcache: refused, and the run page must not stay attached (it can be unshared). */
 static long a_vcpu_create_memcache_empty(void)
 {
@@ -992,6 +1018,11 @@ static const struct attack attacks[] = {
 	ATTACK(vcpu_create_unaligned_run_page, "VCPU_CREATE run page + 8", MOAT_E_ALIGN),
 	ATTACK(vcpu_create_after_finalize, "VCPU_CREATE after FINALIZE", MOAT_E_STATE),
 	ATTACK(vcpu_create_memcache_empty, "VCPU_CREATE with an empty memcache", MOAT_E_NOMEM),
+	ATTACK(irq_line_unlisted_spi, "IRQ_LINE of SPI 33, not in the VM's list", MOAT_E_PERM),
+	ATTACK(irq_line_sgi, "IRQ_LINE of SGI 1", MOAT_E_PERM),
+	ATTACK(irq_line_timer_ppi, "IRQ_LINE of PPI 27 (the guest's timer)", MOAT_E_PERM),
+	ATTACK(irq_line_bad_level, "IRQ_LINE level 2", MOAT_E_INVAL),
+	ATTACK(set_spis_after_finalize, "VM_SET_SPIS after FINALIZE", MOAT_E_STATE),
 	ATTACK(donate_core_page, "DONATE_VM of a core page", MOAT_E_PERM),
 	ATTACK(donate_same_page_twice, "DONATE_VM of a page already donated to the same VM", MOAT_E_PERM),
 	ATTACK(donate_page_to_second_vm, "DONATE_VM of another VM's page", MOAT_E_PERM),
