@@ -100,11 +100,6 @@ static u8 *priority_of(struct vcpu *vcpu, u32 intid)
 	return intid < VGIC_SPI_BASE ? &vcpu->vgic.priority[intid] : &dist_of(vcpu)->priority[intid - VGIC_SPI_BASE];
 }
 
-static bool group_enabled(const struct vgic_dist *d, bool group1)
-{
-	return (d->ctlr & (group1 ? GICD_CTLR_GRP1 : GICD_CTLR_GRP0)) != 0;
-}
-
 /* The LR of this vCPU holding intid, or -1. */
 static int find_lr(const struct vcpu *vcpu, u32 intid)
 {
@@ -169,36 +164,44 @@ static void sync_lrs(struct vcpu *vcpu)
 	}
 }
 
-/* Whether intid wants an LR of this vCPU now. */
-static bool deliverable(struct vcpu *vcpu, u32 intid)
+/*
+ * The interrupts of bank n that want an LR of this vCPU now, as a mask:
+ * active ones (the guest must be able to deactivate them), and pending
+ * enabled ones of an enabled group routed here. Bitwise per bank, so that
+ * the common case -- nothing to deliver -- costs a few instructions per entry.
+ */
+static u32 deliverable_mask(struct vcpu *vcpu, unsigned int n)
 {
 	struct vgic_dist *d = dist_of(vcpu);
-	struct vgic_bits *b = bank(vcpu, intid / 32);
-	u32 bit = 1U << (intid % 32);
+	struct vgic_bits *b = bank(vcpu, n);
+	u32 groups = ((d->ctlr & GICD_CTLR_GRP1) ? b->group : 0) | ((d->ctlr & GICD_CTLR_GRP0) ? ~b->group : 0);
+	u32 m = ((b->pending & b->enabled & groups) | b->active) & ~b->in_lr;
 
-	if (b->in_lr & bit) {
-		return false;
+	for (u32 rest = n ? m : 0; rest; rest &= rest - 1) {
+		u32 i = (u32)__builtin_ctz(rest);
+
+		if (d->target[(n - 1) * 32 + i] != vcpu->index) {
+			m &= ~(1U << i);
+		}
 	}
-	if (intid >= VGIC_SPI_BASE && d->target[intid - VGIC_SPI_BASE] != vcpu->index) {
-		return false;
-	}
-	if (b->active & bit) {
-		return true;
-	}
-	return (b->pending & b->enabled & bit) && group_enabled(d, (b->group & bit) != 0);
+	return m;
 }
 
-/* The deliverable interrupt of highest priority (lowest value; lowest INTID
- * among equals), or -1. */
-static int best_candidate(struct vcpu *vcpu)
+/* The candidate of highest priority (lowest value; lowest INTID among equals) in masks, or -1. */
+static int best_candidate(struct vcpu *vcpu, const u32 masks[1 + VGIC_SPI_BANKS])
 {
 	int best = -1;
-	u8 best_prio = 0xff;
+	u8 best_prio = 0;
 
-	for (u32 intid = 0; intid < VGIC_NR_IRQS; intid++) {
-		if (deliverable(vcpu, intid) && (best < 0 || *priority_of(vcpu, intid) < best_prio)) {
-			best = (int)intid;
-			best_prio = *priority_of(vcpu, intid);
+	for (unsigned int n = 0; n <= VGIC_SPI_BANKS; n++) {
+		for (u32 rest = masks[n]; rest; rest &= rest - 1) {
+			u32 intid = n * 32 + (u32)__builtin_ctz(rest);
+			u8 prio = *priority_of(vcpu, intid);
+
+			if (best < 0 || prio < best_prio) {
+				best = (int)intid;
+				best_prio = prio;
+			}
 		}
 	}
 	return best;
@@ -225,8 +228,13 @@ static u64 make_lr(struct vcpu *vcpu, u32 intid)
 static void fill_lrs(struct vcpu *vcpu)
 {
 	unsigned int nr = arch_vgic_nr_lrs();
+	u32 masks[1 + VGIC_SPI_BANKS], any = 0;
 
-	for (unsigned int i = 0; i < nr; i++) {
+	for (unsigned int n = 0; n <= VGIC_SPI_BANKS; n++) {
+		masks[n] = deliverable_mask(vcpu, n);
+		any |= masks[n];
+	}
+	for (unsigned int i = 0; i < nr && any; i++) {
 		struct vgic_bits *b;
 		u32 bit;
 		int intid;
@@ -234,30 +242,59 @@ static void fill_lrs(struct vcpu *vcpu)
 		if (vcpu->vgic.lr[i]) {
 			continue;
 		}
-		intid = best_candidate(vcpu);
-		if (intid < 0) {
-			break;
-		}
+		intid = best_candidate(vcpu, masks);
 		b = bank(vcpu, (u64)intid / 32);
 		bit = 1U << (intid % 32);
 		vcpu->vgic.lr[i] = make_lr(vcpu, (u32)intid);
 		b->in_lr |= bit;
 		b->pending &= ~bit;
 		b->active &= ~bit;
+		masks[intid / 32] &= ~bit;
+		any = 0;
+		for (unsigned int n = 0; n <= VGIC_SPI_BANKS; n++) {
+			any |= masks[n];
+		}
 	}
-	/* Some must wait (the software queue): ask for a maintenance interrupt once
-   * the LRs drain. */
-	if (best_candidate(vcpu) >= 0) {
+	/* Some must wait (the software queue): ask for a maintenance interrupt once the LRs drain. */
+	if (any) {
 		vcpu->vgic.hcr |= ICH_HCR_UIE;
 	} else {
 		vcpu->vgic.hcr &= ~ICH_HCR_UIE;
 	}
 }
 
+/*
+ * Nothing in this vCPU's LRs and nothing pending or active anywhere it
+ * could receive: the common entry. Read without the lock: a bit another CPU
+ * sets concurrently is seen at the next entry, which is when an interrupt
+ * for a vCPU already running would arrive anyway (the host kicks it).
+ */
+static bool idle(struct vcpu *vcpu)
+{
+	struct vgic_dist *d = dist_of(vcpu);
+	unsigned int nr = arch_vgic_nr_lrs();
+	u64 any = 0;
+
+	for (unsigned int i = 0; i < nr; i++) {
+		any |= vcpu->vgic.lr[i];
+	}
+	any |= __atomic_load_n(&vcpu->vgic.priv.pending, __ATOMIC_RELAXED) |
+	       __atomic_load_n(&vcpu->vgic.priv.active, __ATOMIC_RELAXED);
+	for (unsigned int n = 0; n < VGIC_SPI_BANKS; n++) {
+		any |= __atomic_load_n(&d->spi[n].pending, __ATOMIC_RELAXED) |
+		       __atomic_load_n(&d->spi[n].active, __ATOMIC_RELAXED);
+	}
+	return !any;
+}
+
 void vgic_flush(struct vcpu *vcpu)
 {
 	struct vgic_dist *d = dist_of(vcpu);
 
+	if (idle(vcpu)) {
+		vcpu->vgic.hcr &= ~ICH_HCR_UIE; /* nothing waits: no maintenance interrupt to ask for */
+		return;
+	}
 	spin_lock(&d->lock);
 	sync_lrs(vcpu);
 	fill_lrs(vcpu);
@@ -267,7 +304,16 @@ void vgic_flush(struct vcpu *vcpu)
 void vgic_sync(struct vcpu *vcpu)
 {
 	struct vgic_dist *d = dist_of(vcpu);
+	unsigned int nr = arch_vgic_nr_lrs();
+	u64 any = 0;
 
+	/* The LR copy is this CPU's: no lock needed to see that the guest held nothing (the common exit). */
+	for (unsigned int i = 0; i < nr; i++) {
+		any |= vcpu->vgic.lr[i];
+	}
+	if (!any) {
+		return;
+	}
 	spin_lock(&d->lock);
 	sync_lrs(vcpu);
 	spin_unlock(&d->lock);

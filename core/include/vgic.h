@@ -101,6 +101,7 @@ struct vgic_cpu {
 	u64 lr[VGIC_MAX_LRS];
 	u32 hcr;  /* ICH_HCR_EL2 for the next entry (En is the arch layer's) */
 	u32 misr; /* ICH_MISR_EL2 at the last exit */
+	u32 lr_live; /* arch layer: LRs written non-zero at the last entry (the only ones to read back or clear) */
 	u32 ap0r[VGIC_MAX_APR], ap1r[VGIC_MAX_APR];
 	bool timer_masked; /* the core set CNTV_CTL.IMASK on a guest timer expiry, and
                         lifts it at the EOI */

@@ -77,17 +77,28 @@ void __fpsimd_restore(const struct fpsimd_state *s);
 
 unsigned int arch_vgic_nr_lrs(void)
 {
-	unsigned int n = ICH_VTR_LISTREGS(RD(ICH_VTR_EL2));
+	/* Read once: every CPU of the machine has the same interface (a racing first read writes the same value). */
+	static unsigned int nr;
 
-	return n < VGIC_MAX_LRS ? n : VGIC_MAX_LRS;
+	if (!nr) {
+		unsigned int n = ICH_VTR_LISTREGS(RD(ICH_VTR_EL2));
+
+		nr = n < VGIC_MAX_LRS ? n : VGIC_MAX_LRS;
+	}
+	return nr;
 }
 
 /* ICH_AP<g>R<n> registers the CPU has: one per 32 preemption levels (5, 6, 7 priority bits: 1, 2, 4). */
 static unsigned int nr_aprs(void)
 {
-	unsigned int bits = ICH_VTR_PRIBITS(RD(ICH_VTR_EL2));
+	static unsigned int nr; /* as in arch_vgic_nr_lrs() */
 
-	return bits >= 7 ? 4 : bits == 6 ? 2 : 1;
+	if (!nr) {
+		unsigned int bits = ICH_VTR_PRIBITS(RD(ICH_VTR_EL2));
+
+		nr = bits >= 7 ? 4 : bits == 6 ? 2 : 1;
+	}
+	return nr;
 }
 
 static void apr_restore(const struct vgic_cpu *c)
@@ -160,26 +171,36 @@ static void lr_access(unsigned int n, u64 *v, bool write)
 	}
 }
 
-/* Before entry: the LRs vgic_flush() chose, and the virtual interface on. */
+/*
+ * Before entry: the LRs vgic_flush() chose, and the virtual interface on.
+ * Only LRs that hold something now or held something at the last exit are
+ * written (the others are zero in the CPU already: put zeroes them, and the
+ * hardware never fills an invalid LR), so an idle vGIC costs no LR access.
+ */
 static void vgic_enter(struct vcpu *vcpu)
 {
 	unsigned int nr = arch_vgic_nr_lrs();
+	u32 live = 0;
 
 	for (unsigned int i = 0; i < nr; i++) {
-		lr_access(i, &vcpu->vgic.lr[i], true);
+		if (vcpu->vgic.lr[i] || (vcpu->vgic.lr_live & (1U << i))) {
+			lr_access(i, &vcpu->vgic.lr[i], true);
+		}
+		live |= vcpu->vgic.lr[i] ? 1U << i : 0;
 	}
+	vcpu->vgic.lr_live = live;
 	WR(ICH_HCR_EL2, vcpu->vgic.hcr | ICH_HCR_EN);
 }
 
 /* After exit: what the guest made of them, and why a maintenance interrupt may be pending. */
 static void vgic_exit(struct vcpu *vcpu)
 {
-	unsigned int nr = arch_vgic_nr_lrs();
+	for (u32 live = vcpu->vgic.lr_live; live; live &= live - 1) {
+		unsigned int i = (unsigned int)__builtin_ctz(live);
 
-	for (unsigned int i = 0; i < nr; i++) {
 		lr_access(i, &vcpu->vgic.lr[i], false);
 	}
-	vcpu->vgic.misr = (u32)RD(ICH_MISR_EL2);
+	vcpu->vgic.misr = vcpu->vgic.lr_live || vcpu->vgic.hcr ? (u32)RD(ICH_MISR_EL2) : 0;
 }
 
 u64 arch_vtimer_ctl(void)
@@ -244,11 +265,12 @@ void arch_vcpu_put(struct vcpu *vcpu)
 	apr_save(&vcpu->vgic);
 	/* The host has no virtual interface: off, and no guest LR or priority state left behind. */
 	WR(ICH_HCR_EL2, 0);
-	for (unsigned int i = 0; i < arch_vgic_nr_lrs(); i++) {
+	for (u32 live = vcpu->vgic.lr_live; live; live &= live - 1) {
 		u64 zero = 0;
 
-		lr_access(i, &zero, true);
+		lr_access((unsigned int)__builtin_ctz(live), &zero, true);
 	}
+	vcpu->vgic.lr_live = 0;
 	apr_restore(&(struct vgic_cpu){ 0 });
 	if (pc->guest_fp_loaded) {
 		write_sysreg(cptr_el2, host_el2.cptr);
