@@ -203,6 +203,22 @@ static void vgic_exit(struct vcpu *vcpu)
 	vcpu->vgic.misr = vcpu->vgic.lr_live || vcpu->vgic.hcr ? (u32)RD(ICH_MISR_EL2) : 0;
 }
 
+/*
+ * At CPU init, once ICH_HCR_EL2 is 0: no LR or active priority left by
+ * firmware or a previous life of the machine (their reset values are
+ * UNKNOWN). vgic_enter() writes only the LRs a vCPU uses, so a stale one
+ * would reach the first guest.
+ */
+void arch_vgic_cpu_reset(void)
+{
+	u64 zero = 0;
+
+	for (unsigned int i = 0; i < arch_vgic_nr_lrs(); i++) {
+		lr_access(i, &zero, true);
+	}
+	apr_restore(&(struct vgic_cpu){ 0 });
+}
+
 u64 arch_vtimer_ctl(void)
 {
 	return read_sysreg(cntv_ctl_el0);

@@ -30,6 +30,7 @@
 
 static const char *const vgic_lines[] = {
 	"guest: vgic typer=0x480002 iidr=0x100043b pidr2=0x30 gicr_typer=0x10",
+	"guest: vgic ticks=20",
 	"guest: vgic sgi=1",
 	"guest: vgic spi33=3 spi34=0 spurious=0",
 	"guest: vgic done",
