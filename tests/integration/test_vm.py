@@ -173,10 +173,11 @@ VGIC = [
 ]
 
 
-def test_vgic(boot):
+@pytest.mark.parametrize("cpu", ["cortex-a72", "max"])
+def test_vgic(boot, cpu):
     """The core's vGIC and the guest's virtual timer: 20 ticks at 1 ms, none lost or doubled, no exit per tick;
     SGI to itself; SPIs through IRQ_LINE, an unlisted one refused; a 100,000-call IRQ_LINE flood first."""
-    b = boot(test="vm_vgic")
+    b = boot(test="vm_vgic", cpu=cpu)
     assert_passed(b, "vm_vgic")
     lines = guest_lines(b)
     for line in VGIC:
