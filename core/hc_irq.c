@@ -42,8 +42,7 @@ int hc_irq_line(struct host_call_args *args)
 	if (!vm) {
 		return ret;
 	}
-	/* x1: the vCPU the SPI is routed to, so that the host can kick it if it runs
-   * on another CPU. */
+	/* x1: the vCPU the SPI is routed to, so that the host can kick it if it runs on another CPU. */
 	ret = vgic_irq_line(vm, intid, level, &args->res[0]);
 	spin_unlock(&vm->lock);
 	return ret;

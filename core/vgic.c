@@ -371,7 +371,8 @@ static u32 lr_bits(struct vcpu *vcpu, u64 n, u64 state)
 	return v;
 }
 
-static u32 bits_read(struct vcpu *vcpu, u64 n, enum bit_reg r)
+/* own: as for bits_write; another vCPU's LRs are not this CPU's to read (its reads show the model). */
+static u32 bits_read(struct vcpu *vcpu, u64 n, enum bit_reg r, bool own)
 {
 	struct vgic_bits *b = bank(vcpu, n);
 
@@ -386,9 +387,9 @@ static u32 bits_read(struct vcpu *vcpu, u64 n, enum bit_reg r)
 		return b->enabled;
 	case REG_SPEND:
 	case REG_CPEND:
-		return b->pending | lr_bits(vcpu, n, ICH_LR_PENDING);
+		return b->pending | (own ? lr_bits(vcpu, n, ICH_LR_PENDING) : 0);
 	default:
-		return b->active | lr_bits(vcpu, n, ICH_LR_ACTIVE);
+		return b->active | (own ? lr_bits(vcpu, n, ICH_LR_ACTIVE) : 0);
 	}
 }
 
@@ -404,7 +405,12 @@ static void lr_clear(struct vcpu *vcpu, u64 n, u32 v, u64 state)
 	}
 }
 
-static void bits_write(struct vcpu *vcpu, u64 n, enum bit_reg r, u32 v)
+/*
+ * own: vcpu is the one whose exit this is, so its LR copy is this CPU's to
+ * edit. Another vCPU's redistributor (a GICR frame is any vCPU's to write)
+ * gets the model only: that vCPU may be running on another CPU.
+ */
+static void bits_write(struct vcpu *vcpu, u64 n, enum bit_reg r, u32 v, bool own)
 {
 	struct vgic_bits *b = bank(vcpu, n);
 
@@ -426,11 +432,13 @@ static void bits_write(struct vcpu *vcpu, u64 n, enum bit_reg r, u32 v)
 		break;
 	case REG_CPEND:
 		b->pending &= ~v;
-		lr_clear(vcpu, n, v, ICH_LR_PENDING);
+		if (own) {
+			lr_clear(vcpu, n, v, ICH_LR_PENDING);
+		}
 		break;
 	case REG_SACTIVE:
 		b->active |= v & ~b->in_lr;
-		for (u32 i = 0; i < 32; i++) {
+		for (u32 i = 0; own && i < 32; i++) {
 			int lr = (v >> i) & 1 ? find_lr(vcpu, (u32)(n * 32 + i)) : -1;
 
 			if (lr >= 0) {
@@ -440,12 +448,15 @@ static void bits_write(struct vcpu *vcpu, u64 n, enum bit_reg r, u32 v)
 		break;
 	case REG_CACTIVE:
 		b->active &= ~v;
-		lr_clear(vcpu, n, v, ICH_LR_ACTIVE);
+		if (own) {
+			lr_clear(vcpu, n, v, ICH_LR_ACTIVE);
+		}
 		break;
 	}
-	/* An LR left with no state is the guest's no more: its interrupt leaves it
-   * now. */
-	sync_lrs(vcpu);
+	/* An LR left with no state is the guest's no more: its interrupt leaves it now. */
+	if (own) {
+		sync_lrs(vcpu);
+	}
 }
 
 /* ICFGR register k (16 INTIDs of 2 bits each): bit 2i+1 set = edge-triggered.
@@ -536,7 +547,7 @@ static u32 gicd_read(struct vcpu *vcpu, u64 off)
 		return GIC_PIDR2_VALUE;
 	}
 	if (bit_reg_of(off, &r, &n)) {
-		return n == 0 ? 0 : bits_read(vcpu, n, r);
+		return n == 0 ? 0 : bits_read(vcpu, n, r, true);
 	}
 	if (off >= GICD_IPRIORITYR + VGIC_SPI_BASE && off < GICD_IPRIORITYR + VGIC_NR_IRQS) {
 		return prio_read(vcpu, (u32)(off - GICD_IPRIORITYR));
@@ -571,7 +582,7 @@ static void gicd_write(struct vcpu *vcpu, u64 off, u32 v, unsigned int lanes)
 		d->ctlr = v & (GICD_CTLR_GRP0 | GICD_CTLR_GRP1);
 	} else if (bit_reg_of(off, &r, &n)) {
 		if (n != 0) {
-			bits_write(vcpu, n, r, v);
+			bits_write(vcpu, n, r, v, true);
 		}
 	} else if (off >= GICD_ICFGR + 8 && off < GICD_ICFGR + VGIC_NR_IRQS / 4) {
 		cfg_write(vcpu, (off - GICD_ICFGR) / 4, v);
@@ -583,7 +594,7 @@ static void gicd_write(struct vcpu *vcpu, u64 off, u32 v, unsigned int lanes)
 }
 
 /* A GICR word of target's frames (off 4-aligned, from the frame's RD_base). */
-static u32 gicr_read(struct vcpu *target, u64 off)
+static u32 gicr_read(struct vcpu *target, u64 off, bool own)
 {
 	struct vm *vm = target->vm;
 	u64 typer = ((u64)target->index << 32) | ((u64)target->index << 8) |
@@ -609,7 +620,7 @@ static u32 gicr_read(struct vcpu *target, u64 off)
 	}
 	off -= GICR_SGI_BASE;
 	if (bit_reg_of(off, &r, &n)) {
-		return n == 0 ? bits_read(target, 0, r) : 0;
+		return n == 0 ? bits_read(target, 0, r, own) : 0;
 	}
 	if (off >= GICD_IPRIORITYR && off < GICD_IPRIORITYR + VGIC_NR_PRIVATE) {
 		return prio_read(target, (u32)(off - GICD_IPRIORITYR));
@@ -620,7 +631,7 @@ static u32 gicr_read(struct vcpu *target, u64 off)
 	return 0;
 }
 
-static void gicr_write(struct vcpu *target, u64 off, u32 v, unsigned int lanes)
+static void gicr_write(struct vcpu *target, u64 off, u32 v, unsigned int lanes, bool own)
 {
 	enum bit_reg r;
 	u64 n;
@@ -642,7 +653,7 @@ static void gicr_write(struct vcpu *target, u64 off, u32 v, unsigned int lanes)
 	off -= GICR_SGI_BASE;
 	if (bit_reg_of(off, &r, &n)) {
 		if (n == 0) {
-			bits_write(target, 0, r, v);
+			bits_write(target, 0, r, v, own);
 		}
 	} else if (off == GICD_ICFGR + 4) {
 		cfg_write(target, 1, v);
@@ -681,10 +692,10 @@ static u32 word_access(struct vcpu *vcpu, u64 ipa, bool write, u32 v, unsigned i
 		return 0;
 	}
 	if (write) {
-		gicr_write(target, (ipa - VGIC_GICR_BASE) % VGIC_GICR_STRIDE, v, lanes);
+		gicr_write(target, (ipa - VGIC_GICR_BASE) % VGIC_GICR_STRIDE, v, lanes, target == vcpu);
 		return 0;
 	}
-	return gicr_read(target, (ipa - VGIC_GICR_BASE) % VGIC_GICR_STRIDE);
+	return gicr_read(target, (ipa - VGIC_GICR_BASE) % VGIC_GICR_STRIDE, target == vcpu);
 }
 
 static bool access_ok(u64 ipa, unsigned int size)
@@ -831,8 +842,7 @@ int vgic_irq_line(struct vm *vm, u64 intid, u64 level, u64 *target)
 	if (level > 1) {
 		return MOAT_E_INVAL;
 	}
-	/* The unsigned subtraction makes any INTID below 32 huge: SGIs and PPIs are
-   * never the host's. */
+	/* The unsigned subtraction makes any INTID below 32 huge: SGIs and PPIs are never the host's. */
 	if (spi >= VGIC_NR_SPIS || !(d->allowed & (1UL << spi))) {
 		return MOAT_E_PERM;
 	}

@@ -96,8 +96,7 @@ struct vgic_cpu {
 	struct vgic_bits priv;
 	u32 waker; /* GICR_WAKER.ProcessorSleep (bit 1) as the guest left it */
 	u8 priority[VGIC_NR_PRIVATE];
-	/* The list registers as the guest left them at its last exit, and what goes
-   * in at the next entry. */
+	/* The list registers as the guest left them at its last exit, and what goes in at the next entry. */
 	u64 lr[VGIC_MAX_LRS];
 	u32 hcr;  /* ICH_HCR_EL2 for the next entry (En is the arch layer's) */
 	u32 misr; /* ICH_MISR_EL2 at the last exit */

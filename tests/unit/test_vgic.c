@@ -145,8 +145,7 @@ static void test_ids(void **state)
 	assert_int_equal(rd(c, GICD + 0x8), 0x0100043b);
 	assert_int_equal(rd(c, GICD + 0xffe8), 0x30);
 	assert_int_equal(rd(c, GICR0 + 0xffe8), 0x30);
-	/* FM_VM_MAX_VCPUS is 2: frame 0 is not the last, vCPU 1 does not exist (RAZ).
-   */
+	/* FM_VM_MAX_VCPUS is 2: frame 0 is not the last, vCPU 1 does not exist (RAZ). */
 	assert_int_equal(vgic_mmio_read(c, GICR0 + 0x8, 8), 0);
 	assert_int_equal(rd(c, GICR0 + 0x14), 6); /* ProcessorSleep | ChildrenAsleep at reset */
 	wr(c, GICR0 + 0x14, 0);
@@ -263,8 +262,7 @@ static void test_priority_and_overflow(void **state)
 		arm_irq(c, 40 + i, prio[i], true);
 	}
 	vgic_flush(c);
-	/* The four of highest priority (lowest value), highest first; two wait, UIE
-   * asks for a maintenance exit. */
+	/* The four of highest priority (lowest value), highest first; two wait, UIE asks for a maintenance exit. */
 	assert_int_equal(c->vgic.lr[0] & ICH_LR_VINTID_MASK, 45);
 	assert_int_equal(c->vgic.lr[1] & ICH_LR_VINTID_MASK, 41);
 	assert_int_equal(c->vgic.lr[2] & ICH_LR_VINTID_MASK, 43);
@@ -336,8 +334,7 @@ static void test_irq_line_level_and_flood(void **state)
 	assert_int_equal(FM_CALL(MOAT_FN_IRQ_LINE, v.handle, 33, 0), MOAT_OK);
 	vgic_flush(c);
 	assert_int_equal(c->vgic.lr[0], 0);
-	/* Held high across the EOI: pending again at once (EOI maintenance resamples
-   * the line). */
+	/* Held high across the EOI: pending again at once (EOI maintenance resamples the line). */
 	assert_int_equal(FM_CALL(MOAT_FN_IRQ_LINE, v.handle, 33, 1), MOAT_OK);
 	cycle(c, guest_ack_eoi0);
 	assert_int_equal(c->vgic.misr, 1);
@@ -347,8 +344,7 @@ static void test_irq_line_level_and_flood(void **state)
 	cycle(c, guest_ack_eoi0);
 	vgic_flush(c);
 	assert_int_equal(c->vgic.lr[0], 0);
-	/* A flood: 100,000 calls, each O(1); the model ends in the state of the last
-   * one. */
+	/* A flood: 100,000 calls, each O(1); the model ends in the state of the last one. */
 	for (unsigned int i = 0; i < 100000; i++) {
 		assert_int_equal(FM_CALL(MOAT_FN_IRQ_LINE, v.handle, 33, i & 1), MOAT_OK);
 	}
@@ -448,6 +444,16 @@ static void test_sgi(void **state)
 	c0->ctx.regs.x[1] = 7UL << 24 | 1UL << 44 | 3;
 	assert_true(vgic_sysreg_trap(c0, sgi_esr(6, 1)));
 	assert_int_equal(c0->vgic.priv.pending | c1->vgic.priv.pending, 1U << 5 | 1U << 3);
+	/* vCPU 1 holds SGI 3 in an LR; vCPU 0 clears it through vCPU 1's GICR: the model only, never its LRs. */
+	wr(c1, GICD, 1); /* EnableGrp0: the SGI is group 0 */
+	wr(c1, SGI0 + 0x20000 + 0x100, 1U << 3);
+	vgic_flush(c1);
+	assert_int_equal(c1->vgic.lr[0], 3 | ICH_LR_PENDING);
+	wr(c0, SGI0 + 0x20000 + 0x280, 1U << 3);
+	wr(c0, SGI0 + 0x20000 + 0x380, 1U << 3);
+	assert_int_equal(c1->vgic.lr[0], 3 | ICH_LR_PENDING);
+	assert_int_equal(rd(c0, SGI0 + 0x20000 + 0x200), 0); /* and its reads show the model, not vCPU 1's LRs */
+	assert_int_equal(rd(c1, SGI0 + 0x20000 + 0x200), 1U << 3);
 	/* Not an SGI register: left to the other handlers. */
 	assert_false(vgic_sysreg_trap(c0, sgi_esr(4, 1)));
 }
@@ -480,8 +486,7 @@ static void test_garbage_everywhere(void **state)
 	assert_int_equal(FM_CALL(MOAT_FN_FINALIZE, v.handle), MOAT_OK);
 	c = fm_vcpu(&v, 0);
 	vm = fm_vm_of(&v);
-	/* Every register of GICD and of both GICR frames, every size, random values,
-   * three rounds. */
+	/* Every register of GICD and of both GICR frames, every size, random values, three rounds. */
 	for (unsigned int round = 0; round < 3; round++) {
 		for (u64 off = 0; off < VGIC_GICD_SIZE; off += 4) {
 			vgic_mmio_write(c, GICD + off, 4, next_random());
@@ -501,8 +506,7 @@ static void test_garbage_everywhere(void **state)
 	/* The host's list is the host's: nothing the guest writes widens it. */
 	assert_int_equal(vm->vgic.allowed, 1UL << 1);
 	assert_int_equal(FM_CALL(MOAT_FN_IRQ_LINE, v.handle, 34, 1), MOAT_E_PERM);
-	/* Still a working GIC: IDs as before, and an interrupt still goes through an
-   * LR. */
+	/* Still a working GIC: IDs as before, and an interrupt still goes through an LR. */
 	assert_int_equal(rd(c, GICD + 0x8), 0x0100043b);
 	memset(c->vgic.lr, 0, sizeof(c->vgic.lr));
 	wr(c, GICD + 0x0, 2);

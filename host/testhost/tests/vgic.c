@@ -150,16 +150,14 @@ TEST(vm_vgic)
 	CHECK_EQ(vmm_create(&vm, MOAT_VM_PROTECTED, 1UL << 20), MOAT_OK);
 	CHECK_EQ(vmm_add_vcpu0(&vm), MOAT_OK);
 	CHECK_EQ(vmm_load(&vm, "vgic"), MOAT_OK);
-	/* Before FINALIZE only, and only SPIs: an SPI list after FINALIZE is refused.
-   */
+	/* Before FINALIZE only, and only SPIs: an SPI list after FINALIZE is refused. */
 	CHECK_EQ(moat_hvc(MOAT_FN_VM_SET_SPIS, vm.handle, SPI_ALLOWED, 0).status, MOAT_OK);
 	CHECK_EQ(moat_hvc(MOAT_FN_IRQ_LINE, vm.handle, 33, 1).status, MOAT_E_STATE);
 	CHECK_EQ(vmm_finalize(&vm, 0), MOAT_OK);
 	CHECK_EQ(moat_hvc(MOAT_FN_VM_SET_SPIS, vm.handle, ~0UL, 0).status, MOAT_E_STATE);
 	CHECK_EQ(moat_hvc(MOAT_FN_IRQ_LINE, vm.handle, 27, 1).status, MOAT_E_PERM);
 	CHECK_EQ(moat_hvc(MOAT_FN_IRQ_LINE, vm.handle, 5, 1).status, MOAT_E_PERM);
-	/* 100,000 IRQ_LINE calls (raise/lower, ending low) before the guest runs:
-   * none may fail, nothing starves. */
+	/* 100,000 IRQ_LINE calls (raise/lower, ending low) before the guest runs: none may fail, nothing starves. */
 	flood_start = read_sysreg(cntvct_el0);
 	for (unsigned int i = 0; i < 100000; i++) {
 		ret = moat_hvc(MOAT_FN_IRQ_LINE, vm.handle, 33, (i & 1) ^ 1).status;
@@ -181,8 +179,7 @@ TEST(vm_vgic)
 	CHECK_EQ(seen.first_error, 0);
 	CHECK_EQ(seen.raises, 3);
 	CHECK_EQ(seen.acks, 3);
-	/* The MMIO write that ends the window is the only exit in it: no exit per
-   * tick. */
+	/* The MMIO write that ends the window is the only exit in it: no exit per tick. */
 	CHECK(seen.exits_at_end - seen.exits_at_start <= 2, "%lu exits during 20 ticks",
 	      seen.exits_at_end - seen.exits_at_start);
 	CHECK_EQ(vmm_destroy(&vm) > 0, true);
