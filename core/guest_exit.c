@@ -26,6 +26,7 @@
 #include "log.h"
 #include "pgtable.h"
 #include "vcpu.h"
+#include "vgic.h"
 
 static struct log_limiter guest_log;
 
@@ -94,6 +95,10 @@ static u32 stage2_abort(struct vcpu *vcpu, const struct guest_exit *e)
 	struct vm *vm = vcpu->vm;
 	bool data = ESR_EC(e->esr) == EC_DABT_LOWER;
 
+	/* The GIC is the core's, even inside the VM's MMIO window: no exit, and nothing the host could answer. */
+	if (data && vgic_owns_ipa(vm, e->ipa)) {
+		return (e->esr & ESR_ISV) && !(e->esr & ESR_S1PTW) ? vgic_mmio_abort(vcpu, e) : guest_fault(vcpu, e);
+	}
 	if (vm_ipa_in_ram(vm, e->ipa) && !is_mapped(vm, e->ipa)) {
 		exit_to_host(vcpu, MOAT_EXIT_MEM_FAULT);
 		vcpu->run->u.mem_fault.ipa = ALIGN_DOWN(e->ipa, PAGE_SIZE);
@@ -184,6 +189,8 @@ u32 guest_exit_handle(struct vcpu *vcpu, const struct guest_exit *e)
 		guest_serror(vcpu);
 		return MOAT_EXIT_NONE;
 	case GUEST_EXIT_IRQ:
+		/* The guest's own timer or the vGIC's maintenance interrupt: the guest continues. */
+		return vgic_irq_exit(vcpu) ? MOAT_EXIT_NONE : exit_to_host(vcpu, MOAT_EXIT_IRQ);
 	case GUEST_EXIT_FIQ:
 	case GUEST_EXIT_NOT_ENTERED:
 	default:

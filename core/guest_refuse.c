@@ -26,6 +26,7 @@
 #include "log.h"
 #include "psci.h"
 #include "vcpu.h"
+#include "vgic.h"
 
 #define SYSREG_NAME_MAX 24
 
@@ -166,6 +167,9 @@ u32 guest_sysreg_trap(struct vcpu *vcpu, const struct guest_exit *e)
 	bool read = esr & ESR_SYSREG_READ;
 	const char *name, *outcome;
 
+	if (vgic_sysreg_trap(vcpu, esr)) {
+		return MOAT_EXIT_NONE; /* ICC_SGI1R_EL1 and friends: the vGIC's */
+	}
 	if (id == IDREG_READ) {
 		return MOAT_EXIT_NONE; /* answered from the guest view: not a refusal */
 	}

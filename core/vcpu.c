@@ -63,6 +63,7 @@ int vcpu_create(struct vm *vm, u64 index, u64 run_pa)
 	vcpu->ctx.sys[SYS_SCTLR_EL1] = SCTLR_EL1_MMU_OFF;
 	/* vCPU 0 starts at SET_BOOT's entry; the others are off until the guest's own CPU_ON (guest_psci.c). */
 	vcpu->power = index == 0 ? VCPU_POWER_ON : VCPU_POWER_OFF;
+	vgic_cpu_init(&vcpu->vgic);
 	vm->vcpus[index] = vcpu;
 	return MOAT_OK;
 }
@@ -218,9 +219,11 @@ static u32 run_guest(struct vcpu *vcpu, bool flush_local)
 	complete_mmio_read(vcpu);
 	arch_vcpu_load(vcpu, flush_local);
 	do {
+		vgic_flush(vcpu);
 		cpu_power_guest_enter();
 		arch_guest_run(vcpu, &e);
 		cpu_power_guest_exit();
+		vgic_sync(vcpu);
 		reason = guest_exit_handle(vcpu, &e);
 	} while (reason == MOAT_EXIT_NONE);
 	arch_vcpu_put(vcpu);

@@ -188,6 +188,7 @@ void vm_init(struct vm *vm, const struct vm_config *cfg, u64 root_pa)
 	/* root_pa passed vm_check_config's alignment check. VMID 0 is the host's. */
 	stage2_init(&vm->s2, root_pa, VM_IPA_BITS, (u16)(slot + 1), &alloc);
 	measure_config(vm);
+	vgic_dist_init(&vm->vgic);
 	vm->state = VM_CREATED;
 	/* A reused VMID may still have TLB entries from the slot's previous VM. */
 	arch_s2_flush_vmid(&vm->s2);

@@ -21,6 +21,8 @@ g = re.search(r"guest: bench hvc_ticks=(\d+) n=(\d+)", text)
 rows.insert(1, ("guest_hvc_in_core", int(g[1]), int(g[2])))
 g = re.search(r"guest: bench mmio_ticks=(\d+) n=(\d+)", text)
 rows.insert(2, ("guest_mmio_exit_roundtrip", int(g[1]), int(g[2])))
+g = re.search(r"guest: bench gicd_ticks=(\d+) n=(\d+)", text)
+rows.insert(3, ("guest_gicd_read_in_core", int(g[1]), int(g[2])))
 vcpu = re.search(r"per-vCPU state: (\d+) bytes", text)
 print(f"{'operation':34} {'instructions/op':>16}   (QEMU -icount shift=0, {freq} Hz counter)")
 for name, ticks, n in rows:

@@ -109,6 +109,16 @@ void arch_vcpu_put(struct vcpu *vcpu);
  * is pending; takes one still in flight at exit at EL2 (exit->serror).
  */
 void arch_guest_run(struct vcpu *vcpu, struct guest_exit *exit);
+/*
+ * The virtual GIC CPU interface (vgic.c): how many list registers the CPU
+ * has (ICH_VTR_EL2.ListRegs + 1, at most VGIC_MAX_LRS). arch_guest_run
+ * writes vcpu->vgic.lr[] and .hcr (with En) before each entry and reads the
+ * LRs and ICH_MISR_EL2 back after each exit; load/put switch ICH_AP0R/AP1R.
+ */
+unsigned int arch_vgic_nr_lrs(void);
+/* The loaded vCPU's virtual timer control (CNTV_CTL_EL0), live while it is loaded. */
+u64 arch_vtimer_ctl(void);
+void arch_vtimer_set_ctl(u64 ctl);
 /* vcpu->serror_pending changed while the vCPU is loaded: make the hardware agree (HCR_EL2.VSE). */
 void arch_vcpu_sync_serror(struct vcpu *vcpu);
 /*

@@ -53,6 +53,10 @@ int hc_load(struct host_call_args *args);
 int hc_share_vm(struct host_call_args *args);
 int hc_reclaim(struct host_call_args *args);
 
+/* Interrupt lines (hc_irq.c) */
+int hc_vm_set_spis(struct host_call_args *args);
+int hc_irq_line(struct host_call_args *args);
+
 /* Diagnostics (hc_diag.c) */
 int hc_stats(struct host_call_args *args);
 int hc_check(struct host_call_args *args);

@@ -12,6 +12,7 @@
 #include "moat/abi.h"
 #include "regs.h"
 #include "types.h"
+#include "vgic.h"
 #include "vm.h"
 
 /* EL1 system registers switched with the vCPU (DESIGN §6). */
@@ -87,6 +88,7 @@ struct vcpu {
 	u8 power;	/* enum vcpu_power, under vm->lock */
 	bool off_at_load; /* the VCPU_RUN that loaded it found it off: nothing to run (set under vm->lock) */
 	u64 on_entry, on_context; /* the guest's CPU_ON arguments, while ON_PENDING */
+	struct vgic_cpu vgic; /* private interrupts, redistributor, list registers (vgic.c) */
 };
 
 _Static_assert(sizeof(struct vcpu) <= 1536, "per-vCPU core state budget (DESIGN §6)");

@@ -25,6 +25,7 @@
 #include "spinlock.h"
 #include "stage2.h"
 #include "types.h"
+#include "vgic.h"
 
 #define MAX_VMS 32
 #define MAX_VCPUS 8
@@ -73,6 +74,7 @@ struct vm {
 	int last_vcpu[MAX_CPUS]; /* vCPU index last run on each physical CPU, -1 if none */
 	struct refusal_record refusals;
 	u32 mmio_guarded; /* MMIO_GUARD calls accepted (guest_mem.c): recorded, not yet enforced */
+	struct vgic_dist vgic; /* the VM's SPIs and distributor (vgic.c; its own lock) */
 };
 
 /* At the top of a function that needs both locks a page call holds: pagedb_lock and vm->lock. */

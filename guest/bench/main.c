@@ -3,10 +3,13 @@
  *
  *   - 10000 x HVC PSCI_VERSION: answered by the core, no host exit;
  *   - 2000 x 32-bit MMIO write to IPA 0x0a000030 (value = the iteration
- *     number): each one an MMIO exit the VMM just completes.
+ *     number): each one an MMIO exit the VMM just completes;
+ *   - 2000 x 32-bit read of GICD_TYPER (IPA 0x08000004): a data abort the
+ *     core's vGIC answers, no host exit.
  *
  * Output (raw CNTVCT_EL0 deltas; under -icount they are deterministic):
  *   guest: bench hvc_ticks=<n> n=10000
+ *   guest: bench gicd_ticks=<n> n=2000
  *   guest: bench mmio_ticks=<n> n=2000
  * then SYSTEM_OFF.
  *
@@ -19,6 +22,7 @@
 #define BENCH_HVC_N 10000
 #define BENCH_MMIO_N 2000
 #define BENCH_MMIO_IPA 0x0a000030UL
+#define BENCH_GICD_TYPER 0x08000004UL
 
 static uint64_t bench_hvc(void)
 {
@@ -40,6 +44,16 @@ static uint64_t bench_mmio(void)
 	return read_cntvct() - t0;
 }
 
+static uint64_t bench_gicd(void)
+{
+	uint64_t t0 = read_cntvct();
+
+	for (uint32_t i = 0; i < BENCH_MMIO_N; i++) {
+		(void)mmio_read32(BENCH_GICD_TYPER);
+	}
+	return read_cntvct() - t0;
+}
+
 static void spin(uint64_t n)
 {
 	for (volatile uint64_t i = 0; i < n; i++) {
@@ -49,7 +63,7 @@ static void spin(uint64_t n)
 
 void guest_main(uint64_t x0)
 {
-	uint64_t hvc, mmio;
+	uint64_t hvc, mmio, gicd;
 
 	if (x0) {
 		spin(x0);
@@ -57,6 +71,8 @@ void guest_main(uint64_t x0)
 	}
 	hvc = bench_hvc();
 	mmio = bench_mmio();
+	gicd = bench_gicd();
 	printf("guest: bench hvc_ticks=%lu n=%d\n", hvc, BENCH_HVC_N);
+	printf("guest: bench gicd_ticks=%lu n=%d\n", gicd, BENCH_MMIO_N);
 	printf("guest: bench mmio_ticks=%lu n=%d\n", mmio, BENCH_MMIO_N);
 }

@@ -61,8 +61,14 @@ void guest_panic(const char *why)
 	psci_system_off();
 }
 
+void (*guest_irq_handler)(void);
+
 void guest_exception(struct el1_frame *frame, uint64_t vector)
 {
+	if (vector == VEC_CUR_SPX_IRQ && guest_irq_handler) {
+		guest_irq_handler();
+		return;
+	}
 	if (vector != VEC_CUR_SPX_SYNC || !probe.armed) {
 		panic_frame(frame->elr, vector);
 	}

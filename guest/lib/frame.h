@@ -9,6 +9,7 @@
 /* Vector offsets (VBAR_EL1 + offset), passed to the C handler. */
 #define VEC_CUR_SP0_SYNC 0x000
 #define VEC_CUR_SPX_SYNC 0x200
+#define VEC_CUR_SPX_IRQ 0x280
 
 #ifndef __ASSEMBLY__
 

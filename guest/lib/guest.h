@@ -59,6 +59,9 @@ bool probe_disarm(struct guest_fault *fault); /* true if an exception was taken 
 #define ESR_EC_DABT_CUR 0x25
 #define ESR_DFSC_SEA 0x10 /* synchronous external abort */
 
+/* IRQs taken at EL1 (SP_EL1) call this when set; any other exception still panics. */
+extern void (*guest_irq_handler)(void);
+
 /* Print "GUEST-PANIC ..." and power off. */
 __attribute__((noreturn)) void guest_panic(const char *why);
 

@@ -24,3 +24,4 @@ guest_\name\()_end:
 	guest_image refuse
 	guest_image share
 	guest_image smp
+	guest_image vgic

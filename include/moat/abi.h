@@ -21,7 +21,7 @@
 #include "errors.h"
 
 #define MOAT_ABI_VERSION_MAJOR 1
-#define MOAT_ABI_VERSION_MINOR 0
+#define MOAT_ABI_VERSION_MINOR 1
 
 /* (fixed) 0xC6000000 | (0x100 + n): host calls live at n >= 0. */
 #define MOAT_FN(n) (0xC6000000UL | (0x100UL + (n)))
@@ -47,7 +47,9 @@
 #define MOAT_FN_STATS MOAT_FN(17)	 /* (which) -> x1..x3, see MOAT_STATS_* */
 #define MOAT_FN_CHECK MOAT_FN(18)	 /* () -> x1 = invariant violations found (diagnostics) */
 #define MOAT_FN_MEASUREMENT MOAT_FN(19)	 /* (handle, word) -> x1 = 64-bit word 0..3 of the SHA-256 */
-#define MOAT_FN_COUNT 20
+#define MOAT_FN_VM_SET_SPIS MOAT_FN(20) /* (handle, mask): SPIs 32 + n the host may raise; before FINALIZE; measured */
+#define MOAT_FN_IRQ_LINE MOAT_FN(21)	 /* (handle, intid, level 0/1) -> x1 = the vCPU the SPI is routed to */
+#define MOAT_FN_COUNT 22
 
 /* VM types (fixed values); MOAT_FN_CAPS x1 has bit (1 << type) set for each supported type. */
 #define MOAT_VM_NORMAL 0

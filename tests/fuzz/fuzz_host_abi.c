@@ -19,7 +19,7 @@
  *   - after a success that changed the page database: all three STATS
  *     answers agree with a count of the database, VM table and pool;
  *   - no lock is left held and no vCPU is left loaded;
- *   - VERSION still answers 0x10000;
+ *   - VERSION still answers 0x10001;
  *   - on success: result registers a call does not write are 0, and what the
  *     host can observe matches docs/ABI.md -- each page's new owner/state,
  *     the VM's stage 2 mapping the page, DONATE_VM and RECLAIM pages zeroed,
@@ -231,13 +231,14 @@ static void print_totals(void)
 static const char *const call_names[MOAT_FN_COUNT] = {
 	"VERSION",    "CAPS",	   "VM_CREATE",	   "VM_DESTROY", "VCPU_CREATE",	 "DONATE_CORE", "SHARE_CORE",
 	"UNSHARE_CORE", "DONATE_VM", "LOAD",	   "SHARE_VM",	 "SET_BOOT",	 "FINALIZE",	"VCPU_RUN",
-	"VCPU_GET_REG", "VCPU_SET_REG", "RECLAIM",   "STATS",	   "CHECK",	 "MEASUREMENT",
+	"VCPU_GET_REG", "VCPU_SET_REG", "RECLAIM",   "STATS",	   "CHECK",	 "MEASUREMENT", "VM_SET_SPIS",
+	"IRQ_LINE",
 };
 
 /* Arguments each call uses (docs/ABI.md); the rest must be zero. */
-static const unsigned int call_nargs[MOAT_FN_COUNT] = { 0, 0, 6, 1, 3, 3, 1, 1, 3, 3, 3, 3, 1, 2, 3, 4, 1, 1, 0, 2 };
+static const unsigned int call_nargs[MOAT_FN_COUNT] = { 0, 0, 6, 1, 3, 3, 1, 1, 3, 3, 3, 3, 1, 2, 3, 4, 1, 1, 0, 2, 2, 3 };
 /* Results each call writes; the other result registers read 0. */
-static const unsigned int call_nresults[MOAT_FN_COUNT] = { 1, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 1, 1, 0, 0, 3, 1, 1 };
+static const unsigned int call_nresults[MOAT_FN_COUNT] = { 1, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 1, 1, 0, 0, 3, 1, 1, 0, 1 };
 
 static const char *fid_name(u64 fid)
 {
@@ -628,7 +629,7 @@ static void check_version(void)
 	struct host_call_args a = { .a = { 0 } };
 	long ret = host_call_raw(MOAT_FN_VERSION, &a);
 
-	if (ret != MOAT_OK || a.res[0] != 0x10000 || a.res[1] || a.res[2]) {
+	if (ret != MOAT_OK || a.res[0] != 0x10001 || a.res[1] || a.res[2]) {
 		violation("VERSION after the call: %ld [0x%lx 0x%lx 0x%lx]", ret, a.res[0], a.res[1], a.res[2]);
 	}
 }
@@ -753,7 +754,7 @@ static void check_run_page(const struct vm *vm, const struct moat_run *run, u64 
 /* Calls that name a VM by handle in x1 (VM_CREATE returns one instead). */
 static bool names_vm(u64 fid)
 {
-	return fid != MOAT_FN_VM_CREATE && fid >= MOAT_FN_VM_DESTROY && fid <= MOAT_FN_MEASUREMENT &&
+	return fid != MOAT_FN_VM_CREATE && fid >= MOAT_FN_VM_DESTROY && fid <= MOAT_FN_IRQ_LINE &&
 	       fid != MOAT_FN_SHARE_CORE && fid != MOAT_FN_UNSHARE_CORE && fid != MOAT_FN_RECLAIM &&
 	       fid != MOAT_FN_STATS && fid != MOAT_FN_CHECK;
 }
@@ -783,6 +784,7 @@ static void check_lifecycle(u64 fid, const u64 a[HOST_CALL_MAX_ARGS], const u64 
 	case MOAT_FN_VCPU_CREATE:
 	case MOAT_FN_LOAD:
 	case MOAT_FN_SET_BOOT:
+	case MOAT_FN_VM_SET_SPIS:
 		if (before->state != VM_CREATED) {
 			violation("%s succeeded on vm%u in state %d", name, slot, before->state);
 		}
@@ -793,6 +795,12 @@ static void check_lifecycle(u64 fid, const u64 a[HOST_CALL_MAX_ARGS], const u64 
 				  before->vcpus[0] ? "present" : "missing", before->boot_set ? "set" : "unset");
 		}
 		want = VM_FINALIZED;
+		break;
+	case MOAT_FN_IRQ_LINE:
+		if (before->state != VM_FINALIZED || a[1] < 32 || a[1] >= 96 || !(before->vgic.allowed >> (a[1] - 32) & 1)) {
+			violation("IRQ_LINE of INTID %lu succeeded on vm%u (state %d, SPIs 0x%lx)", a[1], slot,
+				  before->state, before->vgic.allowed);
+		}
 		break;
 	case MOAT_FN_VCPU_RUN:
 		if (before->state != VM_FINALIZED) {
@@ -1234,7 +1242,7 @@ static u64 gen_mmio_base(void)
 	}
 }
 
-enum arg_kind { K_NONE, K_HANDLE, K_PA, K_IPA, K_SMALL, K_SIZE, K_RAW, K_MMIO };
+enum arg_kind { K_NONE, K_HANDLE, K_PA, K_IPA, K_SMALL, K_SIZE, K_RAW, K_MMIO, K_INTID };
 
 static const u8 call_kinds[MOAT_FN_COUNT][HOST_CALL_MAX_ARGS] = {
 	[2] = { K_SMALL, K_SMALL, K_PA, K_SIZE, K_MMIO, K_SIZE },
@@ -1254,11 +1262,15 @@ static const u8 call_kinds[MOAT_FN_COUNT][HOST_CALL_MAX_ARGS] = {
 	[16] = { K_PA },
 	[17] = { K_SMALL },
 	[19] = { K_HANDLE, K_SMALL },
+	[20] = { K_HANDLE, K_RAW },
+	[21] = { K_HANDLE, K_INTID, K_SMALL },
 };
 
 static u64 gen_kind(enum arg_kind k)
 {
 	switch (k) {
+	case K_INTID: /* mostly the SPIs a VM can list (32..95), some SGIs/PPIs and beyond */
+		return u8_in() < 0xe0 ? 32 + u8_in() % 64 : gen_small() + (u8_in() & 0x70);
 	case K_HANDLE:
 		return gen_handle();
 	case K_PA:

@@ -115,7 +115,8 @@ def test_bad_device_tree_powers_off(boot, tmp_path, name):
 
 @pytest.mark.parametrize("test,cpu", [("boot_protocol", "cortex-a72"), ("demo", "cortex-a72"),
                                       ("vm_hello_protected", "cortex-a72"), ("vm_hello_normal", "cortex-a72"),
-                                      ("boot_protocol", "max"), ("vm_hello_protected", "max")])
+                                      ("boot_protocol", "max"), ("vm_hello_protected", "max"),
+                                      ("vm_vgic", "cortex-a72")])
 def test_poisoned_sysregs(boot, test, cpu):
     """A core that starts with garbage in every register it must initialise still gives a working host and guests.
 

@@ -161,3 +161,32 @@ def test_caps(boot):
     assert_passed(b, "vm_caps")
     m = report(b, r"^caps: status 0, types 0x3, features 0x0, max VMs (\d+), max vCPUs per VM (\d+)$")
     assert m and int(m[0].group(1)) >= 8 and int(m[0].group(2)) >= 1, b.describe()
+
+
+VGIC = [
+    "guest: vgic typer=0x480002 iidr=0x100043b pidr2=0x30 gicr_typer=0x10",
+    "guest: vgic ticks=20",
+    "guest: vgic sgi=1",
+    "guest: vgic spi33=3 spi34=0 spurious=0",
+    "guest: vgic garbage iidr=0x100043b",
+    "guest: vgic done",
+]
+
+
+@pytest.mark.parametrize("cpu", ["cortex-a72", "max"])
+def test_vgic(boot, cpu):
+    """The core's vGIC and the guest's virtual timer: 20 ticks at 1 ms, none lost or doubled, no exit per tick;
+    SGI to itself; SPIs through IRQ_LINE, an unlisted one refused; a 100,000-call IRQ_LINE flood first."""
+    b = boot(test="vm_vgic", cpu=cpu)
+    assert_passed(b, "vm_vgic")
+    lines = guest_lines(b)
+    for line in VGIC:
+        assert line in lines, b.describe()
+    assert len([l for l in lines if l.startswith("guest: vgic ticks=")]) == 1, b.describe()
+    ticks = [m for m in (re.match(r"guest: vgic late=(\d+) elapsed_ms=(\d+)$", l) for l in lines) if m]
+    assert len(ticks) == 1, b.describe()
+    assert int(ticks[0].group(2)) >= 25, b.describe()  # 20 periods, then 5 ms with the timer off
+    window = report(b, r"vgic: exits during the ticks (\d+) \(IRQ (\d+)\); raises 3 acks 3; IRQ_LINE 34 -> -4$")
+    assert len(window) == 1, b.describe()
+    assert int(window[0].group(1)) <= 2, b.describe()
+    assert report(b, r"vgic: 100000 IRQ_LINE calls in \d+ ms$"), b.describe()

@@ -247,6 +247,11 @@ void arch_power_off(void)
 
 void arch_poison_sysregs(void)
 {
+	/* The virtual CPU interface: a pending virtual SPI 40 in LR0, garbage in LR1, priority 0 active in group 1. */
+	write_sysreg(S3_4_C12_C12_0, (1UL << 62) | (1UL << 60) | 40); /* ICH_LR0_EL2 */
+	write_sysreg(S3_4_C12_C12_1, POISON);			       /* ICH_LR1_EL2 */
+	write_sysreg(S3_4_C12_C9_0, 1);				       /* ICH_AP1R0_EL2 */
+	write_sysreg(S3_4_C12_C8_0, 1);				       /* ICH_AP0R0_EL2 */
 	write_sysreg(sctlr_el1, SCTLR_EL1_RESET | (1UL << 0) | (1UL << 2) | (1UL << 12) | (1UL << 26));
 	write_sysreg(tcr_el1, POISON);
 	write_sysreg(mair_el1, POISON);
@@ -457,6 +462,7 @@ static void init_el2_for_host(void)
 	arch_isb();
 	write_sysreg(S3_4_C12_C11_0, 0); /* ICH_HCR_EL2: no virtual interface for the host */
 	arch_isb();
+	arch_vgic_cpu_reset();
 	/* Drop whatever stage-1/2 entries VMID 0 may have from before the table existed. */
 	__asm__ volatile("tlbi vmalls12e1is; dsb ish; isb" ::: "memory");
 }

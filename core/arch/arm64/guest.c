@@ -64,6 +64,173 @@ void __fpsimd_restore(const struct fpsimd_state *s);
 	X(SYS_CNTV_CVAL_EL0, cntv_cval_el0)                                                                          \
 	X(SYS_ICH_VMCR_EL2, S3_4_C12_C11_7)
 
+/* ---- virtual GIC CPU interface (vgic.c owns the state) ---- */
+#define ICH_AP0R(n) S3_4_C12_C8_##n
+#define ICH_AP1R(n) S3_4_C12_C9_##n
+#define ICH_VTR_EL2 S3_4_C12_C11_1
+#define ICH_MISR_EL2 S3_4_C12_C11_2
+#define ICH_HCR_EL2 S3_4_C12_C11_0
+/* One level more, so that the names above expand before read_sysreg/write_sysreg stringify them. */
+#define RD(r) read_sysreg(r)
+#define WR(r, v) write_sysreg(r, v)
+#define ICH_VTR_LISTREGS(v) (((v)&0x1f) + 1)
+#define ICH_VTR_PRIBITS(v) ((((v) >> 29) & 0x7) + 1)
+
+unsigned int arch_vgic_nr_lrs(void)
+{
+	/* Read once: every CPU of the machine has the same interface (a racing first read writes the same value). */
+	static unsigned int nr;
+
+	if (!nr) {
+		unsigned int n = ICH_VTR_LISTREGS(RD(ICH_VTR_EL2));
+
+		nr = n < VGIC_MAX_LRS ? n : VGIC_MAX_LRS;
+	}
+	return nr;
+}
+
+/* ICH_AP<g>R<n> registers the CPU has: one per 32 preemption levels (5, 6, 7 priority bits: 1, 2, 4). */
+static unsigned int nr_aprs(void)
+{
+	static unsigned int nr; /* as in arch_vgic_nr_lrs() */
+
+	if (!nr) {
+		unsigned int bits = ICH_VTR_PRIBITS(RD(ICH_VTR_EL2));
+
+		nr = bits >= 7 ? 4 : bits == 6 ? 2 : 1;
+	}
+	return nr;
+}
+
+static void apr_restore(const struct vgic_cpu *c)
+{
+	unsigned int n = nr_aprs();
+
+	/* Fall through from the highest the CPU has: the others are UNDEFINED to access. */
+	switch (n) {
+	case 4:
+		WR(ICH_AP0R(3), c->ap0r[3]);
+		WR(ICH_AP1R(3), c->ap1r[3]);
+		WR(ICH_AP0R(2), c->ap0r[2]);
+		WR(ICH_AP1R(2), c->ap1r[2]);
+		/* fallthrough */
+	case 2:
+		WR(ICH_AP0R(1), c->ap0r[1]);
+		WR(ICH_AP1R(1), c->ap1r[1]);
+		/* fallthrough */
+	default:
+		WR(ICH_AP0R(0), c->ap0r[0]);
+		WR(ICH_AP1R(0), c->ap1r[0]);
+	}
+}
+
+static void apr_save(struct vgic_cpu *c)
+{
+	unsigned int n = nr_aprs();
+
+	switch (n) {
+	case 4:
+		c->ap0r[3] = (u32)RD(ICH_AP0R(3));
+		c->ap1r[3] = (u32)RD(ICH_AP1R(3));
+		c->ap0r[2] = (u32)RD(ICH_AP0R(2));
+		c->ap1r[2] = (u32)RD(ICH_AP1R(2));
+		/* fallthrough */
+	case 2:
+		c->ap0r[1] = (u32)RD(ICH_AP0R(1));
+		c->ap1r[1] = (u32)RD(ICH_AP1R(1));
+		/* fallthrough */
+	default:
+		c->ap0r[0] = (u32)RD(ICH_AP0R(0));
+		c->ap1r[0] = (u32)RD(ICH_AP1R(0));
+	}
+}
+
+#define LR_CASE(n, reg)                                                                                              	case n:                                                                                                      		if (write) {                                                                                         			write_sysreg(reg, *v);                                                                       		} else {                                                                                             			*v = read_sysreg(reg);                                                                       		}                                                                                                    		break;
+
+/* ICH_LR<n>_EL2: the register number is part of the instruction. */
+static void lr_access(unsigned int n, u64 *v, bool write)
+{
+	switch (n) {
+		LR_CASE(0, S3_4_C12_C12_0)
+		LR_CASE(1, S3_4_C12_C12_1)
+		LR_CASE(2, S3_4_C12_C12_2)
+		LR_CASE(3, S3_4_C12_C12_3)
+		LR_CASE(4, S3_4_C12_C12_4)
+		LR_CASE(5, S3_4_C12_C12_5)
+		LR_CASE(6, S3_4_C12_C12_6)
+		LR_CASE(7, S3_4_C12_C12_7)
+		LR_CASE(8, S3_4_C12_C13_0)
+		LR_CASE(9, S3_4_C12_C13_1)
+		LR_CASE(10, S3_4_C12_C13_2)
+		LR_CASE(11, S3_4_C12_C13_3)
+		LR_CASE(12, S3_4_C12_C13_4)
+		LR_CASE(13, S3_4_C12_C13_5)
+		LR_CASE(14, S3_4_C12_C13_6)
+		LR_CASE(15, S3_4_C12_C13_7)
+	default:
+		break;
+	}
+}
+
+/*
+ * Before entry: the LRs vgic_flush() chose, and the virtual interface on.
+ * Only LRs that hold something now or held something at the last exit are
+ * written (the others are zero in the CPU already: put zeroes them, and the
+ * hardware never fills an invalid LR), so an idle vGIC costs no LR access.
+ */
+static void vgic_enter(struct vcpu *vcpu)
+{
+	unsigned int nr = arch_vgic_nr_lrs();
+	u32 live = 0;
+
+	for (unsigned int i = 0; i < nr; i++) {
+		if (vcpu->vgic.lr[i] || (vcpu->vgic.lr_live & (1U << i))) {
+			lr_access(i, &vcpu->vgic.lr[i], true);
+		}
+		live |= vcpu->vgic.lr[i] ? 1U << i : 0;
+	}
+	vcpu->vgic.lr_live = live;
+	WR(ICH_HCR_EL2, vcpu->vgic.hcr | ICH_HCR_EN);
+}
+
+/* After exit: what the guest made of them, and why a maintenance interrupt may be pending. */
+static void vgic_exit(struct vcpu *vcpu)
+{
+	for (u32 live = vcpu->vgic.lr_live; live; live &= live - 1) {
+		unsigned int i = (unsigned int)__builtin_ctz(live);
+
+		lr_access(i, &vcpu->vgic.lr[i], false);
+	}
+	vcpu->vgic.misr = vcpu->vgic.lr_live || vcpu->vgic.hcr ? (u32)RD(ICH_MISR_EL2) : 0;
+}
+
+/*
+ * At CPU init, once ICH_HCR_EL2 is 0: no LR or active priority left by
+ * firmware or a previous life of the machine (their reset values are
+ * UNKNOWN). vgic_enter() writes only the LRs a vCPU uses, so a stale one
+ * would reach the first guest.
+ */
+void arch_vgic_cpu_reset(void)
+{
+	u64 zero = 0;
+
+	for (unsigned int i = 0; i < arch_vgic_nr_lrs(); i++) {
+		lr_access(i, &zero, true);
+	}
+	apr_restore(&(struct vgic_cpu){ 0 });
+}
+
+u64 arch_vtimer_ctl(void)
+{
+	return read_sysreg(cntv_ctl_el0);
+}
+
+void arch_vtimer_set_ctl(u64 ctl)
+{
+	write_sysreg(cntv_ctl_el0, ctl);
+	arch_isb();
+}
+
 static void save_el1(u64 *sys)
 {
 #define SAVE(idx, reg) sys[idx] = read_sysreg(reg);
@@ -99,6 +266,7 @@ void arch_vcpu_load(struct vcpu *vcpu, bool flush_local)
 	write_sysreg(cnthctl_el2, CNTHCTL_EL1PCTEN);
 	write_sysreg(cntvoff_el2, 0);
 	write_sysreg(vmpidr_el2, MPIDR_RES1 | vcpu->index);
+	apr_restore(&vcpu->vgic);
 	arch_isb();
 	if (flush_local) {
 		/* Another vCPU of this VM ran here last: its local TLB and I-cache context must not leak. */
@@ -113,6 +281,16 @@ void arch_vcpu_put(struct vcpu *vcpu)
 	arm64_timer_guest_put(); /* the host's CNTV is back below: CNTHP off before the ERET to EL1 */
 	save_el1(vcpu->ctx.sys);
 	restore_el1(pc->host_sys);
+	apr_save(&vcpu->vgic);
+	/* The host has no virtual interface: off, and no guest LR or priority state left behind. */
+	WR(ICH_HCR_EL2, 0);
+	for (u32 live = vcpu->vgic.lr_live; live; live &= live - 1) {
+		u64 zero = 0;
+
+		lr_access((unsigned int)__builtin_ctz(live), &zero, true);
+	}
+	vcpu->vgic.lr_live = 0;
+	apr_restore(&(struct vgic_cpu){ 0 });
 	if (pc->guest_fp_loaded) {
 		write_sysreg(cptr_el2, host_el2.cptr);
 		arch_isb();
@@ -170,7 +348,9 @@ void arch_guest_run(struct vcpu *vcpu, struct guest_exit *exit)
 			*exit = (struct guest_exit){ .kind = GUEST_EXIT_NOT_ENTERED };
 			return;
 		}
+		vgic_enter(vcpu);
 		exit->kind = (enum guest_exit_kind)__guest_enter(&vcpu->ctx.regs, pc);
+		vgic_exit(vcpu);
 		exit->esr = read_sysreg(esr_el2);
 		exit->far = read_sysreg(far_el2);
 		exit->ipa = HPFAR_IPA(read_sysreg(hpfar_el2)) | (exit->far & (PAGE_SIZE - 1));

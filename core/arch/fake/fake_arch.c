@@ -243,8 +243,27 @@ void arch_vcpu_put(struct vcpu *vcpu)
 	(void)vcpu;
 }
 
+unsigned int arch_vgic_nr_lrs(void)
+{
+	return fake.nr_lrs ? fake.nr_lrs : 4;
+}
+
+u64 arch_vtimer_ctl(void)
+{
+	return fake.cntv_ctl;
+}
+
+void arch_vtimer_set_ctl(u64 ctl)
+{
+	fake.cntv_ctl = ctl;
+}
+
 void arch_guest_run(struct vcpu *vcpu, struct guest_exit *exit)
 {
+	fake.entries++;
+	memcpy(fake.lr, vcpu->vgic.lr, sizeof(fake.lr));
+	fake.ich_hcr = vcpu->vgic.hcr | ICH_HCR_EN;
+	fake.ich_misr = 0;
 	if (fake.next_exit < fake.nr_exits) {
 		*exit = fake.exits[fake.next_exit];
 	} else {
@@ -256,6 +275,8 @@ void arch_guest_run(struct vcpu *vcpu, struct guest_exit *exit)
 		fake.exit_hook(vcpu, fake.next_exit);
 	}
 	fake.next_exit++;
+	memcpy(vcpu->vgic.lr, fake.lr, sizeof(fake.lr));
+	vcpu->vgic.misr = fake.ich_misr;
 }
 
 void arch_vcpu_sync_serror(struct vcpu *vcpu)

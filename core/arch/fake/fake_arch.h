@@ -68,6 +68,18 @@ struct fake_state {
 	unsigned int vcpu_loads, vcpu_puts;
 	unsigned int serror_syncs; /* arch_vcpu_sync_serror() calls */
 	/*
+	 * The virtual GIC CPU interface as the guest sees it during one
+	 * arch_guest_run(): the vCPU's LRs and ICH_HCR go in before the exit
+	 * hook runs (the hook plays the guest and the GIC: it may acknowledge,
+	 * EOI, set misr), and come back out after. nr_lrs 0 means 4 (QEMU's).
+	 */
+	u64 lr[VGIC_MAX_LRS];
+	unsigned int nr_lrs;
+	u64 ich_hcr;
+	u32 ich_misr;
+	u64 cntv_ctl; /* the loaded guest's CNTV_CTL_EL0 */
+	unsigned int entries; /* arch_guest_run() calls */
+	/*
 	 * Device accessors: plain memory at pa, counted; when device_fault
 	 * returns true for an access, it behaves as if the device had answered
 	 * with an external abort (nothing read or written, false returned).

@@ -8,7 +8,7 @@
  *   - checks that a refused call changed nothing: the three MOAT_FN_STATS
  *     selectors read the same before and after it, and x1..x3 are zero;
  *   - checks MOAT_FN_CHECK reports 0 invariant violations and
- *     MOAT_FN_VERSION still answers 0x10000;
+ *     MOAT_FN_VERSION still answers 0x10001;
  *   - prints exactly one line, parsed by tests/integration/test_attacks.py:
  *       ATTACK-PASS: <name> (<what>, got <code>)
  *       ATTACK-FAIL: <name>: <reason>
@@ -463,6 +463,32 @@ static long a_vcpu_create_unaligned_run_page(void)
 static long a_vcpu_create_after_finalize(void)
 {
 	return CALL(MOAT_FN_VCPU_CREATE, F.fin.handle, 1, shared_page());
+}
+
+/* Interrupt lines (DESIGN §9): the host raises only the SPIs the VM's configuration listed (none for fin). */
+static long a_irq_line_unlisted_spi(void)
+{
+	return CALL(MOAT_FN_IRQ_LINE, F.fin.handle, 33, 1);
+}
+
+static long a_irq_line_sgi(void)
+{
+	return CALL(MOAT_FN_IRQ_LINE, F.fin.handle, 1, 1);
+}
+
+static long a_irq_line_timer_ppi(void)
+{
+	return CALL(MOAT_FN_IRQ_LINE, F.fin.handle, 27, 1);
+}
+
+static long a_irq_line_bad_level(void)
+{
+	return CALL(MOAT_FN_IRQ_LINE, F.fin.handle, 33, 2);
+}
+
+static long a_set_spis_after_finalize(void)
+{
+	return CALL(MOAT_FN_VM_SET_SPIS, F.fin.handle, ~0UL);
 }
 
 /* An empty memcache: refused, and the run page must not stay attached (it can be unshared). */
@@ -970,7 +996,7 @@ struct attack {
 
 static const struct attack attacks[] = {
 	ATTACK(unknown_function, "function MOAT_FN(0x7ff)", MOAT_E_NOT_SUPPORTED),
-	ATTACK(function_past_table, "function MOAT_FN(20), one past the table", MOAT_E_NOT_SUPPORTED),
+	ATTACK(function_past_table, "function MOAT_FN(22), one past the table", MOAT_E_NOT_SUPPORTED),
 	ATTACK(other_smccc_owner, "PSCI_VERSION 0x84000000 over HVC", MOAT_E_NOT_SUPPORTED),
 	ATTACK(function_id_upper_bits, "MOAT_FN_VERSION with bit 32 set", MOAT_E_NOT_SUPPORTED),
 	ATTACK(hvc_immediate_1, "VERSION via hvc #1", MOAT_E_NOT_SUPPORTED),
@@ -1008,6 +1034,11 @@ static const struct attack attacks[] = {
 	ATTACK(vcpu_create_unaligned_run_page, "VCPU_CREATE run page + 8", MOAT_E_ALIGN),
 	ATTACK(vcpu_create_after_finalize, "VCPU_CREATE after FINALIZE", MOAT_E_STATE),
 	ATTACK(vcpu_create_memcache_empty, "VCPU_CREATE with an empty memcache", MOAT_E_NOMEM),
+	ATTACK(irq_line_unlisted_spi, "IRQ_LINE of SPI 33, not in the VM's list", MOAT_E_PERM),
+	ATTACK(irq_line_sgi, "IRQ_LINE of SGI 1", MOAT_E_PERM),
+	ATTACK(irq_line_timer_ppi, "IRQ_LINE of PPI 27 (the guest's timer)", MOAT_E_PERM),
+	ATTACK(irq_line_bad_level, "IRQ_LINE level 2", MOAT_E_INVAL),
+	ATTACK(set_spis_after_finalize, "VM_SET_SPIS after FINALIZE", MOAT_E_STATE),
 	ATTACK(donate_core_page, "DONATE_VM of a core page", MOAT_E_PERM),
 	ATTACK(donate_same_page_twice, "DONATE_VM of a page already donated to the same VM", MOAT_E_PERM),
 	ATTACK(donate_page_to_second_vm, "DONATE_VM of another VM's page", MOAT_E_PERM),

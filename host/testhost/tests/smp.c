@@ -98,7 +98,7 @@ TEST(smp_boot)
 	for (unsigned int cpu = 1; cpu < n; cpu++) {
 		if (CHECK(smp_call(cpu, hvc_version_job, 0, &v, WAIT_MS), "CPU %u did not run its job", cpu)) {
 			tprintf("smp: CPU %u: MOAT_FN_VERSION -> 0x%lx\n", cpu, v);
-			CHECK_EQ(v, 0x10000);
+			CHECK_EQ(v, ((u64)MOAT_ABI_VERSION_MAJOR << 16) | MOAT_ABI_VERSION_MINOR);
 		}
 	}
 	for (unsigned int cpu = 1; cpu < n; cpu++) {

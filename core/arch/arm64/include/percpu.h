@@ -44,6 +44,8 @@ struct guest_el2_config {
 };
 extern struct guest_el2_config guest_el2;
 void arch_guest_el2_init(void);
+/* Zero this CPU's ICH_LR<n>_EL2 and ICH_AP0R/AP1R<n>_EL2 (guest.c): called at each CPU's EL2 init. */
+void arch_vgic_cpu_reset(void);
 
 /* el2_trap() for any exception while a guest runs on this CPU: back out of __guest_enter with kind. */
 void arch_guest_trap(struct cpu_regs *frame, enum guest_exit_kind kind) __attribute__((noreturn));
