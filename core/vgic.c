@@ -789,6 +789,9 @@ static void send_sgi(struct vcpu *vcpu, u64 v)
 		}
 		if (t && hit) {
 			set_pending(t, intid);
+			/* The sender's own SGI is seen at its next entry; another vCPU may be
+			 * in its guest on another CPU, where only the host can reach it. */
+			vcpu->vgic.kick |= t != vcpu ? 1UL << i : 0;
 		}
 	}
 	spin_unlock(&vm->vgic.lock);
@@ -811,6 +814,14 @@ bool vgic_sysreg_trap(struct vcpu *vcpu, u64 esr)
 	}
 	vcpu->ctx.regs.elr += 4;
 	return true;
+}
+
+u64 vgic_take_kick(struct vcpu *vcpu)
+{
+	u64 kick = vcpu->vgic.kick; /* the sender's own field, written on its own CPU: no lock */
+
+	vcpu->vgic.kick = 0;
+	return kick;
 }
 
 /* ---- the host's lines

@@ -104,6 +104,9 @@ struct vgic_cpu {
 	u32 ap0r[VGIC_MAX_APR], ap1r[VGIC_MAX_APR];
 	bool timer_masked; /* the core set CNTV_CTL.IMASK on a guest timer expiry, and
                         lifts it at the EOI */
+	/* Other vCPUs this vCPU's last ICC_SGI1R write made pending (bit = index): the
+	   host may be running them on other CPUs and must kick them (MOAT_EXIT_KICK). */
+	u64 kick;
 };
 
 struct vm;
@@ -128,6 +131,9 @@ void vgic_mmio_write(struct vcpu *vcpu, u64 ipa, unsigned int size, u64 value);
 /* EC 0x18: true if esr names ICC_SGI1R/ASGI1R/SGI0R_EL1, which it then handled.
  */
 bool vgic_sysreg_trap(struct vcpu *vcpu, u64 esr);
+/* After vgic_sysreg_trap: the other vCPUs its SGI reached (bit = index), then
+ * forgotten. Nonzero: the sender's run ends with MOAT_EXIT_KICK naming them. */
+u64 vgic_take_kick(struct vcpu *vcpu);
 
 /*
  * A physical IRQ took the guest out: true when it was the guest's own (its

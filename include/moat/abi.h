@@ -82,6 +82,7 @@
 #define MOAT_EXIT_IRQ 7		 /* a physical interrupt for the host arrived while the guest ran */
 #define MOAT_EXIT_VCPU_ON 8	 /* vcpu_on: the guest's PSCI CPU_ON made vCPU `index` runnable; run it (and this one) */
 #define MOAT_EXIT_VCPU_OFF 9	 /* the vCPU is off (its CPU_OFF, or VCPU_RUN of an off vCPU): run it after a VCPU_ON names it */
+#define MOAT_EXIT_KICK 10	 /* kick: the guest sent SGIs to vCPUs `vcpus` (bit = index); kick those running elsewhere */
 
 /* Register IDs for VCPU_GET_REG / VCPU_SET_REG. */
 #define MOAT_REG_X(n) (n) /* x0..x30 */
@@ -121,6 +122,9 @@ struct moat_run {
 		struct {
 			uint64_t index; /* the vCPU the guest's CPU_ON started */
 		} vcpu_on;
+		struct {
+			uint64_t vcpus; /* bit i: vCPU i (not the sender) has a new SGI pending */
+		} kick;
 		uint64_t raw[6];
 	} u;
 	uint64_t reserved[57];

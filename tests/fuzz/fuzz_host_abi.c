@@ -708,7 +708,7 @@ static void check_run_page(const struct vm *vm, const struct moat_run *run, u64 
 	};
 	unsigned int used = reason < ARRAY_SIZE(used_words) ? used_words[reason] : 0;
 
-	if (reason == MOAT_EXIT_NONE || reason > MOAT_EXIT_VCPU_OFF || run->exit_reason != reason || run->flags) {
+	if (reason == MOAT_EXIT_NONE || reason > MOAT_EXIT_KICK || run->exit_reason != reason || run->flags) {
 		violation("VCPU_RUN: exit %lu, run page says exit %u flags 0x%x", reason, run->exit_reason, run->flags);
 		return;
 	}

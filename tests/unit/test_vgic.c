@@ -458,6 +458,55 @@ static void test_sgi(void **state)
 	assert_false(vgic_sysreg_trap(c0, sgi_esr(4, 1)));
 }
 
+/*
+ * An SGI to another vCPU ends the sender's run with MOAT_EXIT_KICK naming the
+ * targets (that vCPU may be in its guest on another CPU, where only the host
+ * can reach it); an SGI to itself alone does not end the run.
+ */
+static void test_sgi_kick(void **state)
+{
+	struct fm_vm v = fm_build_vm(m, MOAT_VM_PROTECTED, FM_NO_FINALIZE);
+	struct moat_run *run0 = (struct moat_run *)(uintptr_t)v.run_pa;
+	struct vcpu *c0;
+	u64 run1 = fm_host_page(m), res[3];
+
+	assert_int_equal(FM_CALL(MOAT_FN_SHARE_CORE, run1), MOAT_OK);
+	assert_int_equal(FM_CALL(MOAT_FN_VCPU_CREATE, v.handle, 1, run1), MOAT_OK);
+	assert_int_equal(FM_CALL(MOAT_FN_FINALIZE, v.handle), MOAT_OK);
+	c0 = fm_vcpu(&v, 0);
+
+	/* SGI 4 to {0, 1}: vCPU 1 is named, the sender is not. */
+	c0->ctx.regs.x[7] = 4UL << 24 | 1U << 1 | 1U << 0;
+	fake.nr_exits = fake.next_exit = 0;
+	fake_queue_exit(GUEST_EXIT_SYNC, sgi_esr(5, 7), 0, 0);
+	assert_int_equal(FM_CALLR(res, MOAT_FN_VCPU_RUN, v.handle, 0), MOAT_OK);
+	assert_int_equal(res[0], MOAT_EXIT_KICK);
+	assert_int_equal(run0->exit_reason, MOAT_EXIT_KICK);
+	assert_int_equal(run0->u.kick.vcpus, 1U << 1);
+	assert_int_equal(fm_vcpu(&v, 1)->vgic.priv.pending, 1U << 4);
+	assert_int_equal(c0->vgic.priv.pending, 1U << 4);
+
+	/* IRM (all but self): vCPU 1. */
+	c0->ctx.regs.x[3] = 6UL << 24 | 1UL << 40;
+	fake.nr_exits = fake.next_exit = 0;
+	fake_queue_exit(GUEST_EXIT_SYNC, sgi_esr(5, 3), 0, 0);
+	assert_int_equal(FM_CALLR(res, MOAT_FN_VCPU_RUN, v.handle, 0), MOAT_OK);
+	assert_int_equal(res[0], MOAT_EXIT_KICK);
+	assert_int_equal(run0->u.kick.vcpus, 1U << 1);
+	assert_int_equal(fm_vcpu(&v, 1)->vgic.priv.pending, 1U << 4 | 1U << 6);
+
+	/* To itself only: the guest continues (the IRQ after it ends this run), and no stale kick stays behind. */
+	c0->ctx.regs.x[7] = 2UL << 24 | 1U << 0;
+	fake.nr_exits = fake.next_exit = 0;
+	fake_queue_exit(GUEST_EXIT_SYNC, sgi_esr(5, 7), 0, 0);
+	fake_queue_exit(GUEST_EXIT_IRQ, 0, 0, 0);
+	assert_int_equal(FM_CALLR(res, MOAT_FN_VCPU_RUN, v.handle, 0), MOAT_OK);
+	assert_int_equal(res[0], MOAT_EXIT_IRQ);
+	assert_int_equal(run0->u.kick.vcpus, 0);
+	assert_int_equal(c0->vgic.kick, 0);
+	assert_int_equal(fm_violations(), 0);
+}
+
 /* ---- garbage
  * ----------------------------------------------------------------------------------------
  */
@@ -531,6 +580,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_irq_line_level_and_flood, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vtimer_injected_without_host_exit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sgi, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sgi_kick, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_everywhere, setup, teardown),
 	};
 
