@@ -25,3 +25,4 @@ guest_\name\()_end:
 	guest_image share
 	guest_image smp
 	guest_image vgic
+	guest_image mvcpu

@@ -138,3 +138,29 @@ def test_smp_reset_stops_guest(boot):
     m = [re.search(r"reset: scrubbed (\d+) pages not owned by the host", l) for l in b.core_lines]
     assert any(m), b.describe()
     assert b.returncode == 0  # QEMU -no-reboot: the reset ended it
+
+
+def test_vm_mvcpu(boot):
+    """guest/mvcpu: 4 vCPUs on 4 host CPUs, one run loop per CPU. An ldaxr/stlxr spinlock-protected counter
+    reaches its exact total; 120 SGIs between vCPUs (each a KICK exit naming its target, which the host kicks
+    with its own SGI) arrive exactly once each; then 100 ticks of a 1 ms virtual timer with none early or
+    missing and no exit per tick, while the host's own 10 ms CNTV keeps ticking through the core's CNTHP."""
+    b = boot(test="vm_mvcpu", smp=4, timeout=240)
+    assert_passed(b, "vm_mvcpu")
+    lines = [l for l in b.lines if l.startswith("guest: ")]
+    for want in ("guest: mvcpu counter=8000 expected=8000",
+                 "guest: mvcpu ipis sent=120 received=120 wrong=0 spurious=0",
+                 "guest: mvcpu done"):
+        assert want in lines, b.describe()
+    ticks = [m for m in (re.match(r"guest: mvcpu ticks=(\d+) early=(\d+) late=(\d+) elapsed_ms=(\d+)$", l)
+                         for l in lines) if m]
+    assert len(ticks) == 1, b.describe()
+    assert int(ticks[0].group(1)) == 100 and int(ticks[0].group(2)) == 0, b.describe()
+    assert int(ticks[0].group(4)) >= 105, b.describe()  # 100 periods, then 5 ms with the timer off
+    m = [re.match(r"mvcpu: exits during the ticks (\d+), host ticks then (\d+)", l) for l in b.lines]
+    m = [x for x in m if x]
+    assert len(m) == 1, b.describe()
+    exits, host_ticks = int(m[0].group(1)), int(m[0].group(2))
+    assert host_ticks >= 5 and exits <= host_ticks + 2, b.describe()
+    assert any(re.match(r"mvcpu: 3 VCPU_ON exits \(mask 0xe\); KICK exits named 120 vCPUs, 0 malformed", l)
+               for l in b.lines), b.describe()

@@ -1,0 +1,269 @@
+/*
+ * mvcpu: four vCPUs on four host CPUs (issue 11 "Tests"), against a VMM that
+ * runs each vCPU on its own host CPU and kicks a CPU when a KICK exit names
+ * its vCPU (docs/ABI.md "Interrupts").
+ *
+ * Every vCPU turns its MMU on (one identity map: RAM Normal write-back, the
+ * rest Device-nGnRnE), because the exclusives of the spinlock need Normal
+ * memory; with the MMU off every access is Device.
+ *
+ *   1. vCPU 0 starts vCPUs 1..3 with PSCI CPU_ON (context ID = each one's
+ *      stack top) and all four add 1 to a shared counter LOCK_ROUNDS times
+ *      under an ldaxr/stlxr spinlock:
+ *        guest: mvcpu counter=<4 * LOCK_ROUNDS> expected=<same>
+ *   2. IPIs: each vCPU i sends SGI (8 + i) to every other vCPU, IPI_ROUNDS
+ *      times, each only after the target took the previous one (so none can
+ *      merge with the one before); each vCPU counts what it took per SGI:
+ *        guest: mvcpu ipis sent=<n> received=<n> wrong=0 spurious=0
+ *      (wrong: an SGI from a sender, or in a number, that was never sent).
+ *      Then vCPUs 1..3 turn themselves off.
+ *   3. vCPU 0 alone: writes 1 to 0x0a000040 (VMM: "ticks start"), runs the
+ *      virtual timer at 1 ms for TICKS ticks (CVAL advanced by one period per
+ *      tick), spins 5 ms more with it off, writes 2 ("ticks end"):
+ *        guest: mvcpu ticks=100 early=0 late=<n> elapsed_ms=<n>
+ *      (early: a tick taken before its deadline -- a doubled tick.)
+ *   4. guest: mvcpu done, SYSTEM_OFF.
+ */
+#include "guest.h"
+
+#define PSCI_CPU_ON_64 0xc4000003UL
+#define PSCI_CPU_OFF 0x84000002UL
+#define PSCI_AFFINITY_INFO_64 0xc4000004UL
+#define NR_VCPUS 4
+#define LOCK_ROUNDS 2000
+#define IPI_ROUNDS 10
+#define SGI_BASE 8
+#define TICKS 100
+#define GICD 0x08000000UL
+#define GICR(i) (0x080A0000UL + 0x20000UL * (i))
+#define DEV_TICKS 0x0a000040UL
+
+#define write_sysreg(reg, v) __asm__ volatile("msr " #reg ", %0" : : "r"((uint64_t)(v)) : "memory")
+
+extern char secondary_entry[];
+void secondary_main(uint64_t context); /* secondary.S calls it */
+
+static uint64_t stacks[NR_VCPUS][1024] __attribute__((aligned(16)));
+static uint64_t l1_table[512] __attribute__((aligned(4096)));
+static volatile uint32_t lock;
+static volatile uint64_t counter;
+static volatile unsigned int arrived, lock_done, ipi_done;
+/* received[target][sender]: SGIs (SGI_BASE + sender) target took. */
+static volatile unsigned int received[NR_VCPUS][NR_VCPUS];
+static volatile unsigned int sent[NR_VCPUS], wrong, spurious;
+static volatile unsigned int ticks, early, late;
+static uint64_t period, deadline;
+
+static unsigned int self(void)
+{
+	return (unsigned int)(read_sysreg(mpidr_el1) & 0xff);
+}
+
+static void atomic_inc(volatile unsigned int *p)
+{
+	unsigned int v, fail;
+
+	__asm__ volatile("1: ldaxr %w0, [%2]\n"
+			 "   add %w0, %w0, #1\n"
+			 "   stlxr %w1, %w0, [%2]\n"
+			 "   cbnz %w1, 1b\n"
+			 : "=&r"(v), "=&r"(fail)
+			 : "r"(p)
+			 : "memory");
+}
+
+static void spin_lock(volatile uint32_t *l)
+{
+	uint32_t v, fail;
+
+	/* No WFE: the core traps it like WFI, and each would be an exit. */
+	__asm__ volatile("1: ldaxr %w0, [%2]\n"
+			 "   cbz %w0, 2f\n"
+			 "   yield\n"
+			 "   b 1b\n"
+			 "2: stxr %w1, %w3, [%2]\n"
+			 "   cbnz %w1, 1b\n"
+			 : "=&r"(v), "=&r"(fail)
+			 : "r"(l), "r"(1)
+			 : "memory");
+}
+
+static void spin_unlock(volatile uint32_t *l)
+{
+	__asm__ volatile("stlr wzr, [%0]" : : "r"(l) : "memory");
+}
+
+/* Identity map, 1 GiB blocks: [0, 1 GiB) Device-nGnRnE (attr 0), [1 GiB, 2 GiB) RAM, Normal WB (attr 1). */
+static void mmu_on(void)
+{
+	if (self() == 0) {
+		l1_table[0] = 0x0UL | 1UL << 10 | 0UL << 2 | 1;			 /* AF, attr 0, block */
+		l1_table[1] = 0x40000000UL | 1UL << 10 | 3UL << 8 | 1UL << 2 | 1; /* AF, inner shareable, attr 1 */
+		__asm__ volatile("dsb sy" ::: "memory");
+	}
+	write_sysreg(mair_el1, 0xffUL << 8);
+	/* T0SZ 32 (4 GiB, walk starts at level 1), WB WA walks, inner shareable, 4K granule, EPD1, IPS 32 bits. */
+	write_sysreg(tcr_el1, 32UL | 1UL << 8 | 1UL << 10 | 3UL << 12 | 1UL << 23);
+	write_sysreg(ttbr0_el1, (uint64_t)l1_table);
+	__asm__ volatile("isb; tlbi vmalle1; dsb nsh; isb" ::: "memory");
+	write_sysreg(sctlr_el1, read_sysreg(sctlr_el1) | 1UL << 0 | 1UL << 2 | 1UL << 12); /* M, C, I */
+	__asm__ volatile("isb" ::: "memory");
+}
+
+static void irq(void)
+{
+	uint64_t iar = read_sysreg(S3_0_C12_C12_0); /* ICC_IAR1_EL1 */
+	uint32_t intid = (uint32_t)(iar & 0xffffff);
+	unsigned int me = self();
+
+	if (intid == 27) {
+		if (read_cntvct() < deadline) {
+			early++;
+		} else if (read_cntvct() > deadline + period) {
+			late++;
+		}
+		if (++ticks < TICKS) {
+			deadline += period;
+			write_sysreg(cntv_cval_el0, deadline);
+		} else {
+			write_sysreg(cntv_ctl_el0, 0);
+		}
+	} else if (intid >= SGI_BASE && intid < SGI_BASE + NR_VCPUS && intid - SGI_BASE != me) {
+		received[me][intid - SGI_BASE]++;
+	} else if (intid >= 1020) {
+		spurious++;
+	} else {
+		atomic_inc(&wrong);
+	}
+	__asm__ volatile("isb");
+	if (intid < 1020) {
+		write_sysreg(S3_0_C12_C12_1, iar); /* ICC_EOIR1_EL1 */
+	}
+}
+
+static void enable(uint64_t frame, uint32_t intid)
+{
+	uint64_t n = intid / 32, bit = 1U << (intid % 32);
+
+	mmio_write32(frame + 0x80 + 4 * n, mmio_read32(frame + 0x80 + 4 * n) | bit); /* group 1 */
+	mmio_write32(frame + 0x400 + (intid & ~3U), 0xa0a0a0a0);		     /* priority 0xa0 */
+	mmio_write32(frame + 0x100 + 4 * n, bit);
+}
+
+/* This vCPU's redistributor and CPU interface: SGIs 8..11 and the timer enabled, IRQs unmasked. */
+static void gic_on(void)
+{
+	uint64_t rd = GICR(self());
+
+	mmio_write32(rd + 0x14, 0); /* GICR_WAKER: awake */
+	while (mmio_read32(rd + 0x14) & 4) {
+	}
+	for (uint32_t i = 0; i < NR_VCPUS; i++) {
+		enable(rd + 0x10000, SGI_BASE + i);
+	}
+	enable(rd + 0x10000, 27);
+	write_sysreg(S3_0_C4_C6_0, 0xff); /* ICC_PMR_EL1 */
+	write_sysreg(S3_0_C12_C12_7, 1);  /* ICC_IGRPEN1_EL1 */
+	__asm__ volatile("isb; msr daifclr, #2" ::: "memory");
+}
+
+static void wait_all(volatile unsigned int *v, unsigned int n)
+{
+	while (*v < n) {
+		__asm__ volatile("yield");
+	}
+}
+
+static void work(void)
+{
+	unsigned int me = self();
+
+	mmu_on();
+	gic_on();
+	atomic_inc(&arrived);
+	wait_all(&arrived, NR_VCPUS);
+	for (unsigned int i = 0; i < LOCK_ROUNDS; i++) {
+		spin_lock(&lock);
+		counter = counter + 1; /* a plain read-modify-write: only the lock keeps it exact */
+		spin_unlock(&lock);
+	}
+	atomic_inc(&lock_done);
+	wait_all(&lock_done, NR_VCPUS);
+	/* Round-robin over the targets; each SGI only once the target took the one before from us. */
+	for (unsigned int round = 1; round <= IPI_ROUNDS; round++) {
+		for (unsigned int t = 0; t < NR_VCPUS; t++) {
+			if (t == me) {
+				continue;
+			}
+			write_sysreg(S3_0_C12_C11_5, (uint64_t)(SGI_BASE + me) << 24 | 1UL << t); /* ICC_SGI1R_EL1 */
+			__asm__ volatile("isb");
+			atomic_inc(&sent[t]);
+			while (received[t][me] < round) {
+				__asm__ volatile("yield");
+			}
+		}
+	}
+	atomic_inc(&ipi_done);
+	wait_all(&ipi_done, NR_VCPUS);
+}
+
+void secondary_main(uint64_t context)
+{
+	work();
+	hvc_call(PSCI_CPU_OFF, 0, 0, 0);
+}
+
+static uint64_t stack_top(unsigned int i)
+{
+	return (uint64_t)&stacks[i][1024];
+}
+
+void guest_main(uint64_t x0)
+{
+	unsigned int total_sent = 0, total_received = 0, bad = 0;
+	uint64_t start, elapsed;
+
+	period = read_sysreg(cntfrq_el0) / 1000;
+	guest_irq_handler = irq;
+	mmio_write32(GICD, 2); /* EnableGrp1 */
+	for (unsigned int i = 1; i < NR_VCPUS; i++) {
+		long r = hvc_call(PSCI_CPU_ON_64, i, (uint64_t)secondary_entry, stack_top(i)).status;
+
+		if (r) {
+			printf("guest: mvcpu cpu_on(%u) -> %ld\n", i, r);
+		}
+	}
+	work();
+	printf("guest: mvcpu counter=%lu expected=%u\n", counter, NR_VCPUS * LOCK_ROUNDS);
+	/* Let a stray doubled SGI show up before counting. */
+	for (uint64_t end = read_cntvct() + 5 * period; read_cntvct() < end;) {
+	}
+	for (unsigned int t = 0; t < NR_VCPUS; t++) {
+		total_sent += sent[t];
+		for (unsigned int s = 0; s < NR_VCPUS; s++) {
+			total_received += received[t][s];
+			bad += received[t][s] != (s == t ? 0 : IPI_ROUNDS);
+		}
+	}
+	printf("guest: mvcpu ipis sent=%u received=%u wrong=%u spurious=%u\n", total_sent, total_received,
+	       wrong + bad, spurious);
+	for (unsigned int i = 1; i < NR_VCPUS; i++) {
+		while (hvc_call(PSCI_AFFINITY_INFO_64, i, 0, 0).status != 1) {
+			__asm__ volatile("yield");
+		}
+	}
+
+	mmio_write32(DEV_TICKS, 1);
+	start = read_cntvct();
+	deadline = start + period;
+	write_sysreg(cntv_cval_el0, deadline);
+	write_sysreg(cntv_ctl_el0, 1);
+	while (ticks < TICKS && read_cntvct() - start < 5000 * period) {
+	}
+	for (uint64_t end = read_cntvct() + 5 * period; read_cntvct() < end;) {
+	}
+	elapsed = (read_cntvct() - start) / period;
+	mmio_write32(DEV_TICKS, 2);
+	printf("guest: mvcpu ticks=%u early=%u late=%u elapsed_ms=%lu\n", ticks, early, late, elapsed);
+	printf("guest: mvcpu done\n");
+}

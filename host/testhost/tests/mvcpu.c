@@ -1,0 +1,358 @@
+/*
+ * vm_mvcpu: a 4-vCPU guest on 4 host CPUs (guest/mvcpu), issue 11 "Tests".
+ *
+ * The VMM here runs vCPU i on host CPU i, each CPU in its own VCPU_RUN loop:
+ * CPU 0 runs vCPU 0 and, on a VCPU_ON exit, posts the named vCPU's loop to
+ * its CPU. On a KICK exit (docs/ABI.md "Interrupts") the sender's CPU sends
+ * the host's own SGI (KICK_SGI) to the CPU of each vCPU named: that vCPU's
+ * run there ends with an IRQ exit, the CPU acknowledges the SGI, and the next
+ * VCPU_RUN enters with the guest's SGI in a list register. WFI exits are
+ * answered by running again at once (the vCPU has nothing else to wait for).
+ *
+ * Only vCPU 0 prints or touches the VMM's devices, and vCPU 0 zeroes the
+ * guest's BSS (stacks, page table, counters) before CPU_ON, so every exit of
+ * vCPUs 1..3 other than KICK/IRQ/WFI/VCPU_OFF is a failure: no VMM state is
+ * shared between the CPUs' loops (the host runs with its MMU off, so it has
+ * no exclusives for a lock of its own).
+ *
+ * The host also keeps its own CNTV ticking on CPU 0 every HOST_TICK_MS while
+ * vCPU 0 runs the guest's 1 ms timer: the core's CNTHP ends the run at each
+ * of the host's deadlines (an IRQ exit), and the host counts and re-arms.
+ *
+ * Checks: the guest's exact counter, IPI and tick lines; every KICK named only
+ * other vCPUs and each kicked CPU acknowledged the host SGI; exits during the
+ * 100 ticks are the host's own ticks plus the window's end only (no exit per
+ * guest tick), and the host ticked at least half as often as it asked.
+ */
+#include "lib.h"
+#include "sysreg.h"
+#include "test.h"
+#include "vmm.h"
+
+#define NR_VCPUS 4
+#define MIB (1UL << 20)
+#define KICK_SGI 8
+#define HOST_TICK_MS 10
+#define DEV_TICKS 0x0a000040UL
+#define GICR_STRIDE 0x20000UL
+#define PPI_BITS ((1U << 25) | (1U << 27))
+#define write_sysreg(reg, v) __asm__ volatile("msr " #reg ", %0" : : "r"((u64)(v)) : "memory")
+#define CNT_CTL_ENABLE 1UL
+#define CNT_CTL_ISTATUS 4UL
+
+struct vcpu_loop {
+	struct vmm_vm *vm;
+	struct moat_run *run;
+	unsigned int index;
+	/* Written by this loop's CPU only; read by CPU 0 after smp_wait. */
+	u64 runs, kicks_sent, kick_bad, irq_exits, host_sgis, wfi_exits, other_exits;
+	long status;
+};
+
+struct mvcpu_ctx {
+	struct vcpu_loop loop[NR_VCPUS];
+	u64 ticks_start_exits, ticks_end_exits, host_ticks, host_ticks_start, host_ticks_end;
+	u64 host_period;
+	unsigned int vcpu_on_exits;
+	u64 vcpu_on_seen; /* bit per vCPU a VCPU_ON exit named */
+};
+
+static struct mvcpu_ctx ctx;
+
+static volatile u32 *reg32(u64 pa)
+{
+	return (volatile u32 *)pa;
+}
+
+/* This CPU's redistributor frame (its GICR_TYPER affinity is our MPIDR's). */
+static u64 my_gicr(void)
+{
+	u64 mpidr = read_sysreg(mpidr_el1);
+	u32 aff = (u32)((mpidr & 0xffffff) | ((mpidr >> 32) & 0xff) << 24);
+
+	for (u64 off = 0; off + GICR_STRIDE <= plat.info.gicr.size; off += GICR_STRIDE) {
+		u64 rd = plat.info.gicr.base + off;
+
+		if (*(volatile u64 *)(rd + 8) >> 32 == aff) {
+			return rd;
+		}
+	}
+	return 0;
+}
+
+/*
+ * On each CPU, as a Linux host has it: its redistributor awake, the kick SGI,
+ * CNTV (PPI 27) and the maintenance interrupt (PPI 25) group 1 and enabled,
+ * group 1 on, IRQs still masked at EL1 (the loops acknowledge by hand).
+ */
+static u64 host_gic_job(u64 on)
+{
+	u64 rd = my_gicr(), sgi = rd + 0x10000;
+	u32 bits = PPI_BITS | 1U << KICK_SGI;
+
+	if (!rd) {
+		return 0;
+	}
+	if (on) {
+		*reg32(rd + 0x14) = 0;
+		*reg32(sgi + 0x80) |= bits;
+		*reg32(sgi + 0x100) = bits;
+		write_sysreg(S3_0_C12_C12_5, 7); /* ICC_SRE_EL1 */
+		__asm__ volatile("isb");
+		write_sysreg(S3_0_C4_C6_0, 0xff); /* ICC_PMR_EL1 */
+		write_sysreg(S3_0_C12_C12_7, 1);  /* ICC_IGRPEN1_EL1 */
+	} else {
+		*reg32(sgi + 0x180) = bits;
+		write_sysreg(S3_0_C12_C12_7, 0);
+	}
+	__asm__ volatile("isb");
+	return rd;
+}
+
+/* Acknowledge every interrupt pending for this CPU; returns how many were the kick SGI. */
+static u64 ack_all(void)
+{
+	u64 kicks = 0;
+
+	for (unsigned int i = 0; i < 16; i++) {
+		u64 iar = read_sysreg(S3_0_C12_C12_0); /* ICC_IAR1_EL1 */
+		u32 intid = (u32)(iar & 0xffffff);
+
+		if (intid >= 1020) {
+			break;
+		}
+		kicks += intid == KICK_SGI;
+		write_sysreg(S3_0_C12_C12_1, iar); /* ICC_EOIR1_EL1 */
+		__asm__ volatile("isb");
+	}
+	return kicks;
+}
+
+/* The host's own periodic tick on CPU 0: count and re-arm when it fired. */
+static void host_tick(struct mvcpu_ctx *c)
+{
+	if (!c->host_period || !(read_sysreg(cntv_ctl_el0) & CNT_CTL_ISTATUS)) {
+		return;
+	}
+	c->host_ticks++;
+	write_sysreg(cntv_cval_el0, read_sysreg(cntv_cval_el0) + c->host_period);
+	__asm__ volatile("isb");
+}
+
+/* The host's IPI to the CPU running vCPU `target` (vCPU i runs on CPU i). */
+static void kick(unsigned int target)
+{
+	u64 mpidr = plat.info.cpu_mpidr[target];
+	u64 sgir = (u64)KICK_SGI << 24 | ((mpidr >> 8) & 0xff) << 16 | ((mpidr >> 16) & 0xff) << 32 |
+		   ((mpidr >> 32) & 0xff) << 48 | 1UL << (mpidr & 0xf);
+
+	__asm__ volatile("dsb sy");
+	write_sysreg(S3_0_C12_C11_5, sgir); /* ICC_SGI1R_EL1 */
+	__asm__ volatile("isb");
+}
+
+static bool dev_mmio(struct vmm_vm *vm, struct moat_run *run)
+{
+	struct mvcpu_ctx *c = vm->ctx;
+
+	if (!run->u.mmio.is_write) {
+		run->u.mmio.value = 0;
+	} else if (run->u.mmio.ipa == DEV_TICKS && run->u.mmio.value == 1) {
+		c->ticks_start_exits = c->loop[0].runs;
+		c->host_ticks_start = c->host_ticks;
+	} else if (run->u.mmio.ipa == DEV_TICKS && run->u.mmio.value == 2) {
+		c->ticks_end_exits = c->loop[0].runs;
+		c->host_ticks_end = c->host_ticks;
+	}
+	return true;
+}
+
+static u64 vcpu_loop_job(u64 lp);
+
+/* One vCPU's VCPU_RUN loop, on its own CPU. vCPU 0's also serves the VMM's devices and starts the others. */
+static long run_loop(struct vcpu_loop *l)
+{
+	struct vmm_vm *vm = l->vm;
+	long status = MOAT_OK;
+
+	for (;;) {
+		struct moat_result r = moat_hvc(MOAT_FN_VCPU_RUN, vm->handle, l->index, 0);
+		u64 reason = r.r1;
+
+		l->runs++;
+		if (l->index == 0) {
+			host_tick(&ctx);
+		}
+		if (r.status) {
+			return r.status;
+		}
+		if (reason == MOAT_EXIT_KICK) {
+			u64 mask = l->run->u.kick.vcpus;
+
+			l->kick_bad += !mask || (mask & (1UL << l->index)) || mask >> NR_VCPUS;
+			for (unsigned int t = 0; t < NR_VCPUS; t++) {
+				if (mask & (1UL << t)) {
+					kick(t);
+					l->kicks_sent++;
+				}
+			}
+			continue;
+		}
+		if (reason == MOAT_EXIT_IRQ) {
+			l->irq_exits++;
+			l->host_sgis += ack_all();
+			continue;
+		}
+		if (reason == MOAT_EXIT_WFI) {
+			l->wfi_exits++;
+			continue;
+		}
+		if (reason == MOAT_EXIT_VCPU_OFF) {
+			return l->index ? MOAT_OK : MOAT_E_STATE;
+		}
+		if (l->index != 0) {
+			l->other_exits++;
+			return MOAT_E_STATE; /* vCPUs 1..3 need nothing else from the VMM */
+		}
+		if (reason == MOAT_EXIT_VCPU_ON) {
+			u64 t = l->run->u.vcpu_on.index;
+
+			ctx.vcpu_on_exits++;
+			if (t > 0 && t < NR_VCPUS && !(ctx.vcpu_on_seen & (1UL << t))) {
+				ctx.vcpu_on_seen |= 1UL << t;
+				if (!smp_post((unsigned int)t, vcpu_loop_job, (u64)(uintptr_t)&ctx.loop[t])) {
+					return MOAT_E_BUSY;
+				}
+			}
+			continue;
+		}
+		if (!vmm_handle_exit(vm, reason, &status)) {
+			return status;
+		}
+	}
+}
+
+static u64 vcpu_loop_job(u64 lp)
+{
+	struct vcpu_loop *l = (struct vcpu_loop *)(uintptr_t)lp;
+
+	l->status = run_loop(l);
+	return (u64)l->status;
+}
+
+static const char *const mvcpu_lines[] = {
+	"guest: mvcpu counter=8000 expected=8000",
+	"guest: mvcpu ipis sent=120 received=120 wrong=0 spurious=0",
+	"guest: mvcpu done",
+	NULL,
+};
+
+TEST(vm_mvcpu)
+{
+	static struct vmm_vm vm;
+	u64 runs[NR_VCPUS] = { 0 }, v;
+	u64 kicks_sent = 0, host_sgis = 0, kick_bad = 0;
+	long ret;
+
+	if (plat.info.nr_cpus < NR_VCPUS) {
+		tprintf("mvcpu: %u CPU(s), this test needs %u: nothing to do\n", plat.info.nr_cpus, NR_VCPUS);
+		return;
+	}
+	for (unsigned int cpu = 1; cpu < NR_VCPUS; cpu++) {
+		if (!CHECK_EQ(secondary_start(cpu), 0) || !CHECK(secondary_wait_alive(cpu, 3000), "CPU %u", cpu) ||
+		    !CHECK(smp_call(cpu, host_gic_job, 1, &v, 3000) && v, "GIC set-up on CPU %u", cpu)) {
+			return;
+		}
+	}
+	*reg32(plat.info.gicd.base) = (1U << 4) | (1U << 1) | 1U; /* ARE, EnableGrp1, EnableGrp0 */
+	if (!CHECK(host_gic_job(1), "no redistributor for CPU 0")) {
+		return;
+	}
+	memset(&ctx, 0, sizeof(ctx));
+	vm = (struct vmm_vm){
+		.console_echo = true, .expect = mvcpu_lines, .mmio = dev_mmio, .ctx = &ctx, .max_vcpus = NR_VCPUS
+	};
+	ret = vmm_create(&vm, MOAT_VM_PROTECTED, 16 * MIB);
+	if (!ret) {
+		ret = vmm_add_vcpu0(&vm);
+	}
+	ctx.loop[0] = (struct vcpu_loop){ .vm = &vm, .run = vm.run, .index = 0 };
+	for (unsigned int i = 1; i < NR_VCPUS && !ret; i++) {
+		u64 run = host_page_alloc();
+
+		ret = moat_hvc(MOAT_FN_SHARE_CORE, run, 0, 0).status;
+		if (!ret) {
+			ret = moat_hvc(MOAT_FN_VCPU_CREATE, vm.handle, i, run).status;
+		}
+		ctx.loop[i] = (struct vcpu_loop){ .vm = &vm, .run = (struct moat_run *)run, .index = i };
+	}
+	if (!ret) {
+		ret = vmm_load(&vm, "mvcpu");
+	}
+
+	if (!ret) {
+		ret = vmm_finalize(&vm, 0);
+	}
+	if (!CHECK_EQ(ret, MOAT_OK)) {
+		return;
+	}
+	/* The host's own periodic CNTV on CPU 0, running through the whole guest. */
+	ctx.host_period = read_sysreg(cntfrq_el0) / 1000 * HOST_TICK_MS;
+	write_sysreg(cntv_cval_el0, read_sysreg(cntvct_el0) + ctx.host_period);
+	write_sysreg(cntv_ctl_el0, CNT_CTL_ENABLE);
+	__asm__ volatile("isb");
+
+	ret = run_loop(&ctx.loop[0]);
+
+	write_sysreg(cntv_ctl_el0, 0);
+	for (unsigned int i = 1; i < NR_VCPUS; i++) {
+		CHECK(!(ctx.vcpu_on_seen & (1UL << i)) || smp_wait(i, 30000, &v), "vCPU %u's loop did not end", i);
+	}
+	for (unsigned int i = 0; i < NR_VCPUS; i++) {
+		struct vcpu_loop *l = &ctx.loop[i];
+
+		tprintf("mvcpu: vCPU %u on CPU %u: status %ld, %lu runs, %lu kicks sent, %lu IRQ exits, %lu host SGIs "
+			"taken, %lu WFI, %lu other\n",
+			i, i, i ? l->status : ret, l->runs, l->kicks_sent, l->irq_exits, l->host_sgis, l->wfi_exits,
+			l->other_exits);
+		runs[i] = l->runs;
+		kicks_sent += l->kicks_sent;
+		host_sgis += l->host_sgis;
+		kick_bad += l->kick_bad;
+		if (i) {
+			CHECK_EQ(l->status, MOAT_OK);
+			CHECK_EQ(l->other_exits, 0);
+		}
+	}
+	tprintf("mvcpu: %u VCPU_ON exits (mask 0x%lx); KICK exits named %lu vCPUs, %lu malformed; %lu host SGIs "
+		"taken\n",
+		ctx.vcpu_on_exits, ctx.vcpu_on_seen, kicks_sent, kick_bad, host_sgis);
+	tprintf("mvcpu: exits during the ticks %lu, host ticks then %lu (every %u ms), host ticks in all %lu\n",
+		ctx.ticks_end_exits - ctx.ticks_start_exits, ctx.host_ticks_end - ctx.host_ticks_start, HOST_TICK_MS,
+		ctx.host_ticks);
+	CHECK_EQ(ret, MOAT_OK);
+	CHECK_EQ(vm.last_exit, MOAT_EXIT_SYSTEM_OFF);
+	CHECK(vmm_expected_all(&vm), "expected lines missing (seen mask 0x%x)", vm.expect_seen);
+	CHECK_EQ(ctx.vcpu_on_exits, NR_VCPUS - 1);
+	CHECK_EQ(ctx.vcpu_on_seen, 0xe);
+	CHECK_EQ(kick_bad, 0);
+	/* Every SGI the guest sent to another vCPU ended its sender's run naming the target. */
+	CHECK_EQ(kicks_sent, 120);
+	CHECK(host_sgis <= kicks_sent, "%lu host SGIs taken for %lu sent", host_sgis, kicks_sent);
+	/* 100 guest ticks, ~10 host ticks: the run ends only for the host's ticks (IRQ) and the window's own end. */
+	CHECK(ctx.host_ticks_end - ctx.host_ticks_start >= 100 / HOST_TICK_MS / 2, "host ticks %lu",
+	      ctx.host_ticks_end - ctx.host_ticks_start);
+	CHECK(ctx.ticks_end_exits - ctx.ticks_start_exits <= ctx.host_ticks_end - ctx.host_ticks_start + 2,
+	      "%lu exits during the ticks", ctx.ticks_end_exits - ctx.ticks_start_exits);
+	CHECK(vmm_destroy(&vm) > 0, "destroy failed");
+	CHECK_EQ(moat_hvc(MOAT_FN_CHECK, 0, 0, 0).r1, 0);
+	for (unsigned int cpu = 0; cpu < NR_VCPUS; cpu++) {
+		if (cpu) {
+			smp_call(cpu, host_gic_job, 0, &v, 3000);
+			CHECK(smp_cpu_off(cpu, 3000), "CPU %u did not turn off", cpu);
+		} else {
+			host_gic_job(0);
+		}
+	}
+	(void)runs;
+}
