@@ -23,6 +23,10 @@ g = re.search(r"guest: bench mmio_ticks=(\d+) n=(\d+)", text)
 rows.insert(2, ("guest_mmio_exit_roundtrip", int(g[1]), int(g[2])))
 g = re.search(r"guest: bench gicd_ticks=(\d+) n=(\d+)", text)
 rows.insert(3, ("guest_gicd_read_in_core", int(g[1]), int(g[2])))
+for key, name in (("cpu_on", "guest_cpu_on_to_first_insn"), ("vtimer", "guest_vtimer_irq_delivery"),
+                  ("ipi", "guest_ipi_between_vcpus")):
+    g = re.search(rf"guest: mvcpu bench {key}_ticks=(\d+) n=(\d+)", text)
+    rows.append((name, int(g[1]), int(g[2])))
 vcpu = re.search(r"per-vCPU state: (\d+) bytes", text)
 print(f"{'operation':34} {'instructions/op':>16}   (QEMU -icount shift=0, {freq} Hz counter)")
 for name, ticks, n in rows:

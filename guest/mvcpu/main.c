@@ -23,6 +23,13 @@
  *        guest: mvcpu ticks=100 early=0 late=<n> elapsed_ms=<n>
  *      (early: a tick taken before its deadline -- a doubled tick.)
  *   4. guest: mvcpu done, SYSTEM_OFF.
+ *
+ * With x0 = 1 (make bench, one host CPU under -icount, a VMM that switches to
+ * the vCPU a VCPU_ON or KICK exit names and away from one in WFI), vCPUs 0
+ * and 1 only, MMU off, and it measures in counter ticks:
+ *   guest: mvcpu bench cpu_on_ticks=<t> n=1      CPU_ON to vCPU 1's first instruction
+ *   guest: mvcpu bench vtimer_ticks=<t> n=<n>    CVAL reached to the guest's IRQ handler
+ *   guest: mvcpu bench ipi_ticks=<t> n=<n>       vCPU 0's SGI write to vCPU 1's IRQ handler
  */
 #include "guest.h"
 
@@ -41,7 +48,7 @@
 #define write_sysreg(reg, v) __asm__ volatile("msr " #reg ", %0" : : "r"((uint64_t)(v)) : "memory")
 
 extern char secondary_entry[];
-void secondary_main(uint64_t context); /* secondary.S calls it */
+void secondary_main(uint64_t context, uint64_t first); /* secondary.S calls it */
 
 static uint64_t stacks[NR_VCPUS][1024] __attribute__((aligned(16)));
 static uint64_t l1_table[512] __attribute__((aligned(4096)));
@@ -53,6 +60,9 @@ static volatile unsigned int received[NR_VCPUS][NR_VCPUS];
 static volatile unsigned int sent[NR_VCPUS], wrong, spurious;
 static volatile unsigned int ticks, early, late;
 static uint64_t period, deadline;
+#define BENCH_N 100
+static volatile bool bench;
+static volatile uint64_t bench_t0, bench_on, bench_timer, bench_ipi, bench_ipis, bench_ready;
 
 static unsigned int self(void)
 {
@@ -110,13 +120,29 @@ static void mmu_on(void)
 	__asm__ volatile("isb" ::: "memory");
 }
 
+static uint64_t stack_top(unsigned int i)
+{
+	return (uint64_t)&stacks[i][1024];
+}
+
 static void irq(void)
 {
 	uint64_t iar = read_sysreg(S3_0_C12_C12_0); /* ICC_IAR1_EL1 */
 	uint32_t intid = (uint32_t)(iar & 0xffffff);
 	unsigned int me = self();
 
-	if (intid == 27) {
+	if (bench) {
+		uint64_t now = read_cntvct();
+
+		if (intid == 27) {
+			bench_timer += now - deadline;
+			write_sysreg(cntv_ctl_el0, 0);
+			ticks++;
+		} else if (intid == SGI_BASE) {
+			bench_ipi += now - bench_t0;
+			bench_ipis++;
+		}
+	} else if (intid == 27) {
 		if (read_cntvct() < deadline) {
 			early++;
 		} else if (read_cntvct() > deadline + period) {
@@ -207,16 +233,55 @@ static void work(void)
 	wait_all(&ipi_done, NR_VCPUS);
 }
 
-void secondary_main(uint64_t context)
+static void bench_secondary(uint64_t first)
 {
+	bench_on = first - bench_t0;
+	gic_on();
+	bench_ready = 1;
+	while (bench_ipis < BENCH_N) {
+		__asm__ volatile("wfi");
+	}
+}
+
+/* vCPU 0's half of the bench (see the top of the file). */
+static void bench_main(void)
+{
+	bench = true;
+	gic_on();
+	bench_t0 = read_cntvct();
+	hvc_call(PSCI_CPU_ON_64, 1, (uint64_t)secondary_entry, stack_top(1));
+	while (!bench_ready) {
+		__asm__ volatile("wfi");
+	}
+	for (unsigned int i = 1; i <= BENCH_N; i++) {
+		bench_t0 = read_cntvct();
+		write_sysreg(S3_0_C12_C11_5, (uint64_t)SGI_BASE << 24 | 1UL << 1); /* ICC_SGI1R_EL1 */
+		while (bench_ipis < i) {
+			__asm__ volatile("wfi");
+		}
+	}
+	for (unsigned int i = 1; i <= BENCH_N; i++) {
+		deadline = read_cntvct() + 2000;
+		write_sysreg(cntv_cval_el0, deadline);
+		write_sysreg(cntv_ctl_el0, 1);
+		while (ticks < i) {
+		}
+	}
+	printf("guest: mvcpu bench cpu_on_ticks=%lu n=1\n", bench_on);
+	printf("guest: mvcpu bench vtimer_ticks=%lu n=%u\n", bench_timer, BENCH_N);
+	printf("guest: mvcpu bench ipi_ticks=%lu n=%u\n", bench_ipi, BENCH_N);
+}
+
+void secondary_main(uint64_t context, uint64_t first)
+{
+	if (bench) {
+		bench_secondary(first);
+		hvc_call(PSCI_CPU_OFF, 0, 0, 0);
+	}
 	work();
 	hvc_call(PSCI_CPU_OFF, 0, 0, 0);
 }
 
-static uint64_t stack_top(unsigned int i)
-{
-	return (uint64_t)&stacks[i][1024];
-}
 
 void guest_main(uint64_t x0)
 {
@@ -226,6 +291,10 @@ void guest_main(uint64_t x0)
 	period = read_sysreg(cntfrq_el0) / 1000;
 	guest_irq_handler = irq;
 	mmio_write32(GICD, 2); /* EnableGrp1 */
+	if (x0 == 1) {
+		bench_main();
+		return;
+	}
 	for (unsigned int i = 1; i < NR_VCPUS; i++) {
 		long r = hvc_call(PSCI_CPU_ON_64, i, (uint64_t)secondary_entry, stack_top(i)).status;
 

@@ -6,6 +6,7 @@
  * tools/bench.sh.
  */
 #include "lib.h"
+#include "sysreg.h"
 #include "test.h"
 #include "vmm.h"
 
@@ -96,6 +97,101 @@ static void bench_create_destroy(void)
 	report("vm_create_destroy_reclaim", counter() - t0, CREATE_DESTROY);
 }
 
+/* ---- guest/mvcpu's bench mode: CPU_ON, virtual timer, IPI (two vCPUs on this one CPU) ---------------- */
+
+#define GICR_STRIDE 0x20000UL
+#define BENCH_PPIS ((1U << 25) | (1U << 27)) /* maintenance, CNTV: taken at EL2 while a guest runs */
+#define wr_sysreg(reg, v) __asm__ volatile("msr " #reg ", %0; isb" : : "r"((u64)(v)) : "memory")
+
+/* This CPU's redistributor: PPIs 25 and 27 group 1 and enabled, group 1 on (IRQs stay masked at EL1). */
+static void bench_gic(bool on)
+{
+	u64 mpidr = read_sysreg(mpidr_el1), rd = 0;
+	u32 aff = (u32)((mpidr & 0xffffff) | ((mpidr >> 32) & 0xff) << 24);
+
+	/* Stop at ours: frames past the last CPU's are absent, and reading them aborts. */
+	for (u64 off = 0; !rd && off + GICR_STRIDE <= plat.info.gicr.size; off += GICR_STRIDE) {
+		if (*(volatile u64 *)(plat.info.gicr.base + off + 8) >> 32 == aff) {
+			rd = plat.info.gicr.base + off;
+		}
+	}
+	if (!rd) {
+		return;
+	}
+	if (on) {
+		*(volatile u32 *)plat.info.gicd.base = (1U << 4) | (1U << 1) | 1U;
+		*(volatile u32 *)(rd + 0x14) = 0;
+		*(volatile u32 *)(rd + 0x10080) |= BENCH_PPIS;
+		*(volatile u32 *)(rd + 0x10100) = BENCH_PPIS;
+		wr_sysreg(S3_0_C12_C12_5, 7);	 /* ICC_SRE_EL1 */
+		wr_sysreg(S3_0_C4_C6_0, 0xff);	 /* ICC_PMR_EL1 */
+		wr_sysreg(S3_0_C12_C12_7, 1);	 /* ICC_IGRPEN1_EL1 */
+	} else {
+		*(volatile u32 *)(rd + 0x10180) = BENCH_PPIS;
+		wr_sysreg(S3_0_C12_C12_7, 0);
+	}
+}
+
+/*
+ * One host CPU, two vCPUs: run the vCPU a VCPU_ON or KICK exit names at once
+ * (an idle host CPU would), switch away from one in WFI or off. The guest
+ * times itself and prints "guest: mvcpu bench ..." lines.
+ */
+static void bench_mvcpu(void)
+{
+	static struct vmm_vm vm;
+	struct moat_run *run[2];
+	bool runnable[2] = { true, false };
+	unsigned int cur = 0;
+	u64 run1 = host_page_alloc();
+	long ret, status = MOAT_OK;
+
+	vm = (struct vmm_vm){ .console_echo = true, .max_vcpus = 2 };
+	ret = vmm_create(&vm, MOAT_VM_PROTECTED, 16UL << 20);
+	ret = ret ? ret : vmm_add_vcpu0(&vm);
+	ret = ret ? ret : moat_hvc(MOAT_FN_SHARE_CORE, run1, 0, 0).status;
+	ret = ret ? ret : moat_hvc(MOAT_FN_VCPU_CREATE, vm.handle, 1, run1).status;
+	ret = ret ? ret : vmm_load(&vm, "mvcpu");
+	ret = ret ? ret : vmm_finalize(&vm, 1);
+	if (!CHECK_EQ(ret, MOAT_OK)) {
+		return;
+	}
+	run[0] = vm.run;
+	run[1] = (struct moat_run *)run1;
+	bench_gic(true);
+	for (unsigned int n = 0; n < 1000000; n++) {
+		struct moat_result r = moat_hvc(MOAT_FN_VCPU_RUN, vm.handle, cur, 0);
+
+		if (!CHECK_EQ(r.status, MOAT_OK)) {
+			break;
+		}
+		if (r.r1 == MOAT_EXIT_VCPU_ON || r.r1 == MOAT_EXIT_KICK) {
+			unsigned int t = r.r1 == MOAT_EXIT_VCPU_ON ? (unsigned int)run[cur]->u.vcpu_on.index & 1 : cur ^ 1;
+
+			runnable[t] = true;
+			cur = t;
+			continue;
+		}
+		if (r.r1 == MOAT_EXIT_VCPU_OFF) {
+			runnable[cur] = false;
+		}
+		if (r.r1 == MOAT_EXIT_VCPU_OFF || r.r1 == MOAT_EXIT_WFI || r.r1 == MOAT_EXIT_IRQ) {
+			cur = runnable[cur ^ 1] ? cur ^ 1 : cur;
+			continue;
+		}
+		vm.run = run[cur];
+		if (!vmm_handle_exit(&vm, r.r1, &status)) {
+			break;
+		}
+	}
+	vm.run = run[0];
+	bench_gic(false);
+	CHECK_EQ(status, MOAT_OK);
+	CHECK_EQ(vm.last_exit, MOAT_EXIT_SYSTEM_OFF);
+	CHECK(vmm_destroy(&vm) > 0, "destroy failed");
+	CHECK_EQ(moat_hvc(MOAT_FN_UNSHARE_CORE, run1, 0, 0).status, MOAT_OK);
+}
+
 TEST(bench)
 {
 	u64 freq;
@@ -106,4 +202,5 @@ TEST(bench)
 	bench_guest_exits();
 	bench_donate();
 	bench_create_destroy();
+	bench_mvcpu();
 }
