@@ -1,8 +1,9 @@
 """Boot moat (and the test host) in QEMU and read what came out of the UART.
 
-One QEMU run per call, on the platform baseline of DESIGN.md §0 (or the CPU model
-MOAT_TEST_CPU names, see DEFAULT_CPU), with a hard timeout. The whole UART output is kept in build/test-logs/<test id>.log and
-QEMU's own diagnostics (-d guest_errors,unimp) in build/qemu-logs/.
+One QEMU run per call, on the platform baseline of DESIGN.md §0 (or the CPU
+model MOAT_TEST_CPU names, see DEFAULT_CPU), with a hard timeout. The whole
+UART output is kept in build/test-logs/<test id>.log and QEMU's own
+diagnostics (-d guest_errors,unimp) in build/qemu-logs/.
 
 Everything that knows a log *format* lives here, so that a change in the
 test host's markers or in the core's log lines is adapted in one place:
