@@ -17,7 +17,11 @@
  *      physical timer is the host's: CNTHCTL_EL2.EL1PCEN = 0 traps it, RAZ/WI),
  *      twice, then MRS CNTP_CTL_EL0 and CNTP_CVAL_EL0:
  *        guest: cntp reads 0x<ctl> 0x<cval>        (expected 0x0 0x0)
- *   7. guest: refuse done
+ *   7. The PMU (hidden from every guest today, PMUVer 0; MDCR_EL2.TPM/TPMCR
+ *      trap it, RAZ/WI): MSR PMCR_EL0 = E and PMCNTENSET_EL0 = C (start the
+ *      cycle counter), twice, then MRS PMCR_EL0 and PMCCNTR_EL0:
+ *        guest: pmu reads 0x<pmcr> 0x<pmccntr>     (expected 0x0 0x0)
+ *   8. guest: refuse done
  * Console only; SYSTEM_OFF at the end.
  */
 #include "guest.h"
@@ -78,6 +82,14 @@ void guest_main(uint64_t x0)
 	__asm__ volatile("isb; mrs %0, cntp_ctl_el0" : "=r"(a));
 	__asm__ volatile("mrs %0, cntp_cval_el0" : "=r"(b));
 	printf("guest: cntp reads 0x%lx 0x%lx\n", a, b);
+
+	for (int i = 0; i < 2; i++) {
+		__asm__ volatile("msr pmcr_el0, %0" : : "r"(1UL));		/* PMCR_EL0.E */
+		__asm__ volatile("msr pmcntenset_el0, %0" : : "r"(1UL << 31)); /* C: the cycle counter */
+	}
+	__asm__ volatile("isb; mrs %0, pmcr_el0" : "=r"(a));
+	__asm__ volatile("mrs %0, pmccntr_el0" : "=r"(b));
+	printf("guest: pmu reads 0x%lx 0x%lx\n", a, b);
 
 	printf("guest: refuse done\n");
 }
