@@ -151,6 +151,8 @@ REFUSE_GUEST = [
     "guest: smc 0x84000000 -> -1 -1",
     "guest: cntp reads 0x0 0x0",
     "guest: pmu reads 0x0 0x0",  # no PMU for any VM yet (normal VMs included): RAZ/WI, nothing counts
+    # The host has set its PMUSERENR_EL0.EN; the guest's is 0 (PMUVer 0): EL0 traps to the guest's EL1.
+    "guest: el0 pmccntr trapped to EL1, EC 0x18",
     "guest: refuse done",
 ]
 
