@@ -36,7 +36,7 @@ for f in build/test-results/*.count; do
 	total_p=$((total_p + p))
 	total_f=$((total_f + f_))
 	total_s=$((total_s + s))
-	printf '  %-12s %s passed, %s failed, %s skipped\n' "$(basename "$f" .count)" "$p" "$f_" "$s"
+	printf '  %-16s %s passed, %s failed, %s skipped\n' "$(basename "$f" .count)" "$p" "$f_" "$s"
 done
 [ "$total_f" -eq 0 ] || status=1
 echo "$total_p passed, $total_f failed, $total_s skipped"

@@ -7,6 +7,10 @@
  * other exception is a bug in the guest or the core under test: print one
  * "GUEST-PANIC" line the test harness can match and power off.
  *
+ * el0_call() runs a few instructions at EL0: a probe armed around it catches
+ * one trapped instruction there (the handler skips it, EL0 goes on), and the
+ * EL0 code's closing SVC returns to EL1 right after it.
+ *
  * Single vCPU, interrupts masked: the probe state needs no lock.
  */
 #include "frame.h"
@@ -69,7 +73,12 @@ void guest_exception(struct el1_frame *frame, uint64_t vector)
 		guest_irq_handler();
 		return;
 	}
-	if (vector != VEC_CUR_SPX_SYNC || !probe.armed) {
+	if (vector == VEC_LOW_A64_SYNC && ESR_EC(read_sysreg(esr_el1)) == ESR_EC_SVC64) {
+		/* el0_call()'s way back: resume after the SVC, at EL1h with DAIF masked. */
+		frame->spsr = SPSR_EL1H_MASKED;
+		return;
+	}
+	if ((vector != VEC_CUR_SPX_SYNC && vector != VEC_LOW_A64_SYNC) || !probe.armed) {
 		panic_frame(frame->elr, vector);
 	}
 	probe.fault.esr = read_sysreg(esr_el1);

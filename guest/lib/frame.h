@@ -10,6 +10,7 @@
 #define VEC_CUR_SP0_SYNC 0x000
 #define VEC_CUR_SPX_SYNC 0x200
 #define VEC_CUR_SPX_IRQ 0x280
+#define VEC_LOW_A64_SYNC 0x400
 
 #ifndef __ASSEMBLY__
 

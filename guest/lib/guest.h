@@ -57,6 +57,10 @@ bool probe_disarm(struct guest_fault *fault); /* true if an exception was taken 
 #define ESR_ISV(esr) (((esr) >> 24) & 1)
 #define ESR_DFSC(esr) ((esr)&0x3f)
 #define ESR_EC_DABT_CUR 0x25
+#define ESR_EC_SVC64 0x15
+#define ESR_EC_SYSREG 0x18 /* trapped MSR/MRS/SYS */
+#define SPSR_EL1H_MASKED 0x3c5UL
+#define SPSR_EL0T_MASKED 0x3c0UL
 #define ESR_DFSC_SEA 0x10 /* synchronous external abort */
 
 /* IRQs taken at EL1 (SP_EL1) call this when set; any other exception still panics. */

@@ -17,7 +17,16 @@
  *      physical timer is the host's: CNTHCTL_EL2.EL1PCEN = 0 traps it, RAZ/WI),
  *      twice, then MRS CNTP_CTL_EL0 and CNTP_CVAL_EL0:
  *        guest: cntp reads 0x<ctl> 0x<cval>        (expected 0x0 0x0)
- *   7. guest: refuse done
+ *   7. The PMU (hidden from every guest today, PMUVer 0; MDCR_EL2.TPM/TPMCR
+ *      trap it, RAZ/WI): MSR PMCR_EL0 = E and PMCNTENSET_EL0 = C (start the
+ *      cycle counter), twice, then MRS PMCR_EL0 and PMCCNTR_EL0:
+ *        guest: pmu reads 0x<pmcr> 0x<pmccntr>     (expected 0x0 0x0)
+ *   8. At EL0, MRS PMCCNTR_EL0 (the host test has set its own
+ *      PMUSERENR_EL0.EN first): the guest's PMUSERENR_EL0 is 0, as PMUVer 0
+ *      says, so the access traps to the guest's EL1 whatever the host's is:
+ *        guest: el0 pmccntr trapped to EL1, EC 0x18
+ *      (a read that went through would print "guest: el0 pmccntr read 0x<v>")
+ *   9. guest: refuse done
  * Console only; SYSTEM_OFF at the end.
  */
 #include "guest.h"
@@ -32,6 +41,24 @@ static uint64_t read_actlr(void)
 
 	__asm__ volatile("mrs %0, actlr_el1" : "=r"(v));
 	return v;
+}
+
+/* EL0 runs one MRS PMCCNTR_EL0 and an SVC back (guest/lib/exception.c); x0 stays put if it traps. */
+static uint64_t el0_read_pmccntr(void)
+{
+	register uint64_t x0 __asm__("x0") = 0;
+
+	__asm__ volatile("adr x1, 1f\n"
+			 "msr elr_el1, x1\n"
+			 "mov x1, %1\n"
+			 "msr spsr_el1, x1\n"
+			 "eret\n"
+			 "1: mrs x0, pmccntr_el0\n"
+			 "svc #0\n"
+			 : "+r"(x0)
+			 : "i"(SPSR_EL0T_MASKED)
+			 : "x1", "memory");
+	return x0;
 }
 
 static long smc_call(uint64_t fid)
@@ -78,6 +105,24 @@ void guest_main(uint64_t x0)
 	__asm__ volatile("isb; mrs %0, cntp_ctl_el0" : "=r"(a));
 	__asm__ volatile("mrs %0, cntp_cval_el0" : "=r"(b));
 	printf("guest: cntp reads 0x%lx 0x%lx\n", a, b);
+
+	for (int i = 0; i < 2; i++) {
+		__asm__ volatile("msr pmcr_el0, %0" : : "r"(1UL));		/* PMCR_EL0.E */
+		__asm__ volatile("msr pmcntenset_el0, %0" : : "r"(1UL << 31)); /* C: the cycle counter */
+	}
+	__asm__ volatile("isb; mrs %0, pmcr_el0" : "=r"(a));
+	__asm__ volatile("mrs %0, pmccntr_el0" : "=r"(b));
+	printf("guest: pmu reads 0x%lx 0x%lx\n", a, b);
+
+	struct guest_fault fault;
+
+	probe_arm();
+	a = el0_read_pmccntr();
+	if (probe_disarm(&fault)) {
+		printf("guest: el0 pmccntr trapped to EL1, EC 0x%lx\n", ESR_EC(fault.esr));
+	} else {
+		printf("guest: el0 pmccntr read 0x%lx\n", a);
+	}
 
 	printf("guest: refuse done\n");
 }

@@ -12,6 +12,12 @@ Each boot's UART output is saved as build/test-logs/<test id>[-N].log. A boot
 that hits its timeout is killed and fails the test with the tail of its
 output, unless the caller passes fail_on_timeout=False.
 
+A boot without cpu= runs on moat_qemu.DEFAULT_CPU: cortex-a72, or the model named by
+the environment variable MOAT_TEST_CPU (scripts/run-integration.sh runs the suite a second
+time with MOAT_TEST_CPU="max,pauth-impdef=on"). A test that pins its CPU keeps it; a test
+parametrized over CPU models (a "cpu" parameter) already covers each model it names in
+the baseline pass, so the second pass deselects it instead of running the same boot twice.
+
 Run from the repository root: /usr/bin/python3 -m pytest tests/integration
 """
 
@@ -27,7 +33,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from moat_qemu import LOG_DIR, QEMU_LOG_DIR, ROOT, BootResult, qemu_command, run_qemu  # noqa: E402
+from moat_qemu import (  # noqa: E402
+    BASELINE_CPU, DEFAULT_CPU, LOG_DIR, QEMU_LOG_DIR, ROOT, BootResult, qemu_command, run_qemu)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -36,6 +43,24 @@ def pytest_configure(config):
     xmlpath = getattr(config.option, "xmlpath", None)
     if xmlpath and not os.path.isabs(xmlpath):
         config.option.xmlpath = str(ROOT / xmlpath)
+
+
+def pytest_report_header(config):
+    return f"moat default CPU model: {DEFAULT_CPU}"
+
+
+def pytest_collection_modifyitems(config, items):
+    """In a pass on another CPU model, leave out the tests that pin their model through a
+    "cpu" parameter: they boot exactly what the baseline pass already booted."""
+    if DEFAULT_CPU == BASELINE_CPU:
+        return
+    keep, drop = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        (drop if callspec is not None and "cpu" in callspec.params else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 def _safe_name(nodeid: str) -> str:
@@ -51,7 +76,7 @@ def boot(request):
 
     def _boot(test: str | None = None, mem: str = "1G", smp: int = 1, kernel: str = "build/moat.bin",
               host: bool = True, append: str = "", extra=(), timeout: float = 60, *,
-              cpu: str = "cortex-a72", virtualization: bool = True, reboot: bool = False,
+              cpu: str | None = None, virtualization: bool = True, reboot: bool = False,
               fail_on_timeout: bool = True) -> BootResult:
         n = next(counter)
         name = base if n == 0 else f"{base}-{n}"

@@ -150,6 +150,9 @@ REFUSE_GUEST = [
     "guest: cpu_on -> -2 -2",  # vCPU 1 does not exist in a 1-vCPU VM: INVALID_PARAMETERS, an answer
     "guest: smc 0x84000000 -> -1 -1",
     "guest: cntp reads 0x0 0x0",
+    "guest: pmu reads 0x0 0x0",  # no PMU for any VM yet (normal VMs included): RAZ/WI, nothing counts
+    # The host has set its PMUSERENR_EL0.EN; the guest's is 0 (PMUVer 0): EL0 traps to the guest's EL1.
+    "guest: el0 pmccntr trapped to EL1, EC 0x18",
     "guest: refuse done",
 ]
 
@@ -162,6 +165,10 @@ REFUSE_LOG = [
     # The EL1 physical timer is the host's (CNTHCTL_EL2.EL1PCEN = 0 in guest context): RAZ/WI, named.
     r"vm(\d+) vcpu0: MSR CNTP_CVAL_EL0 \(S3_3_C14_C2_2\): read as zero, writes ignored \(RAZ/WI\)",
     r"vm(\d+) vcpu0: MSR CNTP_CTL_EL0 \(S3_3_C14_C2_1\): read as zero, writes ignored \(RAZ/WI\)",
+    # The PMU is hidden from protected and normal VMs alike (MDCR_EL2.TPM/TPMCR): RAZ/WI, named.
+    r"vm(\d+) vcpu0: MSR PMCR_EL0 \(S3_3_C9_C12_0\): read as zero, writes ignored \(RAZ/WI\)",
+    r"vm(\d+) vcpu0: MSR PMCNTENSET_EL0 \(S3_3_C9_C12_1\): read as zero, writes ignored \(RAZ/WI\)",
+    r"vm(\d+) vcpu0: MRS PMCCNTR_EL0 \(S3_3_C9_C13_0\): read as zero, writes ignored \(RAZ/WI\)",
 ]
 
 

@@ -255,6 +255,7 @@ void arch_vcpu_load(struct vcpu *vcpu, bool flush_local)
 	if (vm_is_protected(vcpu->vm)) {
 		arm64_pmu_stop_host(pc);
 	}
+	arm64_pmu_hide_host_el0(pc);
 	save_el1(pc->host_sys);
 	arm64_timer_guest_load(pc->host_sys); /* the host's CNTV deadline onto CNTHP for the run */
 	restore_el1(vcpu->ctx.sys);
@@ -305,6 +306,7 @@ void arch_vcpu_put(struct vcpu *vcpu)
 	write_sysreg(cnthctl_el2, host_el2.cnthctl);
 	write_sysreg(vmpidr_el2, pc->host_vmpidr);
 	/* Last, once no guest state is left in a register: the host's counters run again. */
+	arm64_pmu_restore_host_el0(pc);
 	arm64_pmu_restart_host(pc);
 	arch_isb();
 	pc->loaded_vcpu = NULL;

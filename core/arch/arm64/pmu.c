@@ -4,8 +4,8 @@
  * core/host_pmu.c, the MDCR_EL2 bits for the host, and stopping the host's
  * counters while a protected vCPU is loaded.
  *
- * State: pmu_mode, written once at boot; per CPU, percpu.host_pmcnten,
- * touched only by its own CPU between load and put.
+ * State: pmu_mode, written once at boot; per CPU, percpu.host_pmcnten and
+ * host_pmuserenr, touched only by their own CPU between load and put.
  */
 #include "arch.h"
 #include "arm64_pmu.h"
@@ -98,5 +98,26 @@ void arm64_pmu_restart_host(struct percpu *pc)
 	if (pc->host_pmcnten) {
 		write_sysreg(pmcntenset_el0, pc->host_pmcnten);
 		pc->host_pmcnten = 0;
+	}
+}
+
+void arm64_pmu_hide_host_el0(struct percpu *pc)
+{
+	pc->host_pmuserenr = 0;
+	if (pmu_mode == PMU_ISOLATION_NONE) {
+		return; /* no PMU: no PMUSERENR_EL0 */
+	}
+	/* One read per VCPU_RUN; the two writes only when the host lets its EL0 in. */
+	pc->host_pmuserenr = read_sysreg(pmuserenr_el0);
+	if (pc->host_pmuserenr) {
+		write_sysreg(pmuserenr_el0, 0);
+	}
+}
+
+void arm64_pmu_restore_host_el0(struct percpu *pc)
+{
+	if (pc->host_pmuserenr) {
+		write_sysreg(pmuserenr_el0, pc->host_pmuserenr);
+		pc->host_pmuserenr = 0;
 	}
 }

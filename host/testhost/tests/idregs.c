@@ -126,14 +126,19 @@ TEST(vm_idregs_normal)
 
 static const char *const refuse_lines[] = {
 	"guest: actlr_el1 reads 0x0 0x0",     "guest: hvc 0x83000001 -> -1 -1", "guest: cpu_on -> -2 -2",
-	"guest: smc 0x84000000 -> -1 -1",     "guest: cntp reads 0x0 0x0",	"guest: refuse done",
-	NULL,
+	"guest: smc 0x84000000 -> -1 -1",     "guest: cntp reads 0x0 0x0",	"guest: pmu reads 0x0 0x0",
+	"guest: el0 pmccntr trapped to EL1, EC 0x18", "guest: refuse done", NULL,
 };
 
-/* A protected VM, then a normal one: each must get its own log lines, once. */
+/*
+ * A protected VM, then a normal one: each must get its own log lines, once. The host lets its
+ * own EL0 at the PMU (PMUSERENR_EL0.EN) meanwhile: a guest's EL0 must not see that.
+ */
 TEST(vm_refuse)
 {
 	static const u64 types[] = { MOAT_VM_PROTECTED, MOAT_VM_NORMAL };
+
+	__asm__ volatile("msr pmuserenr_el0, %0; isb" : : "r"(1UL) : "memory");
 
 	for (unsigned int i = 0; i < ARRAY_SIZE(types); i++) {
 		struct vmm_vm vm = { .console_echo = true, .expect = refuse_lines };
@@ -143,4 +148,9 @@ TEST(vm_refuse)
 			CHECK(vmm_destroy(&vm) > 0, "destroy failed");
 		}
 	}
+	u64 pmuserenr;
+
+	__asm__ volatile("mrs %0, pmuserenr_el0" : "=r"(pmuserenr));
+	CHECK(pmuserenr == 1, "PMUSERENR_EL0 0x%lx after the guests: the host's EN was not given back", pmuserenr);
+	__asm__ volatile("msr pmuserenr_el0, xzr; isb" : : : "memory");
 }

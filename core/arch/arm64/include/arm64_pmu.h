@@ -23,4 +23,15 @@ u64 arm64_pmu_init(u64 id_aa64dfr0);
 void arm64_pmu_stop_host(struct percpu *pc);
 void arm64_pmu_restart_host(struct percpu *pc);
 
+/*
+ * Every guest (PMUVer 0) gets PMUSERENR_EL0 = 0 while its vCPU is loaded. The
+ * register is not the guest's to write (MDCR_EL2.TPM), but it decides a guest
+ * EL0 PMU access before MDCR_EL2.TPM does: left at the host's value, EN = 1
+ * would let the access through to the core's RAZ/WI and EN = 0 trap it to the
+ * guest's EL1, so the guest's EL0 could read one bit of host state. With 0 a
+ * guest EL0 access is always the trap to its own EL1 that an absent PMU makes.
+ */
+void arm64_pmu_hide_host_el0(struct percpu *pc);
+void arm64_pmu_restore_host_el0(struct percpu *pc);
+
 #endif

@@ -24,6 +24,8 @@ struct percpu {
 	bool guest_fp_loaded;
 	/* PMCNTENSET_EL0 the host had when a protected vCPU was loaded: restarted at put. */
 	u64 host_pmcnten;
+	/* PMUSERENR_EL0 the host had when a vCPU was loaded (any VM type): given back at put. */
+	u64 host_pmuserenr;
 	/* VMPIDR_EL2 while the host runs: this CPU's MPIDR (cpu.c, restored by arch_vcpu_put). */
 	u64 host_vmpidr;
 };
