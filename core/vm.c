@@ -3,7 +3,10 @@
  * measurement. The host calls that drive the lifecycle are in hc_vm.c; this
  * file knows neither vCPUs nor page ownership (imports flow one way, vm.h).
  *
- * Lock order: pagedb_lock, then vm->lock. vm->lock guards one VM's struct;
+ * Lock order, the whole core's (written once, here): pagedb_lock, then
+ * vm->lock, then that VM's vgic lock (vgic.c). Leaves, taken with nothing
+ * after them: cpu_power_lock (cpu_power.c), console_lock (log.c). No lock is
+ * held across a world switch. vm->lock guards one VM's struct;
  * a slot's life begins and ends (create, destroy) under both locks, so a
  * lookup under either sees a stable slot: page calls look up under
  * pagedb_lock, VCPU_RUN under vm->lock alone.
