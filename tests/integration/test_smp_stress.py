@@ -40,3 +40,39 @@ def test_smp_stress(boot):
         assert int(cpu[5]) > 0 and int(cpu[7]) > 0 and int(cpu[8]) > 0 and int(cpu[10]) > 0, b.describe()
     assert "smp stress: clean-up: every page back, counters as before, 0 violations" in b.lines, b.describe()
     assert not alarming(b.core_lines), b.describe()
+
+
+def test_smp_double_donate(boot):
+    """The same host page handed to the core from three CPUs at once: exactly one call wins, the others are
+    refused (the page is no longer the host's), and the invariants hold after every round."""
+    b = boot(test="smp_double_donate", smp=3, timeout=120)
+    assert b.passed("smp_double_donate"), b.describe()
+    rounds = re.findall(r"^smp double donate \d+: (.+) -> (-?\d+), (.+) -> (-?\d+), (.+) -> (-?\d+)$", b.output, re.M)
+    assert len(rounds) == 24, b.describe()
+    pairs = set()
+    for rnd in rounds:
+        names, codes = rnd[0::2], [int(c) for c in rnd[1::2]]
+        assert sorted(codes)[-1] == 0 and codes.count(0) == 1, b.describe()
+        assert all(c == -4 for c in codes if c), b.describe()  # PERM: the loser names a page the host no longer owns
+        pairs |= {frozenset((x, y)) for x in names for y in names if x != y}
+    assert len(pairs) == 15, pairs  # every op raced against every other
+    assert "smp double donate: 24 of 24 rounds had exactly one winner, 0 violations" in b.lines, b.describe()
+    assert not alarming(b.core_lines), b.describe()
+
+
+def test_smp_irq_flood(boot):
+    """CPUs 0..2 drive IRQ_LINE at a protected VM whose vCPU runs the bench guest on CPU 3: the guest finishes,
+    every IRQ_LINE is answered OK, the core logs nothing alarming and the invariants hold."""
+    b = boot(test="smp_irq_flood", smp=4, timeout=180)
+    assert b.passed("smp_irq_flood"), b.describe()
+    m = re.search(r"^smp irq flood: the guest on CPU 3: status 0, last exit 4, (\d+) MMIO exits, \d+ exits, (\d+) ms",
+                  b.output, re.M)
+    assert m and int(m.group(1)) >= 2000, b.describe()
+    # A flooder stops at its first STATE: the guest powered off (IRQ_LINE needs a FINALIZED VM), or at the run's end.
+    flooders = re.findall(r"^smp irq flood: CPU (\d): (\d+) IRQ_LINE calls, 0 not OK \(last 0\), stopped "
+                          r"(?:at STATE \(guest off\)|when the run ended)$", b.output, re.M)
+    assert len(flooders) == 3 and all(int(n) > 100 for _, n in flooders), b.describe()
+    m = re.search(r"^smp irq flood: (\d+) IRQ_LINE calls from 3 CPUs while the guest ran; 0 violations$", b.output,
+                  re.M)
+    assert m and int(m.group(1)) >= 1000, b.describe()
+    assert not alarming(b.core_lines), b.describe()

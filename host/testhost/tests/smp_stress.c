@@ -649,3 +649,208 @@ TEST(smp_stress)
 	}
 	stop_cpus(stress_ncpus);
 }
+
+/* ---- the same page from three CPUs at once ------------------------------------------- */
+
+#define DD_ROUNDS 24
+#define DD_OPS 6
+
+static struct vmm_vm dd_a, dd_b;
+static volatile u64 dd_go, dd_pa, dd_round;
+
+static const char *const dd_names[DD_OPS] = { "DONATE_VM A", "DONATE_VM B", "DONATE_CORE A",
+					      "SHARE_CORE",  "LOAD A",	    "DONATE_VM A'" };
+
+static long dd_op(unsigned int op, u64 pa, u64 round)
+{
+	switch (op) {
+	case 0:
+		return moat_hvc(MOAT_FN_DONATE_VM, dd_a.handle, pa, MOAT_GUEST_RAM_BASE + (3 * round) * PAGE_SIZE).status;
+	case 1:
+		return moat_hvc(MOAT_FN_DONATE_VM, dd_b.handle, pa, MOAT_GUEST_RAM_BASE + round * PAGE_SIZE).status;
+	case 2:
+		return moat_hvc(MOAT_FN_DONATE_CORE, dd_a.handle, pa, 1).status;
+	case 3:
+		return moat_hvc(MOAT_FN_SHARE_CORE, pa, 0, 0).status;
+	case 4:
+		return moat_hvc(MOAT_FN_LOAD, dd_a.handle, pa, MOAT_GUEST_RAM_BASE + (3 * round + 1) * PAGE_SIZE).status;
+	default:
+		return moat_hvc(MOAT_FN_DONATE_VM, dd_a.handle, pa, MOAT_GUEST_RAM_BASE + (3 * round + 2) * PAGE_SIZE).status;
+	}
+}
+
+/* The op of CPU k in round r: three different ones; over the 24 rounds every op meets every other. */
+static unsigned int dd_pick(unsigned int k, u64 r)
+{
+	static const u8 offsets[4][3] = { { 0, 1, 2 }, { 0, 2, 4 }, { 0, 1, 3 }, { 0, 3, 4 } };
+
+	return (unsigned int)((r + offsets[(r / DD_OPS) % 4][k]) % DD_OPS);
+}
+
+static u64 dd_job(u64 k)
+{
+	u64 r = dd_round;
+
+	while (dd_go != r) {
+		__asm__ volatile("wfe" ::: "memory");
+	}
+	return (u64)dd_op(dd_pick((unsigned int)k, r), dd_pa, r);
+}
+
+TEST(smp_double_donate)
+{
+	struct vmm_stats before, after;
+	unsigned int one_winner = 0, won[3] = { 0 };
+	struct moat_result chk;
+
+	if (!CHECK(plat.info.nr_cpus >= 3, "needs 3 CPUs") || !CHECK(vmm_stats_read(&before), "STATS failed") ||
+	    !start_cpus(3) || !CHECK_EQ(vmm_create(&dd_a, MOAT_VM_PROTECTED, 16 * MIB), MOAT_OK) ||
+	    !CHECK_EQ(vmm_create(&dd_b, MOAT_VM_PROTECTED, 16 * MIB), MOAT_OK)) {
+		return;
+	}
+	for (u64 r = 1; r <= DD_ROUNDS; r++) {
+		long res[3];
+		unsigned int ops[3], wins = 0, winner = 0;
+		u64 v;
+
+		dd_pa = host_page_alloc();
+		dd_round = r;
+		for (unsigned int k = 0; k < 3; k++) {
+			ops[k] = dd_pick(k, r);
+		}
+		if (!CHECK(ops[0] != ops[1] && ops[1] != ops[2] && ops[0] != ops[2], "round %lu: ops repeat", r) ||
+		    !CHECK(smp_post(1, dd_job, 1), "post") || !CHECK(smp_post(2, dd_job, 2), "post")) {
+			return;
+		}
+		__asm__ volatile("dsb sy" ::: "memory");
+		dd_go = r;
+		__asm__ volatile("dsb sy; sev" ::: "memory");
+		/* A head start of 0 to ~20,000 yields, so that CPUs 1 and 2 (just woken from WFE) win some rounds. */
+		for (u64 i = 0, n = (r % 4 == 0) ? 0 : 20 * (1UL << (3 * (r % 4))); i < n; i++) {
+			cpu_relax();
+		}
+		res[0] = dd_op(ops[0], dd_pa, r);
+		for (unsigned int k = 1; k < 3; k++) {
+			CHECK(smp_wait(k, WAIT_MS, &v), "CPU %u did not answer", k);
+			res[k] = (long)v;
+		}
+		for (unsigned int k = 0; k < 3; k++) {
+			if (!res[k]) {
+				wins++;
+				won[k]++;
+				winner = ops[k];
+			}
+		}
+		tprintf("smp double donate %lu: %s -> %ld, %s -> %ld, %s -> %ld\n", r, dd_names[ops[0]], res[0],
+			dd_names[ops[1]], res[1], dd_names[ops[2]], res[2]);
+		if (!CHECK(wins == 1, "round %lu: %u calls succeeded", r, wins)) {
+			continue;
+		}
+		one_winner++;
+		/* Give the page its owner's bookkeeping, so the clean-up below takes it back. */
+		if (winner == 3) {
+			CHECK_EQ(moat_hvc(MOAT_FN_UNSHARE_CORE, dd_pa, 0, 0).status, MOAT_OK);
+		} else {
+			vmm_remember_page(winner == 1 ? &dd_b : &dd_a, dd_pa);
+		}
+		chk = moat_hvc(MOAT_FN_CHECK, 0, 0, 0);
+		CHECK(chk.status == MOAT_OK && chk.r1 == 0, "round %lu: CHECK -> %ld, %lu violations", r, chk.status, chk.r1);
+	}
+	CHECK(vmm_destroy(&dd_a) > 0, "destroy A");
+	CHECK(vmm_destroy(&dd_b) > 0, "destroy B");
+	chk = moat_hvc(MOAT_FN_CHECK, 0, 0, 0);
+	CHECK_EQ(chk.r1, 0);
+	CHECK(vmm_stats_read(&after), "STATS failed");
+	if (!vmm_stats_equal(&before, &after)) {
+		vmm_stats_print_diff("smp double donate", &before, &after);
+		CHECK(false, "counters differ after the clean-up");
+	}
+	tprintf("smp double donate: rounds won by CPU 0: %u, CPU 1: %u, CPU 2: %u\n", won[0], won[1], won[2]);
+	tprintf("smp double donate: %u of %u rounds had exactly one winner, %lu violations\n", one_winner, DD_ROUNDS,
+		chk.r1);
+	stop_cpus(3);
+}
+
+/* ---- an IRQ_LINE flood at a protected VM running on another CPU ----------------------- */
+
+#define FLOOD_SPIS 0xfUL /* SPIs 32..35 */
+
+static struct vmm_vm flood_vm;
+static volatile u64 flood_done;
+static u64 flood_calls[STRESS_CPUS], flood_bad[STRESS_CPUS];
+static long flood_bad_status[STRESS_CPUS];
+static u64 flood_after_off[STRESS_CPUS];
+
+static u64 flood_run_job(u64 unused)
+{
+	long s = vmm_run(&flood_vm);
+
+	flood_done = 1;
+	__asm__ volatile("dsb sy; sev" ::: "memory");
+	return (u64)s;
+}
+
+static u64 flood_job(u64 cpu)
+{
+	u64 t0 = read_sysreg(cntvct_el0);
+
+	for (u64 i = 0; !flood_done && ms_since(t0) < 90000; i++) {
+		long s = moat_hvc(MOAT_FN_IRQ_LINE, flood_vm.handle, 32 + (i + cpu) % 4, (i >> 2) & 1).status;
+
+		flood_calls[cpu]++;
+		if (s == MOAT_E_STATE) {
+			/* The guest powered off: its VM takes no more interrupts. Stop; the test checks it did power off. */
+			flood_after_off[cpu] = 1;
+			break;
+		}
+		if (s != MOAT_OK) {
+			flood_bad[cpu]++;
+			flood_bad_status[cpu] = s;
+		}
+	}
+	return 0;
+}
+
+TEST(smp_irq_flood)
+{
+	u64 status = ~0UL, t0, ms, total = 0, bad = 0;
+	struct moat_result chk;
+
+	if (!CHECK(plat.info.nr_cpus >= 4, "needs 4 CPUs") || !start_cpus(4) ||
+	    !CHECK_EQ(vmm_create(&flood_vm, MOAT_VM_PROTECTED, 16 * MIB), MOAT_OK) ||
+	    !CHECK_EQ(vmm_add_vcpu0(&flood_vm), MOAT_OK) || !CHECK_EQ(vmm_load(&flood_vm, "bench"), MOAT_OK) ||
+	    !CHECK_EQ(moat_hvc(MOAT_FN_VM_SET_SPIS, flood_vm.handle, FLOOD_SPIS, 0).status, MOAT_OK) ||
+	    !CHECK_EQ(vmm_finalize(&flood_vm, 0), MOAT_OK)) {
+		return;
+	}
+	t0 = read_sysreg(cntvct_el0);
+	if (!CHECK(smp_post(3, flood_run_job, 0), "post") || !CHECK(smp_post(1, flood_job, 1), "post") ||
+	    !CHECK(smp_post(2, flood_job, 2), "post")) {
+		return;
+	}
+	flood_job(0);
+	ms = ms_since(t0);
+	for (unsigned int cpu = 1; cpu < 3; cpu++) {
+		CHECK(smp_wait(cpu, 30000, NULL), "flooder %u did not stop", cpu);
+	}
+	CHECK(smp_wait(3, 30000, &status), "the guest's run did not end");
+	for (unsigned int cpu = 0; cpu < 3; cpu++) {
+		tprintf("smp irq flood: CPU %u: %lu IRQ_LINE calls, %lu not OK (last %ld), %s\n", cpu, flood_calls[cpu],
+			flood_bad[cpu], flood_bad_status[cpu],
+			flood_after_off[cpu] ? "stopped at STATE (guest off)" : "stopped when the run ended");
+		total += flood_calls[cpu];
+		bad += flood_bad[cpu];
+	}
+	tprintf("smp irq flood: the guest on CPU 3: status %ld, last exit %lu, %lu MMIO exits, %lu exits, %lu ms, "
+		"last line \"%s\"\n",
+		(long)status, flood_vm.last_exit, flood_vm.mmio_exits, flood_vm.exits, ms, flood_vm.last_line);
+	CHECK_EQ(status, MOAT_OK);
+	CHECK_EQ(flood_vm.last_exit, MOAT_EXIT_SYSTEM_OFF);
+	CHECK_EQ(bad, 0);
+	chk = moat_hvc(MOAT_FN_CHECK, 0, 0, 0);
+	CHECK_EQ(chk.status, MOAT_OK);
+	CHECK_EQ(chk.r1, 0);
+	CHECK(vmm_destroy(&flood_vm) > 0, "destroy");
+	tprintf("smp irq flood: %lu IRQ_LINE calls from 3 CPUs while the guest ran; %lu violations\n", total, chk.r1);
+	stop_cpus(4);
+}
