@@ -6,7 +6,8 @@
  *                     demand-paged with DONATE_VM or SHARE_VM) / VM_DESTROY /
  *                     RECLAIM sequences on VMs of its own, and now and then
  *                     one call on another CPU's VM (DONATE_VM, DONATE_CORE,
- *                     SHARE_VM, LOAD, FINALIZE, VCPU_RUN, VM_DESTROY), so
+ *                     SHARE_VM, LOAD, FINALIZE, VCPU_RUN, VM_DESTROY,
+ *                     IRQ_LINE, a second VCPU_CREATE), so
  *                     handles die under their users. Bounded by a count and a
  *                     time. MOAT_FN_CHECK runs every STRESS_CHECK_EVERY calls
  *                     of each CPU and at the end; after the clean-up the
@@ -301,7 +302,6 @@ static void serve_fault(struct stress_cpu *c, struct svm *vm, u64 ipa)
 	struct moat_result r;
 
 	if (!p) {
-		sweep(c, false);
 		return;
 	}
 	r = scall(c, share ? MOAT_FN_SHARE_VM : MOAT_FN_DONATE_VM, vm->handle, p->pa, ipa);
@@ -375,7 +375,6 @@ static void vm_step(struct stress_cpu *c, unsigned int v)
 	case S_CREATED:
 		p = page_get(c);
 		if (!p) {
-			sweep(c, false);
 			return;
 		}
 		if (vm->step < STRESS_MEMCACHE) {
@@ -400,7 +399,6 @@ static void vm_step(struct stress_cpu *c, unsigned int v)
 
 		p = page_get(c);
 		if (!p) {
-			sweep(c, false);
 			return;
 		}
 		memcpy((void *)p->pa, stress_image->start + off, MIN(PAGE_SIZE, size - off));
@@ -411,7 +409,10 @@ static void vm_step(struct stress_cpu *c, unsigned int v)
 		break;
 	}
 	case S_LOADED:
-		r = scall(c, MOAT_FN_SET_BOOT, vm->handle, MOAT_GUEST_RAM_BASE, 0);
+		r = scall(c, MOAT_FN_VM_SET_SPIS, vm->handle, 0xf, 0); /* SPIs 32..35: the other CPUs drive them */
+		if (r.status == MOAT_OK) {
+			r = scall(c, MOAT_FN_SET_BOOT, vm->handle, MOAT_GUEST_RAM_BASE, 0);
+		}
 		if (r.status == MOAT_OK || r.status == MOAT_E_STATE) {
 			r = scall(c, MOAT_FN_FINALIZE, vm->handle, 0, 0);
 		}
@@ -475,6 +476,17 @@ static void foreign_op(struct stress_cpu *c, unsigned int me)
 	case 5:
 		r = scall(c, MOAT_FN_VM_DESTROY, h, 0, 0);
 		break;
+	case 6:
+	case 7:
+		r = scall(c, MOAT_FN_IRQ_LINE, h, 32 + rnd(c) % 4, rnd(c) & 1);
+		break;
+	case 8:
+		/* A second vCPU 0 on a run page of ours: races the owner's VCPU_CREATE (EXIST) or is refused. */
+		r = scall(c, MOAT_FN_SHARE_CORE, p->pa, 0, 0);
+		if (page_given(p, r, h, P_CORE_SHARED)) {
+			r = scall(c, MOAT_FN_VCPU_CREATE, h, 0, p->pa);
+		}
+		break;
 	default:
 		r = scall(c, MOAT_FN_VCPU_RUN, h, 0, 0);
 		break;
@@ -504,9 +516,10 @@ static u64 stress_worker(u64 me)
 	while (stress_total_ops() < STRESS_TARGET && ms_since(stress_t0) < STRESS_MS) {
 		u64 r = rnd(c) % 64;
 
-		if (r < 4) {
+		if (r < 8) {
 			foreign_op(c, (unsigned int)me);
-		} else if (r == 4 || free_pages(c) < STRESS_PAGES / 4) {
+		} else if (r == 8 || (r % 8 == 1 && free_pages(c) < STRESS_PAGES / 4)) {
+			/* Not at every step when short: pages lent to a live VM stay BUSY until it dies. */
 			sweep(c, false);
 		} else {
 			vm_step(c, (unsigned int)(rnd(c) % STRESS_VMS));
