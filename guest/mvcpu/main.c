@@ -103,14 +103,20 @@ static void spin_unlock(volatile uint32_t *l)
 	__asm__ volatile("stlr wzr, [%0]" : : "r"(l) : "memory");
 }
 
-/* Identity map, 1 GiB blocks: [0, 1 GiB) Device-nGnRnE (attr 0), [1 GiB, 2 GiB) RAM, Normal WB (attr 1). */
+/*
+ * Identity map, 1 GiB blocks: [0, 1 GiB) Device-nGnRnE (attr 0), [1 GiB, 2 GiB) RAM, Normal WB (attr 1).
+ * Built by vCPU 0 before it starts any other vCPU: a secondary that turned its
+ * MMU on before the table was written took a translation fault (seen under load).
+ */
+static void build_identity_map(void)
+{
+	l1_table[0] = 0x0UL | 1UL << 10 | 0UL << 2 | 1;			 /* AF, attr 0, block */
+	l1_table[1] = 0x40000000UL | 1UL << 10 | 3UL << 8 | 1UL << 2 | 1; /* AF, inner shareable, attr 1 */
+	__asm__ volatile("dsb sy" ::: "memory");
+}
+
 static void mmu_on(void)
 {
-	if (self() == 0) {
-		l1_table[0] = 0x0UL | 1UL << 10 | 0UL << 2 | 1;			 /* AF, attr 0, block */
-		l1_table[1] = 0x40000000UL | 1UL << 10 | 3UL << 8 | 1UL << 2 | 1; /* AF, inner shareable, attr 1 */
-		__asm__ volatile("dsb sy" ::: "memory");
-	}
 	write_sysreg(mair_el1, 0xffUL << 8);
 	/* T0SZ 32 (4 GiB, walk starts at level 1), WB WA walks, inner shareable, 4K granule, EPD1, IPS 32 bits. */
 	write_sysreg(tcr_el1, 32UL | 1UL << 8 | 1UL << 10 | 3UL << 12 | 1UL << 23);
@@ -291,6 +297,7 @@ void guest_main(uint64_t x0)
 	period = read_sysreg(cntfrq_el0) / 1000;
 	guest_irq_handler = irq;
 	mmio_write32(GICD, 2); /* EnableGrp1 */
+	build_identity_map();
 	if (x0 == 1) {
 		bench_main();
 		return;

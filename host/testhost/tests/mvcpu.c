@@ -293,6 +293,17 @@ TEST(vm_mvcpu)
 	if (!ret) {
 		ret = vmm_finalize(&vm, 0);
 	}
+	/*
+	 * Back all of the guest's RAM before vCPUs 1..3 start. Their loops run on
+	 * other CPUs and cannot serve a MEM_FAULT (the VMM's page allocator is not
+	 * SMP-safe), and which pages a secondary touches before vCPU 0 does
+	 * depends on timing: under load, a secondary's first touch of its stack
+	 * page used to end its loop with an unexpected exit.
+	 */
+	for (u64 off = ALIGN_UP((u64)(guest_image_find("mvcpu")->end - guest_image_find("mvcpu")->start), PAGE_SIZE);
+	     off < 16 * MIB && !ret; off += PAGE_SIZE) {
+		ret = vmm_donate(&vm, MOAT_GUEST_RAM_BASE + off);
+	}
 	if (!CHECK_EQ(ret, MOAT_OK)) {
 		return;
 	}
