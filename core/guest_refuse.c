@@ -21,6 +21,7 @@
 #include "esr.h"
 #include "fmt.h"
 #include "guest_exit.h"
+#include "guest_pmu.h"
 #include "idregs.h"
 #include "inject.h"
 #include "log.h"
@@ -163,7 +164,8 @@ u32 guest_sysreg_trap(struct vcpu *vcpu, const struct guest_exit *e)
 {
 	u64 esr = e->esr;
 	char encoding[SYSREG_NAME_MAX], buf[SYSREG_NAME_MAX];
-	enum idreg_trap_result id = idreg_trap(IDREG_GUEST, esr, &vcpu->ctx.regs);
+	enum idreg_trap_result id =
+		idreg_trap(vm_is_protected(vcpu->vm) ? IDREG_GUEST : IDREG_GUEST_NORMAL, esr, &vcpu->ctx.regs);
 	bool read = esr & ESR_SYSREG_READ;
 	const char *name, *outcome;
 
@@ -178,6 +180,9 @@ u32 guest_sysreg_trap(struct vcpu *vcpu, const struct guest_exit *e)
 		exit_to_host(vcpu, MOAT_EXIT_KICK);
 		vcpu->run->u.kick.vcpus = kick;
 		return MOAT_EXIT_KICK;
+	}
+	if (guest_pmu_trap(vcpu, esr)) {
+		return MOAT_EXIT_NONE; /* a normal VM's own PMU (guest_pmu.c); protected VMs: RAZ/WI below */
 	}
 	if (id == IDREG_READ) {
 		return MOAT_EXIT_NONE; /* answered from the guest view: not a refusal */

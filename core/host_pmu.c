@@ -23,6 +23,7 @@
 #include "pmu.h"
 
 #define PMCR_N(pmcr) (((pmcr) >> 11) & 0x1fU)
+#define PMCR_E 1UL /* counters enabled */
 #define PMSELR_SEL(v) ((unsigned int)((v)&0x1fU))
 #define PMU_CYCLE_INDEX 31U /* PMSELR.SEL / PMEVTYPER<31> mean the cycle counter: PMCCFILTR */
 /* PMEVTYPER<n>_EL0 fields besides NSH (pmu.h) */
@@ -84,7 +85,7 @@ static void set_rt(struct cpu_regs *regs, unsigned int rt, u64 v)
  * Event type or counter n through PMSELR_EL0, whose host value is restored
  * after. The ISB makes the new selection visible to the PMXEV* access.
  */
-static u64 indexed_access(enum pmu_reg xreg, unsigned int n, bool read, u64 v)
+u64 pmu_indexed_access(enum pmu_reg xreg, unsigned int n, bool read, u64 v)
 {
 	u64 sel = arch_pmu_read(PMU_pmselr_el0);
 
@@ -110,9 +111,9 @@ static void strip_nsh_everywhere(void)
 	unsigned int n_ctrs = PMCR_N(arch_pmu_read(PMU_pmcr_el0));
 
 	for (unsigned int n = 0; n < n_ctrs && n < PMU_CYCLE_INDEX; n++) {
-		u64 t = indexed_access(PMU_pmxevtyper_el0, n, true, 0);
+		u64 t = pmu_indexed_access(PMU_pmxevtyper_el0, n, true, 0);
 
-		indexed_access(PMU_pmxevtyper_el0, n, false, pmu_filter_evtyper(t));
+		pmu_indexed_access(PMU_pmxevtyper_el0, n, false, pmu_filter_evtyper(t));
 	}
 	arch_pmu_write(PMU_pmccfiltr_el0, pmu_filter_evtyper(arch_pmu_read(PMU_pmccfiltr_el0)));
 }
@@ -134,6 +135,11 @@ void host_pmu_init_cpu(void)
 	}
 }
 
+unsigned int pmu_counters(void)
+{
+	return host_pmuver == PMUVER_NONE ? 0 : PMCR_N(arch_pmu_read(PMU_pmcr_el0));
+}
+
 u64 pmu_filter_evtyper(u64 v)
 {
 	return v & ~PMU_EVTYPER_NSH;
@@ -152,7 +158,7 @@ static void indexed(struct cpu_regs *regs, enum pmu_reg xreg, unsigned int n, bo
 	if (xreg == PMU_pmxevtyper_el0 && !read) {
 		v = pmu_filter_evtyper(v);
 	}
-	v = indexed_access(xreg, n, read, v);
+	v = pmu_indexed_access(xreg, n, read, v);
 	if (read) {
 		set_rt(regs, rt, v);
 	}
@@ -165,6 +171,29 @@ static bool counts_at(u64 t, bool el0)
 		return !(t & EVTYPER_U) == !(t & EVTYPER_NSU);
 	}
 	return !(t & EVTYPER_P) == !(t & EVTYPER_NSK);
+}
+
+/*
+ * With MDCR_EL2.HPMD set (PMUv3p5+), no write at EL2 counts, NSH or not; the
+ * host never traps there, but a normal guest does (core/guest_pmu.c). So
+ * the increment is done by hand: each enabled counter in hit gains one, and
+ * a 32-bit wrap sets its overflow flag (PMCR.LP, 64-bit event counters, is
+ * masked for guests).
+ */
+static void hpmd_increment(u64 hit)
+{
+	u64 enabled = (arch_pmu_read(PMU_pmcr_el0) & PMCR_E) ? arch_pmu_read(PMU_pmcntenset_el0) : 0;
+
+	for (unsigned int n = 0; n < PMU_CYCLE_INDEX; n++) {
+		if (hit & enabled & (1UL << n)) {
+			u64 c = (pmu_indexed_access(PMU_pmxevcntr_el0, n, true, 0) + 1) & 0xffffffffUL;
+
+			pmu_indexed_access(PMU_pmxevcntr_el0, n, false, c);
+			if (!c) {
+				arch_pmu_write(PMU_pmovsset_el0, 1UL << n);
+			}
+		}
+	}
 }
 
 /*
@@ -185,13 +214,19 @@ static void software_increment(u64 mask, bool el0)
 		if (!(mask & (1UL << n))) {
 			continue;
 		}
-		types[n] = indexed_access(PMU_pmxevtyper_el0, n, true, 0);
+		types[n] = pmu_indexed_access(PMU_pmxevtyper_el0, n, true, 0);
 		if ((types[n] & EVTYPER_EVENT) == EVENT_SW_INCR && counts_at(types[n], el0)) {
-			indexed_access(PMU_pmxevtyper_el0, n, false, types[n] | PMU_EVTYPER_NSH);
+			if (host_iso != PMU_ISOLATION_HPMD) {
+				pmu_indexed_access(PMU_pmxevtyper_el0, n, false, types[n] | PMU_EVTYPER_NSH);
+			}
 			hit |= 1UL << n;
 		}
 	}
 	if (!hit) {
+		return;
+	}
+	if (host_iso == PMU_ISOLATION_HPMD) {
+		hpmd_increment(hit);
 		return;
 	}
 	arch_isb(); /* the new filters apply to the increment */
@@ -199,7 +234,7 @@ static void software_increment(u64 mask, bool el0)
 	arch_isb(); /* the increment happened under them before they go */
 	for (unsigned int n = 0; n < n_ctrs && n < PMU_CYCLE_INDEX; n++) {
 		if (hit & (1UL << n)) {
-			indexed_access(PMU_pmxevtyper_el0, n, false, types[n]);
+			pmu_indexed_access(PMU_pmxevtyper_el0, n, false, types[n]);
 		}
 	}
 }
@@ -265,7 +300,7 @@ static bool event_reg(struct cpu_regs *regs, u64 iss, bool read, unsigned int rt
 	return true;
 }
 
-static bool emulate(struct cpu_regs *regs, u64 esr)
+bool pmu_emulate(struct cpu_regs *regs, u64 esr)
 {
 	u64 iss = esr & SYSREG_ISS_MASK;
 	bool read = (esr & ESR_SYSREG_READ) != 0;
@@ -284,7 +319,7 @@ static bool emulate(struct cpu_regs *regs, u64 esr)
 
 void host_sysreg_trap(struct cpu_regs *regs, u64 esr)
 {
-	if (!emulate(regs, esr)) {
+	if (!pmu_emulate(regs, esr)) {
 		host_unexpected_trap(regs, esr);
 		return;
 	}

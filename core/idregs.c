@@ -16,6 +16,7 @@
 #include "esr.h"
 #include "host_s2.h"
 #include "log.h"
+#include "pmu.h"
 #include "vm.h"
 
 /* One field of one register: shown as min(CPU value, max). */
@@ -212,12 +213,22 @@ static void cap_parange(const struct idreg_set *cpu, struct idreg_set *out, unsi
 
 void idregs_sanitise(enum idreg_view view, const struct idreg_set *cpu, struct idreg_set *out)
 {
+	unsigned int pmuver;
+
 	switch (view) {
 	case IDREG_GUEST:
 		*out = (struct idreg_set){ { 0 } };
 		apply_fields(cpu, out, guest_fields, ARRAY_SIZE(guest_fields));
 		out->r[ID_AA64DFR0] = GUEST_DFR0;
 		cap_parange(cpu, out, VM_IPA_BITS);
+		break;
+	case IDREG_GUEST_NORMAL:
+		idregs_sanitise(IDREG_GUEST, cpu, out);
+		/* PMUv3p4 at most: v3p5's 64-bit event counters (PMCR.LP) are state core/guest_pmu.c does not switch. */
+		pmuver = field_get(cpu->r[ID_AA64DFR0], 8);
+		if (pmuver != PMUVER_NONE && pmuver != PMUVER_IMPDEF) {
+			out->r[ID_AA64DFR0] = field_set(out->r[ID_AA64DFR0], 8, field_cap(pmuver, PMUVER_V3P4, false));
+		}
 		break;
 	case IDREG_HOST:
 		*out = *cpu;
@@ -348,7 +359,11 @@ void idregs_report(void)
 		 hidden, pa_bits[host_pa < 7 ? host_pa : 6]);
 	feature_list(kept, sizeof(kept), IDREG_GUEST, true);
 	feature_list(hidden, sizeof(hidden), IDREG_GUEST, false);
-	log_info("ID registers for guests (all VM types): hidden: %s; kept: %s; PA %u bits", hidden, kept,
+	log_info("ID registers for protected guests: hidden: %s; kept: %s; PA %u bits", hidden, kept,
+		 pa_bits[guest_pa < 7 ? guest_pa : 6]);
+	feature_list(kept, sizeof(kept), IDREG_GUEST_NORMAL, true);
+	feature_list(hidden, sizeof(hidden), IDREG_GUEST_NORMAL, false);
+	log_info("ID registers for normal guests: hidden: %s; kept: %s; PA %u bits", hidden, kept,
 		 pa_bits[guest_pa < 7 ? guest_pa : 6]);
 }
 

@@ -62,6 +62,8 @@ void host_pmu_init_cpu(void);
  * what is counted, and what perf's exclude_hv already means.
  */
 u64 pmu_filter_evtyper(u64 v);
+/* PMCR_EL0.N of this CPU; 0 when the core runs no architected PMU (PMUVer 0 or IMPDEF). */
+unsigned int pmu_counters(void);
 
 /* Access rules of a trapped register. */
 #define PMU_R (1U << 0)	   /* MRS allowed */
@@ -96,6 +98,9 @@ enum pmu_reg {
 	PMU_NR_FIXED
 };
 
+/* PMXEVTYPER/PMXEVCNTR of counter n through PMSELR_EL0, whose value is kept. */
+u64 pmu_indexed_access(enum pmu_reg xreg, unsigned int n, bool read, u64 v);
+
 /*
  * Trapped MSR/MRS from the host (ESR_EL2.EC 0x18, from EL1 or EL0): a PMU
  * register is emulated and the host resumes after the instruction; anything
@@ -103,5 +108,11 @@ enum pmu_reg {
  * undefined-instruction exception.
  */
 void host_sysreg_trap(struct cpu_regs *regs, u64 esr);
+/*
+ * The replay behind host_sysreg_trap, also used for normal guests whose PMU
+ * state is loaded (core/guest_pmu.c): false if esr is no PMU register the
+ * caller may access; the PC is not advanced.
+ */
+bool pmu_emulate(struct cpu_regs *regs, u64 esr);
 
 #endif

@@ -84,6 +84,7 @@ struct vcpu {
 	 * when the guest takes it) and writes the outcome back here.
 	 */
 	bool serror_pending;
+	bool pmu_used; /* a normal vCPU touched its PMU: its state is switched at load/put (guest_pmu.c) */
 	struct pending_mmio_read mmio_read;
 	u8 power;	/* enum vcpu_power, under vm->lock */
 	bool off_at_load; /* the VCPU_RUN that loaded it found it off: nothing to run (set under vm->lock) */

@@ -17,7 +17,8 @@
  *      physical timer is the host's: CNTHCTL_EL2.EL1PCEN = 0 traps it, RAZ/WI),
  *      twice, then MRS CNTP_CTL_EL0 and CNTP_CVAL_EL0:
  *        guest: cntp reads 0x<ctl> 0x<cval>        (expected 0x0 0x0)
- *   7. The PMU (hidden from every guest today, PMUVer 0; MDCR_EL2.TPM/TPMCR
+ *   7. The PMU, if ID_AA64DFR0.PMUVer is 0 (protected VMs; a normal VM has its own and
+ *      prints "guest: pmu shown, PMUVer <n>" instead: guest/pmu tests it) -- MDCR_EL2.TPM/TPMCR
  *      trap it, RAZ/WI): MSR PMCR_EL0 = E and PMCNTENSET_EL0 = C (start the
  *      cycle counter), twice, then MRS PMCR_EL0 and PMCCNTR_EL0:
  *        guest: pmu reads 0x<pmcr> 0x<pmccntr>     (expected 0x0 0x0)
@@ -106,13 +107,19 @@ void guest_main(uint64_t x0)
 	__asm__ volatile("mrs %0, cntp_cval_el0" : "=r"(b));
 	printf("guest: cntp reads 0x%lx 0x%lx\n", a, b);
 
-	for (int i = 0; i < 2; i++) {
-		__asm__ volatile("msr pmcr_el0, %0" : : "r"(1UL));		/* PMCR_EL0.E */
-		__asm__ volatile("msr pmcntenset_el0, %0" : : "r"(1UL << 31)); /* C: the cycle counter */
+	__asm__ volatile("mrs %0, id_aa64dfr0_el1" : "=r"(a));
+	if ((a >> 8) & 0xf) {
+		/* A normal VM's own PMU (guest/pmu tests it): nothing refused. */
+		printf("guest: pmu shown, PMUVer %lu\n", (a >> 8) & 0xf);
+	} else {
+		for (int i = 0; i < 2; i++) {
+			__asm__ volatile("msr pmcr_el0, %0" : : "r"(1UL));		/* PMCR_EL0.E */
+			__asm__ volatile("msr pmcntenset_el0, %0" : : "r"(1UL << 31)); /* C: the cycle counter */
+		}
+		__asm__ volatile("isb; mrs %0, pmcr_el0" : "=r"(a));
+		__asm__ volatile("mrs %0, pmccntr_el0" : "=r"(b));
+		printf("guest: pmu reads 0x%lx 0x%lx\n", a, b);
 	}
-	__asm__ volatile("isb; mrs %0, pmcr_el0" : "=r"(a));
-	__asm__ volatile("mrs %0, pmccntr_el0" : "=r"(b));
-	printf("guest: pmu reads 0x%lx 0x%lx\n", a, b);
 
 	struct guest_fault fault;
 

@@ -26,3 +26,4 @@ guest_\name\()_end:
 	guest_image smp
 	guest_image vgic
 	guest_image mvcpu
+	guest_image pmu

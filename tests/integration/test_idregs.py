@@ -99,8 +99,11 @@ def test_guest_idregs(boot, cpu, name):
     assert_passed(b, name)
     got = idregs(b, "guest")
     # The fields the core claims to hide, by name first, so a failure says which.
+    # Normal VMs alone see the PMU (core/guest_pmu.c): PMUVer the CPU's, capped at PMUv3p4 (max has v3p5).
+    pmuver = {"cortex-a72": 1, "max": 5}[cpu] if name == "vm_idregs_normal" else 0
+    assert field(got[DFR0], 8) == pmuver, b.describe()
     hidden = {
-        "PMUVer": field(got[DFR0], 8), "DebugVer": field(got[DFR0], 0), "BRPs": field(got[DFR0], 12),
+        "DebugVer": field(got[DFR0], 0), "BRPs": field(got[DFR0], 12),
         "WRPs": field(got[DFR0], 20), "SVE": field(got[PFR0], 32), "RAS": field(got[PFR0], 28),
         "AMU": field(got[PFR0], 44), "SME": field(got[PFR1], 24), "MTE": field(got[PFR1], 8),
         "APA": field(got[ISAR1], 4), "API": field(got[ISAR1], 8), "GPA": field(got[ISAR1], 24),
@@ -111,7 +114,9 @@ def test_guest_idregs(boot, cpu, name):
     assert {k: v for k, v in hidden.items() if v} == {}, b.describe()
     assert field(got[MMFR0], 0) == 2, "PARange must be 40 bits (the VM IPA size)"
     assert all(got[(crm, op2)] == 0 for crm in (1, 2, 3) for op2 in range(8)), "AArch32 registers must read zero"
-    assert diff(got, GUEST[cpu]) == [], b.describe()
+    want = dict(GUEST[cpu])
+    want[DFR0] |= pmuver << 8
+    assert diff(got, want) == [], b.describe()
     # Hidden features are trapped: each use is an undefined instruction; so is a write to an ID register.
     for what in ("sve rdvl", "sme smstart", "pauth pacia", "msr id_aa64pfr0_el1"):
         assert f"guest: {what}: {UNDEF}" in b.lines, b.describe()
@@ -132,15 +137,19 @@ def test_host_idregs(boot, cpu):
         # The boot line tells the truth about both.
         assert any(line.endswith("ID registers (trapped, HCR_EL2.TID3): the host keeps PAuth, PMU, debug, RAS, "
                                  "LOR; hidden from the host: SVE, SME, SCXTNUM; PA 40 bits") for line in b.core_lines)
-        assert any(line.endswith("ID registers for guests (all VM types): hidden: SVE, SME, PAuth, PMU, debug, RAS, "
+        assert any(line.endswith("ID registers for protected guests: hidden: SVE, SME, PAuth, PMU, debug, RAS, "
                                  "LOR, SCXTNUM; kept: none; PA 40 bits") for line in b.core_lines)
+        assert any(line.endswith("ID registers for normal guests: hidden: SVE, SME, PAuth, debug, RAS, "
+                                 "LOR, SCXTNUM; kept: PMU; PA 40 bits") for line in b.core_lines)
         assert not any("the host keeps them" in line for line in b.core_lines)
         assert [line for line in b.core_lines if "host used SVE (ESR_EL2 0x66000000)" in line], b.describe()
         assert [line for line in b.core_lines if "host used SME (ESR_EL2 0x76000000)" in line], b.describe()
     else:
         assert any(line.endswith("the host keeps PMU, debug; hidden from the host: none; PA 40 bits")
                    for line in b.core_lines), b.describe()
-        assert any(line.endswith("ID registers for guests (all VM types): hidden: PMU, debug; kept: none; "
+        assert any(line.endswith("ID registers for protected guests: hidden: PMU, debug; kept: none; "
+                                 "PA 40 bits") for line in b.core_lines), b.describe()
+        assert any(line.endswith("ID registers for normal guests: hidden: debug; kept: PMU; "
                                  "PA 40 bits") for line in b.core_lines), b.describe()
 
 
@@ -150,7 +159,6 @@ REFUSE_GUEST = [
     "guest: cpu_on -> -2 -2",  # vCPU 1 does not exist in a 1-vCPU VM: INVALID_PARAMETERS, an answer
     "guest: smc 0x84000000 -> -1 -1",
     "guest: cntp reads 0x0 0x0",
-    "guest: pmu reads 0x0 0x0",  # no PMU for any VM yet (normal VMs included): RAZ/WI, nothing counts
     # The host has set its PMUSERENR_EL0.EN; the guest's is 0 (PMUVer 0): EL0 traps to the guest's EL1.
     "guest: el0 pmccntr trapped to EL1, EC 0x18",
     "guest: refuse done",
@@ -165,7 +173,11 @@ REFUSE_LOG = [
     # The EL1 physical timer is the host's (CNTHCTL_EL2.EL1PCEN = 0 in guest context): RAZ/WI, named.
     r"vm(\d+) vcpu0: MSR CNTP_CVAL_EL0 \(S3_3_C14_C2_2\): read as zero, writes ignored \(RAZ/WI\)",
     r"vm(\d+) vcpu0: MSR CNTP_CTL_EL0 \(S3_3_C14_C2_1\): read as zero, writes ignored \(RAZ/WI\)",
-    # The PMU is hidden from protected and normal VMs alike (MDCR_EL2.TPM/TPMCR): RAZ/WI, named.
+]
+
+# The PMU is hidden from protected VMs (MDCR_EL2.TPM/TPMCR): RAZ/WI, named. A normal VM has its own
+# (core/guest_pmu.c; test_guest_pmu.py): nothing refused, and guest/refuse says it saw PMUVer.
+REFUSE_LOG_PROTECTED = [
     r"vm(\d+) vcpu0: MSR PMCR_EL0 \(S3_3_C9_C12_0\): read as zero, writes ignored \(RAZ/WI\)",
     r"vm(\d+) vcpu0: MSR PMCNTENSET_EL0 \(S3_3_C9_C12_1\): read as zero, writes ignored \(RAZ/WI\)",
     r"vm(\d+) vcpu0: MRS PMCCNTR_EL0 \(S3_3_C9_C13_0\): read as zero, writes ignored \(RAZ/WI\)",
@@ -180,6 +192,12 @@ def test_refused_accesses_logged_once_per_vm(boot):
     for pattern in REFUSE_LOG:
         hits = [line for line in b.core_lines if re.search(r"^moat: cpu\d+: " + pattern + "$", line)]
         assert len(hits) == 2, f"{pattern!r}: {hits}\n{b.describe()}"
+    for pattern in REFUSE_LOG_PROTECTED:
+        hits = [line for line in b.core_lines if re.search(r"^moat: cpu\d+: " + pattern + "$", line)]
+        assert len(hits) == 1, f"{pattern!r}: {hits}\n{b.describe()}"
+    # One protected VM: RAZ/WI; one normal VM: its own PMU.
+    assert b.lines.count("guest: pmu reads 0x0 0x0") == 1, b.describe()
+    assert [line for line in b.lines if line.startswith("guest: pmu shown, PMUVer ")] == ["guest: pmu shown, PMUVer 1"]
     # CPU_ON of a vCPU that does not exist is a PSCI answer, not a refusal: not logged.
     assert not [line for line in b.core_lines if "CPU_ON" in line], b.describe()
     # The guest wrote 0x5ec2e7c0ffee5ec2 to ACTLR_EL1: no value a guest wrote reaches the log.

@@ -258,13 +258,38 @@ static void test_report(void **state)
 	idregs_report();
 	assert_non_null(strstr(fake.console, "ID registers (trapped, HCR_EL2.TID3): the host keeps PAuth, PMU, debug, "
 					     "RAS, LOR; hidden from the host: SVE, SME, SCXTNUM; PA 40 bits\r\n"));
-	assert_non_null(strstr(fake.console, "ID registers for guests (all VM types): hidden: SVE, SME, PAuth, PMU, "
+	assert_non_null(strstr(fake.console, "ID registers for protected guests: hidden: SVE, SME, PAuth, PMU, "
 					     "debug, RAS, LOR, SCXTNUM; kept: none; PA 40 bits\r\n"));
+	assert_non_null(strstr(fake.console, "ID registers for normal guests: hidden: SVE, SME, PAuth, debug, RAS, "
+					     "LOR, SCXTNUM; kept: PMU; PA 40 bits\r\n"));
 	fake_reset();
 	idregs_init(&a72);
 	idregs_report();
 	assert_non_null(strstr(fake.console, "the host keeps PMU, debug; hidden from the host: none; PA 40 bits\r\n"));
-	assert_non_null(strstr(fake.console, "hidden: PMU, debug; kept: none; PA 40 bits\r\n"));
+	assert_non_null(strstr(fake.console, "protected guests: hidden: PMU, debug; kept: none; PA 40 bits\r\n"));
+	assert_non_null(strstr(fake.console, "normal guests: hidden: debug; kept: PMU; PA 40 bits\r\n"));
+}
+
+/* Normal VMs: the protected view plus PMUVer, capped at PMUv3p4 (max has v3p5); none for PMUVer 0 or IMPDEF. */
+static void test_normal_guest_view(void **state)
+{
+	static const struct {
+		u64 cpu_pmuver, want_pmuver;
+	} cases[] = { { 1, 1 }, { 4, 4 }, { 5, 5 }, { 6, 5 }, { 8, 5 }, { 0, 0 }, { 0xf, 0 } };
+	struct idreg_set prot, normal, cpu;
+
+	for (size_t base = 0; base < 2; base++) {
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			cpu = base ? max : a72;
+			cpu.r[I(5, 0)] = (cpu.r[I(5, 0)] & ~0xf00UL) | cases[i].cpu_pmuver << 8;
+			idregs_sanitise(IDREG_GUEST, &cpu, &prot);
+			idregs_sanitise(IDREG_GUEST_NORMAL, &cpu, &normal);
+			assert_int_equal(prot.r[I(5, 0)], GUEST_DFR0); /* protected: PMUVer 0 whatever the CPU has */
+			assert_int_equal(normal.r[I(5, 0)], GUEST_DFR0 | cases[i].want_pmuver << 8);
+			normal.r[I(5, 0)] = prot.r[I(5, 0)];
+			expect_set(&normal, &prot, "normal view = protected view but PMUVer");
+		}
+	}
 }
 
 int main(void)
@@ -273,7 +298,7 @@ int main(void)
 		cmocka_unit_test(test_guest_view_a72), cmocka_unit_test(test_guest_view_max),
 		cmocka_unit_test(test_host_view),      cmocka_unit_test(test_signed_and_caps),
 		cmocka_unit_test(test_features),       cmocka_unit_test(test_trap),
-		cmocka_unit_test(test_report),
+		cmocka_unit_test(test_report),	       cmocka_unit_test(test_normal_guest_view),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
  */
 #include "arch.h"
 #include "arm64_pmu.h"
+#include "guest_pmu.h"
 #include "arm64_timer.h"
 #include "guest_exit.h"
 #include "idregs.h"
@@ -268,6 +269,7 @@ void arch_vcpu_load(struct vcpu *vcpu, bool flush_local)
 	write_sysreg(cntvoff_el2, 0);
 	write_sysreg(vmpidr_el2, MPIDR_RES1 | vcpu->index);
 	apr_restore(&vcpu->vgic);
+	guest_pmu_load(vcpu); /* a normal vCPU that used its PMU: the host's counters out, its own in */
 	arch_isb();
 	if (flush_local) {
 		/* Another vCPU of this VM ran here last: its local TLB and I-cache context must not leak. */
@@ -305,6 +307,7 @@ void arch_vcpu_put(struct vcpu *vcpu)
 	write_sysreg(mdcr_el2, host_el2.mdcr);
 	write_sysreg(cnthctl_el2, host_el2.cnthctl);
 	write_sysreg(vmpidr_el2, pc->host_vmpidr);
+	guest_pmu_put(vcpu);
 	/* Last, once no guest state is left in a register: the host's counters run again. */
 	arm64_pmu_restore_host_el0(pc);
 	arm64_pmu_restart_host(pc);

@@ -218,6 +218,10 @@ void arch_pmu_write(enum pmu_reg reg, u64 v)
 		}
 		return;
 	}
+	if (reg == PMU_pmcr_el0) {
+		/* PMCR_EL0.N (bits 15:11) is read-only, as on the CPU: a switch that writes a saved PMCR keeps it. */
+		v = (v & ~(0x1fULL << 11)) | (*slot & (0x1fULL << 11));
+	}
 	if (slot) {
 		*slot = v;
 	}

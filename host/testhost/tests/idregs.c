@@ -130,6 +130,13 @@ static const char *const refuse_lines[] = {
 	"guest: el0 pmccntr trapped to EL1, EC 0x18", "guest: refuse done", NULL,
 };
 
+/* A normal VM has its own PMU (core/guest_pmu.c, tested by vm_pmu_normal): no PMU refusal. */
+static const char *const refuse_lines_normal[] = {
+	"guest: actlr_el1 reads 0x0 0x0",     "guest: hvc 0x83000001 -> -1 -1", "guest: cpu_on -> -2 -2",
+	"guest: smc 0x84000000 -> -1 -1",     "guest: cntp reads 0x0 0x0",
+	"guest: el0 pmccntr trapped to EL1, EC 0x18", "guest: refuse done", NULL,
+};
+
 /*
  * A protected VM, then a normal one: each must get its own log lines, once. The host lets its
  * own EL0 at the PMU (PMUSERENR_EL0.EN) meanwhile: a guest's EL0 must not see that.
@@ -141,7 +148,8 @@ TEST(vm_refuse)
 	__asm__ volatile("msr pmuserenr_el0, %0; isb" : : "r"(1UL) : "memory");
 
 	for (unsigned int i = 0; i < ARRAY_SIZE(types); i++) {
-		struct vmm_vm vm = { .console_echo = true, .expect = refuse_lines };
+		struct vmm_vm vm = { .console_echo = true,
+				     .expect = types[i] == MOAT_VM_PROTECTED ? refuse_lines : refuse_lines_normal };
 
 		tprintf("refuse: %s VM\n", types[i] == MOAT_VM_PROTECTED ? "protected" : "normal");
 		if (vmm_boot(&vm, types[i], "refuse", 2 * MIB, 0)) {
