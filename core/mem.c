@@ -340,18 +340,25 @@ int mem_reclaim(u64 pa)
 	return MOAT_OK;
 }
 
-/* The page the VM's stage 2 maps at ipa, and its entry, if it is the VM's own. */
-static int vm_own_page(struct vm *vm, u64 ipa, u64 *pa, struct page_info **page)
+/*
+ * The page the VM's stage 2 maps at ipa, if it is the VM's own and in state
+ * want (PAGE_SHARED_OWNED means shared with the host). The three guest memory
+ * calls differ only in want; each refusal changes nothing.
+ */
+static int vm_own_page(struct vm *vm, u64 ipa, enum page_state want, u64 *pa)
 {
+	struct page_info *page;
 	unsigned int flags, level;
 
+	CHECK_PAGEDB_VM_LOCKED(vm);
 	if (!pgt_lookup(&vm_view(vm)->pgt, ipa, pa, &flags, &level)) {
 		return MOAT_E_NOENT;
 	}
 	*pa = ALIGN_DOWN(*pa, PAGE_SIZE);
-	*page = pagedb_lookup(*pa);
+	page = pagedb_lookup(*pa);
 	/* A host page the VM borrows (SHARE_VM) is not the guest's to share or give away. */
-	if (!*page || (*page)->owner != OWNER_VM(vm->slot)) {
+	if (!page || page->owner != OWNER_VM(vm->slot) || page->state != want ||
+	    (want == PAGE_SHARED_OWNED && page->peer != OWNER_HOST)) {
 		return MOAT_E_PERM;
 	}
 	return MOAT_OK;
@@ -359,17 +366,11 @@ static int vm_own_page(struct vm *vm, u64 ipa, u64 *pa, struct page_info **page)
 
 int mem_guest_share(struct vm *vm, u64 ipa)
 {
-	struct page_info *page;
 	u64 pa;
-	int ret;
+	int ret = vm_own_page(vm, ipa, PAGE_OWNED, &pa);
 
-	CHECK_PAGEDB_VM_LOCKED(vm);
-	ret = vm_own_page(vm, ipa, &pa, &page);
 	if (ret) {
 		return ret;
-	}
-	if (page->state != PAGE_OWNED) {
-		return MOAT_E_PERM;
 	}
 	/*
 	 * A guest with its MMU off wrote past the caches: drop any line the host
@@ -383,17 +384,11 @@ int mem_guest_share(struct vm *vm, u64 ipa)
 
 int mem_guest_unshare(struct vm *vm, u64 ipa)
 {
-	struct page_info *page;
 	u64 pa;
-	int ret;
+	int ret = vm_own_page(vm, ipa, PAGE_SHARED_OWNED, &pa);
 
-	CHECK_PAGEDB_VM_LOCKED(vm);
-	ret = vm_own_page(vm, ipa, &pa, &page);
 	if (ret) {
 		return ret;
-	}
-	if (page->state != PAGE_SHARED_OWNED || page->peer != OWNER_HOST) {
-		return MOAT_E_PERM;
 	}
 	/*
 	 * The host's mapping goes first (break-before-make, TLBI), so that no host
@@ -409,18 +404,12 @@ int mem_guest_unshare(struct vm *vm, u64 ipa)
 int mem_guest_relinquish(struct vm *vm, u64 ipa)
 {
 	struct stage2 *view = vm_view(vm);
-	struct page_info *page;
 	u64 pa;
-	int ret;
+	/* A shared page is unshared first: the host must not keep a mapping of a page pending scrub. */
+	int ret = vm_own_page(vm, ipa, PAGE_OWNED, &pa);
 
-	CHECK_PAGEDB_VM_LOCKED(vm);
-	ret = vm_own_page(vm, ipa, &pa, &page);
 	if (ret) {
 		return ret;
-	}
-	/* A shared page is unshared first: the host must not keep a mapping of a page pending scrub. */
-	if (page->state != PAGE_OWNED) {
-		return MOAT_E_PERM;
 	}
 	/* Break-before-make under the VM's VMID: the TLBIs of the edit act on the VMID in VTTBR_EL2. */
 	arch_s2_switch_to(view);
