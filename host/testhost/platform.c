@@ -14,6 +14,7 @@
  */
 #include "lib.h"
 #include "probe.h"
+#include "sysreg.h"
 #include "testhost.h"
 
 #define FDT_BEGIN_NODE 1
@@ -251,4 +252,25 @@ const struct reserved_region *platform_core_region(void)
 		}
 	}
 	return plat.nr_reserved ? &plat.reserved[0] : NULL;
+}
+
+/*
+ * This CPU's redistributor (RD_base): the frame whose GICR_TYPER affinity is
+ * this CPU's MPIDR. Frames are walked from the first and the walk stops at
+ * ours, because frames past the last CPU's are absent and reading them aborts.
+ * 0 if none matches.
+ */
+u64 platform_my_gicr(void)
+{
+	u64 mpidr = read_sysreg(mpidr_el1);
+	u32 aff = (u32)((mpidr & 0xffffff) | ((mpidr >> 32) & 0xff) << 24);
+
+	for (u64 off = 0; off + TESTHOST_GICR_STRIDE <= plat.info.gicr.size; off += TESTHOST_GICR_STRIDE) {
+		u64 rd = plat.info.gicr.base + off;
+
+		if (*(volatile u64 *)(rd + 8) >> 32 == aff) {
+			return rd;
+		}
+	}
+	return 0;
 }

@@ -47,6 +47,9 @@ extern struct host_platform plat;
 int platform_init(u64 x0, const char **why);
 /* The core's region: the reserved child named "moat@..." or else the first one. */
 const struct reserved_region *platform_core_region(void);
+/* This CPU's redistributor RD_base frame, or 0 (see platform.c). */
+#define TESTHOST_GICR_STRIDE 0x20000UL /* one redistributor: RD_base + SGI_base, 64 KiB each */
+u64 platform_my_gicr(void);
 int dtb_find_reserved(const void *dtb, u64 dtb_size, struct host_platform *p, const char **why);
 
 /* ---- memmap.c: host-owned RAM, page by page */

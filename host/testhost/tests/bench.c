@@ -99,22 +99,14 @@ static void bench_create_destroy(void)
 
 /* ---- guest/mvcpu's bench mode: CPU_ON, virtual timer, IPI (two vCPUs on this one CPU) ---------------- */
 
-#define GICR_STRIDE 0x20000UL
 #define BENCH_PPIS ((1U << 25) | (1U << 27)) /* maintenance, CNTV: taken at EL2 while a guest runs */
 #define wr_sysreg(reg, v) __asm__ volatile("msr " #reg ", %0; isb" : : "r"((u64)(v)) : "memory")
 
 /* This CPU's redistributor: PPIs 25 and 27 group 1 and enabled, group 1 on (IRQs stay masked at EL1). */
 static void bench_gic(bool on)
 {
-	u64 mpidr = read_sysreg(mpidr_el1), rd = 0;
-	u32 aff = (u32)((mpidr & 0xffffff) | ((mpidr >> 32) & 0xff) << 24);
+	u64 rd = platform_my_gicr();
 
-	/* Stop at ours: frames past the last CPU's are absent, and reading them aborts. */
-	for (u64 off = 0; !rd && off + GICR_STRIDE <= plat.info.gicr.size; off += GICR_STRIDE) {
-		if (*(volatile u64 *)(plat.info.gicr.base + off + 8) >> 32 == aff) {
-			rd = plat.info.gicr.base + off;
-		}
-	}
 	if (!rd) {
 		return;
 	}

@@ -34,7 +34,6 @@
 #define KICK_SGI 8
 #define HOST_TICK_MS 10
 #define DEV_TICKS 0x0a000040UL
-#define GICR_STRIDE 0x20000UL
 #define PPI_BITS ((1U << 25) | (1U << 27))
 #define write_sysreg(reg, v) __asm__ volatile("msr " #reg ", %0" : : "r"((u64)(v)) : "memory")
 #define CNT_CTL_ENABLE 1UL
@@ -64,21 +63,6 @@ static volatile u32 *reg32(u64 pa)
 	return (volatile u32 *)pa;
 }
 
-/* This CPU's redistributor frame (its GICR_TYPER affinity is our MPIDR's). */
-static u64 my_gicr(void)
-{
-	u64 mpidr = read_sysreg(mpidr_el1);
-	u32 aff = (u32)((mpidr & 0xffffff) | ((mpidr >> 32) & 0xff) << 24);
-
-	for (u64 off = 0; off + GICR_STRIDE <= plat.info.gicr.size; off += GICR_STRIDE) {
-		u64 rd = plat.info.gicr.base + off;
-
-		if (*(volatile u64 *)(rd + 8) >> 32 == aff) {
-			return rd;
-		}
-	}
-	return 0;
-}
 
 /*
  * On each CPU, as a Linux host has it: its redistributor awake, the kick SGI,
@@ -87,7 +71,7 @@ static u64 my_gicr(void)
  */
 static u64 host_gic_job(u64 on)
 {
-	u64 rd = my_gicr(), sgi = rd + 0x10000;
+	u64 rd = platform_my_gicr(), sgi = rd + 0x10000;
 	u32 bits = PPI_BITS | 1U << KICK_SGI;
 
 	if (!rd) {

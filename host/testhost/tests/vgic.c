@@ -24,7 +24,6 @@
 #define DEV_RAISE 0x0a000044UL
 #define DEV_ACK 0x0a000048UL
 #define SPI_ALLOWED (1UL << (33 - 32)) /* the guest's "device" line; 34 is not listed */
-#define GICR_STRIDE 0x20000UL
 #define write_sysreg(reg, v) __asm__ volatile("msr " #reg ", %0" : : "r"((u64)(v)) : "memory")
 #define PPI_BITS ((1U << 25) | (1U << 27))
 
@@ -50,26 +49,10 @@ static volatile u32 *reg32(u64 pa)
 	return (volatile u32 *)pa;
 }
 
-/* This CPU's redistributor: the frame whose GICR_TYPER affinity is our MPIDR's.
- */
-static u64 my_gicr(void)
-{
-	u64 mpidr = read_sysreg(mpidr_el1);
-	u32 aff = (u32)((mpidr & 0xffffff) | ((mpidr >> 32) & 0xff) << 24);
-
-	for (u64 off = 0; off + GICR_STRIDE <= plat.info.gicr.size; off += GICR_STRIDE) {
-		u64 rd = plat.info.gicr.base + off;
-
-		if (*(volatile u64 *)(rd + 8) >> 32 == aff) {
-			return rd;
-		}
-	}
-	return 0;
-}
 
 static void host_gic(bool on)
 {
-	u64 rd = my_gicr();
+	u64 rd = platform_my_gicr();
 	u64 sgi = rd + 0x10000;
 
 	if (on) {
@@ -144,7 +127,7 @@ TEST(vm_vgic)
 	u64 flood_start;
 	long ret;
 
-	if (!CHECK(my_gicr() != 0, "no redistributor for this CPU")) {
+	if (!CHECK(platform_my_gicr() != 0, "no redistributor for this CPU")) {
 		return;
 	}
 	CHECK_EQ(vmm_create(&vm, MOAT_VM_PROTECTED, 1UL << 20), MOAT_OK);
