@@ -274,3 +274,44 @@ u64 platform_my_gicr(void)
 	}
 	return 0;
 }
+
+/*
+ * This CPU's side of the GIC as a Linux host leaves it for running guests:
+ * its redistributor awake, the private interrupts in `bits` (SGIs and PPIs,
+ * bit = INTID) Group 1 and enabled, the system-register interface on, PMR
+ * open and Group 1 enabled at the CPU interface; IRQs stay masked in DAIF
+ * (tests acknowledge by hand). With on = false: those interrupts disabled and
+ * Group 1 off again. Returns this CPU's RD_base, or 0 (nothing done).
+ */
+u64 platform_gic_cpu(bool on, u32 bits)
+{
+	u64 rd = platform_my_gicr();
+	volatile u32 *waker = (volatile u32 *)(rd + 0x14);
+	volatile u32 *igroupr0 = (volatile u32 *)(rd + 0x10080);
+	volatile u32 *isenabler0 = (volatile u32 *)(rd + 0x10100);
+	volatile u32 *icenabler0 = (volatile u32 *)(rd + 0x10180);
+
+	if (!rd) {
+		return 0;
+	}
+	if (on) {
+		*waker = 0;
+		*igroupr0 |= bits;
+		*isenabler0 = bits;
+		write_sysreg(S3_0_C12_C12_5, 7); /* ICC_SRE_EL1: SRE, DFB, DIB */
+		__asm__ volatile("isb");
+		write_sysreg(S3_0_C4_C6_0, 0xff); /* ICC_PMR_EL1 */
+		write_sysreg(S3_0_C12_C12_7, 1);  /* ICC_IGRPEN1_EL1 */
+	} else {
+		*icenabler0 = bits;
+		write_sysreg(S3_0_C12_C12_7, 0);
+	}
+	__asm__ volatile("isb");
+	return rd;
+}
+
+/* The distributor as the tests need it: affinity routing, both groups on. */
+void platform_gicd_on(void)
+{
+	*(volatile u32 *)plat.info.gicd.base = (1U << 4) | (1U << 1) | 1U; /* ARE, EnableGrp1, EnableGrp0 */
+}

@@ -13,6 +13,7 @@
 		__asm__ volatile("mrs %0, " #r : "=r"(__val)); \
 		__val;                                          \
 	})
+#define write_sysreg(r, v) __asm__ volatile("msr " #r ", %0" : : "r"((u64)(v)) : "memory")
 
 #define ESR_EC(esr) (((esr) >> 26) & 0x3f)
 #define ESR_IL (1UL << 25)

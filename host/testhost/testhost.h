@@ -50,6 +50,9 @@ const struct reserved_region *platform_core_region(void);
 /* This CPU's redistributor RD_base frame, or 0 (see platform.c). */
 #define TESTHOST_GICR_STRIDE 0x20000UL /* one redistributor: RD_base + SGI_base, 64 KiB each */
 u64 platform_my_gicr(void);
+/* This CPU's GIC set up (on) or shut (off) for the private interrupts in bits; see platform.c. */
+u64 platform_gic_cpu(bool on, u32 bits);
+void platform_gicd_on(void);
 int dtb_find_reserved(const void *dtb, u64 dtb_size, struct host_platform *p, const char **why);
 
 /* ---- memmap.c: host-owned RAM, page by page */

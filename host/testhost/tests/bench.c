@@ -100,28 +100,14 @@ static void bench_create_destroy(void)
 /* ---- guest/mvcpu's bench mode: CPU_ON, virtual timer, IPI (two vCPUs on this one CPU) ---------------- */
 
 #define BENCH_PPIS ((1U << 25) | (1U << 27)) /* maintenance, CNTV: taken at EL2 while a guest runs */
-#define wr_sysreg(reg, v) __asm__ volatile("msr " #reg ", %0; isb" : : "r"((u64)(v)) : "memory")
 
 /* This CPU's redistributor: PPIs 25 and 27 group 1 and enabled, group 1 on (IRQs stay masked at EL1). */
 static void bench_gic(bool on)
 {
-	u64 rd = platform_my_gicr();
-
-	if (!rd) {
-		return;
-	}
 	if (on) {
-		*(volatile u32 *)plat.info.gicd.base = (1U << 4) | (1U << 1) | 1U;
-		*(volatile u32 *)(rd + 0x14) = 0;
-		*(volatile u32 *)(rd + 0x10080) |= BENCH_PPIS;
-		*(volatile u32 *)(rd + 0x10100) = BENCH_PPIS;
-		wr_sysreg(S3_0_C12_C12_5, 7);	 /* ICC_SRE_EL1 */
-		wr_sysreg(S3_0_C4_C6_0, 0xff);	 /* ICC_PMR_EL1 */
-		wr_sysreg(S3_0_C12_C12_7, 1);	 /* ICC_IGRPEN1_EL1 */
-	} else {
-		*(volatile u32 *)(rd + 0x10180) = BENCH_PPIS;
-		wr_sysreg(S3_0_C12_C12_7, 0);
+		platform_gicd_on();
 	}
+	platform_gic_cpu(on, BENCH_PPIS);
 }
 
 /*

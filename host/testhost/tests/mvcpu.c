@@ -35,7 +35,6 @@
 #define HOST_TICK_MS 10
 #define DEV_TICKS 0x0a000040UL
 #define PPI_BITS ((1U << 25) | (1U << 27))
-#define write_sysreg(reg, v) __asm__ volatile("msr " #reg ", %0" : : "r"((u64)(v)) : "memory")
 #define CNT_CTL_ENABLE 1UL
 #define CNT_CTL_ISTATUS 4UL
 
@@ -58,11 +57,6 @@ struct mvcpu_ctx {
 
 static struct mvcpu_ctx ctx;
 
-static volatile u32 *reg32(u64 pa)
-{
-	return (volatile u32 *)pa;
-}
-
 
 /*
  * On each CPU, as a Linux host has it: its redistributor awake, the kick SGI,
@@ -71,26 +65,7 @@ static volatile u32 *reg32(u64 pa)
  */
 static u64 host_gic_job(u64 on)
 {
-	u64 rd = platform_my_gicr(), sgi = rd + 0x10000;
-	u32 bits = PPI_BITS | 1U << KICK_SGI;
-
-	if (!rd) {
-		return 0;
-	}
-	if (on) {
-		*reg32(rd + 0x14) = 0;
-		*reg32(sgi + 0x80) |= bits;
-		*reg32(sgi + 0x100) = bits;
-		write_sysreg(S3_0_C12_C12_5, 7); /* ICC_SRE_EL1 */
-		__asm__ volatile("isb");
-		write_sysreg(S3_0_C4_C6_0, 0xff); /* ICC_PMR_EL1 */
-		write_sysreg(S3_0_C12_C12_7, 1);  /* ICC_IGRPEN1_EL1 */
-	} else {
-		*reg32(sgi + 0x180) = bits;
-		write_sysreg(S3_0_C12_C12_7, 0);
-	}
-	__asm__ volatile("isb");
-	return rd;
+	return platform_gic_cpu(on != 0, PPI_BITS | 1U << KICK_SGI);
 }
 
 /* Acknowledge every interrupt pending for this CPU; returns how many were the kick SGI. */
@@ -248,7 +223,7 @@ TEST(vm_mvcpu)
 			return;
 		}
 	}
-	*reg32(plat.info.gicd.base) = (1U << 4) | (1U << 1) | 1U; /* ARE, EnableGrp1, EnableGrp0 */
+	platform_gicd_on();
 	if (!CHECK(host_gic_job(1), "no redistributor for CPU 0")) {
 		return;
 	}

@@ -44,7 +44,6 @@
 #define CNT_CTL_ISTATUS (1UL << 2)
 
 #define MIB (1UL << 20)
-#define write_sysreg(r, v) __asm__ volatile("msr " #r ", %0" : : "r"((u64)(v)) : "memory")
 
 #define SPIN_FOREVER (1UL << 62)
 #define SHORT_SPIN 1000000UL

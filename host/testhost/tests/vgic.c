@@ -24,7 +24,6 @@
 #define DEV_RAISE 0x0a000044UL
 #define DEV_ACK 0x0a000048UL
 #define SPI_ALLOWED (1UL << (33 - 32)) /* the guest's "device" line; 34 is not listed */
-#define write_sysreg(reg, v) __asm__ volatile("msr " #reg ", %0" : : "r"((u64)(v)) : "memory")
 #define PPI_BITS ((1U << 25) | (1U << 27))
 
 static const char *const vgic_lines[] = {
@@ -44,31 +43,13 @@ struct vgic_seen {
 	long first_error;
 };
 
-static volatile u32 *reg32(u64 pa)
-{
-	return (volatile u32 *)pa;
-}
-
 
 static void host_gic(bool on)
 {
-	u64 rd = platform_my_gicr();
-	u64 sgi = rd + 0x10000;
-
 	if (on) {
-		*reg32(plat.info.gicd.base) = (1U << 4) | (1U << 1) | 1U; /* ARE, EnableGrp1, EnableGrp0 */
-		*reg32(rd + 0x14) = 0;					  /* GICR_WAKER: awake */
-		*reg32(sgi + 0x80) |= PPI_BITS;				  /* group 1 */
-		*reg32(sgi + 0x100) = PPI_BITS;				  /* ISENABLER0 */
-		write_sysreg(S3_0_C12_C12_5, 7);			  /* ICC_SRE_EL1 */
-		__asm__ volatile("isb");
-		write_sysreg(S3_0_C4_C6_0, 0xff); /* ICC_PMR_EL1 */
-		write_sysreg(S3_0_C12_C12_7, 1);  /* ICC_IGRPEN1_EL1 */
-	} else {
-		*reg32(sgi + 0x180) = PPI_BITS; /* ICENABLER0 */
-		write_sysreg(S3_0_C12_C12_7, 0);
+		platform_gicd_on();
 	}
-	__asm__ volatile("isb");
+	platform_gic_cpu(on, PPI_BITS);
 }
 
 static bool vgic_mmio(struct vmm_vm *vm, struct moat_run *run)
