@@ -48,7 +48,7 @@
 #define write_sysreg(reg, v) __asm__ volatile("msr " #reg ", %0" : : "r"((uint64_t)(v)) : "memory")
 
 extern char secondary_entry[];
-void secondary_main(uint64_t context, uint64_t first); /* secondary.S calls it */
+void secondary_main(uint64_t context, uint64_t first); /* guest/lib/secondary.S calls it */
 
 static uint64_t stacks[NR_VCPUS][1024] __attribute__((aligned(16)));
 static uint64_t l1_table[512] __attribute__((aligned(4096)));

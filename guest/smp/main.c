@@ -23,7 +23,7 @@
 #define PSCI_AFFINITY_INFO_64 0xc4000004UL
 
 extern char secondary_entry[];
-void secondary_main(uint64_t context); /* secondary.S calls it */
+void secondary_main(uint64_t context, uint64_t first); /* guest/lib/secondary.S calls it */
 
 static uint64_t secondary_stack[512] __attribute__((aligned(16)));
 static volatile uint64_t secondary_ran;
@@ -43,7 +43,7 @@ static uint64_t stack_top(void)
 	return (uint64_t)&secondary_stack[512];
 }
 
-void secondary_main(uint64_t context)
+void secondary_main(uint64_t context, uint64_t first)
 {
 	uint64_t mpidr = read_sysreg(mpidr_el1);
 	long on = cpu_on(0, (uint64_t)secondary_entry, 0);
