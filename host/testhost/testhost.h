@@ -75,6 +75,8 @@ struct boot_entry_state {
 	u64 spsel;
 	u64 current_el;
 };
+/* Check a CPU's host entry state against booting.rst / PSCI CPU_ON (tests/boot.c). */
+void check_boot_entry(const struct boot_entry_state *e, u64 x0);
 _Static_assert(offsetof(struct boot_entry_state, x[0]) == BOOT_ENTRY_X0, "asm.h");
 _Static_assert(offsetof(struct boot_entry_state, x[2]) == BOOT_ENTRY_X2, "asm.h");
 _Static_assert(offsetof(struct boot_entry_state, daif) == BOOT_ENTRY_DAIF, "asm.h");

@@ -14,15 +14,14 @@
 
 _Static_assert(sizeof(struct boot_entry_state) == 64, "head.S reserves 64 bytes");
 
-static void check_entry_registers(void)
+/*
+ * What booting.rst (and PSCI CPU_ON) promise at a CPU's entry into the host:
+ * x0 the DTB or the CPU_ON context id, x1..x3 zero, DAIF masked, MMU and
+ * D-cache off, EL1h. Shared by the boot CPU's test and the secondaries' (smp.c).
+ */
+void check_boot_entry(const struct boot_entry_state *e, u64 x0)
 {
-	const struct boot_entry_state *e = &boot_entry;
-
-	tprintf("boot: x0=0x%lx x1=0x%lx x2=0x%lx x3=0x%lx DAIF=0x%lx SCTLR_EL1=0x%lx SPSel=%lu EL%lu\n", e->x[0],
-		e->x[1], e->x[2], e->x[3], e->daif, e->sctlr_el1, e->spsel, e->current_el >> 2);
-	CHECK_EQ(e->x[0], plat.dtb);
-	CHECK(IS_ALIGNED(e->x[0], 8), "DTB at 0x%lx is not 8-byte aligned", e->x[0]);
-	CHECK(plat.dtb_size <= FDT_MAX_SIZE, "DTB is 0x%lx bytes", plat.dtb_size);
+	CHECK_EQ(e->x[0], x0);
 	CHECK_EQ(e->x[1], 0);
 	CHECK_EQ(e->x[2], 0);
 	CHECK_EQ(e->x[3], 0);
@@ -30,6 +29,17 @@ static void check_entry_registers(void)
 	CHECK_EQ(e->sctlr_el1 & (SCTLR_M | SCTLR_C), 0);
 	CHECK_EQ(e->spsel, 1);
 	CHECK_EQ(e->current_el >> 2, 1);
+}
+
+static void check_entry_registers(void)
+{
+	const struct boot_entry_state *e = &boot_entry;
+
+	tprintf("boot: x0=0x%lx x1=0x%lx x2=0x%lx x3=0x%lx DAIF=0x%lx SCTLR_EL1=0x%lx SPSel=%lu EL%lu\n", e->x[0],
+		e->x[1], e->x[2], e->x[3], e->daif, e->sctlr_el1, e->spsel, e->current_el >> 2);
+	check_boot_entry(e, plat.dtb);
+	CHECK(IS_ALIGNED(e->x[0], 8), "DTB at 0x%lx is not 8-byte aligned", e->x[0]);
+	CHECK(plat.dtb_size <= FDT_MAX_SIZE, "DTB is 0x%lx bytes", plat.dtb_size);
 }
 
 /* Each read below traps to EL2 (and panics the test host) if the core left it trapped. */

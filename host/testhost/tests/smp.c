@@ -63,14 +63,7 @@ static bool start_and_check(unsigned int cpu)
 		cpu, s->alive, e->x[0], e->x[1], e->x[2], e->x[3], e->daif, e->sctlr_el1, e->spsel, e->current_el >> 2,
 		s->sre);
 	CHECK_EQ(s->alive & MPIDR_AFF_MASK, mpidr);
-	CHECK_EQ(e->x[0], (u64)(uintptr_t)s); /* PSCI: x0 = the context id we gave, nothing of the core's */
-	CHECK_EQ(e->x[1], 0);
-	CHECK_EQ(e->x[2], 0);
-	CHECK_EQ(e->x[3], 0);
-	CHECK_EQ(e->daif, DAIF_ALL);
-	CHECK_EQ(e->sctlr_el1 & (SCTLR_M | SCTLR_C), 0);
-	CHECK_EQ(e->spsel, 1);
-	CHECK_EQ(e->current_el >> 2, 1);
+	check_boot_entry(e, (u64)(uintptr_t)s); /* PSCI: x0 = the context id we gave, nothing of the core's */
 	CHECK_EQ(s->sre & 1, 1);
 	CHECK_EQ(s->cntfrq, read_sysreg(cntfrq_el0));
 	return !test_has_failed();
