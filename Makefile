@@ -133,6 +133,9 @@ $(B)/dtbshim.elf: tests/integration/dtbshim.S
 
 IMAGES := $(B)/moat.bin $(B)/moat.elf $(B)/moat-panictest.bin $(B)/moat-poison.bin $(B)/moat-allgicr.bin $(B)/testhost.bin $(B)/dtbshim.elf $(GUEST_IMAGES)
 
+# ---------------------------------------------------------------- Linux host chain
+include mk/linux.mk
+
 # ---------------------------------------------------------------- host-native (ARCH=fake)
 FAKE_CFLAGS := -std=gnu11 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	       -fno-omit-frame-pointer $(WARNINGS) -Iinclude -Icore/include -Icore/arch/fake -Itests/common \

@@ -60,15 +60,17 @@ fixed=(
 # Words the command scan finds that are no build or test tool (the scan reads every word, messages
 # included: a word in prose that names an uncovered executable belongs here, with its reason).
 # git, clang-format: only `make format`, a developer's tool; sudo: deps.sh's way to root (./moat's
-# help names it); as: the Python keyword (heredocs in scripts/ and tools/).
-not_tools=" git clang-format sudo as "
+# help names it); as: the Python keyword (heredocs in scripts/ and tools/); init: /init on a Linux
+# kernel command line (tools/run-linux.sh), the initramfs's own busybox script; file: the --file
+# option of tools/mkinitramfs.py (mk/linux.mk).
+not_tools=" git clang-format sudo as init file "
 
 # ---------------------------------------------------------------- what the tree uses
-mapfile -t make_files < <(echo Makefile; find guest tests -name '*.mk')
+mapfile -t make_files < <(echo Makefile; find mk guest tests -name '*.mk')
 # Left out: this script (its words are the check's; it needs only dpkg, apt, gcc, clang, python3)
 # and deps.sh (its words are package names; it needs only what every Debian has).
 mapfile -t shell_files < <(echo moat; echo .ci/run; find scripts tools -type f -not -name check-deps.sh \
-	-not -name deps.sh; find tests guest -name '*.sh')
+	-not -name deps.sh -not -name '*.py' -not -path '*/__pycache__/*'; find tests guest -name '*.sh')
 mapfile -t py_files < <(find tests scripts tools guest -name '*.py' -not -path '*/__pycache__/*')
 strip_comments() { sed -E 's/(^|[[:space:]])#.*$//' "$@"; }
 

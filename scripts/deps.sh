@@ -11,6 +11,7 @@ set -euo pipefail
 packages=(
 	make gcc libc6-dev                    # host-native unit tests and the fuzzer
 	gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
+	libc6-dev-arm64-cross                 # static arm64 user space: moat-vmm, driver tests
 	qemu-system-arm                       # qemu-system-aarch64
 	device-tree-compiler libfdt-dev       # dtc; libfdt for host-side tests
 	libcmocka-dev                         # unit tests

@@ -1,0 +1,67 @@
+# The Linux-host chain: Debian's stock arm64 kernel as the host under the core, moat.ko, moat-vmm,
+# the host initramfs. Included by the top-level Makefile (which defines B, Q, msg, PYTHON).
+#
+#   make linux        everything below
+#   make kmod         $(B)/linux/moat.ko       (host/linux/, cross-built against Debian's headers)
+#   make vmm          $(B)/linux/moat-vmm      (vmm/, static arm64 with Debian's libfdt)
+#   make initramfs    $(B)/linux/host-initramfs.cpio
+#
+# The Debian pieces come from scripts/linux-deps.sh (fetched once into a cache outside the tree);
+# its variables are read only for goals that need them, so `make unit` never touches the network.
+
+LINUX_GOALS := linux kmod vmm initramfs run test bench linux-tests
+LINUX_VARS := $(B)/linux/vars.mk
+LX := $(B)/linux
+
+ifneq ($(filter $(LINUX_GOALS),$(MAKECMDGOALS)),)
+$(LINUX_VARS): scripts/linux-deps.sh
+	@mkdir -p $(dir $@)
+	$(call msg,FETCH,debian-arm64)scripts/linux-deps.sh >$@.tmp && mv $@.tmp $@
+include $(LINUX_VARS)
+endif
+
+LINUX_CROSS := aarch64-linux-gnu-
+# Static arm64 user space for the host initramfs (Debian's libc6-dev-arm64-cross).
+LINUX_USER_CFLAGS := -std=gnu11 -O2 -g -static $(WARNINGS) -Iinclude
+.PHONY: linux kmod vmm initramfs
+
+# ---- moat.ko: kbuild writes next to its sources, so build a copy under $(LX)/kmod.
+KMOD_SRCS := $(wildcard host/linux/*.c host/linux/*.h host/linux/Kbuild)
+$(LX)/moat.ko: $(KMOD_SRCS) $(wildcard include/moat/*.h) $(LINUX_VARS)
+	@mkdir -p $(LX)/kmod
+	$(Q)cp host/linux/*.c host/linux/*.h host/linux/Kbuild $(LX)/kmod/ 2>/dev/null; true
+	$(call msg,KBUILD,$@)$(MAKE) -s -C $(LINUX_KDIR) M=$(CURDIR)/$(LX)/kmod ARCH=arm64 \
+		CROSS_COMPILE=$(LINUX_CROSS) MOAT_INCLUDE=$(CURDIR)/include CONFIG_DEBUG_INFO_BTF_MODULES= modules
+	$(Q)cp $(LX)/kmod/*.ko $(LX)/
+kmod: $(if $(wildcard host/linux/Kbuild),$(LX)/moat.ko)
+
+# ---- moat-vmm
+VMM_SRCS := $(wildcard vmm/*.c)
+$(LX)/moat-vmm: $(VMM_SRCS) $(wildcard vmm/*.h include/moat/*.h) $(LINUX_VARS)
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$@)$(LINUX_CROSS)gcc $(LINUX_USER_CFLAGS) -Ivmm -I$(LIBFDT_ARM64_INC) $(VMM_SRCS) \
+		-L$(LIBFDT_ARM64_LIB) -lfdt -o $@
+vmm: $(if $(VMM_SRCS),$(LX)/moat-vmm)
+
+# ---- programs run inside the Linux host by the tests (tests/linux/*.c, one program each)
+LINUX_TEST_PROGS := $(patsubst tests/linux/%.c,$(LX)/bin/%,$(wildcard tests/linux/*.c))
+$(LX)/bin/%: tests/linux/%.c $(wildcard include/moat/*.h)
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$@)$(LINUX_CROSS)gcc $(LINUX_USER_CFLAGS) $< -o $@
+
+# ---- the host initramfs: busybox, the /init harness, the module, the VMM, test programs and
+# scripts, the bare-metal guest images. /init runs the script the kernel command line names
+# (moat.run=NAME runs /tests/NAME.sh; default /tests/demo.sh).
+INITRAMFS_FILES = $(foreach f,$(wildcard $(LX)/*.ko),--file lib/moat/$(notdir $(f))=$(f)) \
+	$(if $(VMM_SRCS),--file bin/moat-vmm=$(LX)/moat-vmm) \
+	$(foreach f,$(LINUX_TEST_PROGS),--file bin/$(notdir $(f))=$(f)) \
+	$(foreach f,$(wildcard tests/linux/*.sh),--file tests/$(notdir $(f))=$(f)) \
+	$(foreach f,$(GUEST_IMAGES),--file guests/$(notdir $(f))=$(f)) \
+	$(foreach f,$(LINUX_EXTRA_FILES),--file $(f))
+$(LX)/host-initramfs.cpio: kmod vmm $(LINUX_TEST_PROGS) $(GUEST_IMAGES) host/linux/init.sh tools/mkinitramfs.py \
+		$(wildcard tests/linux/*.sh) $(LINUX_VARS)
+	$(call msg,CPIO,$@)$(PYTHON) tools/mkinitramfs.py --busybox $(BUSYBOX) --init host/linux/init.sh \
+		$(INITRAMFS_FILES) -o $@
+initramfs: $(LX)/host-initramfs.cpio
+
+linux: $(B)/moat.bin initramfs
