@@ -195,9 +195,29 @@ static u64 *pmu_slot(enum pmu_reg reg)
 	return &fake.pmu.fixed[reg];
 }
 
+/* A set/clear pair is one register on the CPU: the fake keeps it in the SET slot. */
+static enum pmu_reg pmu_pair(enum pmu_reg reg)
+{
+	switch (reg) {
+	case PMU_pmcntenclr_el0:
+		return PMU_pmcntenset_el0;
+	case PMU_pmintenclr_el1:
+		return PMU_pmintenset_el1;
+	case PMU_pmovsclr_el0:
+		return PMU_pmovsset_el0;
+	default:
+		return reg;
+	}
+}
+
+static bool pmu_is_pair(enum pmu_reg reg)
+{
+	return reg == PMU_pmcntenset_el0 || reg == PMU_pmintenset_el1 || reg == PMU_pmovsset_el0;
+}
+
 u64 arch_pmu_read(enum pmu_reg reg)
 {
-	u64 *slot = pmu_slot(reg);
+	u64 *slot = pmu_slot(pmu_pair(reg));
 
 	trace(FAKE_PMU_READ, reg);
 	return slot ? *slot : 0;
@@ -221,6 +241,14 @@ void arch_pmu_write(enum pmu_reg reg, u64 v)
 	if (reg == PMU_pmcr_el0) {
 		/* PMCR_EL0.N (bits 15:11) is read-only, as on the CPU: a switch that writes a saved PMCR keeps it. */
 		v = (v & ~(0x1fULL << 11)) | (*slot & (0x1fULL << 11));
+	}
+	if (pmu_pair(reg) != reg) {
+		fake.pmu.fixed[pmu_pair(reg)] &= ~v; /* write-1-to-clear */
+		return;
+	}
+	if (pmu_is_pair(reg)) {
+		*slot |= v; /* write-1-to-set */
+		return;
 	}
 	if (slot) {
 		*slot = v;

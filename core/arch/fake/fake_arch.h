@@ -91,7 +91,9 @@ struct fake_state {
 	 * PMXEVTYPER/PMXEVCNTR reach evtyper/evcntr[PMSELR.SEL] (SEL 31:
 	 * PMCCFILTR), as on the hardware. Set PMCR.N in fixed[PMU_pmcr_el0].
 	 * A PMSWINC write is what it is at EL2: it increments each SW_INCR
-	 * counter of the mask whose type has NSH set.
+	 * counter of the mask whose type has NSH set. PMCNTEN, PMINTEN and
+	 * PMOVS are one value each, kept in the SET slot: SET writes set bits,
+	 * CLR writes clear them, both read it (as on the CPU).
 	 */
 	struct {
 		u64 fixed[PMU_NR_FIXED];
