@@ -1,0 +1,42 @@
+/*
+ * The instructions guest/debug aims its breakpoint, watchpoint and software
+ * step at: each address is a label, so the test knows exactly where the debug
+ * exception must be taken.
+ */
+	.text
+
+/* u64 dbg_bp_target(void): 1 if dbg_bp_insn ran; 0 if a breakpoint on it was taken and it was skipped. */
+	.globl	dbg_bp_target, dbg_bp_insn
+dbg_bp_target:
+	mov	x0, #0
+dbg_bp_insn:
+	add	x0, x0, #1
+	ret
+
+/* void dbg_wp_store(u64 *p, u64 v): one 8-byte store, at dbg_wp_insn. */
+	.globl	dbg_wp_store, dbg_wp_insn
+dbg_wp_store:
+dbg_wp_insn:
+	str	x1, [x0]
+	ret
+
+/*
+ * u64 dbg_step(u64 spsr): ERET at EL1 to the next three instructions with
+ * SPSR_EL1 = spsr (PSTATE.SS set: step the first one), then return how many of
+ * them ran (3). With MDSCR_EL1.SS and KDE set and PSTATE.D clear, a software
+ * step exception (EC 0x33) is taken after the first: ELR_EL1 = dbg_step_after
+ * and x0 = 1 there.
+ */
+	.globl	dbg_step, dbg_step_after
+dbg_step:
+	adr	x1, 1f
+	msr	elr_el1, x1
+	msr	spsr_el1, x0
+	mov	x0, #0
+	isb
+	eret
+1:	add	x0, x0, #1
+dbg_step_after:
+	add	x0, x0, #1
+	add	x0, x0, #1
+	ret
