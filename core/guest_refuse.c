@@ -20,6 +20,7 @@
 #include "arch.h"
 #include "esr.h"
 #include "fmt.h"
+#include "guest_debug.h"
 #include "guest_exit.h"
 #include "guest_pmu.h"
 #include "idregs.h"
@@ -183,6 +184,9 @@ u32 guest_sysreg_trap(struct vcpu *vcpu, const struct guest_exit *e)
 	}
 	if (guest_pmu_trap(vcpu, esr)) {
 		return MOAT_EXIT_NONE; /* a normal VM's own PMU (guest_pmu.c); protected VMs: RAZ/WI below */
+	}
+	if (guest_debug_trap(vcpu, esr)) {
+		return MOAT_EXIT_NONE; /* a normal VM's own breakpoints, watchpoints, MDSCR, OS lock (guest_debug.c) */
 	}
 	if (id == IDREG_READ) {
 		return MOAT_EXIT_NONE; /* answered from the guest view: not a refusal */

@@ -21,13 +21,16 @@ NORMAL = [
     "guest: debug DebugVer 6 BRPs 5 WRPs 3 CTX_CMPs 1",
     # OSLM = 0b10 (the OS lock is implemented), OSLK 1 at reset, 0 after OSLAR_EL1 = 0.
     "guest: debug oslsr 0xa 0x8",
-    "guest: debug read back bcr0 0x1e6 wcr0 0x1ff6 bvr0-insn 0 wvr0-var 0",
+    "guest: debug read back bcr0 0x1e7 wcr0 0x1ff6 bvr0-insn 0 wvr0-var 0",
     # bcr1 written 0x8061e6 (HMC, SSC, BT[3]), wcr1 0xe1ffe (HMC, SSC): read back without them.
     "guest: debug masked bcr1 0x1e6 wcr1 0x1ffe",
     # EC 0x31 (breakpoint, current EL), IL, IFSC 0x22 (debug); the add was not executed.
     "guest: debug breakpoint esr 0xc6000022 elr-insn 0 ran 0",
     # EC 0x35 (watchpoint, current EL), IL, WnR, DFSC 0x22; FAR the variable, ELR the store.
+    # Each "armed" line is console MMIO: the VM exits and re-enters (put, load) with its debug state armed.
+    "guest: debug watchpoint armed",
     "guest: debug watchpoint esr 0xd6000062 far-var 0 elr-insn 0",
+    "guest: debug step armed",
     # EC 0x33 (software step, current EL), IL, ISV, IFSC 0x22, after exactly one instruction.
     "guest: debug step esr 0xcf000022 elr-after 0 x0 1 ran 3",
     "guest: debug exceptions 3",
