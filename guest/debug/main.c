@@ -6,7 +6,8 @@
  * clears PSTATE.D, and:
  *   - breakpoint 0 on dbg_bp_insn (PMC EL1+EL0, BAS all) and a call of it;
  *   - watchpoint 0 on an 8-byte variable (PAC EL1+EL0, stores, BAS all) and a store to it;
- *   - MDSCR_EL1.SS, and an ERET to code with SPSR_EL1.SS set.
+ *   - MDSCR_EL1.SS, and an ERET to code with SPSR_EL1.SS set, once stepping an
+ *     ADD and once an MRS that traps to the core.
  * A line between arming and trying each makes the VM exit to its VMM (the
  * console is MMIO), so the armed state must survive a put and a load.
  *
@@ -17,6 +18,7 @@
  *   guest: debug breakpoint esr 0x<esr> elr-insn <d> ran <n>
  *   guest: debug watchpoint esr 0x<esr> far-var <d> elr-insn <d>
  *   guest: debug step esr 0x<esr> elr-after <d> x0 <n> ran <n>
+ *   guest: debug step trapped esr 0x<esr> elr-after <d> x0 <n> ran <n>   (stepping an MRS the core completes)
  * Protected VMs (DebugVer 0): the same accesses read as zero and arm nothing:
  *   guest: debug protected reads 0x<oslsr> 0x<mdscr> 0x<bcr0> 0x<bvr0> 0x<wcr0> 0x<wvr0>
  *   guest: debug protected taken <n> ran <bp> <step>
@@ -52,7 +54,8 @@
 uint64_t dbg_bp_target(void);
 void dbg_wp_store(uint64_t *p, uint64_t v);
 uint64_t dbg_step(uint64_t spsr);
-extern const char dbg_bp_insn[], dbg_wp_insn[], dbg_step_after[];
+uint64_t dbg_step_trapped(uint64_t spsr);
+extern const char dbg_bp_insn[], dbg_wp_insn[], dbg_step_after[], dbg_step_trapped_after[];
 
 static volatile uint64_t watched __attribute__((aligned(8)));
 
@@ -140,6 +143,13 @@ static void normal(void)
 	WR(mdscr_el1, MDSCR_MDE | MDSCR_KDE);
 	printf("guest: debug step esr 0x%lx elr-after %ld x0 %lu ran %lu\n", taken.esr, diff(taken.elr, dbg_step_after),
 	       taken.x0, ran);
+
+	/* The same over an instruction the core completes (a trapped MRS): still one instruction, then the step. */
+	WR(mdscr_el1, MDSCR_MDE | MDSCR_KDE | MDSCR_SS);
+	ran = dbg_step_trapped(SPSR_EL1H_DEBUG | SPSR_SS);
+	WR(mdscr_el1, MDSCR_MDE | MDSCR_KDE);
+	printf("guest: debug step trapped esr 0x%lx elr-after %ld x0 %lu ran %lu\n", taken.esr,
+	       diff(taken.elr, dbg_step_trapped_after), taken.x0, ran);
 	WR(mdscr_el1, 0);
 }
 

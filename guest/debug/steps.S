@@ -40,3 +40,24 @@ dbg_step_after:
 	add	x0, x0, #1
 	add	x0, x0, #1
 	ret
+
+/*
+ * u64 dbg_step_trapped(u64 spsr): as dbg_step, but the stepped instruction is
+ * an MRS of an ID register, which traps to EL2 (HCR_EL2.TID3) and is completed
+ * by the core: the step exception must still come after exactly that one
+ * instruction (ELR_EL1 = dbg_step_trapped_after, x0 = 0 there), which needs
+ * the core to clear SPSR_EL2.SS as it skips the instruction.
+ */
+	.globl	dbg_step_trapped, dbg_step_trapped_after
+dbg_step_trapped:
+	adr	x1, 1f
+	msr	elr_el1, x1
+	msr	spsr_el1, x0
+	mov	x0, #0
+	isb
+	eret
+1:	mrs	x1, id_aa64dfr0_el1
+dbg_step_trapped_after:
+	add	x0, x0, #1
+	add	x0, x0, #1
+	ret
