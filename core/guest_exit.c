@@ -156,8 +156,19 @@ static guest_sync_handler *const sync_handlers[ESR_EC_COUNT] = {
 static u32 handle_sync(struct vcpu *vcpu, const struct guest_exit *e)
 {
 	guest_sync_handler *handler = sync_handlers[ESR_EC(e->esr)];
+	u64 elr = vcpu->ctx.regs.elr;
+	u32 ret = handler ? handler(vcpu, e) : guest_undef_trap(vcpu, e);
 
-	return handler ? handler(vcpu, e) : guest_undef_trap(vcpu, e);
+	/*
+	 * The handler completed the trapped instruction (ELR moved past it): the
+	 * step the guest may have been taking is done (PSR_SS). An injected
+	 * exception replaced the whole PSTATE (SS 0) anyway; an HVC's ELR is
+	 * already past it, and the CPU has written its SPSR.SS.
+	 */
+	if (vcpu->ctx.regs.elr != elr) {
+		vcpu->ctx.regs.spsr &= ~PSR_SS;
+	}
+	return ret;
 }
 
 /*

@@ -6,7 +6,7 @@
  *   - trapped system registers: RAZ/WI, one line per register per VM, the
  *     written value never in the log;
  *   - ID registers in the run loop: reads from the guest view and silent,
- *     writes UNDEFINED and logged;
+ *     writes UNDEFINED and logged; a completed one ends a guest's single step;
  *   - unknown PSCI/SMCCC calls and SMCs: their answer, one line each per
  *     VM; FEATURES queries answered NOT_SUPPORTED and PSCI answers such as
  *     CPU_ON's INVALID_PARAMETERS are not refusals;
@@ -182,6 +182,28 @@ static void test_idregs_in_run_loop(void **state)
 	assert_int_equal(count(line), 1);
 }
 
+/*
+ * A guest single-stepping (PSTATE.SS 1) an instruction the core completes:
+ * the step is complete too, SS goes to 0 so the guest takes its step exception
+ * before the next instruction (guest/debug shows it on QEMU). An HVC is past
+ * already when it traps (ELR after it): its SPSR.SS is the CPU's, left alone.
+ */
+static void test_completed_instruction_ends_step(void **state)
+{
+	struct fm_vm v = fm_build_vm(m, MOAT_VM_NORMAL, 0);
+	u64 spsr = ctx(&v)->regs.spsr | PSR_SS, elr = ctx(&v)->regs.elr;
+
+	ctx(&v)->regs.spsr = spsr;
+	queue(EC(EC_HVC64) | ESR_IL, PSCI_VERSION, 0, 0);
+	run_all(&v);
+	assert_int_equal(ctx(&v)->regs.spsr, spsr);
+	assert_int_equal(ctx(&v)->regs.elr, elr);
+	queue(sysreg_esr(3, 0, 0, 4, 0, 2, true), 0, 0, 0); /* MRS x2, ID_AA64PFR0_EL1 */
+	run_all(&v);
+	assert_int_equal(ctx(&v)->regs.spsr, spsr & ~PSR_SS);
+	assert_int_equal(ctx(&v)->regs.elr, elr + 4);
+}
+
 static void test_calls_logged_once(void **state)
 {
 	struct fm_vm v = fm_build_vm(m, MOAT_VM_PROTECTED, 0);
@@ -283,6 +305,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_sysreg_raz_wi_logged_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idregs_in_run_loop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_completed_instruction_ends_step, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_calls_logged_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_each_vm_logs_its_own, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hidden_feature_traps, setup, teardown),
