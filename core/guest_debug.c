@@ -147,9 +147,13 @@ void guest_debug_load(struct vcpu *vcpu)
 
 void guest_debug_put(struct vcpu *vcpu)
 {
-	struct dbg_state *s = state_of(vcpu);
+	struct dbg_state *s;
 
-	if (!vcpu->dbg_used || vm_is_protected(vcpu->vm) || !s->live) {
+	if (!vcpu->dbg_used || vm_is_protected(vcpu->vm)) {
+		return; /* first: the common case costs one load and a branch */
+	}
+	s = state_of(vcpu);
+	if (!s->live) {
 		return;
 	}
 	save(s);
@@ -237,6 +241,6 @@ bool guest_debug_trap(struct vcpu *vcpu, u64 esr)
 	} else {
 		arch_dbg_write(reg, n, guest_value(reg, rt == 31 ? 0 : regs->x[rt]));
 	}
-	regs->elr += 4; /* MSR/MRS are always 32-bit instructions */
+	regs_skip_insn(regs); /* MSR/MRS are always 32-bit instructions */
 	return true;
 }

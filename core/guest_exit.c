@@ -56,7 +56,7 @@ static u32 mmio_exit(struct vcpu *vcpu, const struct guest_exit *e)
 
 		run->u.mmio.is_write = 1;
 		run->u.mmio.value = (rt == 31 ? 0 : vcpu->ctx.regs.x[rt]) & mask;
-		vcpu->ctx.regs.elr += 4;
+		regs_skip_insn(&vcpu->ctx.regs);
 	} else {
 		/* Completed by the next VCPU_RUN (vcpu.c) with the value the host leaves in the run page. */
 		vcpu->mmio_read = (struct pending_mmio_read){
@@ -115,7 +115,7 @@ static u32 stage2_abort(struct vcpu *vcpu, const struct guest_exit *e)
 static u32 wfx_exit(struct vcpu *vcpu, const struct guest_exit *e)
 {
 	/* WFI and WFE alike: the host decides when the vCPU runs again (vcpu_run adds the timer deadline). */
-	vcpu->ctx.regs.elr += 4;
+	regs_skip_insn(&vcpu->ctx.regs);
 	return exit_to_host(vcpu, MOAT_EXIT_WFI);
 }
 
@@ -156,19 +156,8 @@ static guest_sync_handler *const sync_handlers[ESR_EC_COUNT] = {
 static u32 handle_sync(struct vcpu *vcpu, const struct guest_exit *e)
 {
 	guest_sync_handler *handler = sync_handlers[ESR_EC(e->esr)];
-	u64 elr = vcpu->ctx.regs.elr;
-	u32 ret = handler ? handler(vcpu, e) : guest_undef_trap(vcpu, e);
 
-	/*
-	 * The handler completed the trapped instruction (ELR moved past it): the
-	 * step the guest may have been taking is done (PSR_SS). An injected
-	 * exception replaced the whole PSTATE (SS 0) anyway; an HVC's ELR is
-	 * already past it, and the CPU has written its SPSR.SS.
-	 */
-	if (vcpu->ctx.regs.elr != elr) {
-		vcpu->ctx.regs.spsr &= ~PSR_SS;
-	}
-	return ret;
+	return handler ? handler(vcpu, e) : guest_undef_trap(vcpu, e);
 }
 
 /*

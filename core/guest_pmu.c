@@ -200,6 +200,6 @@ bool guest_pmu_trap(struct vcpu *vcpu, u64 esr)
 	if (!in_memory(s, regs, esr) && !pmu_emulate(regs, esr)) {
 		return false;
 	}
-	regs->elr += 4; /* MSR/MRS are always 32-bit instructions */
+	regs_skip_insn(regs); /* MSR/MRS are always 32-bit instructions */
 	return true;
 }

@@ -399,6 +399,6 @@ enum idreg_trap_result idreg_trap(enum idreg_view view, u64 esr, struct cpu_regs
 	if (rt != 31) {
 		regs->x[rt] = idreg_value(view, IDREG_INDEX(crm, (unsigned int)ESR_SYSREG_OP2(esr)));
 	}
-	regs->elr += 4;
+	regs_skip_insn(regs);
 	return IDREG_READ;
 }

@@ -23,14 +23,6 @@
 #define PSR_AARCH32 0x10UL
 #define PSR_DAIF_MASK (0xfUL << 6)
 #define PSR_PAN (1UL << 22)
-/*
- * PSTATE.SS, the software-step state: 1 = the next instruction is to be
- * stepped (active-not-pending). When the core completes a trapped instruction
- * for the guest (advances ELR past it), it clears SS as the CPU would have on
- * executing it, so that a guest single-stepping it takes its step exception
- * at once, before the following instruction (guest_exit.c, vcpu.c).
- */
-#define PSR_SS (1UL << 21)
 #define SCTLR_EL1_SPAN_BIT (1UL << 23)
 
 struct el1_entry {

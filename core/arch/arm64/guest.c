@@ -277,7 +277,10 @@ void arch_vcpu_load(struct vcpu *vcpu, bool flush_local)
 	write_sysreg(vmpidr_el2, MPIDR_RES1 | vcpu->index);
 	apr_restore(&vcpu->vgic);
 	guest_pmu_load(vcpu); /* a normal vCPU that used its PMU: the host's counters out, its own in */
-	guest_debug_load(vcpu); /* a normal vCPU that used debug: the host's breakpoints and OS lock out, its own in */
+	/* A normal vCPU that used debug: the host's breakpoints and OS lock out, its own in. Tested here: no call. */
+	if (vcpu->dbg_used) {
+		guest_debug_load(vcpu);
+	}
 	arch_isb();
 	if (flush_local) {
 		/* Another vCPU of this VM ran here last: its local TLB and I-cache context must not leak. */
@@ -316,7 +319,9 @@ void arch_vcpu_put(struct vcpu *vcpu)
 	write_sysreg(cnthctl_el2, host_el2.cnthctl);
 	write_sysreg(vmpidr_el2, pc->host_vmpidr);
 	guest_pmu_put(vcpu);
-	guest_debug_put(vcpu); /* after restore_el1: the host's MDSCR_EL1 is back with its own breakpoints */
+	if (vcpu->dbg_used) {
+		guest_debug_put(vcpu); /* after restore_el1: the host's MDSCR_EL1 comes back with its own breakpoints */
+	}
 	/* Last, once no guest state is left in a register: the host's counters run again. */
 	arm64_pmu_restore_host_el0(pc);
 	arm64_pmu_restart_host(pc);
