@@ -7,6 +7,7 @@
  * firmware calls are hooks.
  */
 #include "fake_arch.h"
+#include "guest_debug.h"
 #include "psci.h"
 
 #include <stdio.h>
@@ -273,12 +274,18 @@ void arch_vcpu_load(struct vcpu *vcpu, bool flush_local)
 	fake.vcpu_loads++;
 	fake.vttbr = vcpu->vm->s2.vttbr;
 	(void)flush_local;
+	/* As the arm64 layer does: a normal vCPU that used debug gets its registers switched in (guest_debug.c). */
+	if (vcpu->dbg_used) {
+		guest_debug_load(vcpu);
+	}
 }
 
 void arch_vcpu_put(struct vcpu *vcpu)
 {
 	fake.vcpu_puts++;
-	(void)vcpu;
+	if (vcpu->dbg_used) {
+		guest_debug_put(vcpu);
+	}
 }
 
 unsigned int arch_vgic_nr_lrs(void)
