@@ -1,6 +1,6 @@
 /*
  * Self-hosted debug of normal VMs (issue 11, Deliver 8; docs/architecture.md
- * "Normal VMs: PMU and debug"): breakpoints, watchpoints, single step and the
+ * "Normal VMs and self-hosted debug"): breakpoints, watchpoints, single step and the
  * OS lock, so that gdb-style tools work inside them. Owns each normal vCPU's
  * breakpoint and watchpoint registers and OS lock while they are not in the
  * CPU, and the host's while a normal vCPU's are.
@@ -24,11 +24,11 @@
  *     which); HMC = 1 would let it match at EL2, i.e. in the core, between a
  *     guest exit and the put that takes the guest's values out. Today such a
  *     match raises no exception at EL2 (the debug target is EL1: MDCR_EL2.TDE
- *     = 0, HCR_EL2.TGE = 0, and the core runs with PSTATE.D set), but it is a
- *     debug event all the same -- an external debugger's halt, or an
- *     exception should the core's debug configuration ever change -- and it
- *     would tell a guest where the core executes or what it touches. SSC
- *     selects the security state; guests have only Non-secure.
+ *     = 0, HCR_EL2.TGE = 0, so MDSCR_EL1.KDE does not reach EL2, and the core
+ *     runs with PSTATE.D set), but it is a debug event all the same -- an
+ *     external debugger's halt, or an exception should the core's debug
+ *     configuration ever change -- about where the core executes or what it
+ *     touches. SSC selects the security state; guests have only Non-secure.
  *   - DBGBCR.BT[3] is cleared: the VMID and CONTEXTIDR_EL2 comparisons exist
  *     only for software at EL2, which a guest is shown it does not have.
  *   - MDSCR_EL1 keeps SS, TDCC, KDE and MDE: the rest are the external
