@@ -57,7 +57,7 @@ static u32 mmio_exit(struct vcpu *vcpu, const struct guest_exit *e)
 
 		run->u.mmio.is_write = 1;
 		run->u.mmio.value = (rt == 31 ? 0 : vcpu->ctx.regs.x[rt]) & mask;
-		vcpu->ctx.regs.elr += 4;
+		regs_skip_insn(&vcpu->ctx.regs);
 	} else {
 		/* Completed by the next VCPU_RUN (vcpu.c) with the value the host leaves in the run page. */
 		vcpu->mmio_read = (struct pending_mmio_read){
@@ -116,7 +116,7 @@ static u32 stage2_abort(struct vcpu *vcpu, const struct guest_exit *e)
 static u32 wfx_exit(struct vcpu *vcpu, const struct guest_exit *e)
 {
 	/* WFI and WFE alike: the host decides when the vCPU runs again (vcpu_run adds the timer deadline). */
-	vcpu->ctx.regs.elr += 4;
+	regs_skip_insn(&vcpu->ctx.regs);
 	return exit_to_host(vcpu, MOAT_EXIT_WFI);
 }
 

@@ -300,7 +300,7 @@ bool guest_pmu_trap(struct vcpu *vcpu, u64 esr)
 	if (!in_memory(s, regs, esr) && !pmu_emulate(regs, esr)) {
 		return false;
 	}
-	regs->elr += 4; /* MSR/MRS are always 32-bit instructions */
+	regs_skip_insn(regs); /* MSR/MRS are always 32-bit instructions */
 	/* PMOVS, PMINTEN, PMCR.E or a counter (a PMSWINC wrap) may have moved the line. */
 	update(vcpu, s);
 	return true;

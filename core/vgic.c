@@ -786,7 +786,7 @@ u32 vgic_mmio_abort(struct vcpu *vcpu, const struct guest_exit *e)
 		vcpu->ctx.regs.x[rt] = load_result(vgic_mmio_read(vcpu, e->ipa, size), size, (e->esr & ESR_SSE) != 0,
 						   (e->esr & ESR_SF) != 0);
 	}
-	vcpu->ctx.regs.elr += 4;
+	regs_skip_insn(&vcpu->ctx.regs);
 	return MOAT_EXIT_NONE;
 }
 
@@ -846,7 +846,7 @@ bool vgic_sysreg_trap(struct vcpu *vcpu, u64 esr)
 	} else {
 		send_sgi(vcpu, rt == 31 ? 0 : vcpu->ctx.regs.x[rt]);
 	}
-	vcpu->ctx.regs.elr += 4;
+	regs_skip_insn(&vcpu->ctx.regs);
 	return true;
 }
 

@@ -7,6 +7,7 @@
  * firmware calls are hooks.
  */
 #include "fake_arch.h"
+#include "guest_debug.h"
 #include "psci.h"
 
 #include <stdio.h>
@@ -255,6 +256,40 @@ void arch_pmu_write(enum pmu_reg reg, u64 v)
 	}
 }
 
+static u64 *dbg_slot(enum dbg_reg reg, unsigned int n)
+{
+	switch (reg) {
+	case DBG_BVR:
+		return &fake.dbg.bvr[n % 16];
+	case DBG_BCR:
+		return &fake.dbg.bcr[n % 16];
+	case DBG_WVR:
+		return &fake.dbg.wvr[n % 16];
+	case DBG_WCR:
+		return &fake.dbg.wcr[n % 16];
+	case DBG_MDSCR:
+		return &fake.dbg.mdscr;
+	default:
+		return &fake.dbg.oslsr;
+	}
+}
+
+u64 arch_dbg_read(enum dbg_reg reg, unsigned int n)
+{
+	trace(FAKE_DBG_READ, (u64)reg << 8 | n);
+	return reg == DBG_OSLAR ? 0 : *dbg_slot(reg, n);
+}
+
+void arch_dbg_write(enum dbg_reg reg, unsigned int n, u64 v)
+{
+	trace(FAKE_DBG_WRITE, (u64)reg << 8 | n);
+	if (reg == DBG_OSLAR) {
+		fake.dbg.oslsr = (fake.dbg.oslsr & ~2ULL) | ((v & 1) << 1);
+	} else if (reg != DBG_OSLSR) {
+		*dbg_slot(reg, n) = v;
+	}
+}
+
 void fake_queue_exit(enum guest_exit_kind kind, u64 esr, u64 far, u64 ipa)
 {
 	if (fake.nr_exits < sizeof(fake.exits) / sizeof(fake.exits[0])) {
@@ -267,12 +302,18 @@ void arch_vcpu_load(struct vcpu *vcpu, bool flush_local)
 	fake.vcpu_loads++;
 	fake.vttbr = vcpu->vm->s2.vttbr;
 	(void)flush_local;
+	/* As the arm64 layer does: a normal vCPU that used debug gets its registers switched in (guest_debug.c). */
+	if (vcpu->dbg_used) {
+		guest_debug_load(vcpu);
+	}
 }
 
 void arch_vcpu_put(struct vcpu *vcpu)
 {
 	fake.vcpu_puts++;
-	(void)vcpu;
+	if (vcpu->dbg_used) {
+		guest_debug_put(vcpu);
+	}
 }
 
 unsigned int arch_vgic_nr_lrs(void)
