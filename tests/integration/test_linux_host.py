@@ -32,13 +32,22 @@ INITRAMFS = ROOT / "build/linux/host-initramfs.cpio"
 # Under TCG on 2 shared cores a 4-CPU boot to /init takes 4-8 s; the limit is for a loaded CI box.
 BOOT_TIMEOUT = 150
 
-INIT_RE = re.compile(r"^MOAT-HOST-INIT: cpus=(\d+)$", re.M)
+INIT_RE = re.compile(r"^MOAT-HOST-INIT: cpus=(\d+) uptime=[\d.]+$", re.M)
 END_RE = re.compile(r"^MOAT-RUN-END: (\S+) rc=(\d+)$", re.M)
 # A kernel line: "[    0.123456] text" (the console's printk time stamp).
 KERNEL_RE = re.compile(r"^\[\s*\d+\.\d+\] (.*)$")
 # What the stock kernel must never print while it boots under the core.
 KERNEL_BAD_RE = re.compile(r"Oops|BUG:|Internal error|WARNING:|Call trace|Kernel panic|SError|"
                            r"Unable to handle|rcu_.*stall|failed to boot|CPU\d+: failed")
+
+# Kernel warnings (printk level <= 4) seen on every boot of the stock kernel on QEMU virt, bare or
+# under moat: they say nothing about the core. Anything else fails the boot tests.
+KMSG_EXPECTED = [
+    r"ITS: No ITS available, not enabling LPIs$",  # its=off (DESIGN §0)
+    r"cacheinfo: Unable to detect cache hierarchy for CPU 0$",  # QEMU's DTB has no cache nodes
+    r"pci-host-generic 4010000000\.pcie: Memory resource size exceeds max for 32 bits$",
+    r"hrtimer: interrupt took \d+ ns$",  # TCG on a loaded machine: a vCPU thread was descheduled
+]
 
 
 def linux_tree(vars_path: Path = VARS, initramfs: Path = INITRAMFS) -> dict[str, str]:
@@ -75,10 +84,17 @@ def kernel_lines(b: BootResult) -> list[str]:
     return [m.group(1) for m in (KERNEL_RE.match(line) for line in b.lines) if m]
 
 
+def dmesg_lines(b: BootResult) -> list[str]:
+    """The kernel log lines tests/linux/hostboot.sh copies out of dmesg (whole lines, unlike the
+    console, where a core line may split a kernel line)."""
+    return [line[len("hostboot: dmesg: "):] for line in b.lines_starting("hostboot: dmesg: ")]
+
+
 def core_problems(b: BootResult) -> list[str]:
     """Core log lines that report trouble. A clean host boot logs none: no refused access, no
     unhandled trap, no warning. (Lines the core prints on purpose at info level do not match.)"""
-    return [line for line in b.core_lines
+    lines = [line[line.index("moat: "):] for line in b.lines if "moat: " in line]
+    return [line for line in lines
             if re.search(r"\b(error|warning|warn|panic|refused|unhandled|unexpected|fault)\b", line, re.I)]
 
 
@@ -88,11 +104,15 @@ def assert_clean_end(b: BootResult, run: str) -> None:
     ends = END_RE.findall(b.output)
     assert ends == [(run, "0")], f"/init's end marker: {ends}\n{b.describe()}"
     assert b.returncode == 0, b.describe()
-    assert any(line.endswith("host requested SYSTEM_OFF") for line in b.core_lines), b.describe()
-    assert "reboot: Power down" in kernel_lines(b), b.describe()
+    assert re.search(r"moat: cpu\d+: host requested SYSTEM_OFF", b.output), b.describe()
+    assert "reboot: Power down" in b.output, b.describe()
     assert core_problems(b) == [], f"unexpected core log lines: {core_problems(b)}\n{b.describe()}"
     bad = [line for line in kernel_lines(b) if KERNEL_BAD_RE.search(line)]
     assert bad == [], f"kernel trouble: {bad}\n{b.describe()}"
+    # The kernel's warnings and worse (host/linux/init.sh prints them as MOAT-KMSG), less the ones
+    # a stock kernel prints on QEMU virt with or without moat.
+    kmsg = [line for line in b.lines_starting("MOAT-KMSG: ") if not any(re.search(p, line) for p in KMSG_EXPECTED)]
+    assert kmsg == [], f"unexpected kernel warnings: {kmsg}\n{b.describe()}"
 
 
 @pytest.mark.parametrize("smp", [1, 2, 4])
@@ -103,10 +123,11 @@ def test_linux_host_boot(request, smp):
     assert INIT_RE.findall(b.output) == [str(smp)], b.describe()
     want = "0" if smp == 1 else f"0-{smp - 1}"
     assert f"hostboot: online={want} possible={want}" in b.lines, b.describe()
-    ups = [line for line in b.core_lines if re.search(r"CPU \d+ \(MPIDR 0x[0-9a-f]+\) up: entering the host", line)]
+    # Searched in the whole output: a core line may start in the middle of a kernel console line.
+    ups = re.findall(r"moat: cpu\d+: CPU \d+ \(MPIDR 0x[0-9a-f]+\) up: entering the host", b.output)
     assert len(ups) == smp - 1, b.describe()
     if smp > 1:
-        assert f"smp: Brought up 1 node, {smp} CPUs" in kernel_lines(b), b.describe()
+        assert f"smp: Brought up 1 node, {smp} CPUs" in dmesg_lines(b), b.describe()
     assert_clean_end(b, "hostboot")
 
 
@@ -115,7 +136,7 @@ def test_linux_host_kernel_view(request):
     finds no hypervisor mode ("kvm [1]: HYP mode not available", no /dev/kvm), and PSCI answers
     as QEMU's firmware does (v1.1, SMC conduit: the core forwards the host's SMCs it vets)."""
     b = boot_linux(request, "hostboot", 2)
-    k = kernel_lines(b)
+    k = dmesg_lines(b)
     assert "CPU: All CPU(s) started at EL1" in k, b.describe()
     assert "kvm [1]: HYP mode not available" in k, b.describe()
     assert "hostboot: kvm=absent" in b.lines, b.describe()
@@ -133,7 +154,7 @@ def test_linux_host_cpu_hotplug(request):
     ("psci: CPU1 killed"), then CPU_ON again (the core's "up" line, the kernel's "Booted
     secondary"), and CPU 1 runs a task afterwards."""
     b = boot_linux(request, "hotplug", 2)
-    hp = b.lines_starting("hotplug: ")
+    hp = [line for line in b.lines_starting("hotplug: ") if not line.startswith("hotplug: kmsg: ")]
     assert hp == [
         "hotplug: round 1 offline: online=0 cpu1=0",
         "hotplug: round 1 online: online=0-1 cpu1=1",
@@ -141,11 +162,11 @@ def test_linux_host_cpu_hotplug(request):
         "hotplug: round 2 online: online=0-1 cpu1=1",
         "hotplug: ran on cpu 1",
     ], b.describe()
-    k = kernel_lines(b)
+    k = [line[len("hotplug: kmsg: "):] for line in b.lines_starting("hotplug: kmsg: ")]
     assert k.count("psci: CPU1 killed (polled 0 ms)") == 2, b.describe()
     booted = [x for x in k if re.fullmatch(r"CPU1: Booted secondary processor 0x0+1 \[0x[0-9a-f]+\]", x)]
-    assert len(booted) == 3, b.describe()
-    ups = [line for line in b.core_lines if line.startswith("moat: cpu1: CPU 1 (MPIDR 0x1) up: entering the host")]
+    assert len(booted) == 2, b.describe()
+    ups = re.findall(r"moat: cpu1: CPU 1 \(MPIDR 0x1\) up: entering the host", b.output)
     assert len(ups) == 3, b.describe()  # the boot, then one per round
     assert_clean_end(b, "hotplug")
 
