@@ -163,7 +163,8 @@ def test_linux_host_cpu_hotplug(request):
         "hotplug: ran on cpu 1",
     ], b.describe()
     k = [line[len("hotplug: kmsg: "):] for line in b.lines_starting("hotplug: kmsg: ")]
-    assert k.count("psci: CPU1 killed (polled 0 ms)") == 2, b.describe()
+    # AFFINITY_INFO polling: 0 ms unless a loaded machine delays CPU 1's power-down.
+    assert len([x for x in k if re.fullmatch(r"psci: CPU1 killed \(polled \d+ ms\)", x)]) == 2, b.describe()
     booted = [x for x in k if re.fullmatch(r"CPU1: Booted secondary processor 0x0+1 \[0x[0-9a-f]+\]", x)]
     assert len(booted) == 2, b.describe()
     ups = re.findall(r"moat: cpu1: CPU 1 \(MPIDR 0x1\) up: entering the host", b.output)
