@@ -170,7 +170,8 @@ endif
 deps:
 	@scripts/deps.sh
 
-run: deps
+# The chain's first step installs only what it needs (scripts/deps.sh run).
+run:
 	@tools/run-chain.sh
 
 run-testhost: deps

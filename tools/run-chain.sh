@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make run: the whole chain, step by step, each one timed, then one summary.
-#   1. packages      scripts/deps.sh (installs what is missing; a no-op once there)
+#   1. packages      scripts/deps.sh run (installs what is missing of what make run needs; a no-op
+#                    once there; the test-only packages are left to make test)
 #   2. build         make all: the core, the test host, the guests
 #   3. linux         make linux: Debian's stock arm64 kernel, busybox and the kbuild tree fetched into
 #                    ~/.cache/moat (once; about 60 MB), moat.ko, moat-vmm and the host initramfs
@@ -40,7 +41,7 @@ summary() {
 	fi
 }
 
-step packages scripts/deps.sh &&
+step packages scripts/deps.sh run &&
 	step build make --no-print-directory all &&
 	step linux make --no-print-directory linux &&
 	step "test host" env TIMEOUT=60 tools/run-demo.sh
