@@ -142,6 +142,16 @@ def test_linux_host_kernel_view(request):
     assert "hostboot: kvm=absent" in b.lines, b.describe()
     assert "psci: PSCIv1.1 detected in firmware." in k, b.describe()
     assert "psci: probing for conduit method from DT." in k, b.describe()
+    # The core's memory is /reserved-memory (no-map) in the host's DTB: not System RAM for the kernel;
+    # the fw_cfg node is gone (its DMA register could write any address, DESIGN §1).
+    m = re.search(r"core image (0x[0-9a-f]+)-(0x[0-9a-f]+) .*core data (0x[0-9a-f]+)-(0x[0-9a-f]+)", b.output)
+    assert m, b.describe()
+    img0, img1, data0, data1 = (int(x, 16) for x in m.groups())
+    ram = [tuple(int(x, 16) for x in line.split()[2].split("-")) for line in b.lines_starting("hostboot: iomem: ")]
+    assert ram == [(0x40000000, img0 - 1), (img1, data0 - 1)] and data1 == 0x80000000, f"{ram}\n{b.describe()}"
+    reserved = next(x for x in b.lines if x.startswith("hostboot: dt-reserved="))
+    assert f"moat@{img0:x}" in reserved and f"moat@{data0:x}" in reserved, b.describe()
+    assert "hostboot: fw-cfg=absent" in b.lines, b.describe()
     # The host runs in the core's stage 2 with 2 MiB blocks for every page of its RAM.
     s2 = [line for line in b.core_lines if "host stage-2:" in line]
     assert s2 and "unmapped 0 KiB" in s2[0] and "4K pages 0 KiB" in s2[0], b.describe()
