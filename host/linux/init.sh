@@ -13,8 +13,11 @@ mount -t tmpfs tmp /tmp
 # harness's lines (a console line is written in pieces; a kernel message may land in the middle).
 # Scripts read the log with dmesg; its warnings and worse are printed at the end (MOAT-KMSG).
 dmesg -n 1
-# The kernel's uptime here is what tools/boot-time.py reads under -icount (virtual time).
-echo "MOAT-HOST-INIT: cpus=$(grep -c ^processor /proc/cpuinfo) uptime=$(cut -d' ' -f1 /proc/uptime)"
+# The kernel's uptime and the timer count since the machine started (tests/linux/cntvct.c) are what
+# tools/boot-time.py reads under -icount (virtual time: instructions).
+counter=
+[ -x /bin/cntvct ] && counter=" counter=$(/bin/cntvct | tr ' ' /)"
+echo "MOAT-HOST-INIT: cpus=$(grep -c ^processor /proc/cpuinfo) uptime=$(cut -d' ' -f1 /proc/uptime)$counter"
 
 run=demo
 for arg in $(cat /proc/cmdline); do

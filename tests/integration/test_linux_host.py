@@ -32,7 +32,7 @@ INITRAMFS = ROOT / "build/linux/host-initramfs.cpio"
 # Under TCG on 2 shared cores a 4-CPU boot to /init takes 4-8 s; the limit is for a loaded CI box.
 BOOT_TIMEOUT = 150
 
-INIT_RE = re.compile(r"^MOAT-HOST-INIT: cpus=(\d+) uptime=[\d.]+$", re.M)
+INIT_RE = re.compile(r"^MOAT-HOST-INIT: cpus=(\d+) uptime=[\d.]+ counter=\d+/\d+$", re.M)
 END_RE = re.compile(r"^MOAT-RUN-END: (\S+) rc=(\d+)$", re.M)
 # A kernel line: "[    0.123456] text" (the console's printk time stamp).
 KERNEL_RE = re.compile(r"^\[\s*\d+\.\d+\] (.*)$")
