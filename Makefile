@@ -1,10 +1,15 @@
 # moat — one Makefile for the core, the test host, guests and every test suite.
 #
 #   make            build/moat.bin, build/moat.elf, the test host and test images
-#   make run        install missing packages, build, boot the demo in QEMU
-#   make test       install missing packages, build, run every suite, one summary line
+#   make run        the whole chain: install missing packages, build, fetch Debian's arm64 kernel
+#                   (make linux, cached), boot moat -> the test host's demo, then moat -> Debian's
+#                   kernel as the host running /tests/demo.sh (tools/run-chain.sh)
+#   make run-testhost   only the bare-metal test host's demo (tools/run-demo.sh)
+#   make linux      Debian's kernel + the host initramfs (mk/linux.mk)
+#   make test       install missing packages, build, make linux, run every suite, one summary line
 #   make unit       host-native cmocka tests (ARCH=fake, ASan + UBSan)
-#   make bench      deterministic instruction counts under QEMU -icount
+#   make bench      deterministic instruction counts under QEMU -icount, and the Linux host's
+#                   boot time under moat against bare QEMU
 #
 # ARCH=arm64 (default) builds the EL2 image with CROSS_COMPILE; ARCH=fake builds
 # the generic core natively (unit tests, fuzzer) against core/arch/fake.
@@ -153,7 +158,7 @@ $(B)/unit/%: tests/unit/%.c $(patsubst %,$(B)/fake/%.o,$(FAKE_GENERIC) $(TEST_CO
 	$(call msg,HOSTCC,$@)$(HOSTCC) $(FAKE_CFLAGS) $^ -lcmocka $(if $(filter test_fdt,$*),-lfdt) -o $@
 
 # ---------------------------------------------------------------- top-level targets
-.PHONY: all deps run test unit integration bench clean format
+.PHONY: all deps run run-testhost test unit integration bench clean format
 .DEFAULT_GOAL := all
 
 ifeq ($(ARCH),fake)
@@ -165,7 +170,11 @@ endif
 deps:
 	@scripts/deps.sh
 
-run: deps
+# The chain's first step installs only what it needs (scripts/deps.sh run).
+run:
+	@tools/run-chain.sh
+
+run-testhost: deps
 	@$(MAKE) --no-print-directory all
 	@tools/run-demo.sh
 
@@ -173,15 +182,18 @@ unit: $(UNIT_TESTS)
 	@scripts/run-unit.sh $(UNIT_TESTS)
 
 integration: $(IMAGES)
+	@$(MAKE) --no-print-directory linux
 	@$(PYTHON) -m pytest tests/integration
 
 test: deps
 	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory linux
 	@$(MAKE) --no-print-directory ARCH=fake all
 	@scripts/run-all-tests.sh
 
 bench: deps
 	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory linux
 	@tools/bench.sh
 
 format:
