@@ -5,7 +5,8 @@
 
 The archive holds a static busybox, /bin/sh pointing at it, /dev/console (character device 5:1,
 so that the kernel can open the initial console before anything mounts devtmpfs), /proc, /sys
-and /init, a shell script that mounts /proc, prints
+and /init, a shell script that mounts /proc, prints /proc/interrupts (the tests check that the
+timer and the IPIs reached every CPU through the core's vGIC), then
 
     MOAT-GUEST-LINUX-OK cpus=N
 
@@ -27,6 +28,7 @@ import sys
 
 INIT = """#!/bin/sh
 /bin/busybox mount -t proc proc /proc
+/bin/busybox cat /proc/interrupts
 n=$(/bin/busybox grep -c '^processor' /proc/cpuinfo)
 echo "MOAT-GUEST-LINUX-OK cpus=$n"
 /bin/busybox poweroff -f

@@ -6,10 +6,11 @@ with 1 or 2 vCPUs, all on one host CPU. QEMU places the three files in host RAM 
 `-device loader`; the VMM gives their pages to the VM in place. The guest's /init prints
 "MOAT-GUEST-LINUX-OK cpus=N" and powers off.
 
-Each run asserts: the marker with the right CPU count, a clean SYSTEM_OFF, every page back, no
-error or warning in the core's log, the guest kernel's own log free of the messages that mean a
-device the core emulates failed it (GIC, timer, PSCI), and for 2 vCPUs that CPU 1 came up through
-PSCI and found its redistributor.
+Each run asserts: the marker with the right CPU count (CPU 1 came up through PSCI CPU_ON), a clean
+SYSTEM_OFF, every page back (the test host compares the core's STATS before and after), no error
+or warning in the core's log, no guest kernel message that means a device the core emulates failed
+it (GIC, timer, PSCI) or an oops, and, from the guest's /proc/interrupts, that the virtual timer
+(GICv3 INTID 27) fired on every CPU and with 2 vCPUs that both took IPIs (SGIs through the vGIC).
 
 `make linux-guest` (run here) builds the initramfs and the DTBs; its first run fetches the Debian
 packages (about 60 MB, cached under ~/.cache/moat).
@@ -47,6 +48,17 @@ def linux_files():
             "dtb": {n: str(LG / f"guest-{n}cpu.dtb") for n in (1, 2)}}
 
 
+def guest_interrupts(b) -> dict[str, list[int]]:
+    """The guest's /proc/interrupts: per-CPU counts by the line's name ("arch_timer", "IPI0", ...)."""
+    out = {}
+    for line in b.lines:
+        m = re.match(r"guest: +(\w+): +((?:\d+ +)+)(.*)$", line)
+        if m:
+            name = m.group(1) if m.group(1).startswith("IPI") else m.group(3).split()[-1]
+            out[name] = [int(n) for n in m.group(2).split()]
+    return out
+
+
 def boot_linux(boot, files, vm_type, cpus):
     blobs = [("image", files["image"], IMAGE_PA), ("initrd", files["initrd"], INITRD_PA),
              ("dtb", files["dtb"][cpus], DTB_PA)]
@@ -69,7 +81,12 @@ def test_linux_guest_boots(boot, linux_files, vm_type, cpus):
     assert not bad, "\n".join(bad) + "\n" + b.describe()
     guest_bad = [line for line in b.lines if line.startswith("guest: ") and GUEST_BAD.search(line)]
     assert not guest_bad, "\n".join(guest_bad) + "\n" + b.describe()
-    # The guest's ID-register, debug and firmware probes are refusals the core logs, never faults.
     assert f"linux_guest: vCPU {cpus - 1}:" in b.output, b.describe()
+    interrupts = guest_interrupts(b)
+    timer = interrupts.get("arch_timer")
+    assert timer and len(timer) == cpus and all(n > 0 for n in timer), f"{interrupts}\n{b.describe(80)}"
+    if cpus > 1:
+        ipis = [sum(col) for col in zip(*(v for k, v in interrupts.items() if k.startswith("IPI")))]
+        assert len(ipis) == cpus and all(n > 0 for n in ipis), f"{interrupts}\n{b.describe(80)}"
     created = [line for line in b.core_lines if re.search(r"vm\d+ created: ", line)]
     assert len(created) == 1 and f"{vm_type}, {cpus} vCPU(s), RAM 128 MiB" in created[0], b.describe()
