@@ -6,6 +6,7 @@
  * (-device loader); the bootargs say where and how big:
  *
  *   lg.image=PA,SIZE lg.initrd=PA,SIZE lg.dtb=PA,SIZE lg.cpus=N lg.type=protected|normal
+ *   [lg.slice_ms=N]  (the time slice with 2 vCPUs; default SLICE_MS)
  *
  * The blobs are handed to the VM in place, page by page, at the IPAs of
  * guest/linux/layout.h: LOAD for a protected VM (the page becomes the VM's and
@@ -240,9 +241,9 @@ static bool handle(unsigned int i, u64 reason, long *status)
 	return vmm_handle_exit(&vm, reason, status);
 }
 
-static long run_guest(void)
+static long run_guest(u64 slice_ms)
 {
-	u64 start = now(), slice = SLICE_MS * ticks_per_ms();
+	u64 start = now(), slice = slice_ms * ticks_per_ms();
 	unsigned int last = ctx.nr - 1;
 	long status = MOAT_OK;
 
@@ -306,7 +307,7 @@ TEST(linux_guest)
 	struct lg_blob dtb = { "dtb", 0, 0, LG_DTB, LG_DTB_MAX };
 	struct vmm_stats before, after;
 	char type[16], cpus[8];
-	u64 nr = 0, t0, t_built, t_off, text_offset;
+	u64 nr = 0, t0, t_built, t_off, text_offset, slice_ms = SLICE_MS;
 	bool protected;
 	long ret;
 
@@ -320,6 +321,11 @@ TEST(linux_guest)
 		return;
 	}
 	protected = !strcmp(type, "protected");
+	/* lg.slice_ms=N: another time slice, for measurements. */
+	if (bootargs_get(plat.info.bootargs, "lg.slice_ms", cpus, sizeof(cpus)) &&
+	    !CHECK(parse_u64(cpus, strlen(cpus), &slice_ms) && slice_ms, "lg.slice_ms=%s", cpus)) {
+		return;
+	}
 	/* An arm64 Image: magic at 56, text_offset at 8 (the offset from a 2 MiB-aligned base it must sit at). */
 	text_offset = *(volatile u64 *)(image.pa + 8);
 	if (!CHECK_EQ(*(volatile u32 *)(image.pa + 56), IMAGE_MAGIC) ||
@@ -377,7 +383,7 @@ TEST(linux_guest)
 		(ALIGN_UP(image.size, PAGE_SIZE) + ALIGN_UP(initrd.size, PAGE_SIZE) + ALIGN_UP(dtb.size, PAGE_SIZE)) /
 			PAGE_SIZE);
 
-	ret = run_guest();
+	ret = run_guest(slice_ms);
 	t_off = now();
 	vm.run = ctx.v[0].run;
 	tprintf("linux_guest: guest ran %lu ms: %lu exits, %lu MEM_FAULT, %lu MMIO (%lu not the UART), %lu "
