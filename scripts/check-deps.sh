@@ -60,8 +60,9 @@ fixed=(
 # Words the command scan finds that are no build or test tool (the scan reads every word, messages
 # included: a word in prose that names an uncovered executable belongs here, with its reason).
 # git, clang-format: only `make format`, a developer's tool; sudo: deps.sh's way to root (./moat's
-# help names it); as: the Python keyword (heredocs in scripts/ and tools/).
-not_tools=" git clang-format sudo as "
+# help names it); as: the Python keyword (heredocs in scripts/ and tools/); init, poweroff: the Linux
+# guest's /init and the busybox applet it calls, which run inside the guest (tools/mkinitramfs.py).
+not_tools=" git clang-format sudo as init poweroff "
 
 # ---------------------------------------------------------------- what the tree uses
 mapfile -t make_files < <(echo Makefile; find guest tests -name '*.mk')

@@ -14,7 +14,7 @@ timer and the IPIs reached every CPU through the core's vGIC), then
 `poweroff -f` (PSCI SYSTEM_OFF).
 
 Written here rather than with cpio(1): Debian 12 does not install cpio by default, and cpio
-cannot add a device node without root (mknod first); this writer needs neither, and its output
+cannot put /dev/console in without root (mknod first); this writer needs neither, and its output
 is reproducible (fixed owners and mtimes, sorted entries). The format is the one in Linux's
 Documentation/driver-api/early-userspace/buffer-format.rst: a 110-byte ASCII header per entry
 ("070701", then 13 eight-digit hex fields), the name with its NUL padded to 4 bytes, the data
