@@ -18,6 +18,7 @@ packages (about 60 MB, cached under ~/.cache/moat).
 
 from __future__ import annotations
 
+import fcntl
 import re
 import subprocess
 
@@ -39,8 +40,12 @@ GUEST_BAD = re.compile(r"GICv3: .*(?:no|fail|invalid|Broken)|arch_timer: .*(?:fa
 @pytest.fixture(scope="module")
 def linux_files():
     """Build the initramfs and DTBs; the Debian kernel's path from make's record of linux-deps.sh."""
-    r = subprocess.run(["make", "--no-print-directory", "-s", "linux-guest"], cwd=ROOT, capture_output=True,
-                       text=True, timeout=600)
+    BUILD.mkdir(exist_ok=True)
+    # pytest-xdist workers each run this fixture: one make at a time, the others find it done.
+    with open(BUILD / "linux-guest.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        r = subprocess.run(["make", "--no-print-directory", "-s", "linux-guest"], cwd=ROOT, capture_output=True,
+                           text=True, timeout=600)
     if r.returncode:
         pytest.fail(f"make linux-guest failed:\n{r.stdout}\n{r.stderr}", pytrace=False)
     deps = dict(re.findall(r"^(\w+) := (.*)$", (LG / "deps.mk").read_text(), re.M))
