@@ -47,7 +47,8 @@ static void compress(u32 state[8], const u8 block[64])
 		w[i] = w[i - 16] + s0 + w[i - 7] + s1;
 	}
 	for (unsigned int i = 0; i < 64; i++) {
-		u32 t1 = h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + round_constants[i] + w[i];
+		u32 s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25);
+		u32 t1 = h + s1 + ((e & f) ^ (~e & g)) + round_constants[i] + w[i];
 		u32 t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
 
 		h = g;
