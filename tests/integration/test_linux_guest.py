@@ -2,7 +2,8 @@
 
 The test host's VMM boots the unmodified kernel Image (scripts/linux-deps.sh) with a busybox
 initramfs (tools/mkinitramfs.py) and a DTB (guest/linux/guest.dts) as a protected or a normal VM
-with 1 or 2 vCPUs, all on one host CPU. QEMU places the three files in host RAM with
+with 1 or 2 vCPUs, all on one host CPU, and with 2 vCPUs each on its own host CPU (`-smp 2`,
+one VCPU_RUN loop per CPU as a Linux host's thread per vCPU would run them). QEMU places the three files in host RAM with
 `-device loader`; the VMM gives their pages to the VM in place. The guest's /init prints
 "MOAT-GUEST-LINUX-OK cpus=N" and powers off.
 
@@ -64,29 +65,30 @@ def guest_interrupts(b) -> dict[str, list[int]]:
     return out
 
 
-def boot_linux(boot, files, vm_type, cpus):
+def boot_linux(boot, files, vm_type, cpus, own_cpus=False):
     blobs = [("image", files["image"], IMAGE_PA), ("initrd", files["initrd"], INITRD_PA),
              ("dtb", files["dtb"][cpus], DTB_PA)]
-    extra, args = [], [f"lg.type={vm_type}", f"lg.cpus={cpus}"]
+    extra, args = [], [f"lg.type={vm_type}", f"lg.cpus={cpus}"] + (["lg.smp=1"] if own_cpus else [])
     for name, path, pa in blobs:
         extra += ["-device", f"loader,file={path},addr={pa:#x},force-raw=on"]
         args.append(f"lg.{name}={pa:#x},{(ROOT / path).stat().st_size}")
-    return boot(test="linux_guest", append=" ".join(args), extra=extra, timeout=180)
+    return boot(test="linux_guest", append=" ".join(args), extra=extra, timeout=180, smp=cpus if own_cpus else 1)
 
 
-@pytest.mark.parametrize("cpus", [1, 2])
+@pytest.mark.parametrize("cpus,own_cpus", [(1, False), (2, False), (2, True)], ids=["1", "2", "2-own-cpus"])
 @pytest.mark.parametrize("vm_type", ["protected", "normal"])
-def test_linux_guest_boots(boot, linux_files, vm_type, cpus):
-    b = boot_linux(boot, linux_files, vm_type, cpus)
+def test_linux_guest_boots(boot, linux_files, vm_type, cpus, own_cpus):
+    b = boot_linux(boot, linux_files, vm_type, cpus, own_cpus)
     assert b.passed("linux_guest"), f"{b.failures('linux_guest')}\n{b.describe(80)}"
     assert f"guest: MOAT-GUEST-LINUX-OK cpus={cpus}" in b.lines, b.describe(80)
-    assert any(re.fullmatch(rf"linux_guest: {vm_type}, {cpus} vCPU\(s\): built \d+ ms, boot to SYSTEM_OFF \d+ ms",
-                            line) for line in b.lines), b.describe()
+    where = " on their own CPUs" if own_cpus else ""
+    assert any(re.fullmatch(rf"linux_guest: {vm_type}, {cpus} vCPU\(s\){where}: built \d+ ms, boot to SYSTEM_OFF "
+                            r"\d+ ms", line) for line in b.lines), b.describe()
     bad = [line for line in b.core_lines if re.search(r"\b(error|warning|PANIC)\b", line)]
     assert not bad, "\n".join(bad) + "\n" + b.describe()
     guest_bad = [line for line in b.lines if line.startswith("guest: ") and GUEST_BAD.search(line)]
     assert not guest_bad, "\n".join(guest_bad) + "\n" + b.describe()
-    assert f"linux_guest: vCPU {cpus - 1}:" in b.output, b.describe()
+    assert re.search(rf"^linux_guest: vCPU {cpus - 1}( \(own CPU\))?: \d+ runs", b.output, re.M), b.describe()
     interrupts = guest_interrupts(b)
     timer = interrupts.get("arch_timer")
     assert timer and len(timer) == cpus and all(n > 0 for n in timer), f"{interrupts}\n{b.describe(80)}"

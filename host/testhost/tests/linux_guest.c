@@ -6,7 +6,8 @@
  * (-device loader); the bootargs say where and how big:
  *
  *   lg.image=PA,SIZE lg.initrd=PA,SIZE lg.dtb=PA,SIZE lg.cpus=N lg.type=protected|normal
- *   [lg.slice_ms=N]  (the time slice with 2 vCPUs; default SLICE_MS)
+ *   [lg.slice_ms=N]  (the time slice with 2 vCPUs on one CPU; default SLICE_MS)
+ *   [lg.smp=1]       (vCPU i on host CPU i instead: QEMU -smp >= lg.cpus)
  *
  * The blobs are handed to the VM in place, page by page, at the IPAs of
  * guest/linux/layout.h: LOAD for a protected VM (the page becomes the VM's and
@@ -21,6 +22,15 @@
  * so a vCPU spinning on a lock the other holds cannot starve it. When every
  * vCPU waits, the host waits too (WFI, its CNTV armed at the earliest
  * deadline).
+ *
+ * With lg.smp=1 each vCPU runs on its own host CPU instead, in its own
+ * VCPU_RUN loop, as a Linux host's one thread per vCPU would: a KICK exit
+ * sends the host's SGI (KICK_SGI) to the target's CPU after raising its
+ * `kicked` flag; a WFI waits there (WFI, the host's CNTV armed at the
+ * deadline) until the deadline, the flag or the end. The VMM's page
+ * allocator is CPU 0's alone (no atomics with the MMU off), so all of the
+ * guest's RAM is backed before the run and a MEM_FAULT on another CPU is a
+ * failure; the UART is served on each CPU with a line buffer of its own.
  *
  * Checks: the guest prints "MOAT-GUEST-LINUX-OK cpus=N" and ends with
  * SYSTEM_OFF, no GUEST_FAULT, every page comes back, the core's invariant
@@ -40,6 +50,7 @@
 #define CNT_CTL_ENABLE 1UL
 #define CNT_CTL_IMASK 2UL
 #define IMAGE_MAGIC 0x644d5241U /* "ARM\x64" at offset 56 of an arm64 Image header */
+#define KICK_SGI 8
 
 struct lg_blob {
 	const char *name;
@@ -51,12 +62,19 @@ struct lg_vcpu {
 	bool on, waiting;
 	u64 deadline;
 	u64 runs, wfi, irq, kicks;
+	/* lg.smp=1: set by another CPU before it sends KICK_SGI here; the loop's status; its UART line. */
+	volatile u64 kicked;
+	long status;
+	char line[VMM_LINE_MAX];
+	unsigned int line_len;
+	u64 other_exits;
 };
 
 struct lg_ctx {
 	struct lg_vcpu v[LG_MAX_VCPUS];
 	unsigned int nr;
 	u64 vcpu_on, vcpu_off, host_waits, unknown_mmio;
+	volatile u64 stop; /* lg.smp=1: the guest is off, every loop ends */
 };
 
 static struct lg_ctx ctx;
@@ -274,6 +292,195 @@ static long run_guest(u64 slice_ms)
 	}
 }
 
+/* ---- lg.smp=1: vCPU i on host CPU i ------------------------------------------------------------ */
+
+/* The host's SGI to the CPU running vCPU `target` (vCPU i runs on CPU i). */
+static void kick_cpu(unsigned int target)
+{
+	u64 mpidr = plat.info.cpu_mpidr[target];
+	u64 sgir = (u64)KICK_SGI << 24 | ((mpidr >> 8) & 0xff) << 16 | ((mpidr >> 16) & 0xff) << 32 |
+		   ((mpidr >> 32) & 0xff) << 48 | 1UL << (mpidr & 0xf);
+
+	__asm__ volatile("dsb sy" ::: "memory");
+	write_sysreg(S3_0_C12_C11_5, sgir); /* ICC_SGI1R_EL1 */
+	__asm__ volatile("isb");
+}
+
+static void wake(unsigned int target)
+{
+	ctx.v[target].kicked = 1;
+	kick_cpu(target);
+}
+
+/* A WFI exit: wait until the deadline, a kick or the end (a kick SGI pending makes WFI return at once). */
+static void wait_for_wake(struct lg_vcpu *v, u64 deadline)
+{
+	while (!ctx.stop && !v->kicked && now() < deadline) {
+		host_timer(deadline != ~0UL, deadline);
+		__asm__ volatile("wfi");
+		ack_all();
+	}
+	host_timer(false, 0);
+	v->kicked = 0;
+}
+
+/* The guest's UART on any CPU: each vCPU assembles its own lines. */
+static void smp_uart(struct lg_vcpu *v, struct moat_run *run)
+{
+	char c = (char)run->u.mmio.value;
+
+	if (!run->u.mmio.is_write) {
+		run->u.mmio.value = 0;
+		return;
+	}
+	if (run->u.mmio.ipa != VMM_UART || c == '\r') {
+		return;
+	}
+	if (c != '\n' && v->line_len + 1 < sizeof(v->line)) {
+		v->line[v->line_len++] = c;
+		return;
+	}
+	v->line[v->line_len] = '\0';
+	v->line_len = 0;
+	tprintf("guest: %s\n", v->line);
+	if (!strcmp(v->line, expect_line)) {
+		vm.expect_seen |= 1; /* only the marker is expected; a plain store, whichever CPU sees it */
+	}
+}
+
+static u64 smp_loop_job(u64 index);
+
+/* vCPU i's VCPU_RUN loop on CPU i. Only CPU 0 demand-pages or starts other loops. */
+static long smp_loop(unsigned int i)
+{
+	struct lg_vcpu *v = &ctx.v[i];
+	long status = MOAT_OK;
+
+	while (!ctx.stop) {
+		struct moat_result r = moat_hvc(MOAT_FN_VCPU_RUN, vm.handle, i, 0);
+		u64 reason = r.r1;
+
+		if (r.status) {
+			return ctx.stop ? MOAT_OK : r.status; /* after SYSTEM_OFF the VM is OFF: STATE ends the others */
+		}
+		v->runs++;
+		switch (reason) {
+		case MOAT_EXIT_WFI:
+			v->wfi++;
+			wait_for_wake(v, v->run->u.wfi.deadline);
+			continue;
+		case MOAT_EXIT_IRQ:
+			v->irq++;
+			ack_all();
+			continue;
+		case MOAT_EXIT_KICK:
+			v->kicks++;
+			for (unsigned int t = 0; t < ctx.nr; t++) {
+				if (t != i && (v->run->u.kick.vcpus & (1UL << t))) {
+					wake(t);
+				}
+			}
+			continue;
+		case MOAT_EXIT_MMIO:
+			if (v->run->u.mmio.ipa >= VMM_UART && v->run->u.mmio.ipa < VMM_UART + PAGE_SIZE) {
+				smp_uart(v, v->run);
+			} else {
+				v->other_exits++;
+				v->run->u.mmio.value = 0;
+			}
+			continue;
+		case MOAT_EXIT_VCPU_ON: {
+			u64 t = v->run->u.vcpu_on.index;
+
+			ctx.vcpu_on++;
+			if (t == 0 || t >= ctx.nr || ctx.v[t].on || !smp_post((unsigned int)t, smp_loop_job, t)) {
+				v->other_exits++;
+				continue;
+			}
+			ctx.v[t].on = true;
+			continue;
+		}
+		case MOAT_EXIT_VCPU_OFF:
+			ctx.vcpu_off++;
+			if (i) {
+				return MOAT_OK; /* its CPU_OFF; a CPU_ON would start the loop again */
+			}
+			break;
+		case MOAT_EXIT_SYSTEM_OFF:
+		case MOAT_EXIT_SYSTEM_RESET:
+			vm.last_exit = reason;
+			ctx.stop = 1;
+			for (unsigned int t = 0; t < ctx.nr; t++) {
+				if (t != i) {
+					kick_cpu(t);
+				}
+			}
+			return MOAT_OK;
+		case MOAT_EXIT_MEM_FAULT:
+			if (!i) {
+				vm.run = v->run;
+				if (vmm_handle_exit(&vm, reason, &status)) {
+					continue;
+				}
+				return status;
+			}
+			break;
+		default:
+			break;
+		}
+		v->other_exits++;
+		tprintf("linux_guest: vCPU %u: unexpected exit %lu\n", i, reason);
+		return MOAT_E_STATE;
+	}
+	return MOAT_OK;
+}
+
+static u64 smp_loop_job(u64 index)
+{
+	ctx.v[index].status = smp_loop((unsigned int)index);
+	return (u64)ctx.v[index].status;
+}
+
+static u64 gic_job(u64 on)
+{
+	return platform_gic_cpu(on != 0, PPI_BITS | 1U << KICK_SGI);
+}
+
+/* Back every RAM page the blobs do not cover: the loops on other CPUs cannot serve a MEM_FAULT. */
+static long back_all_ram(const struct lg_blob *blobs[3])
+{
+	for (u64 ipa = LG_RAM_BASE; ipa < LG_RAM_BASE + LG_RAM_SIZE; ipa += PAGE_SIZE) {
+		bool given = false;
+		long ret;
+
+		for (unsigned int b = 0; b < 3; b++) {
+			given |= ipa >= blobs[b]->ipa && ipa < blobs[b]->ipa + blobs[b]->size;
+		}
+		ret = given ? MOAT_OK : vmm_donate(&vm, ipa);
+		if (ret) {
+			return ret;
+		}
+	}
+	return MOAT_OK;
+}
+
+static long run_smp(void)
+{
+	long ret;
+	u64 v;
+
+	ret = smp_loop(0);
+	for (unsigned int i = 1; i < ctx.nr; i++) {
+		if (ctx.v[i].on && !CHECK(smp_wait(i, 10000, &v), "vCPU %u's loop did not end", i)) {
+			ret = ret ? ret : MOAT_E_BUSY;
+		}
+		if (ctx.v[i].status && !ret) {
+			ret = ctx.v[i].status;
+		}
+	}
+	return ret;
+}
+
 /* The vCPUs beyond 0: a run page each. */
 static long add_vcpus(void)
 {
@@ -307,7 +514,8 @@ TEST(linux_guest)
 	struct lg_blob dtb = { "dtb", 0, 0, LG_DTB, LG_DTB_MAX };
 	struct vmm_stats before, after;
 	char type[16], cpus[8];
-	u64 nr = 0, t0, t_built, t_off, text_offset, slice_ms = SLICE_MS;
+	const struct lg_blob *blobs[3] = { &image, &initrd, &dtb };
+	u64 nr = 0, t0, t_built, t_off, text_offset, slice_ms = SLICE_MS, smp = 0, v;
 	bool protected;
 	long ret;
 
@@ -321,6 +529,10 @@ TEST(linux_guest)
 		return;
 	}
 	protected = !strcmp(type, "protected");
+	if (bootargs_get(plat.info.bootargs, "lg.smp", cpus, sizeof(cpus)) &&
+	    !CHECK(parse_u64(cpus, strlen(cpus), &smp) && smp <= 1, "lg.smp=%s", cpus)) {
+		return;
+	}
 	/* lg.slice_ms=N: another time slice, for measurements. */
 	if (bootargs_get(plat.info.bootargs, "lg.slice_ms", cpus, sizeof(cpus)) &&
 	    !CHECK(parse_u64(cpus, strlen(cpus), &slice_ms) && slice_ms, "lg.slice_ms=%s", cpus)) {
@@ -337,8 +549,16 @@ TEST(linux_guest)
 	host_pages_reserve(image.pa, image.size);
 	host_pages_reserve(initrd.pa, initrd.size);
 	host_pages_reserve(dtb.pa, dtb.size);
+	/* lg.smp=1: the other host CPUs up, each with its GIC set up as a Linux host has it. */
+	for (unsigned int cpu = 1; smp && cpu < nr; cpu++) {
+		if (!CHECK(cpu < plat.info.nr_cpus, "lg.smp=1 with %lu vCPUs needs %lu host CPUs", nr, nr) ||
+		    !CHECK_EQ(secondary_start(cpu), 0) || !CHECK(secondary_wait_alive(cpu, 3000), "CPU %u", cpu) ||
+		    !CHECK(smp_call(cpu, gic_job, 1, &v, 3000) && v, "GIC set-up on CPU %u", cpu)) {
+			return;
+		}
+	}
 	platform_gicd_on();
-	if (!CHECK(platform_gic_cpu(true, PPI_BITS), "no redistributor for CPU 0") ||
+	if (!CHECK(gic_job(1), "no redistributor for CPU 0") ||
 	    !CHECK(vmm_stats_read(&before), "STATS")) {
 		return;
 	}
@@ -374,6 +594,9 @@ TEST(linux_guest)
 	if (!ret) {
 		ret = moat_hvc(MOAT_FN_FINALIZE, vm.handle, 0, 0).status;
 	}
+	if (!ret && smp) {
+		ret = back_all_ram(blobs);
+	}
 	t_built = now();
 	if (!CHECK_EQ(ret, MOAT_OK)) {
 		return;
@@ -383,16 +606,23 @@ TEST(linux_guest)
 		(ALIGN_UP(image.size, PAGE_SIZE) + ALIGN_UP(initrd.size, PAGE_SIZE) + ALIGN_UP(dtb.size, PAGE_SIZE)) /
 			PAGE_SIZE);
 
-	ret = run_guest(slice_ms);
+	ret = smp ? run_smp() : run_guest(slice_ms);
 	t_off = now();
 	vm.run = ctx.v[0].run;
-	tprintf("linux_guest: guest ran %lu ms: %lu exits, %lu MEM_FAULT, %lu MMIO (%lu not the UART), %lu "
-		"guest faults, %lu VCPU_ON, %lu VCPU_OFF, %lu host waits\n",
-		(t_off - t_built) / ticks_per_ms(), vm.exits, vm.mem_faults, vm.mmio_exits, ctx.unknown_mmio,
-		vm.guest_faults, ctx.vcpu_on, ctx.vcpu_off, ctx.host_waits);
+	if (smp) {
+		tprintf("linux_guest: guest ran %lu ms: %lu VCPU_ON, %lu VCPU_OFF\n", (t_off - t_built) / ticks_per_ms(),
+			ctx.vcpu_on, ctx.vcpu_off);
+	} else {
+		tprintf("linux_guest: guest ran %lu ms: %lu exits, %lu MEM_FAULT, %lu MMIO (%lu not the UART), %lu "
+			"guest faults, %lu VCPU_ON, %lu VCPU_OFF, %lu host waits\n",
+			(t_off - t_built) / ticks_per_ms(), vm.exits, vm.mem_faults, vm.mmio_exits, ctx.unknown_mmio,
+			vm.guest_faults, ctx.vcpu_on, ctx.vcpu_off, ctx.host_waits);
+	}
 	for (unsigned int i = 0; i < ctx.nr; i++) {
-		tprintf("linux_guest: vCPU %u: %lu runs, %lu WFI, %lu IRQ, %lu KICK\n", i, ctx.v[i].runs,
-			ctx.v[i].wfi, ctx.v[i].irq, ctx.v[i].kicks);
+		tprintf("linux_guest: vCPU %u%s: %lu runs, %lu WFI, %lu IRQ, %lu KICK, %lu other\n", i,
+			smp ? " (own CPU)" : "", ctx.v[i].runs, ctx.v[i].wfi, ctx.v[i].irq, ctx.v[i].kicks,
+			ctx.v[i].other_exits);
+		CHECK_EQ(ctx.v[i].other_exits, 0);
 	}
 	CHECK_EQ(ret, MOAT_OK);
 	CHECK_EQ(vm.last_exit, MOAT_EXIT_SYSTEM_OFF);
@@ -408,7 +638,11 @@ TEST(linux_guest)
 	if (!CHECK(vmm_stats_equal(&before, &after), "core counters differ after teardown")) {
 		vmm_stats_print_diff("linux_guest", &before, &after);
 	}
-	platform_gic_cpu(false, PPI_BITS);
-	tprintf("linux_guest: %s, %lu vCPU(s): built %lu ms, boot to SYSTEM_OFF %lu ms\n", type, nr,
-		(t_built - t0) / ticks_per_ms(), (t_off - t_built) / ticks_per_ms());
+	gic_job(0);
+	for (unsigned int cpu = 1; smp && cpu < nr; cpu++) {
+		smp_call(cpu, gic_job, 0, &v, 3000);
+		CHECK(smp_cpu_off(cpu, 3000), "CPU %u did not turn off", cpu);
+	}
+	tprintf("linux_guest: %s, %lu vCPU(s)%s: built %lu ms, boot to SYSTEM_OFF %lu ms\n", type, nr,
+		smp ? " on their own CPUs" : "", (t_built - t0) / ticks_per_ms(), (t_off - t_built) / ticks_per_ms());
 }
