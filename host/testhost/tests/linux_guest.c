@@ -62,11 +62,9 @@ struct lg_vcpu {
 	bool on, waiting;
 	u64 deadline;
 	u64 runs, wfi, irq, kicks;
-	/* lg.smp=1: set by another CPU before it sends KICK_SGI here; the loop's status; its UART line. */
+	/* lg.smp=1: set by another CPU before it sends KICK_SGI here; the loop's status. */
 	volatile u64 kicked;
 	long status;
-	char line[VMM_LINE_MAX];
-	unsigned int line_len;
 	u64 other_exits;
 };
 
@@ -75,6 +73,14 @@ struct lg_ctx {
 	unsigned int nr;
 	u64 vcpu_on, vcpu_off, host_waits, unknown_mmio;
 	volatile u64 stop; /* lg.smp=1: the guest is off, every loop ends */
+	/*
+	 * lg.smp=1: the UART's line, one for all CPUs: a line the guest writes
+	 * may continue on another vCPU. The guest serialises its UART accesses
+	 * (the port lock), and each access is served before its vCPU resumes, so
+	 * two CPUs never touch this at once.
+	 */
+	char line[VMM_LINE_MAX];
+	unsigned int line_len;
 };
 
 static struct lg_ctx ctx;
@@ -324,8 +330,8 @@ static void wait_for_wake(struct lg_vcpu *v, u64 deadline)
 	v->kicked = 0;
 }
 
-/* The guest's UART on any CPU: each vCPU assembles its own lines. */
-static void smp_uart(struct lg_vcpu *v, struct moat_run *run)
+/* The guest's UART on any CPU (see ctx.line). */
+static void smp_uart(struct moat_run *run)
 {
 	char c = (char)run->u.mmio.value;
 
@@ -336,14 +342,14 @@ static void smp_uart(struct lg_vcpu *v, struct moat_run *run)
 	if (run->u.mmio.ipa != VMM_UART || c == '\r') {
 		return;
 	}
-	if (c != '\n' && v->line_len + 1 < sizeof(v->line)) {
-		v->line[v->line_len++] = c;
+	if (c != '\n' && ctx.line_len + 1 < sizeof(ctx.line)) {
+		ctx.line[ctx.line_len++] = c;
 		return;
 	}
-	v->line[v->line_len] = '\0';
-	v->line_len = 0;
-	tprintf("guest: %s\n", v->line);
-	if (!strcmp(v->line, expect_line)) {
+	ctx.line[ctx.line_len] = '\0';
+	ctx.line_len = 0;
+	tprintf("guest: %s\n", ctx.line);
+	if (!strcmp(ctx.line, expect_line)) {
 		vm.expect_seen |= 1; /* only the marker is expected; a plain store, whichever CPU sees it */
 	}
 }
@@ -383,7 +389,7 @@ static long smp_loop(unsigned int i)
 			continue;
 		case MOAT_EXIT_MMIO:
 			if (v->run->u.mmio.ipa >= VMM_UART && v->run->u.mmio.ipa < VMM_UART + PAGE_SIZE) {
-				smp_uart(v, v->run);
+				smp_uart(v->run);
 			} else {
 				v->other_exits++;
 				v->run->u.mmio.value = 0;
