@@ -13,7 +13,8 @@
  * guest/linux/layout.h: LOAD for a protected VM (the page becomes the VM's and
  * is measured), SHARE_VM for a normal one (the host keeps the page; the guest
  * writes into the host's copy, which only this one boot uses). Nothing is
- * copied. The rest of the guest's RAM is demand-paged (MEM_FAULT).
+ * copied. The rest of the guest's RAM is demand-paged (MEM_FAULT), except
+ * with lg.smp=1 (below).
  *
  * All vCPUs run on this one CPU, scheduled round robin by the VMM: a vCPU
  * runs until it exits; WFI parks it until its timer deadline or a KICK naming
@@ -30,7 +31,8 @@
  * deadline) until the deadline, the flag or the end. The VMM's page
  * allocator is CPU 0's alone (no atomics with the MMU off), so all of the
  * guest's RAM is backed before the run and a MEM_FAULT on another CPU is a
- * failure; the UART is served on each CPU with a line buffer of its own.
+ * failure; the UART is served on whichever CPU takes the exit, into one line
+ * buffer (see ctx.line).
  *
  * Checks: the guest prints "MOAT-GUEST-LINUX-OK cpus=N" and ends with
  * SYSTEM_OFF, no GUEST_FAULT, every page comes back, the core's invariant
@@ -72,7 +74,8 @@ struct lg_ctx {
 	struct lg_vcpu v[LG_MAX_VCPUS];
 	unsigned int nr;
 	u64 vcpu_on, vcpu_off, host_waits, unknown_mmio;
-	volatile u64 stop; /* lg.smp=1: the guest is off, every loop ends */
+	volatile u64 stop; /* lg.smp=1: the guest is off (or ran too long), every loop ends */
+	u64 end;	   /* lg.smp=1: CNTVCT after which the run is given up (RUN_LIMIT_MS) */
 	/*
 	 * lg.smp=1: the UART's line, one for all CPUs: a line the guest writes
 	 * may continue on another vCPU. The guest serialises its UART accesses
@@ -321,6 +324,7 @@ static void wake(unsigned int target)
 /* A WFI exit: wait until the deadline, a kick or the end (a kick SGI pending makes WFI return at once). */
 static void wait_for_wake(struct lg_vcpu *v, u64 deadline)
 {
+	deadline = MIN(deadline, ctx.end);
 	while (!ctx.stop && !v->kicked && now() < deadline) {
 		host_timer(deadline != ~0UL, deadline);
 		__asm__ volatile("wfi");
@@ -363,9 +367,16 @@ static long smp_loop(unsigned int i)
 	long status = MOAT_OK;
 
 	while (!ctx.stop) {
-		struct moat_result r = moat_hvc(MOAT_FN_VCPU_RUN, vm.handle, i, 0);
-		u64 reason = r.r1;
+		struct moat_result r;
+		u64 reason;
 
+		if (now() > ctx.end) {
+			tprintf("linux_guest: vCPU %u still running after %u ms: stopped\n", i, RUN_LIMIT_MS);
+			ctx.stop = 1;
+			return MOAT_E_BUSY;
+		}
+		r = moat_hvc(MOAT_FN_VCPU_RUN, vm.handle, i, 0);
+		reason = r.r1;
 		if (r.status) {
 			return ctx.stop ? MOAT_OK : r.status; /* after SYSTEM_OFF the VM is OFF: STATE ends the others */
 		}
@@ -475,7 +486,12 @@ static long run_smp(void)
 	long ret;
 	u64 v;
 
+	ctx.end = now() + RUN_LIMIT_MS * ticks_per_ms();
 	ret = smp_loop(0);
+	ctx.stop = 1;
+	for (unsigned int i = 1; i < ctx.nr; i++) {
+		kick_cpu(i); /* a loop still in its guest leaves it (IRQ exit) and sees the stop */
+	}
 	for (unsigned int i = 1; i < ctx.nr; i++) {
 		if (ctx.v[i].on && !CHECK(smp_wait(i, 10000, &v), "vCPU %u's loop did not end", i)) {
 			ret = ret ? ret : MOAT_E_BUSY;
