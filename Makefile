@@ -141,6 +141,26 @@ IMAGES := $(B)/moat.bin $(B)/moat.elf $(B)/moat-panictest.bin $(B)/moat-poison.b
 # ---------------------------------------------------------------- Linux host chain
 include mk/linux.mk
 
+# ---------------------------------------------------------------- Linux test guest (make linux-guest)
+# Debian's stock arm64 kernel as a guest of the test host's VMM (tests/integration/test_linux_guest.py):
+# its initramfs (busybox + /init, tools/mkinitramfs.py) and one DTB per vCPU count (guest/linux/guest.dts
+# through cpp). The kernel Image and busybox come from Debian's archive through scripts/linux-deps.sh
+# (cached; the first run fetches about 60 MB), so only this target and the tests that need it touch the
+# network, never `make all`. $(LINUX_VARS) holds the script's variables (LINUX_IMAGE, BUSYBOX, ...).
+LG := $(B)/linux-guest
+LG_CPUS := 1 2
+LG_DTBS := $(patsubst %,$(LG)/guest-%cpu.dtb,$(LG_CPUS))
+
+$(LG)/initramfs.cpio: tools/mkinitramfs.py guest/linux/init.sh $(LINUX_VARS)
+	@mkdir -p $(dir $@)
+	$(call msg,CPIO,$@)$(PYTHON) tools/mkinitramfs.py --busybox $(BUSYBOX) --init guest/linux/init.sh -o $@
+# The DTB names the initramfs's end, so it depends on the archive's size.
+$(LG)/guest-%cpu.dtb: guest/linux/guest.dts guest/linux/layout.h $(LG)/initramfs.cpio
+	$(call msg,DTC,$@)size=$$(stat -c %s $(LG)/initramfs.cpio); \
+	cpp -nostdinc -undef -x assembler-with-cpp -P -Iguest/linux -DNR_CPUS=$* \
+		-DINITRD_SIZE=$$size $< | dtc -q -I dts -O dtb -o $@ -
+linux-guest: $(LG)/initramfs.cpio $(LG_DTBS)
+
 # ---------------------------------------------------------------- host-native (ARCH=fake)
 FAKE_CFLAGS := -std=gnu11 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	       -fno-omit-frame-pointer $(WARNINGS) -Iinclude -Icore/include -Icore/arch/fake -Itests/common \
@@ -158,7 +178,7 @@ $(B)/unit/%: tests/unit/%.c $(patsubst %,$(B)/fake/%.o,$(FAKE_GENERIC) $(TEST_CO
 	$(call msg,HOSTCC,$@)$(HOSTCC) $(FAKE_CFLAGS) $^ -lcmocka $(if $(filter test_fdt,$*),-lfdt) -o $@
 
 # ---------------------------------------------------------------- top-level targets
-.PHONY: all deps run run-testhost test unit integration bench clean format
+.PHONY: all deps run run-testhost test unit integration bench clean format linux-guest
 .DEFAULT_GOAL := all
 
 ifeq ($(ARCH),fake)

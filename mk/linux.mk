@@ -11,7 +11,7 @@
 
 # make run, test, integration and bench call `$(MAKE) linux` after `make deps` (so a fresh machine
 # installs apt's tools first) instead of reading the variables themselves.
-LINUX_GOALS := linux kmod vmm initramfs linux-tests
+LINUX_GOALS := linux kmod vmm initramfs linux-tests linux-guest
 LINUX_VARS := $(B)/linux/vars.mk
 LX := $(B)/linux
 
