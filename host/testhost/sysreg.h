@@ -15,6 +15,18 @@
 	})
 #define write_sysreg(r, v) __asm__ volatile("msr " #r ", %0" : : "r"((u64)(v)) : "memory")
 
+/*
+ * The same with an ISB on the side that makes the access see (read) or take effect (write) now:
+ * for the PMU and debug tests, whose counters and breakpoints must not be sampled or armed late.
+ */
+#define read_sysreg_sync(r)                                             \
+	({                                                              \
+		u64 __val;                                              \
+		__asm__ volatile("isb; mrs %0, " #r : "=r"(__val)::"memory"); \
+		__val;                                                  \
+	})
+#define write_sysreg_sync(r, v) __asm__ volatile("msr " #r ", %0; isb" : : "r"((u64)(v)) : "memory")
+
 #define ESR_EC(esr) (((esr) >> 26) & 0x3f)
 #define ESR_IL (1UL << 25)
 #define ESR_ISV (1UL << 24)

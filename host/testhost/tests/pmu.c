@@ -22,6 +22,7 @@
  *   pmu: <what>: cycle counter +<c>, event counter +<e>, elapsed <ns> ns
  */
 #include "lib.h"
+#include "sysreg.h"
 #include "test.h"
 #include "vmm.h"
 
@@ -44,13 +45,6 @@
 /* The core's filtering is generous only with the host's own time: allow 10% of the elapsed time. */
 #define MAX_COUNTED_PERCENT 10
 
-#define rd(r)                                                                                                        \
-	({                                                                                                           \
-		u64 __v;                                                                                             \
-		__asm__ volatile("isb; mrs %0, " #r : "=r"(__v)::"memory");                                          \
-		__v;                                                                                                 \
-	})
-#define wr(r, v) __asm__ volatile("msr " #r ", %0; isb" : : "r"((u64)(v)) : "memory")
 
 struct sample {
 	u64 cycles, ev0, ticks;
@@ -72,9 +66,9 @@ static u64 filtered(u64 v)
 
 static void sample(struct sample *s)
 {
-	s->ticks = rd(cntvct_el0);
-	s->cycles = rd(pmccntr_el0);
-	s->ev0 = rd(pmevcntr0_el0);
+	s->ticks = read_sysreg_sync(cntvct_el0);
+	s->cycles = read_sysreg_sync(pmccntr_el0);
+	s->ev0 = read_sysreg_sync(pmevcntr0_el0);
 }
 
 static u64 ticks_to_ns(u64 ticks)
@@ -86,18 +80,18 @@ static u64 ticks_to_ns(u64 ticks)
 static void pmu_start(u64 filter)
 {
 	__asm__ volatile("mrs %0, cntfrq_el0" : "=r"(freq));
-	wr(pmcntenclr_el0, ~0UL);
-	wr(pmccfiltr_el0, filter);
-	wr(pmevtyper0_el0, filter | EVT_CPU_CYCLES);
-	wr(pmcr_el0, PMCR_E | PMCR_P | PMCR_C | PMCR_LC);
-	wr(pmcntenset_el0, CNT_CYCLE | CNT_EV0);
+	write_sysreg_sync(pmcntenclr_el0, ~0UL);
+	write_sysreg_sync(pmccfiltr_el0, filter);
+	write_sysreg_sync(pmevtyper0_el0, filter | EVT_CPU_CYCLES);
+	write_sysreg_sync(pmcr_el0, PMCR_E | PMCR_P | PMCR_C | PMCR_LC);
+	write_sysreg_sync(pmcntenset_el0, CNT_CYCLE | CNT_EV0);
 }
 
 static void pmu_stop(void)
 {
-	wr(pmcntenclr_el0, ~0UL);
-	wr(pmcr_el0, 0);
-	CHECK_EQ(rd(pmcr_el0) & PMCR_E, 0);
+	write_sysreg_sync(pmcntenclr_el0, ~0UL);
+	write_sysreg_sync(pmcr_el0, 0);
+	CHECK_EQ(read_sysreg_sync(pmcr_el0) & PMCR_E, 0);
 }
 
 struct delta {
@@ -146,7 +140,7 @@ static void check_host_counted(void)
 
 static void report_pmu(void)
 {
-	tprintf("pmu: PMUVer %u, %lu event counters\n", pmuver(), PMCR_N(rd(pmcr_el0)));
+	tprintf("pmu: PMUVer %u, %lu event counters\n", pmuver(), PMCR_N(read_sysreg_sync(pmcr_el0)));
 }
 
 /* ---- the core's own execution ------------------------------------------------------ */
@@ -158,8 +152,8 @@ TEST(pmu_core)
 
 	report_pmu();
 	pmu_start(EVT_NSH);
-	CHECK_EQ(rd(pmccfiltr_el0), filtered(EVT_NSH));
-	CHECK_EQ(rd(pmevtyper0_el0), filtered(EVT_NSH | EVT_CPU_CYCLES));
+	CHECK_EQ(read_sysreg_sync(pmccfiltr_el0), filtered(EVT_NSH));
+	CHECK_EQ(read_sysreg_sync(pmevtyper0_el0), filtered(EVT_NSH | EVT_CPU_CYCLES));
 	check_host_counted();
 	/* The invariant checker walks the whole page database at EL2: milliseconds per call. */
 	for (unsigned int i = 0; i < 20; i++) {
@@ -225,7 +219,7 @@ TEST(pmu_guest)
 	guest_run(MOAT_VM_PROTECTED, &prot);
 	check_not_counted("protected guest, inside VCPU_RUN", &prot.inside);
 	/* The host's counters are running again and as the host left them. */
-	CHECK_EQ(rd(pmcntenset_el0), CNT_CYCLE | CNT_EV0);
+	CHECK_EQ(read_sysreg_sync(pmcntenset_el0), CNT_CYCLE | CNT_EV0);
 	check_host_counted();
 	/* Normal VMs are KVM-like: the host may count their EL1 time (documented, not a leak). */
 	guest_run(MOAT_VM_NORMAL, &normal);
@@ -239,61 +233,61 @@ TEST(pmu_guest)
 
 static u64 el0_filter_roundtrip(u64 v, u64 unused)
 {
-	wr(pmccfiltr_el0, v);
-	return rd(pmccfiltr_el0);
+	write_sysreg_sync(pmccfiltr_el0, v);
+	return read_sysreg_sync(pmccfiltr_el0);
 }
 
 TEST(pmu_regs)
 {
-	u64 n = PMCR_N(rd(pmcr_el0));
+	u64 n = PMCR_N(read_sysreg_sync(pmcr_el0));
 
 	report_pmu();
 	if (!CHECK(n >= 3, "only %lu event counters", n)) {
 		return;
 	}
 	pmu_start(0);
-	CHECK_EQ(rd(pmcr_el0) & (PMCR_LC | PMCR_E), PMCR_LC | PMCR_E);
+	CHECK_EQ(read_sysreg_sync(pmcr_el0) & (PMCR_LC | PMCR_E), PMCR_LC | PMCR_E);
 	/* Every way of reaching an event type register: direct, through PMSELR, and PMSELR = 31 for PMCCFILTR. */
-	wr(pmselr_el0, 2);
-	wr(pmevtyper1_el0, EVT_NSH | EVT_CPU_CYCLES);
-	CHECK_EQ(rd(pmselr_el0), 2);
-	CHECK_EQ(rd(pmevtyper1_el0), filtered(EVT_NSH | EVT_CPU_CYCLES));
-	wr(pmxevtyper_el0, EVT_NSH | EVT_SW_INCR);
-	CHECK_EQ(rd(pmevtyper2_el0), filtered(EVT_NSH | EVT_SW_INCR));
-	CHECK_EQ(rd(pmxevtyper_el0), filtered(EVT_NSH | EVT_SW_INCR));
-	wr(pmselr_el0, 31);
-	wr(pmxevtyper_el0, EVT_NSH);
-	CHECK_EQ(rd(pmccfiltr_el0), filtered(EVT_NSH));
+	write_sysreg_sync(pmselr_el0, 2);
+	write_sysreg_sync(pmevtyper1_el0, EVT_NSH | EVT_CPU_CYCLES);
+	CHECK_EQ(read_sysreg_sync(pmselr_el0), 2);
+	CHECK_EQ(read_sysreg_sync(pmevtyper1_el0), filtered(EVT_NSH | EVT_CPU_CYCLES));
+	write_sysreg_sync(pmxevtyper_el0, EVT_NSH | EVT_SW_INCR);
+	CHECK_EQ(read_sysreg_sync(pmevtyper2_el0), filtered(EVT_NSH | EVT_SW_INCR));
+	CHECK_EQ(read_sysreg_sync(pmxevtyper_el0), filtered(EVT_NSH | EVT_SW_INCR));
+	write_sysreg_sync(pmselr_el0, 31);
+	write_sysreg_sync(pmxevtyper_el0, EVT_NSH);
+	CHECK_EQ(read_sysreg_sync(pmccfiltr_el0), filtered(EVT_NSH));
 	/* Counters: write, read back, software increment. */
-	wr(pmselr_el0, 2);
-	wr(pmxevcntr_el0, 41);
-	CHECK_EQ(rd(pmevcntr2_el0), 41);
-	wr(pmcntenset_el0, 1UL << 2);
-	wr(pmswinc_el0, 1UL << 2);
-	CHECK_EQ(rd(pmevcntr2_el0), 42);
+	write_sysreg_sync(pmselr_el0, 2);
+	write_sysreg_sync(pmxevcntr_el0, 41);
+	CHECK_EQ(read_sysreg_sync(pmevcntr2_el0), 41);
+	write_sysreg_sync(pmcntenset_el0, 1UL << 2);
+	write_sysreg_sync(pmswinc_el0, 1UL << 2);
+	CHECK_EQ(read_sysreg_sync(pmevcntr2_el0), 42);
 	/* A software increment obeys the filter of the EL that wrote PMSWINC: P = 1 excludes EL1. */
-	wr(pmevtyper2_el0, EVT_P | EVT_SW_INCR);
-	wr(pmswinc_el0, 1UL << 2);
-	CHECK_EQ(rd(pmevcntr2_el0), 42);
-	wr(pmevcntr1_el0, 0x1234);
-	wr(pmcntenclr_el0, 1UL << 2);
-	CHECK_EQ(rd(pmcntenset_el0), CNT_CYCLE | CNT_EV0);
-	wr(pmintenset_el1, 1UL << 1);
-	CHECK_EQ(rd(pmintenset_el1), 1UL << 1);
-	wr(pmintenclr_el1, ~0UL);
-	CHECK_EQ(rd(pmintenclr_el1), 0);
-	wr(pmovsclr_el0, ~0UL);
-	CHECK_EQ(rd(pmovsset_el0), 0);
-	CHECK(rd(pmceid0_el0) != 0, "PMCEID0_EL0 reads as 0");
+	write_sysreg_sync(pmevtyper2_el0, EVT_P | EVT_SW_INCR);
+	write_sysreg_sync(pmswinc_el0, 1UL << 2);
+	CHECK_EQ(read_sysreg_sync(pmevcntr2_el0), 42);
+	write_sysreg_sync(pmevcntr1_el0, 0x1234);
+	write_sysreg_sync(pmcntenclr_el0, 1UL << 2);
+	CHECK_EQ(read_sysreg_sync(pmcntenset_el0), CNT_CYCLE | CNT_EV0);
+	write_sysreg_sync(pmintenset_el1, 1UL << 1);
+	CHECK_EQ(read_sysreg_sync(pmintenset_el1), 1UL << 1);
+	write_sysreg_sync(pmintenclr_el1, ~0UL);
+	CHECK_EQ(read_sysreg_sync(pmintenclr_el1), 0);
+	write_sysreg_sync(pmovsclr_el0, ~0UL);
+	CHECK_EQ(read_sysreg_sync(pmovsset_el0), 0);
+	CHECK(read_sysreg_sync(pmceid0_el0) != 0, "PMCEID0_EL0 reads as 0");
 	/* An index past the implemented counters must not hurt anyone (the core answers RAZ/WI). */
-	wr(pmselr_el0, n);
-	wr(pmxevtyper_el0, EVT_NSH);
-	tprintf("pmu: PMXEVTYPER with PMSELR = %lu (no such counter) reads 0x%lx\n", n, rd(pmxevtyper_el0));
+	write_sysreg_sync(pmselr_el0, n);
+	write_sysreg_sync(pmxevtyper_el0, EVT_NSH);
+	tprintf("pmu: PMXEVTYPER with PMSELR = %lu (no such counter) reads 0x%lx\n", n, read_sysreg_sync(pmxevtyper_el0));
 	/* EL0, allowed by PMUSERENR: traps taken from EL0 are served the same way. */
-	wr(pmuserenr_el0, PMUSERENR_EN);
-	CHECK_EQ(rd(pmuserenr_el0), PMUSERENR_EN);
+	write_sysreg_sync(pmuserenr_el0, PMUSERENR_EN);
+	CHECK_EQ(read_sysreg_sync(pmuserenr_el0), PMUSERENR_EN);
 	CHECK_EQ(el0_call(el0_filter_roundtrip, EVT_NSH, 0, (u64)(uintptr_t)&pmu_el0_stack[PMU_EL0_STACK]),
 		 filtered(EVT_NSH));
-	wr(pmuserenr_el0, 0);
+	write_sysreg_sync(pmuserenr_el0, 0);
 	pmu_stop();
 }

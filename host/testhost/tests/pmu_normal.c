@@ -22,18 +22,12 @@
  *   pmu_<normal|protected>: irq exits <n> ppi23 pending <0|1>
  */
 #include "lib.h"
+#include "sysreg.h"
 #include "test.h"
 #include "vmm.h"
 
 #define MIB (1UL << 20)
 
-#define rd(r)                                                                                                        \
-	({                                                                                                           \
-		u64 __v;                                                                                             \
-		__asm__ volatile("isb; mrs %0, " #r : "=r"(__v)::"memory");                                          \
-		__v;                                                                                                 \
-	})
-#define wr(r, v) __asm__ volatile("msr " #r ", %0; isb" : : "r"((u64)(v)) : "memory")
 
 #define PPI_BITS ((1U << 23) | (1U << 25) | (1U << 27))
 #define GICR_ISPENDR0 0x10200UL /* SGI_base + 0x200 */
@@ -99,20 +93,20 @@ TEST(vm_pmu_normal)
 {
 	u64 cnt1, sel, en, typ1, inten;
 
-	wr(pmcntenclr_el0, 0xffffffffUL);
-	wr(pmevtyper1_el0, 0); /* SW_INCR, counting at EL1 and EL0 */
-	wr(pmevcntr1_el0, 1000);
-	wr(pmselr_el0, 2);
-	wr(pmcr_el0, 1); /* E */
-	wr(pmcntenset_el0, 1UL << 1);
-	wr(pmintenclr_el1, 0xffffffffUL);
-	wr(pmintenset_el1, 1UL << 1); /* far from overflow: only its value must come back */
+	write_sysreg_sync(pmcntenclr_el0, 0xffffffffUL);
+	write_sysreg_sync(pmevtyper1_el0, 0); /* SW_INCR, counting at EL1 and EL0 */
+	write_sysreg_sync(pmevcntr1_el0, 1000);
+	write_sysreg_sync(pmselr_el0, 2);
+	write_sysreg_sync(pmcr_el0, 1); /* E */
+	write_sysreg_sync(pmcntenset_el0, 1UL << 1);
+	write_sysreg_sync(pmintenclr_el1, 0xffffffffUL);
+	write_sysreg_sync(pmintenset_el1, 1UL << 1); /* far from overflow: only its value must come back */
 	run(MOAT_VM_NORMAL, normal_lines, "normal");
-	cnt1 = rd(pmevcntr1_el0);
-	sel = rd(pmselr_el0);
-	en = rd(pmcntenset_el0);
-	typ1 = rd(pmevtyper1_el0);
-	inten = rd(pmintenset_el1);
+	cnt1 = read_sysreg_sync(pmevcntr1_el0);
+	sel = read_sysreg_sync(pmselr_el0);
+	en = read_sysreg_sync(pmcntenset_el0);
+	typ1 = read_sysreg_sync(pmevtyper1_el0);
+	inten = read_sysreg_sync(pmintenset_el1);
 	tprintf("pmu_normal: host after: cnt1 %lu sel %lu en 0x%lx typ1 0x%lx inten 0x%lx\n", cnt1, sel, en, typ1,
 		inten);
 	CHECK_EQ(cnt1, 1000);
@@ -121,12 +115,12 @@ TEST(vm_pmu_normal)
 	CHECK_EQ(typ1, 0);
 	CHECK_EQ(inten, 1UL << 1);
 	/* The host's own software increment still reaches its own counter. */
-	wr(pmswinc_el0, 1UL << 1);
-	CHECK_EQ(rd(pmevcntr1_el0), 1001);
-	wr(pmcntenclr_el0, 0xffffffffUL);
-	wr(pmintenclr_el1, 0xffffffffUL);
-	wr(pmcr_el0, 0);
-	wr(pmselr_el0, 0);
+	write_sysreg_sync(pmswinc_el0, 1UL << 1);
+	CHECK_EQ(read_sysreg_sync(pmevcntr1_el0), 1001);
+	write_sysreg_sync(pmcntenclr_el0, 0xffffffffUL);
+	write_sysreg_sync(pmintenclr_el1, 0xffffffffUL);
+	write_sysreg_sync(pmcr_el0, 0);
+	write_sysreg_sync(pmselr_el0, 0);
 }
 
 TEST(vm_pmu_protected)
