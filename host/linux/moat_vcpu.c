@@ -119,6 +119,13 @@ static long vcpu_run(struct moat_vcpu *vcpu)
 		}
 		atomic_set(&vcpu->wake, 0);
 		ret = enter_core(vcpu, &res);
+		if (ret == MOAT_E_STATE) {
+			/* The driver saw FINALIZE, so the core's VM is OFF: another vCPU's SYSTEM_OFF/RESET
+			 * exit is on its way to setting system_event (the loop's top returns it). */
+			ret = 0;
+			wait_event_interruptible(vcpu->wq, READ_ONCE(vm->system_event));
+			continue;
+		}
 		if (ret) {
 			vm->last_error = ret;
 			vcpu_warn(vcpu, "VCPU_RUN failed: %ld\n", ret);

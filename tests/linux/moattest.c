@@ -144,6 +144,8 @@ struct vcpu {
 	struct moat_vcpu_run *run;
 	pthread_t thread;
 	uint32_t last_exit;
+	char line[256]; /* this vCPU's console line: two vCPUs printing at once interleave on a PL011 */
+	size_t line_len;
 };
 
 struct vm {
@@ -154,8 +156,6 @@ struct vm {
 	void *ram; /* normal VMs */
 	struct vcpu vcpus[MAX_VCPUS];
 	pthread_mutex_t lock;
-	char line[256];
-	size_t line_len;
 	unsigned int lines;
 	char last_line[256];
 	unsigned long checkpoints, guest_faults, mmio_exits;
@@ -163,21 +163,24 @@ struct vm {
 	uint8_t measurement[32];
 };
 
-static void console_putc(struct vm *vm, char c)
+static void console_putc(struct vcpu *v, char c)
 {
-	pthread_mutex_lock(&vm->lock);
-	if (c == '\n' || vm->line_len + 1 >= sizeof(vm->line)) {
-		vm->line[vm->line_len] = 0;
-		if (!vm->quiet)
-			printf("%s\n", vm->line);
-		fflush(stdout);
-		memcpy(vm->last_line, vm->line, vm->line_len + 1);
-		vm->line_len = 0;
-		vm->lines++;
-	} else if (c != '\r') {
-		vm->line[vm->line_len++] = c;
+	struct vm *vm = v->vm;
+
+	if (c == '\r')
+		return;
+	if (c != '\n' && v->line_len + 1 < sizeof(v->line)) {
+		v->line[v->line_len++] = c;
+		return;
 	}
+	v->line[v->line_len] = 0;
+	pthread_mutex_lock(&vm->lock);
+	if (!vm->quiet)
+		printf("%s\n", v->line);
+	memcpy(vm->last_line, v->line, v->line_len + 1);
+	vm->lines++;
 	pthread_mutex_unlock(&vm->lock);
+	v->line_len = 0;
 }
 
 static void *vcpu_thread(void *arg)
@@ -200,7 +203,7 @@ static void *vcpu_thread(void *arg)
 			__atomic_add_fetch(&vm->mmio_exits, 1, __ATOMIC_RELAXED);
 			if (v->run->u.mmio.is_write) {
 				if (v->run->u.mmio.ipa == UART)
-					console_putc(vm, (char)v->run->u.mmio.data);
+					console_putc(v, (char)v->run->u.mmio.data);
 				else if (v->run->u.mmio.ipa == CHECKPOINT && vm->on_checkpoint) {
 					vm->checkpoints++;
 					vm->on_checkpoint(vm);
