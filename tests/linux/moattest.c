@@ -517,8 +517,14 @@ static int cmd_run(int argc, char **argv)
 	check(vm.vcpus[0].last_exit == MOAT_EXIT_SYSTEM_OFF, "vcpu0 ended with SYSTEM_OFF");
 	for (unsigned int i = 1; i < cpus; i++)
 		check(vm.vcpus[i].last_exit == MOAT_EXIT_SYSTEM_OFF, "vcpu%u's RUN returned SYSTEM_OFF too", i);
-	if (vm.on_checkpoint)
+	if (vm.on_checkpoint) {
 		printf("canary: scans=%lu bytes=%lu hits=%lu\n", vm.checkpoints, canary_bytes, canary_hits);
+		check(vm.checkpoints == 1 && canary_bytes > (1 << 20), "canary: the whole VMM was scanned at the checkpoint");
+		/* A normal VM's RAM is the VMM's own memory: finding the secret there shows the scan works. */
+		check(protected ? canary_hits == 0 : canary_hits > 0, "canary: %s", protected
+			? "the secret is nowhere in the VMM's memory (/proc/self/mem, process_vm_readv)"
+			: "the secret is in the normal VM's RAM, which is VMM memory");
+	}
 	vm_close(&vm);
 	get_stats(dev, &after);
 	print_stats("before", &before);
