@@ -139,18 +139,26 @@ static struct miscdevice moat_misc = {
 };
 
 /*
- * Before a reboot or kexec: every live VM leaves the core and its pages come back scrubbed. A vCPU
- * thread may still be inside RUN on another CPU; the core then answers BUSY and the VM's pages stay
- * donated, which the next kernel cannot touch anyway: the core owns them until the machine resets.
+ * Before a reboot, kexec or power-off: every live VM leaves the core and its pages come back
+ * scrubbed, so that no page still donated reaches the next kernel as if it were free memory. A
+ * vCPU inside VCPU_RUN would make VM_DESTROY answer BUSY, so each VM is first told to stop: RUN
+ * returns SYSTEM_OFF to its VMM and enters the guest no more, and a vCPU in the guest gets an IPI.
  */
 static int moat_reboot(struct notifier_block *nb, unsigned long action, void *data)
 {
 	struct moat_vm *vm;
+	unsigned int n = 0;
 
 	mutex_lock(&moat_vms_lock);
 	list_for_each_entry(vm, &moat_vms, node)
-		moat_vm_destroy_now(vm);
+		moat_vm_system_event(vm, MOAT_EXIT_SYSTEM_OFF);
+	list_for_each_entry(vm, &moat_vms, node) {
+		moat_vm_wait_stopped(vm, msecs_to_jiffies(500));
+		n += moat_vm_destroy_now(vm);
+	}
 	mutex_unlock(&moat_vms_lock);
+	if (n)
+		pr_info("moat: shutdown: %u VM(s) destroyed and their pages reclaimed\n", n);
 	return NOTIFY_DONE;
 }
 

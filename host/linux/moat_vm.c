@@ -13,6 +13,7 @@
  * (spinlock, inside it) for vcpus[] and the wake state.
  */
 #include <linux/anon_inodes.h>
+#include <linux/delay.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/gfp.h>
@@ -153,11 +154,37 @@ static void release_core(struct moat_vm *vm)
 	reclaim_pages(vm);
 }
 
-void moat_vm_destroy_now(struct moat_vm *vm)
+/* Returns 1 if this call took the VM out of the core. */
+int moat_vm_destroy_now(struct moat_vm *vm)
 {
+	bool was;
+
 	mutex_lock(&vm->lock);
+	was = vm->in_core;
 	release_core(vm);
+	was = was && !vm->in_core;
 	mutex_unlock(&vm->lock);
+	return was;
+}
+
+static bool all_stopped(struct moat_vm *vm)
+{
+	bool stopped = true;
+
+	spin_lock(&vm->vcpu_lock);
+	for (int i = 0; i < MOAT_DRV_MAX_VCPUS; i++)
+		stopped &= !vm->vcpus[i] || !vm->vcpus[i]->task;
+	spin_unlock(&vm->vcpu_lock);
+	return stopped;
+}
+
+/* After moat_vm_system_event(): wait (bounded) until no thread is inside RUN. */
+void moat_vm_wait_stopped(struct moat_vm *vm, unsigned long timeout)
+{
+	unsigned long end = jiffies + timeout;
+
+	while (!all_stopped(vm) && time_before(jiffies, end))
+		msleep(1);
 }
 
 void moat_vm_put(struct moat_vm *vm)

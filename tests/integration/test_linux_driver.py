@@ -154,3 +154,18 @@ def test_driver_isolation(request):
     assert r.has("ok: canary: the secret is nowhere in the VMM's memory (/proc/self/mem, process_vm_readv)")
     runs = r.runs()
     assert [x["exit"] for x in runs] == ["SYSTEM_OFF"] * 4, runs
+
+
+def test_driver_reboot_notifier(request):
+    """Power-off with a protected guest running: the notifier stops it and reclaims every page."""
+    r = boot_linux(request, "drv_reboot")
+    assert r.rc == 0, r.tail()
+    end = r.lines.index("MOAT-RUN-END: drv_reboot rc=0")
+    after = r.lines[end:]
+    assert any(line.endswith("moat: shutdown: 1 VM(s) destroyed and their pages reclaimed") for line in after), \
+        r.tail()
+    assert any(line.endswith("vm0 destroyed: its pages wait for RECLAIM (scrubbed on the way back)")
+               for line in after), r.tail()
+    assert not any("VM_DESTROY failed" in line or "leaked" in line for line in r.lines), r.tail()
+    # The VMM's RUN came back with SYSTEM_OFF (not an error) when the notifier stopped it.
+    assert any("run: exit=SYSTEM_OFF" in line for line in after), r.tail()
