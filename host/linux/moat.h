@@ -108,6 +108,7 @@ void moat_vm_wake_vcpu(struct moat_vm *vm, u32 index, bool kick);
 void moat_vm_wake_others(struct moat_vm *vm, u32 self);
 void moat_vm_system_event(struct moat_vm *vm, u32 reason);
 struct moat_vm *moat_vm_from_file(struct file *file);
+int moat_test_guest_pa(struct file *file, u64 ipa, phys_addr_t *pa); /* for moat_peek.ko */
 
 /* moat_vcpu.c */
 int moat_vcpu_create(struct moat_vm *vm, u32 index);

@@ -659,3 +659,26 @@ static const struct file_operations moat_vm_fops = {
 	.release = moat_vm_release,
 	.llseek = noop_llseek,
 };
+
+/*
+ * For the test module moat_peek.ko only (tests/linux, docs/driver.md): the host PA of the page at
+ * `ipa` of the VM behind `file`, so that a test can show a read of a donated page through the
+ * kernel's linear map is refused by the core. Hands out an address, never a mapping.
+ */
+int moat_test_guest_pa(struct file *file, u64 ipa, phys_addr_t *pa)
+{
+	struct moat_vm *vm = moat_vm_from_file(file);
+	struct page *page;
+
+	if (!vm)
+		return -EBADF;
+	if (!PAGE_ALIGNED(ipa) || ipa < MOAT_GUEST_RAM_BASE)
+		return -EINVAL;
+	mutex_lock(&vm->lock);
+	page = vm->state == MOAT_VM_NEW ? NULL : xa_load(&vm->guest, (ipa - MOAT_GUEST_RAM_BASE) >> PAGE_SHIFT);
+	if (page)
+		*pa = page_to_phys(page);
+	mutex_unlock(&vm->lock);
+	return page ? 0 : -ENOENT;
+}
+EXPORT_SYMBOL_GPL(moat_test_guest_pa);

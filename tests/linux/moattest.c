@@ -11,6 +11,8 @@
  *   moattest cycles N                    N create/run/destroy cycles; STATS equal before/after
  *   moattest kill                        a child runs memtouch, SIGKILL mid-run; STATS equal
  *   moattest badargs                     out-of-order calls and bad arguments: defined errnos
+ *   moattest peek                        moat_peek.ko reads guest pages through the linear map:
+ *                                        a normal VM's works, a protected VM's Oopses the reader
  *   moattest unpriv                      as uid 65534, open("/dev/moat") fails with EACCES
  *   moattest canary                      protected canary guest: /proc/self/mem and
  *                                        process_vm_readv of this process never find the secret
@@ -720,6 +722,87 @@ static int cmd_badargs(void)
 	return failures;
 }
 
+/* moat_peek.ko's ioctl (host/linux/moat_peek.c). */
+struct moat_peek {
+	int32_t vm_fd;
+	uint32_t pad;
+	uint64_t ipa;
+	uint64_t value;
+};
+#define MOAT_PEEK _IOWR(0xB7, 0x7f, struct moat_peek)
+
+/* A child process reads a guest page through the kernel's linear map (moat_peek.ko). */
+static int peek_child(int vm_fd, uint64_t ipa, uint64_t *value)
+{
+	int pfd[2], st;
+	pid_t child;
+
+	if (pipe(pfd))
+		return -1;
+	child = fork();
+	if (child == 0) {
+		struct moat_peek p = { .vm_fd = vm_fd, .ipa = ipa };
+		int fd = open("/dev/moat_peek", O_RDWR);
+
+		if (fd < 0 || ioctl(fd, MOAT_PEEK, &p))
+			_exit(3);
+		if (write(pfd[1], &p.value, 8) != 8)
+			_exit(4);
+		_exit(0);
+	}
+	close(pfd[1]);
+	waitpid(child, &st, 0);
+	if (read(pfd[0], value, 8) != 8)
+		*value = 0;
+	close(pfd[0]);
+	return st;
+}
+
+static int cmd_peek(void)
+{
+	int dev = open_moat();
+	struct moat_stats before, after;
+	struct vm vm, nvm;
+	uint64_t value = 0;
+	int st;
+
+	get_stats(dev, &before);
+	/* Control: a normal VM's page lent with SHARE_VM is the host's and reads fine. */
+	if (vm_build(&nvm, dev, false, 1, 4, "canary", 0x1234)) {
+		check(false, "building the normal canary guest");
+		return failures;
+	}
+	nvm.quiet = true;
+	vm_run(&nvm);
+	st = peek_child(nvm.fd, 0x40200000, &value);
+	check(WIFEXITED(st) && WEXITSTATUS(st) == 0 && value == canary_word0(0x1234),
+	      "normal VM: linear-map read of its page at 0x40200000 works: 0x%" PRIx64 " (status 0x%x)", value, st);
+	vm_close(&nvm);
+
+	/* A protected VM's page: the child's read takes the external abort, the guest runs on. */
+	if (vm_build(&vm, dev, true, 1, 68, "memtouch", 0)) {
+		check(false, "building the protected memtouch guest");
+		return failures;
+	}
+	for (unsigned int i = 0; i < vm.nr_vcpus; i++)
+		pthread_create(&vm.vcpus[i].thread, NULL, vcpu_thread, &vm.vcpus[i]);
+	usleep(300000);
+	value = 0;
+	st = peek_child(vm.fd, MOAT_GUEST_RAM_BASE, &value);
+	check(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV, "protected VM: the reading task was killed by the Oops "
+	      "(status 0x%x, value 0x%" PRIx64 ")", st, value);
+	for (unsigned int i = 0; i < vm.nr_vcpus; i++)
+		pthread_join(vm.vcpus[i].thread, NULL);
+	check(vm.vcpus[0].last_exit == MOAT_EXIT_SYSTEM_OFF && !strcmp(vm.last_line, "guest: memtouch 16384 pages ok"),
+	      "the guest lived on: '%s', exit %s", vm.last_line, exit_name(vm.vcpus[0].last_exit));
+	vm_close(&vm);
+	get_stats(dev, &after);
+	print_stats("before", &before);
+	print_stats("after", &after);
+	check(stats_equal(&before, &after), "core STATS and driver counters equal before and after");
+	return failures;
+}
+
 static int cmd_unpriv(void)
 {
 	int fd;
@@ -752,6 +835,8 @@ int main(int argc, char **argv)
 		return cmd_kill();
 	if (!strcmp(argv[1], "badargs"))
 		return cmd_badargs();
+	if (!strcmp(argv[1], "peek"))
+		return cmd_peek();
 	if (!strcmp(argv[1], "unpriv"))
 		return cmd_unpriv();
 	fprintf(stderr, "moattest: unknown command %s\n", argv[1]);
