@@ -8,7 +8,12 @@
  * Lock: moat_vms_lock guards moat_vms.
  */
 #include <linux/capability.h>
+#include <linux/cpuhotplug.h>
 #include <linux/fs.h>
+#include <linux/interrupt.h>
+#include <linux/irq.h>
+#include <linux/of.h>
+#include <linux/of_irq.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/reboot.h>
@@ -166,6 +171,68 @@ static struct notifier_block moat_reboot_nb = {
 	.notifier_call = moat_reboot,
 };
 
+/*
+ * The GIC maintenance interrupt (PPI 25). The core asks for it while a guest runs (EOI of a level
+ * interrupt such as the guest's timer, list registers running low) and takes it at EL2; it only
+ * reaches EL2 if the host has it enabled in its redistributor (docs/ABI.md, "Interrupts"). A stock
+ * kernel without KVM at EL2 leaves it off, so moat.ko requests it on every CPU. The handler never
+ * runs on the host: the core turns the virtual interface off (ICH_HCR_EL2 = 0) before returning.
+ * Without it a guest's timer EOI is seen only at the next exit (a host tick later).
+ */
+static int maint_irq, maint_hp_state;
+static DEFINE_PER_CPU(u8, maint_cookie);
+
+static irqreturn_t maint_handler(int irq, void *cookie)
+{
+	return IRQ_HANDLED;
+}
+
+static int maint_cpu_up(unsigned int cpu)
+{
+	enable_percpu_irq(maint_irq, IRQ_TYPE_NONE);
+	return 0;
+}
+
+static int maint_cpu_down(unsigned int cpu)
+{
+	disable_percpu_irq(maint_irq);
+	return 0;
+}
+
+static void maint_irq_setup(void)
+{
+	struct device_node *gic = of_find_compatible_node(NULL, NULL, "arm,gic-v3");
+	int ret;
+
+	/* The GIC node's first "interrupts" entry is the maintenance interrupt (GICv3 binding). */
+	maint_irq = gic ? irq_of_parse_and_map(gic, 0) : 0;
+	of_node_put(gic);
+	if (maint_irq <= 0) {
+		pr_warn("moat: no GIC maintenance interrupt in the device tree: guest timers tick at host exits only\n");
+		maint_irq = 0;
+		return;
+	}
+	ret = request_percpu_irq(maint_irq, maint_handler, "moat-vgic-maint", &maint_cookie);
+	if (ret) {
+		pr_warn("moat: cannot request the GIC maintenance interrupt (%d)\n", ret);
+		maint_irq = 0;
+		return;
+	}
+	maint_hp_state = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "moat/vgic-maint:online", maint_cpu_up, maint_cpu_down);
+	if (maint_hp_state < 0) {
+		free_percpu_irq(maint_irq, &maint_cookie);
+		maint_irq = 0;
+	}
+}
+
+static void maint_irq_teardown(void)
+{
+	if (!maint_irq)
+		return;
+	cpuhp_remove_state(maint_hp_state);
+	free_percpu_irq(maint_irq, &maint_cookie);
+}
+
 static int __init moat_init(void)
 {
 	struct arm_smccc_res res;
@@ -184,13 +251,17 @@ static int __init moat_init(void)
 	}
 	core_types = res.a1;
 	core_limits = res.a3;
+	maint_irq_setup();
 	ret = misc_register(&moat_misc);
-	if (ret)
+	if (ret) {
+		maint_irq_teardown();
 		return ret;
+	}
 	moat_device = moat_misc.this_device;
 	register_reboot_notifier(&moat_reboot_nb);
-	dev_info(moat_device, "core ABI %llu.%llu, VM types 0x%llx, max %u VMs, %u vCPUs per VM\n", core_version >> 16,
-		 core_version & 0xffff, core_types, MOAT_CAPS_MAX_VMS(core_limits), MOAT_CAPS_MAX_VCPUS(core_limits));
+	dev_info(moat_device, "core ABI %llu.%llu, VM types 0x%llx, max %u VMs, %u vCPUs per VM, maintenance IRQ %d\n",
+		 core_version >> 16, core_version & 0xffff, core_types, MOAT_CAPS_MAX_VMS(core_limits),
+		 MOAT_CAPS_MAX_VCPUS(core_limits), maint_irq);
 	return 0;
 }
 
@@ -199,6 +270,7 @@ static void __exit moat_exit(void)
 	/* Every fd holds a module reference (fops owner), so no VM is alive here. */
 	unregister_reboot_notifier(&moat_reboot_nb);
 	misc_deregister(&moat_misc);
+	maint_irq_teardown();
 	if (atomic64_read(&moat_pages_leaked))
 		pr_warn("moat: unloading with %lld pages leaked (kept off the allocator for good)\n",
 			atomic64_read(&moat_pages_leaked));
