@@ -1,6 +1,8 @@
 # moat.ko with four vCPUs on their own threads (tests/integration/test_linux_driver.py): the mvcpu
 # guest's spinlock, SGIs between vCPUs (KICK exits: wake or IPI the target) and virtual timer ticks.
 rc=0
-moattest run -p -c 4 mvcpu || rc=1
-moattest run -n -c 4 mvcpu || rc=1
+. /tests/drv_lib.sh
+t run -p -c 4 mvcpu
+t run -n -c 4 mvcpu
+drv_report
 exit $rc
