@@ -89,17 +89,20 @@ static long get_stats(void __user *arg)
 	struct moat_stats s = {};
 	struct arm_smccc_res res;
 
-	if (!capable(CAP_SYS_ADMIN))
+	if (!capable(CAP_SYS_ADMIN)) {
 		return -EPERM;
+	}
 	for (int which = 0; which < 3; which++) {
-		if (moat_hvc(MOAT_FN_STATS, which, 0, 0, 0, 0, 0, &res))
+		if (moat_hvc(MOAT_FN_STATS, which, 0, 0, 0, 0, 0, &res)) {
 			return -EIO;
+		}
 		s.core[which][0] = res.a1;
 		s.core[which][1] = res.a2;
 		s.core[which][2] = res.a3;
 	}
-	if (moat_hvc(MOAT_FN_CHECK, 0, 0, 0, 0, 0, 0, &res))
+	if (moat_hvc(MOAT_FN_CHECK, 0, 0, 0, 0, 0, 0, &res)) {
 		return -EIO;
+	}
 	s.core_check = res.a1;
 	s.vms = atomic64_read(&moat_live_vms);
 	s.pages_held = atomic64_read(&moat_pages_held);
@@ -117,10 +120,12 @@ static long moat_dev_ioctl(struct file *file, unsigned int cmd, unsigned long ar
 	case MOAT_GET_VCPU_MMAP_SIZE:
 		return arg ? -EINVAL : PAGE_SIZE;
 	case MOAT_CREATE_VM:
-		if (arg != MOAT_VM_NORMAL && arg != MOAT_VM_PROTECTED)
+		if (arg != MOAT_VM_NORMAL && arg != MOAT_VM_PROTECTED) {
 			return -EINVAL;
-		if (!(core_types & (1UL << arg)))
+		}
+		if (!(core_types & (1UL << arg))) {
 			return -EOPNOTSUPP;
+		}
 		return moat_vm_create_fd((u32)arg);
 	case MOAT_GET_STATS:
 		return get_stats((void __user *)arg);
@@ -155,15 +160,17 @@ static int moat_reboot(struct notifier_block *nb, unsigned long action, void *da
 	unsigned int n = 0;
 
 	mutex_lock(&moat_vms_lock);
-	list_for_each_entry(vm, &moat_vms, node)
+	list_for_each_entry(vm, &moat_vms, node) {
 		moat_vm_system_event(vm, MOAT_EXIT_SYSTEM_OFF);
+	}
 	list_for_each_entry(vm, &moat_vms, node) {
 		moat_vm_wait_stopped(vm, msecs_to_jiffies(500));
 		n += moat_vm_destroy_now(vm);
 	}
 	mutex_unlock(&moat_vms_lock);
-	if (n)
+	if (n) {
 		pr_info("moat: shutdown: %u VM(s) destroyed and their pages reclaimed\n", n);
+	}
 	return NOTIFY_DONE;
 }
 
@@ -208,7 +215,7 @@ static void maint_irq_setup(void)
 	maint_irq = gic ? irq_of_parse_and_map(gic, 0) : 0;
 	of_node_put(gic);
 	if (maint_irq <= 0) {
-		pr_warn("moat: no GIC maintenance interrupt in the device tree: guest timers tick at host exits only\n");
+		pr_warn("moat: no GIC maintenance interrupt in the DT: guest timers tick at host exits only\n");
 		maint_irq = 0;
 		return;
 	}
@@ -227,8 +234,9 @@ static void maint_irq_setup(void)
 
 static void maint_irq_teardown(void)
 {
-	if (!maint_irq)
+	if (!maint_irq) {
 		return;
+	}
 	cpuhp_remove_state(maint_hp_state);
 	free_percpu_irq(maint_irq, &maint_cookie);
 }
@@ -271,9 +279,10 @@ static void __exit moat_exit(void)
 	unregister_reboot_notifier(&moat_reboot_nb);
 	misc_deregister(&moat_misc);
 	maint_irq_teardown();
-	if (atomic64_read(&moat_pages_leaked))
+	if (atomic64_read(&moat_pages_leaked)) {
 		pr_warn("moat: unloading with %lld pages leaked (kept off the allocator for good)\n",
 			atomic64_read(&moat_pages_leaked));
+	}
 }
 
 module_init(moat_init);

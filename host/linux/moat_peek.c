@@ -32,17 +32,21 @@ static long peek_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	struct fd f;
 	int ret;
 
-	if (cmd != MOAT_PEEK)
+	if (cmd != MOAT_PEEK) {
 		return -ENOTTY;
-	if (copy_from_user(&p, (void __user *)arg, sizeof(p)))
+	}
+	if (copy_from_user(&p, (void __user *)arg, sizeof(p))) {
 		return -EFAULT;
+	}
 	f = fdget(p.vm_fd);
-	if (!fd_file(f))
+	if (!fd_file(f)) {
 		return -EBADF;
+	}
 	ret = moat_test_guest_pa(fd_file(f), p.ipa, &pa);
 	fdput(f);
-	if (ret)
+	if (ret) {
 		return ret;
+	}
 	pr_info("moat_peek: reading PA 0x%llx (guest IPA 0x%llx) through the linear map at %px\n", (u64)pa, p.ipa,
 		phys_to_virt(pa));
 	p.value = READ_ONCE(*(u64 *)phys_to_virt(pa));

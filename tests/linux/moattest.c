@@ -120,8 +120,9 @@ static void *read_file(const char *path, size_t *size)
 	void *buf;
 	long n;
 
-	if (!f)
+	if (!f) {
 		return NULL;
+	}
 	fseek(f, 0, SEEK_END);
 	n = ftell(f);
 	fseek(f, 0, SEEK_SET);
@@ -169,16 +170,18 @@ static void console_putc(struct vcpu *v, char c)
 {
 	struct vm *vm = v->vm;
 
-	if (c == '\r')
+	if (c == '\r') {
 		return;
+	}
 	if (c != '\n' && v->line_len + 1 < sizeof(v->line)) {
 		v->line[v->line_len++] = c;
 		return;
 	}
 	v->line[v->line_len] = 0;
 	pthread_mutex_lock(&vm->lock);
-	if (!vm->quiet)
+	if (!vm->quiet) {
 		printf("%s\n", v->line);
+	}
 	memcpy(vm->last_line, v->line, v->line_len + 1);
 	vm->lines++;
 	pthread_mutex_unlock(&vm->lock);
@@ -192,8 +195,9 @@ static void *vcpu_thread(void *arg)
 
 	for (;;) {
 		if (ioctl(v->fd, MOAT_VCPU_RUN, 0) < 0) {
-			if (errno == EINTR)
+			if (errno == EINTR) {
 				continue;
+			}
 			printf("vcpu%d: RUN failed: %s (core error %d)\n", v->index, strerror(errno),
 			       ioctl(vm->fd, MOAT_VM_LAST_ERROR, 0));
 			v->last_exit = ~0U;
@@ -204,9 +208,9 @@ static void *vcpu_thread(void *arg)
 		case MOAT_EXIT_MMIO:
 			__atomic_add_fetch(&vm->mmio_exits, 1, __ATOMIC_RELAXED);
 			if (v->run->u.mmio.is_write) {
-				if (v->run->u.mmio.ipa == UART)
+				if (v->run->u.mmio.ipa == UART) {
 					console_putc(v, (char)v->run->u.mmio.data);
-				else if (v->run->u.mmio.ipa == CHECKPOINT && vm->on_checkpoint) {
+				} else if (v->run->u.mmio.ipa == CHECKPOINT && vm->on_checkpoint) {
 					vm->checkpoints++;
 					vm->on_checkpoint(vm);
 				}
@@ -261,8 +265,9 @@ static int vm_build(struct vm *vm, int dev, bool protected, unsigned int nr_vcpu
 	cfg.max_vcpus = nr_vcpus;
 	if (!protected) {
 		vm->ram = mmap(NULL, vm->mem_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (vm->ram == MAP_FAILED)
+		if (vm->ram == MAP_FAILED) {
 			return -ENOMEM;
+		}
 		madvise(vm->ram, vm->mem_size, MADV_DONTFORK);
 		madvise(vm->ram, vm->mem_size, MADV_DONTDUMP);
 		cfg.user_addr = (uintptr_t)vm->ram;
@@ -308,23 +313,28 @@ static int vm_build(struct vm *vm, int dev, bool protected, unsigned int nr_vcpu
 
 static void vm_run(struct vm *vm)
 {
-	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread, &vm->vcpus[i]);
-	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+	}
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		pthread_join(vm->vcpus[i].thread, NULL);
+	}
 }
 
 static void vm_close(struct vm *vm)
 {
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
-		if (vm->vcpus[i].run && vm->vcpus[i].run != MAP_FAILED)
+		if (vm->vcpus[i].run && vm->vcpus[i].run != MAP_FAILED) {
 			munmap(vm->vcpus[i].run, 4096);
-		if (vm->vcpus[i].fd > 0)
+		}
+		if (vm->vcpus[i].fd > 0) {
 			close(vm->vcpus[i].fd);
+		}
 	}
 	close(vm->fd);
-	if (vm->ram)
+	if (vm->ram) {
 		munmap(vm->ram, vm->mem_size);
+	}
 }
 
 static const char *exit_name(uint32_t e)
@@ -362,8 +372,9 @@ static unsigned long canary_hits, canary_bytes;
 static bool buf_has_secret(const uint8_t *buf, size_t n)
 {
 	for (size_t i = 0; i + 8 <= n; i += 8) {
-		if (!memcmp(buf + i, &canary_secret, 8))
+		if (!memcmp(buf + i, &canary_secret, 8)) {
 			return true;
+		}
 	}
 	return false;
 }
@@ -381,10 +392,12 @@ static void canary_scan(struct vm *vm)
 		unsigned long lo, hi;
 		char perm[5];
 
-		if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perm) != 3 || perm[0] != 'r' || strstr(line, "[vvar]"))
+		if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perm) != 3 || perm[0] != 'r' || strstr(line, "[vvar]")) {
 			continue;
-		if ((uintptr_t)buf >= lo && (uintptr_t)buf < hi)
+		}
+		if ((uintptr_t)buf >= lo && (uintptr_t)buf < hi) {
 			continue; /* our own scratch buffer */
+		}
 		for (unsigned long a = lo; a < hi; a += sizeof(buf)) {
 			size_t n = hi - a < sizeof(buf) ? hi - a : sizeof(buf);
 			struct iovec local = { buf, n }, remote = { (void *)a, n };
@@ -401,10 +414,12 @@ static void canary_scan(struct vm *vm)
 			}
 		}
 	}
-	if (maps)
+	if (maps) {
 		fclose(maps);
-	if (mem >= 0)
+	}
+	if (mem >= 0) {
 		close(mem);
+	}
 }
 
 /* ---- commands ---- */
@@ -466,11 +481,13 @@ static int cmd_run(int argc, char **argv)
 		default: return 2;
 		}
 	}
-	if (optind >= argc)
+	if (optind >= argc) {
 		return 2;
+	}
 	guest = argv[optind];
-	if (!mib)
+	if (!mib) {
 		mib = !strcmp(guest, "memtouch") ? 68 : !strcmp(guest, "mvcpu") ? 16 : 4;
+	}
 	dev = open_moat();
 	get_stats(dev, &before);
 	t0 = now_s();
@@ -489,8 +506,9 @@ static int cmd_run(int argc, char **argv)
 	if (do_fork) {
 		/* The fork happens while the guest runs: the child's copy of the fds is inert, and the
 		 * guest's memory is never in this process's page tables to be copied-on-write. */
-		for (unsigned int i = 0; i < cpus; i++)
+		for (unsigned int i = 0; i < cpus; i++) {
 			pthread_create(&vm.vcpus[i].thread, NULL, vcpu_thread, &vm.vcpus[i]);
+		}
 		usleep(20000);
 		pid_t child = fork();
 
@@ -505,8 +523,9 @@ static int cmd_run(int argc, char **argv)
 
 		waitpid(child, &st, 0);
 		check(WIFEXITED(st) && WEXITSTATUS(st) == 0, "forked child: its VM ioctl got EIO (status 0x%x)", st);
-		for (unsigned int i = 0; i < cpus; i++)
+		for (unsigned int i = 0; i < cpus; i++) {
 			pthread_join(vm.vcpus[i].thread, NULL);
+		}
 	} else {
 		vm_run(&vm);
 	}
@@ -517,11 +536,13 @@ static int cmd_run(int argc, char **argv)
 	       exit_name(vm.vcpus[0].last_exit), now_s() - t0, vm.lines, vm.mmio_exits, vm.guest_faults, vs.mem_faults,
 	       vs.exits_user, vs.pages_donated, vs.pages_pinned, vs.pages_core, vs.wfi_sleeps, vs.kicks);
 	check(vm.vcpus[0].last_exit == MOAT_EXIT_SYSTEM_OFF, "vcpu0 ended with SYSTEM_OFF");
-	for (unsigned int i = 1; i < cpus; i++)
+	for (unsigned int i = 1; i < cpus; i++) {
 		check(vm.vcpus[i].last_exit == MOAT_EXIT_SYSTEM_OFF, "vcpu%u's RUN returned SYSTEM_OFF too", i);
+	}
 	if (vm.on_checkpoint) {
 		printf("canary: scans=%lu bytes=%lu hits=%lu\n", vm.checkpoints, canary_bytes, canary_hits);
-		check(vm.checkpoints == 1 && canary_bytes > (1 << 20), "canary: the whole VMM was scanned at the checkpoint");
+		check(vm.checkpoints == 1 && canary_bytes > (1 << 20),
+		      "canary: the whole VMM was scanned at the checkpoint");
 		/* A normal VM's RAM is the VMM's own memory: finding the secret there shows the scan works. */
 		check(protected ? canary_hits == 0 : canary_hits > 0, "canary: %s", protected
 			? "the secret is nowhere in the VMM's memory (/proc/self/mem, process_vm_readv)"
@@ -575,18 +596,21 @@ static int cmd_kill(void)
 	pid_t child;
 
 	get_stats(dev, &before);
-	if (pipe(pfd))
+	if (pipe(pfd)) {
 		return 99;
+	}
 	child = fork();
 	if (child == 0) {
 		struct vm vm;
 
 		close(pfd[0]);
-		if (vm_build(&vm, dev, true, 1, 68, "memtouch", 0))
+		if (vm_build(&vm, dev, true, 1, 68, "memtouch", 0)) {
 			_exit(3);
+		}
 		vm.quiet = true;
-		if (write(pfd[1], "r", 1) != 1)
+		if (write(pfd[1], "r", 1) != 1) {
 			_exit(4);
+		}
 		vm_run(&vm);
 		_exit(5); /* should have been killed first */
 	}
@@ -596,8 +620,9 @@ static int cmd_kill(void)
 	for (int i = 0; i < 200; i++) {
 		usleep(10000);
 		get_stats(dev, &mid);
-		if (mid.pages_held > before.pages_held + 2000)
+		if (mid.pages_held > before.pages_held + 2000) {
 			break;
+		}
 	}
 	print_stats("mid", &mid);
 	check(mid.vms == before.vms + 1 && mid.pages_held > before.pages_held + 100,
@@ -616,7 +641,9 @@ static int cmd_badargs(void)
 {
 	int dev = open_moat();
 	struct moat_stats before, after;
-	struct moat_vm_config cfg = { .mem_size = 2 << 20, .mmio_base = MMIO_BASE, .mmio_size = MMIO_SIZE, .max_vcpus = 2 };
+	struct moat_vm_config cfg = {
+		.mem_size = 2 << 20, .mmio_base = MMIO_BASE, .mmio_size = MMIO_SIZE, .max_vcpus = 2
+	};
 	struct moat_vm_config bad;
 	struct moat_load_image li = { .guest_addr = MOAT_GUEST_RAM_BASE, .size = 4096 };
 	struct moat_boot boot = { MOAT_GUEST_RAM_BASE, 0 };
@@ -737,23 +764,27 @@ static int peek_child(int vm_fd, uint64_t ipa, uint64_t *value)
 	int pfd[2], st;
 	pid_t child;
 
-	if (pipe(pfd))
+	if (pipe(pfd)) {
 		return -1;
+	}
 	child = fork();
 	if (child == 0) {
 		struct moat_peek p = { .vm_fd = vm_fd, .ipa = ipa };
 		int fd = open("/dev/moat_peek", O_RDWR);
 
-		if (fd < 0 || ioctl(fd, MOAT_PEEK, &p))
+		if (fd < 0 || ioctl(fd, MOAT_PEEK, &p)) {
 			_exit(3);
-		if (write(pfd[1], &p.value, 8) != 8)
+		}
+		if (write(pfd[1], &p.value, 8) != 8) {
 			_exit(4);
+		}
 		_exit(0);
 	}
 	close(pfd[1]);
 	waitpid(child, &st, 0);
-	if (read(pfd[0], value, 8) != 8)
+	if (read(pfd[0], value, 8) != 8) {
 		*value = 0;
+	}
 	close(pfd[0]);
 	return st;
 }
@@ -784,15 +815,17 @@ static int cmd_peek(void)
 		check(false, "building the protected memtouch guest");
 		return failures;
 	}
-	for (unsigned int i = 0; i < vm.nr_vcpus; i++)
+	for (unsigned int i = 0; i < vm.nr_vcpus; i++) {
 		pthread_create(&vm.vcpus[i].thread, NULL, vcpu_thread, &vm.vcpus[i]);
+	}
 	usleep(300000);
 	value = 0;
 	st = peek_child(vm.fd, MOAT_GUEST_RAM_BASE, &value);
 	check(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV, "protected VM: the reading task was killed by the Oops "
 	      "(status 0x%x, value 0x%" PRIx64 ")", st, value);
-	for (unsigned int i = 0; i < vm.nr_vcpus; i++)
+	for (unsigned int i = 0; i < vm.nr_vcpus; i++) {
 		pthread_join(vm.vcpus[i].thread, NULL);
+	}
 	check(vm.vcpus[0].last_exit == MOAT_EXIT_SYSTEM_OFF && !strcmp(vm.last_line, "guest: memtouch 16384 pages ok"),
 	      "the guest lived on: '%s', exit %s", vm.last_line, exit_name(vm.vcpus[0].last_exit));
 	vm_close(&vm);
@@ -813,8 +846,8 @@ static int cmd_unpriv(void)
 	}
 	errno = 0;
 	fd = open("/dev/moat", O_RDWR);
-	check(fd < 0 && errno == EACCES, "uid %d: open(/dev/moat) -> %d errno %d (%s), want EACCES", getuid(), fd, errno,
-	      strerror(errno));
+	check(fd < 0 && errno == EACCES, "uid %d: open(/dev/moat) -> %d errno %d (%s), want EACCES", getuid(), fd,
+	      errno, strerror(errno));
 	return failures;
 }
 
@@ -825,20 +858,27 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: moattest api|run|cycles N|kill|badargs|unpriv\n");
 		return 2;
 	}
-	if (!strcmp(argv[1], "api"))
+	if (!strcmp(argv[1], "api")) {
 		return cmd_api();
-	if (!strcmp(argv[1], "run"))
+	}
+	if (!strcmp(argv[1], "run")) {
 		return cmd_run(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "cycles"))
+	}
+	if (!strcmp(argv[1], "cycles")) {
 		return cmd_cycles(argc > 2 ? atoi(argv[2]) : 100);
-	if (!strcmp(argv[1], "kill"))
+	}
+	if (!strcmp(argv[1], "kill")) {
 		return cmd_kill();
-	if (!strcmp(argv[1], "badargs"))
+	}
+	if (!strcmp(argv[1], "badargs")) {
 		return cmd_badargs();
-	if (!strcmp(argv[1], "peek"))
+	}
+	if (!strcmp(argv[1], "peek")) {
 		return cmd_peek();
-	if (!strcmp(argv[1], "unpriv"))
+	}
+	if (!strcmp(argv[1], "unpriv")) {
 		return cmd_unpriv();
+	}
 	fprintf(stderr, "moattest: unknown command %s\n", argv[1]);
 	return 2;
 }
