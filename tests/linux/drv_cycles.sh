@@ -4,5 +4,6 @@ rc=0
 . /tests/drv_lib.sh
 t cycles 100
 t kill
+t kill -n
 drv_report
 exit $rc

@@ -9,7 +9,8 @@
  *                                        run /guests/GUEST.bin to SYSTEM_OFF (-p protected, the
  *                                        default; -n normal; -f fork while it runs)
  *   moattest cycles N                    N create/run/destroy cycles; STATS equal before/after
- *   moattest kill                        a child runs memtouch, SIGKILL mid-run; STATS equal
+ *   moattest kill [-n]                   a child runs memtouch (protected; -n normal), SIGKILL mid-run;
+ *                                        STATS equal
  *   moattest badargs                     out-of-order calls and bad arguments: defined errnos
  *   moattest peek                        moat_peek.ko reads guest pages through the linear map:
  *                                        a normal VM's works, a protected VM's Oopses the reader
@@ -587,7 +588,7 @@ static int cmd_cycles(int n)
 	return failures;
 }
 
-static int cmd_kill(void)
+static int cmd_kill(bool protected)
 {
 	int dev = open_moat();
 	struct moat_stats before, mid, after;
@@ -604,7 +605,7 @@ static int cmd_kill(void)
 		struct vm vm;
 
 		close(pfd[0]);
-		if (vm_build(&vm, dev, true, 1, 68, "memtouch", 0)) {
+		if (vm_build(&vm, dev, protected, 1, 68, "memtouch", 0)) {
 			_exit(3);
 		}
 		vm.quiet = true;
@@ -615,7 +616,7 @@ static int cmd_kill(void)
 		_exit(5); /* should have been killed first */
 	}
 	close(pfd[1]);
-	check(read(pfd[0], &c, 1) == 1, "child built a protected memtouch VM");
+	check(read(pfd[0], &c, 1) == 1, "child built a %s memtouch VM", protected ? "protected" : "normal");
 	/* Let it demand-page a while, then kill it in the middle of RUN. */
 	for (int i = 0; i < 200; i++) {
 		usleep(10000);
@@ -868,7 +869,7 @@ int main(int argc, char **argv)
 		return cmd_cycles(argc > 2 ? atoi(argv[2]) : 100);
 	}
 	if (!strcmp(argv[1], "kill")) {
-		return cmd_kill();
+		return cmd_kill(!(argc > 2 && !strcmp(argv[2], "-n")));
 	}
 	if (!strcmp(argv[1], "badargs")) {
 		return cmd_badargs();
