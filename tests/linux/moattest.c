@@ -5,7 +5,7 @@
  * driver's tests do not depend on moat-vmm.
  *
  *   moattest api                         API version, extensions, STATS
- *   moattest run [-p|-n] [-c CPUS] [-m MIB] [-x X0] [-f] [-q] GUEST
+ *   moattest run [-p|-n] [-c CPUS] [-m MIB] [-x X0] [-s SPIMASK] [-f] [-q] GUEST
  *                                        run /guests/GUEST.bin to SYSTEM_OFF (-p protected, the
  *                                        default; -n normal; -f fork while it runs)
  *   moattest cycles N                    N create/run/destroy cycles; STATS equal before/after
@@ -44,11 +44,14 @@
 
 #define UART 0x09000000UL
 #define CHECKPOINT 0x0a000000UL
+#define DEV_RAISE 0x0a000044UL
+#define DEV_ACK 0x0a000048UL
 #define MMIO_BASE 0x08000000UL
 #define MMIO_SIZE 0x08000000UL
 #define MAX_VCPUS 8
 
 static int failures;
+static uint64_t build_spi_mask; /* spi_mask of the VMs vm_build() makes */
 
 static void check(bool ok, const char *fmt, ...)
 {
@@ -164,6 +167,9 @@ struct vm {
 	char last_line[256];
 	unsigned long checkpoints, guest_faults, mmio_exits;
 	void (*on_checkpoint)(struct vm *vm);
+	bool spi_dev; /* the vgic guest's device: raise/lower SPI 33 with IRQ_LINE */
+	unsigned int raises, lowers, irq_errors;
+	int raise34_errno;
 	uint8_t measurement[32];
 };
 
@@ -189,6 +195,31 @@ static void console_putc(struct vcpu *v, char c)
 	v->line_len = 0;
 }
 
+/*
+ * The vgic guest's interrupt device (guest/vgic): a write of 33 to DEV_RAISE raises SPI 33 with
+ * IRQ_LINE, 34 asks for SPI 34 (not in the VM's spi_mask: must be refused), a write of 33 to DEV_ACK
+ * lowers SPI 33.
+ */
+static void spi_dev_write(struct vm *vm, uint64_t ipa, uint64_t val)
+{
+	struct moat_irq_level l = { (uint32_t)val, ipa == DEV_RAISE };
+
+	if (ipa == DEV_RAISE && val == 34) {
+		vm->raise34_errno = ioctl(vm->fd, MOAT_VM_IRQ_LINE, &l) ? errno : 0;
+		return;
+	}
+	if (val != 33 || (ipa != DEV_RAISE && ipa != DEV_ACK)) {
+		return;
+	}
+	if (ioctl(vm->fd, MOAT_VM_IRQ_LINE, &l)) {
+		vm->irq_errors++;
+	} else if (l.level) {
+		vm->raises++;
+	} else {
+		vm->lowers++;
+	}
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -211,6 +242,8 @@ static void *vcpu_thread(void *arg)
 			if (v->run->u.mmio.is_write) {
 				if (v->run->u.mmio.ipa == UART) {
 					console_putc(v, (char)v->run->u.mmio.data);
+				} else if (vm->spi_dev && v->run->u.mmio.ipa >= DEV_RAISE && v->run->u.mmio.ipa <= DEV_ACK) {
+					spi_dev_write(vm, v->run->u.mmio.ipa, v->run->u.mmio.data);
 				} else if (v->run->u.mmio.ipa == CHECKPOINT && vm->on_checkpoint) {
 					vm->checkpoints++;
 					vm->on_checkpoint(vm);
@@ -264,6 +297,7 @@ static int vm_build(struct vm *vm, int dev, bool protected, unsigned int nr_vcpu
 	cfg.mmio_base = MMIO_BASE;
 	cfg.mmio_size = MMIO_SIZE;
 	cfg.max_vcpus = nr_vcpus;
+	cfg.spi_mask = build_spi_mask;
 	if (!protected) {
 		vm->ram = mmap(NULL, vm->mem_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (vm->ram == MAP_FAILED) {
@@ -470,13 +504,14 @@ static int cmd_run(int argc, char **argv)
 	int opt, dev;
 	const char *guest;
 
-	while ((opt = getopt(argc, argv, "pnc:m:x:fq")) != -1) {
+	while ((opt = getopt(argc, argv, "pnc:m:x:s:fq")) != -1) {
 		switch (opt) {
 		case 'p': protected = true; break;
 		case 'n': protected = false; break;
 		case 'c': cpus = atoi(optarg); break;
 		case 'm': mib = strtoull(optarg, NULL, 0); break;
 		case 'x': x0 = strtoull(optarg, NULL, 0); break;
+		case 's': build_spi_mask = strtoull(optarg, NULL, 0); break;
 		case 'f': do_fork = true; break;
 		case 'q': quiet = true; break;
 		default: return 2;
@@ -497,6 +532,7 @@ static int cmd_run(int argc, char **argv)
 		return failures;
 	}
 	vm.quiet = quiet;
+	vm.spi_dev = !strcmp(guest, "vgic");
 	if (!strcmp(guest, "canary")) {
 		canary_secret = canary_word0(x0);
 		vm.on_checkpoint = canary_scan;
@@ -539,6 +575,12 @@ static int cmd_run(int argc, char **argv)
 	check(vm.vcpus[0].last_exit == MOAT_EXIT_SYSTEM_OFF, "vcpu0 ended with SYSTEM_OFF");
 	for (unsigned int i = 1; i < cpus; i++) {
 		check(vm.vcpus[i].last_exit == MOAT_EXIT_SYSTEM_OFF, "vcpu%u's RUN returned SYSTEM_OFF too", i);
+	}
+	if (vm.spi_dev) {
+		printf("spi-dev: raises=%u lowers=%u errors=%u raise34=%s\n", vm.raises, vm.lowers, vm.irq_errors,
+		       strerror(vm.raise34_errno));
+		check(vm.raises == 3 && vm.lowers == 3 && !vm.irq_errors, "IRQ_LINE raised and lowered SPI 33 three times");
+		check(vm.raise34_errno == EPERM, "IRQ_LINE of SPI 34 (not in spi_mask) -> EPERM");
 	}
 	if (vm.on_checkpoint) {
 		printf("canary: scans=%lu bytes=%lu hits=%lu\n", vm.checkpoints, canary_bytes, canary_hits);
