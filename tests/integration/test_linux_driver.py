@@ -231,3 +231,16 @@ def test_driver_interrupts(request):
                  "guest: vgic garbage iidr=0x100043b", "guest: vgic done",
                  "spi-dev: raises=3 lowers=3 errors=0 raise34=Operation not permitted"):
         assert r.lines.count(want) == 2, f"{want!r}:\n{r.tail()}"
+
+
+def test_driver_memcg(request):
+    """A protected guest's pages are charged to the VMM's memory cgroup (GFP_KERNEL_ACCOUNT): a VMM
+    limited to 32 MiB that demand-pages 64 MiB into its guest is OOM-killed in its cgroup, and every
+    page comes back. With unaccounted allocations it would run to SYSTEM_OFF."""
+    r = boot_linux(request, "drv_memcg")
+    assert not r.fails() and r.rc == 0, r.tail()
+    m = next((re.fullmatch(r"memcg: child status (0x[0-9a-f]+), oom_kill (\d+), max (\d+)", line)
+              for line in r.lines if line.startswith("memcg: ")), None)
+    assert m and m.group(1) == "0x9" and int(m.group(2)) >= 1 and int(m.group(3)) >= 1, r.tail()
+    assert re.search(r"oom_memcg=/moat-test,task_memcg=/moat-test,task=moattest", r.output), r.tail()
+    assert r.has("ok: every page reclaimed: STATS equal before and after"), r.tail()

@@ -14,6 +14,7 @@
  *   moattest badargs                     out-of-order calls and bad arguments: defined errnos
  *   moattest peek                        moat_peek.ko reads guest pages through the linear map:
  *                                        a normal VM's works, a protected VM's Oopses the reader
+ *   moattest memcg                       a protected VM's pages are charged to the VMM's memory cgroup
  *   moattest unpriv                      as uid 65534, open("/dev/moat") fails with EACCES
  *   moattest canary                      protected canary guest: /proc/self/mem and
  *                                        process_vm_readv of this process never find the secret
@@ -879,6 +880,86 @@ static int cmd_peek(void)
 	return failures;
 }
 
+static bool write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY);
+	bool ok = fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+
+	if (fd >= 0) {
+		close(fd);
+	}
+	return ok;
+}
+
+static long read_count(const char *path, const char *key)
+{
+	char buf[4096], *p;
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+	if (f) {
+		fclose(f);
+	}
+	buf[n] = 0;
+	p = strstr(buf, key);
+	return p ? strtol(p + strlen(key), NULL, 10) : -1;
+}
+
+/*
+ * Guest memory is charged to the VMM's memory cgroup: a child in a cgroup with memory.max = 32 MiB
+ * runs memtouch in a protected VM (64 MiB of guest pages, all allocated by the driver, none mapped
+ * in the process). The charge fails before the guest is done: the memcg OOM killer kills the VMM
+ * (or RUN fails with ENOMEM), and every page comes back.
+ */
+static int cmd_memcg(void)
+{
+	const char *cg = "/sys/fs/cgroup/moat-test";
+	int dev = open_moat();
+	struct moat_stats before, after;
+	char path[256];
+	int st;
+	pid_t child;
+
+	mkdir(cg, 0755);
+	snprintf(path, sizeof(path), "%s/memory.max", cg);
+	if (!write_file(path, "33554432")) {
+		printf("FAIL: cannot set %s: %s\n", path, strerror(errno));
+		return 99;
+	}
+	get_stats(dev, &before);
+	child = fork();
+	if (child == 0) {
+		struct vm vm;
+		char pid[32];
+
+		snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
+		snprintf(pid, sizeof(pid), "%d", getpid());
+		if (!write_file(path, pid)) {
+			_exit(3);
+		}
+		if (vm_build(&vm, dev, true, 1, 68, "memtouch", 0)) {
+			_exit(4);
+		}
+		vm.quiet = true;
+		vm_run(&vm);
+		/* RUN failed (ENOMEM): vcpu_thread printed it. */
+		_exit(vm.vcpus[0].last_exit == MOAT_EXIT_SYSTEM_OFF ? 5 : 6);
+	}
+	waitpid(child, &st, 0);
+	snprintf(path, sizeof(path), "%s/memory.events", cg);
+	printf("memcg: child status 0x%x, oom_kill %ld, max %ld\n", st, read_count(path, "oom_kill "),
+	       read_count(path, "max "));
+	check((WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) || (WIFEXITED(st) && WEXITSTATUS(st) == 6),
+	      "the VMM over its memory.max was OOM-killed or its RUN failed (status 0x%x)", st);
+	check(read_count(path, "max ") > 0, "the cgroup hit memory.max: guest pages are charged to it");
+	get_stats(dev, &after);
+	print_stats("before", &before);
+	print_stats("after", &after);
+	check(stats_equal(&before, &after), "every page reclaimed: STATS equal before and after");
+	rmdir(cg);
+	return failures;
+}
+
 static int cmd_unpriv(void)
 {
 	int fd;
@@ -915,6 +996,9 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "badargs")) {
 		return cmd_badargs();
+	}
+	if (!strcmp(argv[1], "memcg")) {
+		return cmd_memcg();
 	}
 	if (!strcmp(argv[1], "peek")) {
 		return cmd_peek();
