@@ -92,7 +92,7 @@ def test_driver_api(request):
 
 @pytest.mark.parametrize("smp", [2, 4])
 def test_driver_guests(request, smp):
-    """hello (1 vCPU) and smp (2 vCPUs, one thread each), protected and normal, to SYSTEM_OFF."""
+    """hello and regs (1 vCPU) and smp (2 vCPUs, one thread each), protected and normal, to SYSTEM_OFF."""
     r = boot_linux(request, "drv_guests", smp=smp)
     assert r.has(f"cpus={smp}"), r.tail()
     assert not r.fails() and r.rc == 0, r.tail()
@@ -110,8 +110,8 @@ def test_driver_guests(request, smp):
     for line in hello + smp_lines:
         assert r.lines.count(line) == 2, f"{line!r} not printed by both the protected and the normal VM:\n{r.tail()}"
     runs = r.runs()
-    assert [x["exit"] for x in runs] == ["SYSTEM_OFF"] * 4, runs
-    ph, nh, ps, ns = runs
+    assert [x["exit"] for x in runs] == ["SYSTEM_OFF"] * 6, runs
+    ph, nh, _, _, ps, ns = runs
     # hello: console exits reach user space; its BSS/stack pages are demand-paged in the kernel.
     assert int(ph["mmio_exits"]) > 100 and int(ph["mem_faults"]) >= 1, ph
     assert int(ph["pages_donated"]) > 1 and ph["pages_pinned"] == "0", ph
@@ -119,7 +119,14 @@ def test_driver_guests(request, smp):
     # smp: the two vCPU threads met through the kernel (VCPU_ON wake-up, WFI sleep).
     assert int(ps["kicks"]) >= 2 and int(ns["kicks"]) >= 2, (ps, ns)
     assert r.lines.count("ok: vcpu1's RUN returned SYSTEM_OFF too") == 2, r.tail()
-    assert r.lines.count("ok: core STATS and driver counters equal before and after") == 4, r.tail()
+    assert r.lines.count("ok: core STATS and driver counters equal before and after") == 6, r.tail()
+    # regs: MMIO read completed with the VMM's value; GET/SET_REG on the normal vCPU during the exit,
+    # EPERM on the protected one (whose registers the guest sees untouched).
+    assert r.lines.count("guest: mmio 0x0a000010 = 0xc0ffee42") == 2, r.tail()
+    assert r.lines.count("guest: x19=0x1111222233334444 x20=0x5555666677778888") == 2, r.tail()
+    assert r.has("guest: x21=0x0") and r.has("guest: x21=0x2121212121212121"), r.tail()
+    assert r.has("ok: GET_REG/SET_REG of a protected vCPU -> EPERM, nothing read"), r.tail()
+    assert r.has("ok: GET_REG read the guest's live x19/x20, SET_REG wrote x21"), r.tail()
 
 
 def test_driver_demand_paging(request):

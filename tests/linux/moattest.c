@@ -46,6 +46,8 @@
 #define UART 0x09000000UL
 #define CHECKPOINT 0x0a000000UL
 #define DEV_RAISE 0x0a000044UL
+#define REGS_MMIO 0x0a000010UL
+#define REGS_X21 0x2121212121212121ULL
 #define DEV_ACK 0x0a000048UL
 #define MMIO_BASE 0x08000000UL
 #define MMIO_SIZE 0x08000000UL
@@ -169,6 +171,9 @@ struct vm {
 	unsigned long checkpoints, guest_faults, mmio_exits;
 	void (*on_checkpoint)(struct vm *vm);
 	bool spi_dev; /* the vgic guest's device: raise/lower SPI 33 with IRQ_LINE */
+	bool regs_dev; /* the regs guest: GET/SET_REG during its MMIO read */
+	int get_errno, set_errno;
+	uint64_t x19, x20;
 	unsigned int raises, lowers, irq_errors;
 	int raise34_errno;
 	uint8_t measurement[32];
@@ -221,6 +226,20 @@ static void spi_dev_write(struct vm *vm, uint64_t ipa, uint64_t val)
 	}
 }
 
+/* The regs guest's read of REGS_MMIO: its x19/x20 are live, x21 is set to REGS_X21. */
+static void regs_dev_read(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	struct moat_one_reg r19 = { MOAT_REG_X(19), 0 }, r20 = { MOAT_REG_X(20), 0 };
+	struct moat_one_reg r21 = { MOAT_REG_X(21), REGS_X21 };
+
+	vm->get_errno = ioctl(v->fd, MOAT_VCPU_GET_REG, &r19) || ioctl(v->fd, MOAT_VCPU_GET_REG, &r20) ? errno : 0;
+	vm->set_errno = ioctl(v->fd, MOAT_VCPU_SET_REG, &r21) ? errno : 0;
+	vm->x19 = r19.value;
+	vm->x20 = r20.value;
+	v->run->u.mmio.data = 0xc0ffee42;
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -249,6 +268,8 @@ static void *vcpu_thread(void *arg)
 					vm->checkpoints++;
 					vm->on_checkpoint(vm);
 				}
+			} else if (vm->regs_dev && v->run->u.mmio.ipa == REGS_MMIO) {
+				regs_dev_read(v);
 			} else {
 				v->run->u.mmio.data = 0; /* PL011 FR: never full; unknown devices read 0 */
 			}
@@ -534,6 +555,7 @@ static int cmd_run(int argc, char **argv)
 	}
 	vm.quiet = quiet;
 	vm.spi_dev = !strcmp(guest, "vgic");
+	vm.regs_dev = !strcmp(guest, "regs");
 	if (!strcmp(guest, "canary")) {
 		canary_secret = canary_word0(x0);
 		vm.on_checkpoint = canary_scan;
@@ -576,6 +598,18 @@ static int cmd_run(int argc, char **argv)
 	check(vm.vcpus[0].last_exit == MOAT_EXIT_SYSTEM_OFF, "vcpu0 ended with SYSTEM_OFF");
 	for (unsigned int i = 1; i < cpus; i++) {
 		check(vm.vcpus[i].last_exit == MOAT_EXIT_SYSTEM_OFF, "vcpu%u's RUN returned SYSTEM_OFF too", i);
+	}
+	if (vm.regs_dev) {
+		printf("regs-dev: get=%s set=%s x19=0x%" PRIx64 " x20=0x%" PRIx64 "\n", strerror(vm.get_errno),
+		       strerror(vm.set_errno), vm.x19, vm.x20);
+		if (protected) {
+			check(vm.get_errno == EPERM && vm.set_errno == EPERM && !vm.x19 && !vm.x20,
+			      "GET_REG/SET_REG of a protected vCPU -> EPERM, nothing read");
+		} else {
+			check(!vm.get_errno && !vm.set_errno && vm.x19 == 0x1111222233334444ULL &&
+				      vm.x20 == 0x5555666677778888ULL,
+			      "GET_REG read the guest's live x19/x20, SET_REG wrote x21");
+		}
 	}
 	if (vm.spi_dev) {
 		printf("spi-dev: raises=%u lowers=%u errors=%u raise34=%s\n", vm.raises, vm.lowers, vm.irq_errors,
