@@ -130,17 +130,24 @@ def test_driver_guests(request, smp):
 
 
 def test_driver_demand_paging(request):
-    """memtouch: 16384 pages, each a MEM_FAULT handled in the kernel (never seen by user space)."""
+    """memtouch: 16384 pages, each a MEM_FAULT handled in the kernel (never seen by user space);
+    then with signals to the vCPU thread (RUN returns EINTR, exit INTR)."""
     r = boot_linux(request, "drv_memtouch")
     assert not r.fails() and r.rc == 0, r.tail()
     assert r.lines.count("guest: memtouch 16384 pages ok") == 2, r.tail()
-    prot, norm = r.runs()
+    prot, norm, intr = r.runs()
     for x in (prot, norm):
         assert x["exit"] == "SYSTEM_OFF" and int(x["mem_faults"]) >= 16384, x
         assert int(x["exits_user"]) < 200, x  # the faults stayed in the kernel
     assert int(prot["pages_donated"]) >= 16384 and prot["pages_pinned"] == "0", prot
     assert int(norm["pages_pinned"]) >= 16384 and int(norm["pages_donated"]) < 10, norm
-    assert r.lines.count("ok: core STATS and driver counters equal before and after") == 2, r.tail()
+    assert r.lines.count("ok: core STATS and driver counters equal before and after") == 3, r.tail()
+    # With SIGUSR1 every 2 ms: RUN returns EINTR with exit INTR, and the guest is none the worse.
+    assert intr["exit"] == "SYSTEM_OFF", intr
+    assert r.lines.count("run: last guest line: guest: memtouch 16384 pages ok") == 3, r.tail()
+    m = next((re.fullmatch(r"signals: sent=(\d+) intr_exits=(\d+) bad=(\d+)", line) for line in r.lines
+              if line.startswith("signals: ")), None)
+    assert m and int(m.group(2)) > 10 and m.group(3) == "0", r.tail()
 
 
 def test_driver_cycles_and_sigkill(request):

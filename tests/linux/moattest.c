@@ -5,9 +5,10 @@
  * driver's tests do not depend on moat-vmm.
  *
  *   moattest api                         API version, extensions, STATS
- *   moattest run [-p|-n] [-c CPUS] [-m MIB] [-x X0] [-s SPIMASK] [-f] [-q] GUEST
+ *   moattest run [-p|-n] [-c CPUS] [-m MIB] [-x X0] [-s SPIMASK] [-f] [-q] [-i] GUEST
  *                                        run /guests/GUEST.bin to SYSTEM_OFF (-p protected, the
- *                                        default; -n normal; -f fork while it runs)
+ *                                        default; -n normal; -f fork while it runs; -i signal
+ *                                        vCPU 0's thread every 2 ms)
  *   moattest cycles N                    N create/run/destroy cycles; STATS equal before/after
  *   moattest kill [-n]                   a child runs memtouch (protected; -n normal), SIGKILL mid-run;
  *                                        STATS equal
@@ -173,6 +174,8 @@ struct vm {
 	bool spi_dev; /* the vgic guest's device: raise/lower SPI 33 with IRQ_LINE */
 	bool regs_dev; /* the regs guest: GET/SET_REG during its MMIO read */
 	int get_errno, set_errno;
+	unsigned long intr_exits, intr_bad, signals_sent;
+	volatile bool done;
 	uint64_t x19, x20;
 	unsigned int raises, lowers, irq_errors;
 	int raise34_errno;
@@ -248,6 +251,12 @@ static void *vcpu_thread(void *arg)
 	for (;;) {
 		if (ioctl(v->fd, MOAT_VCPU_RUN, 0) < 0) {
 			if (errno == EINTR) {
+				/* A signal: RUN says so in the run page too, and the guest goes on at the next RUN. */
+				if (v->run->exit_reason == MOAT_EXIT_INTR) {
+					__atomic_add_fetch(&vm->intr_exits, 1, __ATOMIC_RELAXED);
+				} else {
+					__atomic_add_fetch(&vm->intr_bad, 1, __ATOMIC_RELAXED);
+				}
 				continue;
 			}
 			printf("vcpu%d: RUN failed: %s (core error %d)\n", v->index, strerror(errno),
@@ -366,6 +375,26 @@ static int vm_build(struct vm *vm, int dev, bool protected, unsigned int nr_vcpu
 		return -errno;
 	}
 	return 0;
+}
+
+static void on_sigusr1(int sig)
+{
+	(void)sig;
+}
+
+/* -i: SIGUSR1 (no SA_RESTART) to vCPU 0's thread every 2 ms while the guest runs. */
+static void *interrupter(void *arg)
+{
+	struct vm *vm = arg;
+
+	while (!vm->done) {
+		usleep(2000);
+		if (!vm->done) {
+			pthread_kill(vm->vcpus[0].thread, SIGUSR1);
+			vm->signals_sent++;
+		}
+	}
+	return NULL;
 }
 
 static void vm_run(struct vm *vm)
@@ -516,7 +545,7 @@ static int cmd_api(void)
 
 static int cmd_run(int argc, char **argv)
 {
-	bool protected = true, do_fork = false, quiet = false;
+	bool protected = true, do_fork = false, quiet = false, interrupt = false;
 	unsigned int cpus = 1;
 	uint64_t mib = 0, x0 = 0;
 	struct moat_vm_stats vs;
@@ -526,7 +555,7 @@ static int cmd_run(int argc, char **argv)
 	int opt, dev;
 	const char *guest;
 
-	while ((opt = getopt(argc, argv, "pnc:m:x:s:fq")) != -1) {
+	while ((opt = getopt(argc, argv, "pnc:m:x:s:fqi")) != -1) {
 		switch (opt) {
 		case 'p': protected = true; break;
 		case 'n': protected = false; break;
@@ -536,6 +565,7 @@ static int cmd_run(int argc, char **argv)
 		case 's': build_spi_mask = strtoull(optarg, NULL, 0); break;
 		case 'f': do_fork = true; break;
 		case 'q': quiet = true; break;
+		case 'i': interrupt = true; break;
 		default: return 2;
 		}
 	}
@@ -586,6 +616,23 @@ static int cmd_run(int argc, char **argv)
 		for (unsigned int i = 0; i < cpus; i++) {
 			pthread_join(vm.vcpus[i].thread, NULL);
 		}
+	} else if (interrupt) {
+		struct sigaction sa = { .sa_handler = on_sigusr1 }; /* no SA_RESTART: RUN returns EINTR */
+		pthread_t irq_thread;
+
+		sigaction(SIGUSR1, &sa, NULL);
+		for (unsigned int i = 0; i < cpus; i++) {
+			pthread_create(&vm.vcpus[i].thread, NULL, vcpu_thread, &vm.vcpus[i]);
+		}
+		pthread_create(&irq_thread, NULL, interrupter, &vm);
+		for (unsigned int i = 0; i < cpus; i++) {
+			pthread_join(vm.vcpus[i].thread, NULL);
+		}
+		vm.done = true;
+		pthread_join(irq_thread, NULL);
+		printf("signals: sent=%lu intr_exits=%lu bad=%lu\n", vm.signals_sent, vm.intr_exits, vm.intr_bad);
+		check(vm.intr_exits > 10 && !vm.intr_bad, "RUN returned EINTR with exit INTR on signals (%lu times)",
+		      vm.intr_exits);
 	} else {
 		vm_run(&vm);
 	}
@@ -595,6 +642,7 @@ static int cmd_run(int argc, char **argv)
 	       " wfi_sleeps=%" PRIu64 " kicks=%" PRIu64 "\n",
 	       exit_name(vm.vcpus[0].last_exit), now_s() - t0, vm.lines, vm.mmio_exits, vm.guest_faults, vs.mem_faults,
 	       vs.exits_user, vs.pages_donated, vs.pages_pinned, vs.pages_core, vs.wfi_sleeps, vs.kicks);
+	printf("run: last guest line: %s\n", vm.last_line);
 	check(vm.vcpus[0].last_exit == MOAT_EXIT_SYSTEM_OFF, "vcpu0 ended with SYSTEM_OFF");
 	for (unsigned int i = 1; i < cpus; i++) {
 		check(vm.vcpus[i].last_exit == MOAT_EXIT_SYSTEM_OFF, "vcpu%u's RUN returned SYSTEM_OFF too", i);
