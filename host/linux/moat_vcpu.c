@@ -172,13 +172,17 @@ static long vcpu_run(struct moat_vcpu *vcpu)
 			}
 			continue;
 		}
-		case MOAT_EXIT_MMIO:
+		case MOAT_EXIT_MMIO: {
+			/* Decided from the core's page: the user page can change under us (other threads). */
+			u32 is_write = READ_ONCE(crun->u.mmio.is_write);
+
 			urun->u.mmio.ipa = READ_ONCE(crun->u.mmio.ipa);
 			urun->u.mmio.size = READ_ONCE(crun->u.mmio.size);
-			urun->u.mmio.is_write = READ_ONCE(crun->u.mmio.is_write);
-			urun->u.mmio.data = urun->u.mmio.is_write ? READ_ONCE(crun->u.mmio.value) : 0;
-			vcpu->mmio_read_pending = !urun->u.mmio.is_write;
+			urun->u.mmio.is_write = is_write;
+			urun->u.mmio.data = is_write ? READ_ONCE(crun->u.mmio.value) : 0;
+			vcpu->mmio_read_pending = !is_write;
 			break;
+		}
 		case MOAT_EXIT_GUEST_FAULT:
 			urun->u.guest_fault.ipa = READ_ONCE(crun->u.guest_fault.ipa);
 			break;
