@@ -17,6 +17,10 @@ from pathlib import Path
 
 import pytest
 
+# Pinned to the baseline model through a "cpu" parameter, so the second pass of
+# scripts/run-integration.sh (another CPU model) deselects these instead of booting the same twice.
+pytestmark = pytest.mark.parametrize("cpu", ["cortex-a72"])
+
 ROOT = Path(__file__).resolve().parents[2]
 LOG_DIR = ROOT / "build" / "test-logs"
 INITRAMFS = ROOT / "build" / "linux" / "host-initramfs.cpio"
@@ -48,10 +52,10 @@ class LinuxRun:
         return "\n".join(self.console[-n:])
 
 
-def boot_linux(request, name: str, smp: int = 2, timeout: int = 240, oops_ok: bool = False,
+def boot_linux(request, cpu: str, name: str, smp: int = 2, timeout: int = 240, oops_ok: bool = False,
                report: bool = True) -> LinuxRun:
     assert INITRAMFS.exists(), "no host initramfs: run 'make -j2 && make linux' first"
-    cmd = [str(ROOT / "tools" / "run-linux.sh"), "--run", name, "--smp", str(smp), "--cpu", "cortex-a72",
+    cmd = [str(ROOT / "tools" / "run-linux.sh"), "--run", name, "--smp", str(smp), "--cpu", cpu,
            "--timeout", str(timeout)]
     start = time.monotonic()
     proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout + 30)
@@ -69,8 +73,8 @@ def boot_linux(request, name: str, smp: int = 2, timeout: int = 240, oops_ok: bo
     return run
 
 
-def test_driver_api(request):
-    r = boot_linux(request, "drv_api")
+def test_driver_api(request, cpu):
+    r = boot_linux(request, cpu, "drv_api")
     assert not r.fails() and r.rc == 0, r.tail()
     for line in ["ok: /dev/moat is a char device with mode 0600", "ok: GET_API_VERSION = 1",
                  "ok: CAP_VM_NORMAL = 1", "ok: CAP_VM_PROTECTED = 1", "ok: CAP_CORE_ABI = 0x10001",
@@ -91,9 +95,9 @@ def test_driver_api(request):
 
 
 @pytest.mark.parametrize("smp", [2, 4])
-def test_driver_guests(request, smp):
+def test_driver_guests(request, cpu, smp):
     """hello and regs (1 vCPU) and smp (2 vCPUs, one thread each), protected and normal, to SYSTEM_OFF."""
-    r = boot_linux(request, "drv_guests", smp=smp)
+    r = boot_linux(request, cpu, "drv_guests", smp=smp)
     assert r.has(f"cpus={smp}"), r.tail()
     assert not r.fails() and r.rc == 0, r.tail()
     hello = ["guest: hello from a moat VM", "guest: PSCI version 0x10001", "guest: SMCCC version 0x10001"]
@@ -129,10 +133,10 @@ def test_driver_guests(request, smp):
     assert r.has("ok: GET_REG read the guest's live x19/x20, SET_REG wrote x21"), r.tail()
 
 
-def test_driver_demand_paging(request):
+def test_driver_demand_paging(request, cpu):
     """memtouch: 16384 pages, each a MEM_FAULT handled in the kernel (never seen by user space);
     then with signals to the vCPU thread (RUN returns EINTR, exit INTR)."""
-    r = boot_linux(request, "drv_memtouch")
+    r = boot_linux(request, cpu, "drv_memtouch")
     assert not r.fails() and r.rc == 0, r.tail()
     assert r.lines.count("guest: memtouch 16384 pages ok") == 2, r.tail()
     prot, norm, intr = r.runs()
@@ -150,9 +154,9 @@ def test_driver_demand_paging(request):
     assert m and int(m.group(2)) > 10 and m.group(3) == "0", r.tail()
 
 
-def test_driver_cycles_and_sigkill(request):
+def test_driver_cycles_and_sigkill(request, cpu):
     """100 create/run/destroy cycles, then SIGKILL of a VMM mid-run: no page leaks."""
-    r = boot_linux(request, "drv_cycles", timeout=300)
+    r = boot_linux(request, cpu, "drv_cycles", timeout=300)
     assert not r.fails() and r.rc == 0, r.tail()
     assert r.has("ok: 100 of 100 cycles ran hello to SYSTEM_OFF"), r.tail()
     assert r.has("ok: core STATS and driver counters equal after 100 cycles"), r.tail()
@@ -171,9 +175,9 @@ def test_driver_cycles_and_sigkill(request):
     assert "check=0 driver vms=0 held=0 leaked=0" in before and "scrub=0" in before, before
 
 
-def test_driver_isolation(request):
+def test_driver_isolation(request, cpu):
     """fork() while the guest runs; the VMM's own memory never holds a protected guest's secret."""
-    r = boot_linux(request, "drv_isolation")
+    r = boot_linux(request, cpu, "drv_isolation")
     assert not r.fails() and r.rc == 0, r.tail()
     assert r.lines.count("ok: forked child: its VM ioctl got EIO (status 0x0)") == 2, r.tail()
     assert r.lines.count("guest: canary intact") == 2, r.tail()
@@ -186,23 +190,23 @@ def test_driver_isolation(request):
     assert [x["exit"] for x in runs] == ["SYSTEM_OFF"] * 4, runs
 
 
-def test_driver_reboot_notifier(request):
+def test_driver_reboot_notifier(request, cpu):
     """Power-off with a protected guest running: the notifier stops it and reclaims every page.
     The core's own log line is the witness: the kernel's last printk lines before power-off may
     never reach the console, and the core's and the kernel's output share the UART (they can
     interleave mid-line, so look for the words, not whole lines). Before the notifier stopped the
     vCPUs first, VM_DESTROY answered BUSY and the core never logged a destroy."""
-    r = boot_linux(request, "drv_reboot", report=False)
+    r = boot_linux(request, cpu, "drv_reboot", report=False)
     assert r.rc == 0, r.tail()
     after = r.output[r.output.index("MOAT-RUN-END: drv_reboot rc=0"):]
     assert re.search(r"vm0 destroyed: its pages wai", after), r.tail()
     assert "VM_DESTROY failed" not in r.output and "leaked" not in r.output, r.tail()
 
 
-def test_driver_linear_map_read_refused(request):
+def test_driver_linear_map_read_refused(request, cpu):
     """A host module reads a protected guest's page through the linear map: external abort, the
     core names page and owner, the kernel Oopses only that task; host and guest live on."""
-    r = boot_linux(request, "drv_peek", oops_ok=True)
+    r = boot_linux(request, cpu, "drv_peek", oops_ok=True)
     assert not r.fails() and r.rc == 0, r.tail(120)
     # The module's, the core's and the kernel's lines are on the console (nothing else prints then).
     m = re.search(r"moat_peek: reading PA (0x[0-9a-f]+) \(guest IPA 0x40000000\)", r.output)
@@ -218,12 +222,12 @@ def test_driver_linear_map_read_refused(request):
     assert r.has("drv_peek: host alive after the Oops"), r.tail(120)
 
 
-def test_driver_interrupts(request):
+def test_driver_interrupts(request, cpu):
     """mvcpu: four vCPUs on four host CPUs, one thread each: spinlock, 120 SGIs (KICK exits: the driver
     wakes or IPIs the target) and 100 ticks of a 1 ms guest timer; vgic: IRQ_LINE from the VMM. The ticks need the GIC maintenance
     interrupt enabled on the host (moat.ko requests PPI 25): without it each tick's EOI waited for a
     host tick (measured: elapsed_ms=466 for the 105 ms of ticks, late=99)."""
-    r = boot_linux(request, "drv_mvcpu", smp=4)
+    r = boot_linux(request, cpu, "drv_mvcpu", smp=4)
     assert not r.fails() and r.rc == 0, r.tail()
     assert re.search(r"misc moat: core ABI 1\.1, .*maintenance IRQ [1-9]", r.output), r.tail()
     for want in ("guest: mvcpu counter=8000 expected=8000",
@@ -247,11 +251,11 @@ def test_driver_interrupts(request):
         assert r.lines.count(want) == 2, f"{want!r}:\n{r.tail()}"
 
 
-def test_driver_memcg(request):
+def test_driver_memcg(request, cpu):
     """A protected guest's pages are charged to the VMM's memory cgroup (GFP_KERNEL_ACCOUNT): a VMM
     limited to 32 MiB that demand-pages 64 MiB into its guest is OOM-killed in its cgroup, and every
     page comes back. With unaccounted allocations it would run to SYSTEM_OFF."""
-    r = boot_linux(request, "drv_memcg")
+    r = boot_linux(request, cpu, "drv_memcg")
     assert not r.fails() and r.rc == 0, r.tail()
     m = next((re.fullmatch(r"memcg: child status (0x[0-9a-f]+), oom_kill (\d+), max (\d+)", line)
               for line in r.lines if line.startswith("memcg: ")), None)
