@@ -1,10 +1,15 @@
 # moat — one Makefile for the core, the test host, guests and every test suite.
 #
 #   make            build/moat.bin, build/moat.elf, the test host and test images
-#   make run        install missing packages, build, boot the demo in QEMU
-#   make test       install missing packages, build, run every suite, one summary line
+#   make run        the whole chain: install missing packages, build, fetch Debian's arm64 kernel
+#                   (make linux, cached), boot moat -> the test host's demo, then moat -> Debian's
+#                   kernel as the host running /tests/demo.sh (tools/run-chain.sh)
+#   make run-testhost   only the bare-metal test host's demo (tools/run-demo.sh)
+#   make linux      Debian's kernel + the host initramfs (mk/linux.mk)
+#   make test       install missing packages, build, make linux, run every suite, one summary line
 #   make unit       host-native cmocka tests (ARCH=fake, ASan + UBSan)
-#   make bench      deterministic instruction counts under QEMU -icount
+#   make bench      deterministic instruction counts under QEMU -icount, and the Linux host's
+#                   boot time under moat against bare QEMU
 #
 # ARCH=arm64 (default) builds the EL2 image with CROSS_COMPILE; ARCH=fake builds
 # the generic core natively (unit tests, fuzzer) against core/arch/fake.
@@ -43,12 +48,12 @@ CORE_GENERIC := core/boot.c core/log.c core/fmt.c core/fdt.c core/fdt_write.c co
 		core/pagedb.c core/host_s2.c core/host_fault.c core/psci.c core/host_call.c \
 		core/inject.c core/parse.c core/sha256.c core/mem.c core/memcache.c core/vm.c core/vcpu.c \
 		core/hc_vm.c core/hc_vcpu.c core/hc_mem.c core/hc_diag.c core/cpu_power.c \
-		core/guest_exit.c core/guest_call.c core/guest_mem.c core/guest_psci.c core/invariants.c core/host_mmio.c core/host_pmu.c core/guest_pmu.c core/idregs.c core/guest_refuse.c \
+		core/guest_exit.c core/guest_call.c core/guest_mem.c core/guest_psci.c core/invariants.c core/host_mmio.c core/host_pmu.c core/guest_pmu.c core/guest_debug.c core/idregs.c core/guest_refuse.c \
 		core/host_timer.c core/vgic.c core/hc_irq.c
 CORE_ARM64 := core/arch/arm64/head.S core/arch/arm64/vectors.S core/arch/arm64/exception.c \
 	      core/arch/arm64/mmu.c core/arch/arm64/cpu.c core/arch/arm64/uart_pl011.c core/lib.c \
 	      core/arch/arm64/guest.c core/arch/arm64/switch.S core/arch/arm64/fpsimd.S core/arch/arm64/device.c \
-	      core/arch/arm64/pmu.c core/arch/arm64/timer.c
+	      core/arch/arm64/pmu.c core/arch/arm64/timer.c core/arch/arm64/debug.c
 CORE_LDS := $(B)/core/moat.lds
 CORE_CFLAGS := $(BARE_CFLAGS) -Icore/include -Icore/arch/arm64/include -I$(B)/include -DMOAT_EL2
 
@@ -136,6 +141,26 @@ IMAGES := $(B)/moat.bin $(B)/moat.elf $(B)/moat-panictest.bin $(B)/moat-poison.b
 # ---------------------------------------------------------------- Linux host chain
 include mk/linux.mk
 
+# ---------------------------------------------------------------- Linux test guest (make linux-guest)
+# Debian's stock arm64 kernel as a guest of the test host's VMM (tests/integration/test_linux_guest.py):
+# its initramfs (busybox + /init, tools/mkinitramfs.py) and one DTB per vCPU count (guest/linux/guest.dts
+# through cpp). The kernel Image and busybox come from Debian's archive through scripts/linux-deps.sh
+# (cached; the first run fetches about 60 MB), so only this target and the tests that need it touch the
+# network, never `make all`. $(LINUX_VARS) holds the script's variables (LINUX_IMAGE, BUSYBOX, ...).
+LG := $(B)/linux-guest
+LG_CPUS := 1 2
+LG_DTBS := $(patsubst %,$(LG)/guest-%cpu.dtb,$(LG_CPUS))
+
+$(LG)/initramfs.cpio: tools/mkinitramfs.py guest/linux/init.sh $(LINUX_VARS)
+	@mkdir -p $(dir $@)
+	$(call msg,CPIO,$@)$(PYTHON) tools/mkinitramfs.py --busybox $(BUSYBOX) --init guest/linux/init.sh -o $@
+# The DTB names the initramfs's end, so it depends on the archive's size.
+$(LG)/guest-%cpu.dtb: guest/linux/guest.dts guest/linux/layout.h $(LG)/initramfs.cpio
+	$(call msg,DTC,$@)size=$$(stat -c %s $(LG)/initramfs.cpio); \
+	cpp -nostdinc -undef -x assembler-with-cpp -P -Iguest/linux -DNR_CPUS=$* \
+		-DINITRD_SIZE=$$size $< | dtc -q -I dts -O dtb -o $@ -
+linux-guest: $(LG)/initramfs.cpio $(LG_DTBS)
+
 # ---------------------------------------------------------------- host-native (ARCH=fake)
 FAKE_CFLAGS := -std=gnu11 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	       -fno-omit-frame-pointer $(WARNINGS) -Iinclude -Icore/include -Icore/arch/fake -Itests/common \
@@ -153,7 +178,7 @@ $(B)/unit/%: tests/unit/%.c $(patsubst %,$(B)/fake/%.o,$(FAKE_GENERIC) $(TEST_CO
 	$(call msg,HOSTCC,$@)$(HOSTCC) $(FAKE_CFLAGS) $^ -lcmocka $(if $(filter test_fdt,$*),-lfdt) -o $@
 
 # ---------------------------------------------------------------- top-level targets
-.PHONY: all deps run test unit integration bench clean format
+.PHONY: all deps run run-testhost test unit integration bench clean format linux-guest
 .DEFAULT_GOAL := all
 
 ifeq ($(ARCH),fake)
@@ -165,7 +190,11 @@ endif
 deps:
 	@scripts/deps.sh
 
-run: deps
+# The chain's first step installs only what it needs (scripts/deps.sh run).
+run:
+	@tools/run-chain.sh
+
+run-testhost: deps
 	@$(MAKE) --no-print-directory all
 	@tools/run-demo.sh
 
@@ -173,15 +202,18 @@ unit: $(UNIT_TESTS)
 	@scripts/run-unit.sh $(UNIT_TESTS)
 
 integration: $(IMAGES)
+	@$(MAKE) --no-print-directory linux
 	@$(PYTHON) -m pytest tests/integration
 
 test: deps
 	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory linux
 	@$(MAKE) --no-print-directory ARCH=fake all
 	@scripts/run-all-tests.sh
 
 bench: deps
 	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory linux
 	@tools/bench.sh
 
 format:
