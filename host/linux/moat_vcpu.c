@@ -149,11 +149,18 @@ static long vcpu_run(struct moat_vcpu *vcpu)
 			/* Taken already (local_irq_enable above); let the scheduler in. */
 			cond_resched();
 			continue;
-		case MOAT_EXIT_WFI:
-			if (!atomic_read(&vcpu->wake)) {
-				wfi_sleep(vcpu, READ_ONCE(crun->u.wfi.deadline));
+		case MOAT_EXIT_WFI: {
+			u64 deadline = READ_ONCE(crun->u.wfi.deadline);
+
+			/* Deadline 0: a WFE, "runnable now" (an event no interrupt announces, such as another
+			 * vCPU's unlock): never parked, only a chance for other threads to run first. */
+			if (!deadline) {
+				cond_resched();
+			} else if (!atomic_read(&vcpu->wake)) {
+				wfi_sleep(vcpu, deadline);
 			}
 			continue;
+		}
 		case MOAT_EXIT_VCPU_ON:
 			moat_vm_wake_vcpu(vm, (u32)READ_ONCE(crun->u.vcpu_on.index), false);
 			continue;

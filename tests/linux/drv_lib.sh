@@ -5,8 +5,13 @@ out=/tmp/drv.out
 : >$out
 echo "cpus=$(grep -c ^processor /proc/cpuinfo)" >>$out
 t() { moattest "$@" >>$out 2>&1 || rc=1; }
+# /init sends kernel messages to the log only (dmesg -n 1): the tests read the module's, the OOM
+# killer's and an Oops's lines from this copy of it.
 drv_report() {
 	echo "=== moattest begin ==="
 	cat $out
 	echo "=== moattest end ==="
+	echo "=== dmesg begin ==="
+	dmesg
+	echo "=== dmesg end ==="
 }
