@@ -271,7 +271,8 @@ static void *vcpu_thread(void *arg)
 			if (v->run->u.mmio.is_write) {
 				if (v->run->u.mmio.ipa == UART) {
 					console_putc(v, (char)v->run->u.mmio.data);
-				} else if (vm->spi_dev && v->run->u.mmio.ipa >= DEV_RAISE && v->run->u.mmio.ipa <= DEV_ACK) {
+				} else if (vm->spi_dev && (v->run->u.mmio.ipa == DEV_RAISE ||
+							   v->run->u.mmio.ipa == DEV_ACK)) {
 					spi_dev_write(vm, v->run->u.mmio.ipa, v->run->u.mmio.data);
 				} else if (v->run->u.mmio.ipa == CHECKPOINT && vm->on_checkpoint) {
 					vm->checkpoints++;
@@ -662,7 +663,8 @@ static int cmd_run(int argc, char **argv)
 	if (vm.spi_dev) {
 		printf("spi-dev: raises=%u lowers=%u errors=%u raise34=%s\n", vm.raises, vm.lowers, vm.irq_errors,
 		       strerror(vm.raise34_errno));
-		check(vm.raises == 3 && vm.lowers == 3 && !vm.irq_errors, "IRQ_LINE raised and lowered SPI 33 three times");
+		check(vm.raises == 3 && vm.lowers == 3 && !vm.irq_errors,
+		      "IRQ_LINE raised and lowered SPI 33 three times");
 		check(vm.raise34_errno == EPERM, "IRQ_LINE of SPI 34 (not in spi_mask) -> EPERM");
 	}
 	if (vm.on_checkpoint) {
