@@ -50,6 +50,18 @@
 #define MOAT_CAP_IRQ_LINE 6	   /* 1 if MOAT_IRQ_LINE works (core ABI >= 1.1) */
 #define MOAT_CAP_MAX_MEM_SIZE 7	   /* largest guest RAM in bytes the driver accepts */
 
+/* Root only (CAP_SYS_ADMIN): the core's MOAT_FN_STATS and MOAT_FN_CHECK plus the driver's own page
+ * counters, for tests that check nothing leaked (values equal before and after). */
+struct moat_stats {
+	uint64_t core[3][3];   /* core[which][i] = MOAT_FN_STATS(which) x(i + 1), MOAT_STATS_* */
+	uint64_t core_check;   /* MOAT_FN_CHECK x1: invariant violations the core found (0 expected) */
+	uint64_t vms;	       /* VMs the driver has in the core */
+	uint64_t pages_held;   /* pages the driver gave away (core, VMs, run pages) or pinned, all VMs */
+	uint64_t pages_leaked; /* pages the core would not give back, since load (never freed) */
+	uint64_t reserved[4];
+};
+#define MOAT_GET_STATS _IOR(MOAT_IOCTL_MAGIC, 0x04, struct moat_stats)
+
 /* ---- VM fd ---- */
 
 struct moat_vm_config {
@@ -106,7 +118,9 @@ struct moat_vm_stats {
 	uint64_t pages_leaked;	  /* pages the core would not give back (kept off the allocator) */
 	uint64_t mem_faults;	  /* demand-paging exits handled in the kernel */
 	uint64_t exits_user;	  /* RUN returns to user space */
-	uint64_t reserved[3];
+	uint64_t pages_pinned;	  /* normal VMs: VMM pages pinned and lent to the VM (SHARE_VM) */
+	uint64_t wfi_sleeps;	  /* WFI exits the driver slept on */
+	uint64_t kicks;		  /* vCPUs woken or IPI'd for an SGI, IRQ_LINE or VCPU_ON */
 };
 #define MOAT_VM_GET_STATS _IOR(MOAT_IOCTL_MAGIC, 0x17, struct moat_vm_stats)
 
