@@ -8,7 +8,8 @@
  *    the driver pins. Images are written straight into it, as a KVM VMM does; LOAD_IMAGE would only
  *    copy the same bytes through the kernel.
  * Integer ioctl arguments are passed as unsigned long: the kernel reads the whole register, and an
- * int vararg leaves the upper half of x2 unspecified on arm64.
+ * int vararg leaves the upper half of x2 unspecified on arm64. Calls without an argument pass 0, which
+ * the driver requires.
  * Thread-safety: create/load/finalize run on the main thread before the vCPU threads start; run and
  * mmio_complete touch only their own vCPU; irq_line is one ioctl on the VM fd, safe from any thread.
  */
@@ -55,7 +56,7 @@ static const char *core_error_name(long e)
 static int fail(struct backend *b, const char *what)
 {
 	int err = errno;
-	long core = b->vm_fd >= 0 ? ioctl(b->vm_fd, MOAT_VM_LAST_ERROR) : 0;
+	long core = b->vm_fd >= 0 ? ioctl(b->vm_fd, MOAT_VM_LAST_ERROR, 0UL) : 0;
 
 	/* LAST_ERROR answers -(enum moat_error): a positive number, or -1 with errno set if the driver
 	 * passed it up as an error instead. Either way it becomes the core's negative code again. */
@@ -92,14 +93,17 @@ static int moat_open(struct backend **out, struct backend_limits *lim)
 	if (b->sys_fd < 0) {
 		return fail(b, "open /dev/moat (is moat.ko loaded, and moat running below this kernel?)");
 	}
-	v = ioctl(b->sys_fd, MOAT_GET_API_VERSION);
+	v = ioctl(b->sys_fd, MOAT_GET_API_VERSION, 0UL);
+	if (v < 0) {
+		return fail(b, "MOAT_GET_API_VERSION");
+	}
 	if (v != MOAT_DRIVER_API_VERSION) {
 		errno = EPROTO;
 		snprintf(b->error, sizeof(b->error), "/dev/moat speaks API version %d, this VMM %d", v,
 			 MOAT_DRIVER_API_VERSION);
 		return -EPROTO;
 	}
-	b->run_size = ioctl(b->sys_fd, MOAT_GET_VCPU_MMAP_SIZE);
+	b->run_size = ioctl(b->sys_fd, MOAT_GET_VCPU_MMAP_SIZE, 0UL);
 	if (b->run_size < (long)sizeof(struct moat_vcpu_run)) {
 		return fail(b, "MOAT_GET_VCPU_MMAP_SIZE");
 	}
@@ -220,7 +224,7 @@ static int moat_run(struct backend_vcpu *v, struct backend_exit *e)
 	struct moat_vcpu_run *run = v->run;
 
 	memset(e, 0, sizeof(*e));
-	if (ioctl(v->fd, MOAT_VCPU_RUN) != 0) {
+	if (ioctl(v->fd, MOAT_VCPU_RUN, 0UL) != 0) {
 		if (errno == EINTR) {
 			e->kind = BACKEND_EXIT_AGAIN;
 			return 0;

@@ -33,6 +33,7 @@
 #include "pl011.h"
 #include "vmm.h"
 
+#define GUEST_FAULTS_SHOWN 8 /* a guest faulting in a loop must not flood stderr */
 #define STOP_TRIES 500 /* x 10 ms: how long main keeps kicking a vCPU thread before exiting anyway */
 
 struct vmm {
@@ -46,6 +47,7 @@ struct vmm {
 	struct pl011 uart;
 	atomic_int status; /* -1 until the first vCPU thread (or main) decides how the VM ended */
 	atomic_bool stopping;
+	atomic_uint guest_faults; /* GUEST_FAULT exits seen: if any, the exit status is VMM_EXIT_GUEST_FAULT */
 };
 
 static struct vmm vmm = { .status = -1 };
@@ -54,8 +56,9 @@ static bool tty_raw;
 
 /* ---- files ---- */
 
-/* Reads a whole regular file of at most max bytes. Prints why not and returns NULL on failure. */
-static uint8_t *read_file(const char *what, const char *path, uint64_t max, size_t *len)
+/* Reads a whole regular file of at most max bytes (what the limit is: limit_name). Prints why not and
+ * returns NULL on failure. */
+static uint8_t *read_file(const char *what, const char *path, uint64_t max, const char *limit_name, size_t *len)
 {
 	struct stat st;
 	uint8_t *buf;
@@ -71,8 +74,11 @@ static uint8_t *read_file(const char *what, const char *path, uint64_t max, size
 		goto fail;
 	}
 	if ((uint64_t)st.st_size > max) {
-		fprintf(stderr, "moat-vmm: %s '%s': %lld bytes, larger than guest RAM (%llu bytes; see --mem)\n", what,
-			path, (long long)st.st_size, (unsigned long long)max);
+		fprintf(stderr, "moat-vmm: %s '%s': %lld bytes, larger than %s (%llu bytes)\n", what, path,
+			(long long)st.st_size, limit_name, (unsigned long long)max);
+		if (max != VMM_DTB_MAX) {
+			fprintf(stderr, "moat-vmm: give the VM more RAM with --mem\n");
+		}
 		goto fail;
 	}
 	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
@@ -121,7 +127,7 @@ static int read_guest_files(const struct vmm_args *a, struct guest_files *g)
 {
 	const char *why;
 
-	g->kernel = read_file("--kernel", a->kernel, a->mem_size, &g->kernel_len);
+	g->kernel = read_file("--kernel", a->kernel, a->mem_size, "guest RAM", &g->kernel_len);
 	if (g->kernel == NULL) {
 		return -1;
 	}
@@ -130,11 +136,17 @@ static int read_guest_files(const struct vmm_args *a, struct guest_files *g)
 		fprintf(stderr, "moat-vmm: --kernel '%s' %s\n", a->kernel, why);
 		return -1;
 	}
-	if (a->initrd && (g->initrd = read_file("--initrd", a->initrd, a->mem_size, &g->initrd_len)) == NULL) {
-		return -1;
+	if (a->initrd) {
+		g->initrd = read_file("--initrd", a->initrd, a->mem_size, "guest RAM", &g->initrd_len);
+		if (g->initrd == NULL) {
+			return -1;
+		}
 	}
-	if (a->dtb && (g->dtb_user = read_file("--dtb", a->dtb, VMM_DTB_MAX, &g->dtb_user_len)) == NULL) {
-		return -1;
+	if (a->dtb) {
+		g->dtb_user = read_file("--dtb", a->dtb, VMM_DTB_MAX, "a devicetree may be", &g->dtb_user_len);
+		if (g->dtb_user == NULL) {
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -265,6 +277,7 @@ static void finish(int status)
 static int handle_exit(struct backend_vcpu *v, unsigned int index, const struct backend_exit *e)
 {
 	uint64_t value;
+	unsigned int n;
 
 	switch (e->kind) {
 	case BACKEND_EXIT_MMIO:
@@ -279,11 +292,18 @@ static int handle_exit(struct backend_vcpu *v, unsigned int index, const struct 
 		fprintf(stderr, "moat-vmm: vCPU %u: the guest asked for a reset (PSCI SYSTEM_RESET)\n", index);
 		return VMM_EXIT_RESET;
 	case BACKEND_EXIT_GUEST_FAULT:
-		fprintf(stderr,
-			"moat-vmm: vCPU %u: guest fault at IPA 0x%llx: nothing backs it, or the access cannot be "
-			"emulated (the core injected an external abort); stopping the VM\n",
-			index, (unsigned long long)e->u.guest_fault.ipa);
-		return VMM_EXIT_GUEST_FAULT;
+		/* The guest has its abort already, as hardware would deliver it, and may well survive it
+		 * (a test guest expecting it, Linux killing one process): say so now, run on, and make the
+		 * exit status say so at the end. */
+		n = atomic_fetch_add(&vmm.guest_faults, 1) + 1;
+		if (n <= GUEST_FAULTS_SHOWN) {
+			fprintf(stderr,
+				"moat-vmm: vCPU %u: guest fault at IPA 0x%llx: no RAM or device there, or an access "
+				"the core cannot emulate; the guest got an external abort%s\n",
+				index, (unsigned long long)e->u.guest_fault.ipa,
+				n == GUEST_FAULTS_SHOWN ? " (further ones are only counted)" : "");
+		}
+		return 0;
 	case BACKEND_EXIT_AGAIN:
 		return 0;
 	}
@@ -309,7 +329,7 @@ static void *vcpu_thread(void *arg)
 			break;
 		}
 		status = handle_exit(v, index, &e);
-		if (e.kind != BACKEND_EXIT_MMIO && e.kind != BACKEND_EXIT_AGAIN) {
+		if (e.kind == BACKEND_EXIT_SYSTEM_OFF || e.kind == BACKEND_EXIT_SYSTEM_RESET) {
 			finish(status);
 			break;
 		}
@@ -451,7 +471,8 @@ static int run_vm(const struct vmm_args *a)
 {
 	sigset_t waited;
 	pthread_t input;
-	int sig;
+	int sig, status;
+	unsigned int n;
 
 	setup_signals(&waited);
 	vmm.main_thread = pthread_self();
@@ -475,14 +496,57 @@ static int run_vm(const struct vmm_args *a)
 	}
 	stop_vcpus();
 	pl011_close(&vmm.uart);
-	return atomic_load(&vmm.status);
+	status = atomic_load(&vmm.status);
+	/* A signal's status wins; otherwise a guest fault outranks how the guest then ended. */
+	n = atomic_load(&vmm.guest_faults);
+	if (n > GUEST_FAULTS_SHOWN) {
+		fprintf(stderr, "moat-vmm: %u guest faults in all\n", n);
+	}
+	if (status < 128 && status != VMM_EXIT_ERROR && n) {
+		return VMM_EXIT_GUEST_FAULT;
+	}
+	return status;
+}
+
+static void free_guest_files(struct guest_files *g)
+{
+	free(g->kernel);
+	free(g->initrd);
+	free(g->dtb_user);
+	free(g->dtb);
+	memset(g, 0, sizeof(*g));
+}
+
+/* Builds the VM on the backend, runs it to its end and tears it down; returns the exit status. */
+static int run(const struct vmm_args *a, struct guest_files *g)
+{
+	struct backend_limits lim = { 0 };
+	int r;
+
+	vmm.ops = &backend_moat;
+	if (vmm.ops->open(&vmm.be, &lim) != 0) {
+		fprintf(stderr, "moat-vmm: %s\n", vmm.ops->error(vmm.be));
+		vmm.ops->destroy(vmm.be);
+		return VMM_EXIT_ERROR;
+	}
+	r = check_limits(a, &lim);
+	if (r == 0 && (add_devices() != 0 || build_vm(a, g) != 0)) {
+		fprintf(stderr, "moat-vmm: %s\n", vmm.ops->error(vmm.be));
+		r = VMM_EXIT_ERROR;
+	}
+	free_guest_files(g); /* in guest RAM now (or never): a kernel's tens of MiB need not stay */
+	if (r == 0) {
+		r = run_vm(a);
+		mmio_report(&vmm.bus, stderr);
+	}
+	vmm.ops->destroy(vmm.be);
+	return r;
 }
 
 int main(int argc, char **argv)
 {
 	struct vmm_args a;
 	struct guest_files g;
-	struct backend_limits lim = { 0 };
 	int r = vmm_parse_args(argc, argv, &a);
 
 	if (r != 0) {
@@ -490,25 +554,12 @@ int main(int argc, char **argv)
 	}
 	memset(&g, 0, sizeof(g));
 	if (read_guest_files(&a, &g) != 0 || prepare_dtb(&a, &g) != 0) {
-		return VMM_EXIT_USAGE;
+		r = VMM_EXIT_USAGE;
+	} else if (a.dump_dtb) {
+		r = write_file(a.dump_dtb, g.dtb, fdt_totalsize(g.dtb)) == 0 ? 0 : VMM_EXIT_ERROR;
+	} else {
+		r = run(&a, &g);
 	}
-	if (a.dump_dtb) {
-		return write_file(a.dump_dtb, g.dtb, fdt_totalsize(g.dtb)) == 0 ? 0 : VMM_EXIT_ERROR;
-	}
-	vmm.ops = &backend_moat;
-	if (vmm.ops->open(&vmm.be, &lim) != 0) {
-		fprintf(stderr, "moat-vmm: %s\n", vmm.ops->error(vmm.be));
-		return VMM_EXIT_ERROR;
-	}
-	r = check_limits(&a, &lim);
-	if (r == 0 && (add_devices() != 0 || build_vm(&a, &g) != 0)) {
-		fprintf(stderr, "moat-vmm: %s\n", vmm.ops->error(vmm.be));
-		r = VMM_EXIT_ERROR;
-	}
-	if (r == 0) {
-		r = run_vm(&a);
-		mmio_report(&vmm.bus, stderr);
-	}
-	vmm.ops->destroy(vmm.be);
+	free_guest_files(&g);
 	return r;
 }

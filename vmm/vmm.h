@@ -27,7 +27,7 @@
 #define VMM_EXIT_ERROR 1       /* the VMM or the driver failed at run time */
 #define VMM_EXIT_USAGE 2       /* bad arguments, unreadable or unfitting files */
 #define VMM_EXIT_RESET 3       /* the guest called PSCI SYSTEM_RESET (the VMM does not restart it) */
-#define VMM_EXIT_GUEST_FAULT 4 /* the guest touched an address nothing backs (the core injected an abort) */
+#define VMM_EXIT_GUEST_FAULT 4 /* the guest ended (any way) after touching an address nothing backs */
 /* Terminated by SIGINT / SIGTERM / SIGHUP: 128 + the signal number, as a shell reports it. */
 
 #define VMM_KIB (1ULL << 10)
@@ -46,14 +46,16 @@
 #define VMM_UART_SPI 1 /* SPI 1 = INTID 33, as on QEMU virt */
 #define VMM_SPI_INTID(n) (32U + (n))
 /*
- * The MMIO window: everything from the GIC up to RAM. The core answers the GIC's IPAs itself even
- * inside the window (core/guest_exit.c checks vgic_owns_ipa before the window), so one window can
- * start at the GIC and still cover the UART, QEMU virt's other device slots (RTC, GPIO, virtio-mmio at
- * 0x0A000000) and the PCIe low MMIO hole; it ends where RAM starts, which VM_CREATE requires
- * (no overlap). Below 0x08000000 (QEMU's flash) is outside: an access there is a guest fault.
+ * The MMIO window: QEMU virt's device region, 0x08000000..0x10000000. The core answers the GIC's IPAs
+ * itself even inside the window (core/guest_exit.c checks vgic_owns_ipa before the window), so one
+ * window can start at the GIC and still cover the UART and QEMU virt's other device slots (RTC, GPIO,
+ * virtio-mmio at 0x0A000000). It stops where QEMU's PCIe hole begins: nothing here emulates PCI and the
+ * DTB has no PCI node, so an access from there up to RAM is a stray one, and a guest fault (an abort
+ * the guest sees, as on hardware with nothing decoding the address) says so better than a silent zero.
+ * The test host and the guests' own tests (guest/fault) assume the same window.
  */
 #define VMM_MMIO_BASE 0x08000000ULL
-#define VMM_MMIO_SIZE (VMM_RAM_BASE - VMM_MMIO_BASE)
+#define VMM_MMIO_SIZE 0x08000000ULL
 
 /* booting.rst: the DTB must not exceed 2 MiB; we keep it below RAM base + 512 MiB like older kernels require. */
 #define VMM_DTB_MAX (2 * VMM_MIB)
