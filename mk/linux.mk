@@ -49,6 +49,13 @@ $(LX)/bin/%: tests/linux/%.c $(wildcard include/moat/*.h)
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$@)$(LINUX_CROSS)gcc $(LINUX_USER_CFLAGS) $< -o $@
 
+# ---- a Linux guest for moat-vmm (tests/linux/vmm-linux.sh): Debian's same kernel Image and a tiny
+# busybox initramfs whose /init is tests/linux/guest/init.sh; both go to /guests in the host initramfs.
+$(LX)/guest-initramfs.cpio: tests/linux/guest/init.sh tools/mkinitramfs.py $(LINUX_VARS)
+	$(call msg,CPIO,$@)$(PYTHON) tools/mkinitramfs.py --busybox $(BUSYBOX) --init $< -o $@
+LINUX_GUEST_FILES := guests/Image=$(LINUX_IMAGE) guests/linux-initramfs.cpio=$(LX)/guest-initramfs.cpio
+LINUX_EXTRA_FILES += $(LINUX_GUEST_FILES)
+
 # ---- the host initramfs: busybox, the /init harness, the module, the VMM, test programs and
 # scripts, the bare-metal guest images. /init runs the script the kernel command line names
 # (moat.run=NAME runs /tests/NAME.sh; default /tests/demo.sh).
@@ -58,7 +65,8 @@ INITRAMFS_FILES = $(foreach f,$(wildcard $(LX)/*.ko),--file lib/moat/$(notdir $(
 	$(foreach f,$(wildcard tests/linux/*.sh),--file tests/$(notdir $(f))=$(f)) \
 	$(foreach f,$(GUEST_IMAGES),--file guests/$(notdir $(f))=$(f)) \
 	$(foreach f,$(LINUX_EXTRA_FILES),--file $(f))
-$(LX)/host-initramfs.cpio: kmod vmm $(LINUX_TEST_PROGS) $(GUEST_IMAGES) host/linux/init.sh tools/mkinitramfs.py \
+$(LX)/host-initramfs.cpio: kmod vmm $(LINUX_TEST_PROGS) $(GUEST_IMAGES) $(LX)/guest-initramfs.cpio \
+		host/linux/init.sh tools/mkinitramfs.py \
 		$(wildcard tests/linux/*.sh) $(LINUX_VARS)
 	$(call msg,CPIO,$@)$(PYTHON) tools/mkinitramfs.py --busybox $(BUSYBOX) --init host/linux/init.sh \
 		$(INITRAMFS_FILES) -o $@

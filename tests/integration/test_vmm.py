@@ -154,12 +154,13 @@ def test_vmm_deterministic_dtb(vmm, tmp_path):
     assert a.read_bytes() == b.read_bytes()
 
 
-def boot_linux_host(request, name: str, smp: int, cpu: str, timeout: int = 300) -> tuple[list[str], int | None]:
+def boot_linux_host(request, name: str, smp: int, cpu: str, timeout: int = 300,
+                    append: str = "") -> tuple[list[str], int | None]:
     """QEMU -> moat -> Debian's kernel, /init running tests/linux/NAME.sh; returns its lines and rc."""
     if not INITRAMFS.exists():
         pytest.fail("no host initramfs: run 'make -j2 && make linux' first")
     cmd = [str(ROOT / "tools" / "run-linux.sh"), "--run", name, "--smp", str(smp), "--cpu", cpu,
-           "--timeout", str(timeout)]
+           "--timeout", str(timeout), "--append", append]
     start = time.monotonic()
     proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout + 30)
     out = proc.stdout.decode(errors="replace")
@@ -190,3 +191,25 @@ def test_vmm_guests_on_linux_host(request, cpu):
                  "ok: too-many-cpus: exit status 2"]:
         assert want in lines, f"missing {want!r}:\n{tail}"
     assert any(line.startswith("ok: measurement printed, same twice: ") for line in lines), tail
+
+
+@pytest.mark.parametrize("cpu,smp,cases", [
+    ("cortex-a72", 2, "normal:1,protected:1,normal:2,protected:2"),
+    ("cortex-a72", 4, "protected:2,normal:1"),
+])
+def test_vmm_linux_guest(request, cpu, smp, cases):
+    """Debian's stock kernel as a guest of moat-vmm (tests/linux/vmm-linux.sh): boots to its marker on
+    1 and 2 vCPUs, protected and normal, reads a line typed on the VMM's stdin (PL011 RX interrupt) and
+    powers off (exit 0)."""
+    # the kernel hands an unknown NAME=VALUE of its command line to /init's environment
+    lines, rc = boot_linux_host(request, "vmm-linux", smp=smp, cpu=cpu, timeout=600,
+                                append=f"VMM_LINUX_CASES={cases}")
+    tail = "\n".join(lines[-80:])
+    fails = [line for line in lines if line.startswith("FAIL:")]
+    assert not fails and rc == 0, "\n".join(fails) + "\n" + tail
+    for case in cases.split(","):
+        kind, cpus = case.split(":")
+        name = f"linux-{kind}-{cpus}"
+        for want in [f"ok: {name}: exit status 0", f"ok: {name}: guest up on {cpus} CPU(s)",
+                     f"ok: {name}: console input reached the guest"]:
+            assert want in lines, f"missing {want!r}:\n{tail}"
