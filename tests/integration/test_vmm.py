@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 VMM = ROOT / "build" / "vmm-host" / "moat-vmm"
 HELLO = ROOT / "build" / "guest" / "hello.bin"
 INITRAMFS = ROOT / "build" / "linux" / "host-initramfs.cpio"
+# the same plus Debian's kernel and a guest initramfs in /guests (mk/linux.mk)
+INITRAMFS_LINUX = ROOT / "build" / "linux" / "host-initramfs-linux.cpio"
 LOG_DIR = ROOT / "build" / "test-logs"
 
 
@@ -154,13 +156,13 @@ def test_vmm_deterministic_dtb(vmm, tmp_path):
     assert a.read_bytes() == b.read_bytes()
 
 
-def boot_linux_host(request, name: str, smp: int, cpu: str, timeout: int = 300,
-                    append: str = "") -> tuple[list[str], int | None]:
+def boot_linux_host(request, name: str, smp: int, cpu: str, timeout: int = 300, append: str = "",
+                    initrd: Path = INITRAMFS) -> tuple[list[str], int | None]:
     """QEMU -> moat -> Debian's kernel, /init running tests/linux/NAME.sh; returns its lines and rc."""
-    if not INITRAMFS.exists():
-        pytest.fail("no host initramfs: run 'make -j2 && make linux' first")
+    if not initrd.exists():
+        pytest.fail(f"no {initrd.name}: run 'make -j2 && make linux' first")
     cmd = [str(ROOT / "tools" / "run-linux.sh"), "--run", name, "--smp", str(smp), "--cpu", cpu,
-           "--timeout", str(timeout), "--append", append]
+           "--timeout", str(timeout), "--append", append, "--initrd", str(initrd)]
     start = time.monotonic()
     proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout + 30)
     out = proc.stdout.decode(errors="replace")
@@ -203,7 +205,7 @@ def test_vmm_linux_guest(request, cpu, smp, cases):
     powers off (exit 0)."""
     # the kernel hands an unknown NAME=VALUE of its command line to /init's environment
     lines, rc = boot_linux_host(request, "vmm-linux", smp=smp, cpu=cpu, timeout=600,
-                                append=f"VMM_LINUX_CASES={cases}")
+                                append=f"VMM_LINUX_CASES={cases}", initrd=INITRAMFS_LINUX)
     tail = "\n".join(lines[-80:])
     fails = [line for line in lines if line.startswith("FAIL:")]
     assert not fails and rc == 0, "\n".join(fails) + "\n" + tail

@@ -1,8 +1,13 @@
-# Debian's stock arm64 kernel as a guest of moat-vmm inside the Linux host (tests/integration/test_vmm.py):
+# Debian's stock arm64 kernel as a guest of moat-vmm inside the Linux host (tests/integration/test_vmm.py;
+# needs the host initramfs with the Linux guest, build/linux/host-initramfs-linux.cpio):
 # protected and normal, 1 and 2 vCPUs, console over the emulated PL011 (output, and one line of input
 # through the RX interrupt), PSCI SYSTEM_OFF -> exit 0. The guest's initramfs is tests/linux/guest/init.sh.
 # VMM_LINUX_CASES (default all four; the kernel passes an unknown NAME=VALUE of the host's command line
 # to /init's environment) picks e.g. "normal:1,protected:2" for a shorter run.
+if [ ! -f /guests/Image ]; then
+	echo "FAIL: no /guests/Image: boot with --initrd build/linux/host-initramfs-linux.cpio"
+	exit 1
+fi
 rc=0
 ok() { echo "ok: $*"; }
 bad() { echo "FAIL: $*"; rc=1; }
