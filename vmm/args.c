@@ -13,7 +13,7 @@
 void vmm_usage(FILE *f)
 {
 	fputs("usage: moat-vmm run --kernel IMG [--initrd FILE] [--cmdline STRING] [--mem SIZE]\n"
-	      "                    [--cpus N] [--protected] [--dtb FILE] [--dump-dtb FILE]\n"
+	      "                    [--cpus N] [--protected] [--dtb FILE] [--dump-dtb FILE] [--backend moat|kvm]\n"
 	      "       moat-vmm --help\n"
 	      "\n"
 	      "Runs IMG (an arm64 Linux Image, or a raw binary entered at its first byte) in a moat VM on\n"
@@ -28,6 +28,7 @@ void vmm_usage(FILE *f)
 	      "                    the measurement is printed on stderr\n"
 	      "  --dtb FILE        use FILE instead of the generated devicetree (/chosen still set)\n"
 	      "  --dump-dtb FILE   write the devicetree the VM would get to FILE and exit (no VM)\n"
+	      "  --backend NAME    moat (default: /dev/moat) or kvm (/dev/kvm, normal VMs, for comparison)\n"
 	      "\n"
 	      "Exit status: 0 guest SYSTEM_OFF, 3 guest SYSTEM_RESET, 4 guest fault, 1 VMM or driver\n"
 	      "error, 2 bad arguments, 128+N killed by signal N. See docs/moat-vmm.md.\n",
@@ -118,7 +119,7 @@ static bool parse_cpus(const char *s, unsigned int *out)
 }
 
 enum { OPT_KERNEL = 'k', OPT_HELP = 'h', OPT_INITRD = 256, OPT_CMDLINE, OPT_MEM, OPT_CPUS, OPT_PROTECTED, OPT_DTB,
-       OPT_DUMP_DTB };
+       OPT_DUMP_DTB, OPT_BACKEND };
 
 static int parse_one(int opt, const char *val, struct vmm_args *a)
 {
@@ -140,6 +141,13 @@ static int parse_one(int opt, const char *val, struct vmm_args *a)
 		return 0;
 	case OPT_PROTECTED:
 		a->protected_vm = true;
+		return 0;
+	case OPT_BACKEND:
+		if (strcmp(val, "moat") != 0 && strcmp(val, "kvm") != 0) {
+			fprintf(stderr, "moat-vmm: --backend '%s': want moat or kvm\n", val);
+			return -1;
+		}
+		a->backend = val;
 		return 0;
 	case OPT_MEM:
 		if (!vmm_parse_size(val, &a->mem_size) || a->mem_size % VMM_PAGE_SIZE) {
@@ -175,6 +183,7 @@ int vmm_parse_args(int argc, char **argv, struct vmm_args *a)
 		{ "protected", no_argument, NULL, OPT_PROTECTED },
 		{ "dtb", required_argument, NULL, OPT_DTB },
 		{ "dump-dtb", required_argument, NULL, OPT_DUMP_DTB },
+		{ "backend", required_argument, NULL, OPT_BACKEND },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -183,6 +192,7 @@ int vmm_parse_args(int argc, char **argv, struct vmm_args *a)
 	memset(a, 0, sizeof(*a));
 	a->mem_size = VMM_DEFAULT_MEM;
 	a->cpus = 1;
+	a->backend = "moat";
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 			  strcmp(argv[1], "help") == 0)) {
 		vmm_usage(stdout);

@@ -1,8 +1,8 @@
 /*
  * The hypervisor interface moat-vmm runs on. Everything above it (loading, devicetree, devices, vCPU
  * threads, exit status) is the same whichever kernel runs the guest; below it, one file per kernel
- * API: backend_moat.c drives /dev/moat (moat.ko). A KVM backend (/dev/kvm) fits the same shape, so the
- * same VMM and guest can be measured on stock KVM side by side (DESIGN §13).
+ * API: backend_moat.c drives /dev/moat (moat.ko), backend_kvm.c drives /dev/kvm, so the same VMM and
+ * guest can be measured on stock KVM side by side (DESIGN §13).
  *
  * Call order: open, create_vm, load / set_boot / create_vcpu (any order), finalize, then run on each
  * vCPU from its own thread and irq_line from any thread, then destroy. Every call returns 0 or a
@@ -56,7 +56,8 @@ struct backend_limits {
 };
 
 struct backend_ops {
-	const char *name;
+	const char *name; /* as --backend names it */
+	const char *who;  /* who sets the limits, for messages: "the core", "KVM" */
 	/* Opens the kernel interface and reads its limits. */
 	int (*open)(struct backend **b, struct backend_limits *lim);
 	int (*create_vm)(struct backend *b, const struct backend_vm_spec *spec);
@@ -78,5 +79,6 @@ struct backend_ops {
 };
 
 extern const struct backend_ops backend_moat;
+extern const struct backend_ops backend_kvm; /* backend_kvm.c: arm64 hosts; elsewhere open() fails */
 
 #endif

@@ -306,6 +306,7 @@ static const char *moat_error(struct backend *b)
 
 const struct backend_ops backend_moat = {
 	.name = "moat",
+	.who = "the core",
 	.open = moat_open,
 	.create_vm = moat_create_vm,
 	.load = moat_load,

@@ -395,17 +395,17 @@ static void stop_vcpus(void)
 static int check_limits(const struct vmm_args *a, const struct backend_limits *lim)
 {
 	if (a->cpus > lim->max_vcpus) {
-		fprintf(stderr, "moat-vmm: --cpus %u: the core allows at most %u vCPUs per VM\n", a->cpus,
+		fprintf(stderr, "moat-vmm: --cpus %u: %s allows at most %u vCPUs per VM\n", a->cpus, vmm.ops->who,
 			lim->max_vcpus);
 		return VMM_EXIT_USAGE;
 	}
 	if (lim->max_mem && a->mem_size > lim->max_mem) {
-		fprintf(stderr, "moat-vmm: --mem: %llu bytes, the driver allows at most %llu\n",
-			(unsigned long long)a->mem_size, (unsigned long long)lim->max_mem);
+		fprintf(stderr, "moat-vmm: --mem: %llu bytes, %s allows at most %llu\n", (unsigned long long)a->mem_size,
+			vmm.ops->who, (unsigned long long)lim->max_mem);
 		return VMM_EXIT_USAGE;
 	}
 	if (a->protected_vm && !lim->protected_vm) {
-		fprintf(stderr, "moat-vmm: --protected: the core does not run protected VMs\n");
+		fprintf(stderr, "moat-vmm: --protected: %s does not run protected VMs\n", vmm.ops->who);
 		return VMM_EXIT_USAGE;
 	}
 	return 0;
@@ -523,7 +523,7 @@ static int run(const struct vmm_args *a, struct guest_files *g)
 	struct backend_limits lim = { 0 };
 	int r;
 
-	vmm.ops = &backend_moat;
+	vmm.ops = strcmp(a->backend, "kvm") == 0 ? &backend_kvm : &backend_moat;
 	if (vmm.ops->open(&vmm.be, &lim) != 0) {
 		fprintf(stderr, "moat-vmm: %s\n", vmm.ops->error(vmm.be));
 		vmm.ops->destroy(vmm.be);

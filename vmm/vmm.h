@@ -69,6 +69,7 @@ struct vmm_args {
 	const char *cmdline; /* NULL: none (empty bootargs) */
 	const char *dtb;     /* NULL: generate one */
 	const char *dump_dtb; /* non-NULL: write the DTB here and exit without running */
+	const char *backend;  /* "moat" (default) or "kvm" */
 	uint64_t mem_size;
 	unsigned int cpus;
 	bool protected_vm;

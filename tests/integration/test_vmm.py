@@ -157,12 +157,15 @@ def test_vmm_deterministic_dtb(vmm, tmp_path):
 
 
 def boot_linux_host(request, name: str, smp: int, cpu: str, timeout: int = 300, append: str = "",
-                    initrd: Path = INITRAMFS) -> tuple[list[str], int | None]:
-    """QEMU -> moat -> Debian's kernel, /init running tests/linux/NAME.sh; returns its lines and rc."""
+                    initrd: Path = INITRAMFS, kvm: bool = False) -> tuple[list[str], int | None]:
+    """QEMU -> moat -> Debian's kernel, /init running tests/linux/NAME.sh; returns its lines and rc.
+    kvm: no moat; the kernel boots at EL2 (QEMU's virtualization=on) and offers /dev/kvm."""
     if not initrd.exists():
         pytest.fail(f"no {initrd.name}: run 'make -j2 && make linux' first")
     cmd = [str(ROOT / "tools" / "run-linux.sh"), "--run", name, "--smp", str(smp), "--cpu", cpu,
            "--timeout", str(timeout), "--append", append, "--initrd", str(initrd)]
+    if kvm:
+        cmd += ["--bare", "--", "-M", "virt,virtualization=on"]
     start = time.monotonic()
     proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout + 30)
     out = proc.stdout.decode(errors="replace")
@@ -197,12 +200,12 @@ def test_vmm_guests_on_linux_host(request, cpu):
 
 @pytest.mark.parametrize("cpu,smp,cases", [
     ("cortex-a72", 2, "normal:1,protected:1,normal:2,protected:2"),
-    ("cortex-a72", 4, "protected:2,normal:1"),
+    ("cortex-a72", 4, "protected:2,normal:1,term:2"),
 ])
 def test_vmm_linux_guest(request, cpu, smp, cases):
     """Debian's stock kernel as a guest of moat-vmm (tests/linux/vmm-linux.sh): boots to its marker on
     1 and 2 vCPUs, protected and normal, reads a line typed on the VMM's stdin (PL011 RX interrupt) and
-    powers off (exit 0)."""
+    powers off (exit 0); "term" cases: SIGTERM to moat-vmm while the guest idles -> exit 143."""
     # the kernel hands an unknown NAME=VALUE of its command line to /init's environment
     lines, rc = boot_linux_host(request, "vmm-linux", smp=smp, cpu=cpu, timeout=600,
                                 append=f"VMM_LINUX_CASES={cases}", initrd=INITRAMFS_LINUX)
@@ -212,6 +215,28 @@ def test_vmm_linux_guest(request, cpu, smp, cases):
     for case in cases.split(","):
         kind, cpus = case.split(":")
         name = f"linux-{kind}-{cpus}"
-        for want in [f"ok: {name}: exit status 0", f"ok: {name}: guest up on {cpus} CPU(s)",
-                     f"ok: {name}: console input reached the guest"]:
+        wants = [f"ok: {name}: exit status 0", f"ok: {name}: guest up on {cpus} CPU(s)",
+                 f"ok: {name}: console input reached the guest"]
+        if kind == "term":
+            wants = [f"ok: {name}: exit status 143", f"ok: {name}: SIGTERM stopped the VM"]
+        for want in wants:
             assert want in lines, f"missing {want!r}:\n{tail}"
+
+
+@pytest.mark.parametrize("cpu", ["cortex-a72"])
+def test_vmm_kvm_backend(request, cpu):
+    """The KVM backend (--backend kvm) on Debian's kernel with KVM (no moat): hello's console and
+    SYSTEM_OFF, --protected refused (tests/linux/vmm-kvm.sh); Debian's kernel as a 2-vCPU guest
+    with console input (tests/linux/vmm-linux.sh, case kvm:2)."""
+    lines, rc = boot_linux_host(request, "vmm-kvm", smp=2, cpu=cpu, kvm=True)
+    tail = "\n".join(lines[-60:])
+    assert rc == 0 and not [line for line in lines if line.startswith("FAIL:")], tail
+    for want in ["ok: kvm-hello: exit status 0", "ok: kvm-hello: console", "ok: kvm: --protected refused"]:
+        assert want in lines, f"missing {want!r}:\n{tail}"
+    lines, rc = boot_linux_host(request, "vmm-linux", smp=2, cpu=cpu, timeout=600, append="VMM_LINUX_CASES=kvm:2",
+                                initrd=INITRAMFS_LINUX, kvm=True)
+    tail = "\n".join(lines[-60:])
+    assert rc == 0 and not [line for line in lines if line.startswith("FAIL:")], tail
+    for want in ["ok: linux-kvm-2: exit status 0", "ok: linux-kvm-2: guest up on 2 CPU(s)",
+                 "ok: linux-kvm-2: console input reached the guest"]:
+        assert want in lines, f"missing {want!r}:\n{tail}"

@@ -90,13 +90,14 @@ static void test_defaults(void **state)
 	assert_int_equal(a.mem_size, 256ULL << 20);
 	assert_int_equal(a.cpus, 1);
 	assert_false(a.protected_vm);
+	assert_string_equal(a.backend, "moat");
 }
 
 static void test_every_option(void **state)
 {
 	char *argv[] = { "moat-vmm", "run",    "--kernel", "Image", "--initrd", "rd.cpio", "--cmdline", "console=ttyAMA0 quiet",
 			 "--mem",    "1G",     "--cpus",   "4",	    "--protected", "--dtb", "my.dtb", "--dump-dtb", "out.dtb",
-			 NULL };
+			 "--backend", "kvm", NULL };
 	struct vmm_args a;
 	const char *msg;
 
@@ -109,6 +110,7 @@ static void test_every_option(void **state)
 	assert_true(a.protected_vm);
 	assert_string_equal(a.dtb, "my.dtb");
 	assert_string_equal(a.dump_dtb, "out.dtb");
+	assert_string_equal(a.backend, "kvm");
 }
 
 /* --opt=value works too, and the parser starts afresh on every call (getopt keeps global state). */
@@ -170,6 +172,8 @@ static void test_bad_arguments(void **state)
 		{ { "moat-vmm", "run", "--kernel", "k", "--cpus", "65", NULL }, "--cpus '65': want a number" },
 		{ { "moat-vmm", "run", "--kernel", "k", "--cpus", "-1", NULL }, "--cpus '-1': want a number" },
 		{ { "moat-vmm", "run", "--kernel", "k", "--cpus", "2x", NULL }, "--cpus '2x': want a number" },
+		{ { "moat-vmm", "run", "--kernel", "k", "--backend", "xen", NULL },
+		  "moat-vmm: --backend 'xen': want moat or kvm" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
