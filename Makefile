@@ -151,10 +151,10 @@ VMM_HOST_CFLAGS := -std=gnu11 -O1 -g -fsanitize=address,undefined -fno-sanitize-
 UNIT_TESTS += $(patsubst tests/vmm/%.c,$(B)/vmm-unit/%,$(wildcard tests/vmm/test_*.c))
 $(B)/vmm-unit/%: tests/vmm/%.c $(VMM_PURE_SRCS) $(wildcard vmm/*.h tests/vmm/*.h include/moat/*.h)
 	@mkdir -p $(dir $@)
-	$(call msg,HOSTCC,$@)$(HOSTCC) $(VMM_HOST_CFLAGS) $< $(VMM_PURE_SRCS) -lcmocka -lfdt -lpthread -o $@
+	$(call msg,HOSTCC,$@)$(HOSTCC) $(VMM_HOST_CFLAGS) $< $(VMM_PURE_SRCS) -lcmocka -lfdt -o $@
 $(B)/vmm-host/moat-vmm: $(wildcard vmm/*.c vmm/*.h include/moat/*.h)
 	@mkdir -p $(dir $@)
-	$(call msg,HOSTCC,$@)$(HOSTCC) $(VMM_HOST_CFLAGS) $(wildcard vmm/*.c) -lfdt -lpthread -o $@
+	$(call msg,HOSTCC,$@)$(HOSTCC) $(VMM_HOST_CFLAGS) $(wildcard vmm/*.c) -lfdt -o $@
 
 $(B)/fake/%.c.o: %.c
 	@mkdir -p $(dir $@)

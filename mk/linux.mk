@@ -4,7 +4,7 @@
 #   make linux        everything below
 #   make kmod         $(B)/linux/moat.ko       (host/linux/, cross-built against Debian's headers)
 #   make vmm          $(B)/linux/moat-vmm      (vmm/, static arm64 with Debian's libfdt)
-#   make initramfs    $(B)/linux/host-initramfs.cpio, and -linux.cpio with a Linux guest in /guests
+#   make initramfs    $(B)/linux/host-initramfs.cpio, and host-initramfs-linux.cpio (a Linux guest too)
 #
 # The Debian pieces come from scripts/linux-deps.sh (fetched once into a cache outside the tree);
 # its variables are read only for goals that need them, so `make unit` never touches the network.

@@ -129,7 +129,8 @@ static int kvm_create_vm(struct backend *b, const struct backend_vm_spec *spec)
 		b->ram = NULL;
 		return fail(b, "mmap guest RAM");
 	}
-	if (madvise(b->ram, spec->mem_size, MADV_DONTFORK) != 0 || madvise(b->ram, spec->mem_size, MADV_DONTDUMP) != 0) {
+	if (madvise(b->ram, spec->mem_size, MADV_DONTFORK) != 0 ||
+	    madvise(b->ram, spec->mem_size, MADV_DONTDUMP) != 0) {
 		return fail(b, "madvise guest RAM");
 	}
 	b->vm_fd = ioctl(b->kvm_fd, KVM_CREATE_VM, 0UL);

@@ -46,8 +46,9 @@ struct backend {
 
 static const char *core_error_name(long e)
 {
-	static const char *const names[] = { "OK",    "NOT_SUPPORTED", "INVAL", "NOMEM", "PERM",  "BUSY",	"NOENT",
-					     "STALE", "STATE",	       "RANGE", "ALIGN", "EXIST", "CORRUPT" };
+	static const char *const names[] = { "OK",    "NOT_SUPPORTED", "INVAL", "NOMEM", "PERM",
+					     "BUSY",  "NOENT",	       "STALE", "STATE", "RANGE",
+					     "ALIGN", "EXIST",	       "CORRUPT" };
 
 	return e <= 0 && -e < (long)(sizeof(names) / sizeof(names[0])) ? names[-e] : "?";
 }
@@ -143,7 +144,8 @@ static int moat_create_vm(struct backend *b, const struct backend_vm_spec *spec)
 		}
 		cfg.user_addr = (uint64_t)(uintptr_t)b->ram;
 	}
-	b->vm_fd = ioctl(b->sys_fd, MOAT_CREATE_VM, (unsigned long)(spec->protected_vm ? MOAT_VM_PROTECTED : MOAT_VM_NORMAL));
+	b->vm_fd = ioctl(b->sys_fd, MOAT_CREATE_VM,
+			 (unsigned long)(spec->protected_vm ? MOAT_VM_PROTECTED : MOAT_VM_NORMAL));
 	if (b->vm_fd < 0) {
 		b->vm_fd = -1;
 		return fail(b, "MOAT_CREATE_VM");

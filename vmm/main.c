@@ -400,8 +400,8 @@ static int check_limits(const struct vmm_args *a, const struct backend_limits *l
 		return VMM_EXIT_USAGE;
 	}
 	if (lim->max_mem && a->mem_size > lim->max_mem) {
-		fprintf(stderr, "moat-vmm: --mem: %llu bytes, %s allows at most %llu\n", (unsigned long long)a->mem_size,
-			vmm.ops->who, (unsigned long long)lim->max_mem);
+		fprintf(stderr, "moat-vmm: --mem: %llu bytes, %s allows at most %llu\n",
+			(unsigned long long)a->mem_size, vmm.ops->who, (unsigned long long)lim->max_mem);
 		return VMM_EXIT_USAGE;
 	}
 	if (a->protected_vm && !lim->protected_vm) {

@@ -87,7 +87,8 @@ void mmio_report(struct mmio_bus *bus, FILE *f)
 	}
 	if (bus->other_reads || bus->other_writes) {
 		fprintf(f, "moat-vmm: unclaimed MMIO at further addresses (over %d): %llu reads, %llu writes\n",
-			MMIO_MAX_UNCLAIMED, (unsigned long long)bus->other_reads, (unsigned long long)bus->other_writes);
+			MMIO_MAX_UNCLAIMED, (unsigned long long)bus->other_reads,
+			(unsigned long long)bus->other_writes);
 	}
 	pthread_mutex_unlock(&bus->lock);
 }

@@ -85,7 +85,8 @@ int vmm_parse_args(int argc, char **argv, struct vmm_args *a);
 void vmm_usage(FILE *f);
 /*
  * "256M", "1G", "512K", "4096B", "64" (no suffix: MiB, like QEMU's -m), "0x10000000" (hex: bytes).
- * Suffixes B/K/M/G/T, either case; K..T may be followed by "iB" or "B" (binary units either way). False on anything else, zero, or overflow.
+ * Suffixes B/K/M/G/T, either case; K..T may be followed by "iB" or "B" (binary units either way).
+ * False on anything else, zero, or overflow.
  */
 bool vmm_parse_size(const char *s, uint64_t *out);
 
@@ -130,9 +131,9 @@ int vmm_dtb_build(void *buf, size_t size, const struct vmm_dtb_params *p);
 /* Sets /chosen's linux,initrd-start/end in place (the properties must exist: built with has_initrd). */
 int vmm_dtb_set_initrd(void *fdt, uint64_t start, uint64_t end);
 /*
- * Takes a user DTB (--dtb, len bytes read from the file): checks it, copies it into buf (size bytes) with room to spare and sets
- * /chosen: bootargs if cmdline is non-NULL, the initrd properties if has_initrd. Returns 0 or a negative
- * libfdt error.
+ * Takes a user DTB (--dtb, len bytes read from the file): checks it, copies it into buf (size bytes)
+ * with room to spare and sets /chosen: bootargs if cmdline is non-NULL, the initrd properties if
+ * has_initrd. Returns 0 or a negative libfdt error.
  */
 int vmm_dtb_adopt(const void *user, size_t len, void *buf, size_t size, const struct vmm_dtb_params *p);
 

@@ -95,9 +95,18 @@ static void test_defaults(void **state)
 
 static void test_every_option(void **state)
 {
-	char *argv[] = { "moat-vmm", "run",    "--kernel", "Image", "--initrd", "rd.cpio", "--cmdline", "console=ttyAMA0 quiet",
-			 "--mem",    "1G",     "--cpus",   "4",	    "--protected", "--dtb", "my.dtb", "--dump-dtb", "out.dtb",
-			 "--backend", "kvm", NULL };
+	char *argv[] = {
+		"moat-vmm",    "run",
+		"--kernel",    "Image",
+		"--initrd",    "rd.cpio",
+		"--cmdline",   "console=ttyAMA0 quiet",
+		"--mem",       "1G",
+		"--cpus",      "4",
+		"--protected", "--dtb",
+		"my.dtb",      "--dump-dtb",
+		"out.dtb",     "--backend",
+		"kvm",	       NULL,
+	};
 	struct vmm_args a;
 	const char *msg;
 
