@@ -20,6 +20,7 @@
 
 #include "arch.h"
 #include "esr.h"
+#include "guest_pmu.h"
 #include "guest_refuse.h"
 #include "inject.h"
 #include "lib.h"
@@ -56,7 +57,7 @@ static u32 mmio_exit(struct vcpu *vcpu, const struct guest_exit *e)
 
 		run->u.mmio.is_write = 1;
 		run->u.mmio.value = (rt == 31 ? 0 : vcpu->ctx.regs.x[rt]) & mask;
-		vcpu->ctx.regs.elr += 4;
+		regs_skip_insn(&vcpu->ctx.regs);
 	} else {
 		/* Completed by the next VCPU_RUN (vcpu.c) with the value the host leaves in the run page. */
 		vcpu->mmio_read = (struct pending_mmio_read){
@@ -115,7 +116,7 @@ static u32 stage2_abort(struct vcpu *vcpu, const struct guest_exit *e)
 static u32 wfx_exit(struct vcpu *vcpu, const struct guest_exit *e)
 {
 	/* WFI and WFE alike: the host decides when the vCPU runs again (vcpu_run adds the timer deadline). */
-	vcpu->ctx.regs.elr += 4;
+	regs_skip_insn(&vcpu->ctx.regs);
 	return exit_to_host(vcpu, MOAT_EXIT_WFI);
 }
 
@@ -178,6 +179,13 @@ static void guest_serror(struct vcpu *vcpu)
 
 u32 guest_exit_handle(struct vcpu *vcpu, const struct guest_exit *e)
 {
+	/*
+	 * Every exit, before its handler: a counter of the guest's that overflowed raises its PPI 23 and
+	 * leaves the CPU's PMINTEN (masked at the source), whatever the exit was; pmu_irq says the physical
+	 * PMU IRQ was the guest's, for an IRQ exit. Cheap when the vCPU never used its PMU: nothing.
+	 */
+	bool pmu_irq = guest_pmu_exit(vcpu);
+
 	/* First: an SError that surfaced as the guest exited for another reason is the guest's all the same. */
 	if (e->serror) {
 		guest_serror(vcpu);
@@ -189,8 +197,12 @@ u32 guest_exit_handle(struct vcpu *vcpu, const struct guest_exit *e)
 		guest_serror(vcpu);
 		return MOAT_EXIT_NONE;
 	case GUEST_EXIT_IRQ:
-		/* The guest's own timer or the vGIC's maintenance interrupt: the guest continues. */
-		return vgic_irq_exit(vcpu) ? MOAT_EXIT_NONE : exit_to_host(vcpu, MOAT_EXIT_IRQ);
+		/*
+		 * The guest's own timer, PMU overflow or the vGIC's maintenance interrupt: the guest continues.
+		 * vgic_irq_exit runs in any case, first (it masks the timer). Were the host's interrupt pending too,
+		 * the guest's next entry exits again at once, and that exit is the host's.
+		 */
+		return vgic_irq_exit(vcpu) || pmu_irq ? MOAT_EXIT_NONE : exit_to_host(vcpu, MOAT_EXIT_IRQ);
 	case GUEST_EXIT_FIQ:
 	case GUEST_EXIT_NOT_ENTERED:
 	default:

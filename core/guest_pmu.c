@@ -15,37 +15,63 @@
  * (core/host_pmu.c, pmu_emulate), which clears the EL2 filter bit (NSH) of
  * every event-type write, so a guest cannot count the core.
  *
- * Kept in memory only (not in the CPU) while the guest runs: PMUSERENR_EL0
- * (the CPU keeps 0, so a guest EL0 access traps to the guest's EL1: its perf
- * works from EL1, EL0 direct access is not offered) and PMINTEN (the CPU
- * keeps 0: the overflow PPI 23 is not virtualised yet, and a physical one
- * raised by a guest counter would reach the host).
+ * Kept in memory, the CPU holding a derived value while the guest runs:
+ * PMINTEN. The CPU gets PMINTEN & ~PMOVS -- only counters whose overflow
+ * would be news -- so the physical overflow IRQ (PPI 23, which sits in the
+ * host's redistributor and which a Linux host with a PMU driver enables)
+ * fires once per new guest overflow, exits to EL2 (HCR_EL2.IMO) and is
+ * masked at the source right there: the overflowed counters leave the
+ * CPU's PMINTEN, so the physical line drops and the host, which owns that
+ * INTID, never takes an interrupt of the guest's counters. The guest's own
+ * line is computed from its state instead (guest_pmu_irq_level: PMCR.E and
+ * PMOVS & PMINTEN, the architecture's condition) and drives its virtual
+ * PPI 23 through the vGIC, level-sensitive, as the virtual timer's PPI 27.
+ * Why not PMINTEN = 0 in the CPU and polling: an overflow while the guest
+ * spins without trapping would wait for an unrelated exit. Why not the
+ * guest's PMINTEN as it is: a set overflow flag would hold the physical
+ * line high and re-exit at once. Where the host left PPI 23 disabled, the
+ * line is still right at the next exit: it is computed on every exit
+ * (guest_pmu_exit), after every trapped PMU access and at put.
+ *
+ * PMUSERENR_EL0 is the guest's in the CPU while its PMU is loaded: the
+ * architecture checks it before MDCR_EL2.TPM, so a guest EL0 access it
+ * forbids traps to the guest's own EL1, and one it allows traps here (TPM
+ * stays set) and is replayed like an EL1 access. Guest EL1 writes of it
+ * trap (TPM) and land in memory and in the CPU. At put it is 0 again (the
+ * arch layer then gives the host its own back).
  *
  * The state lives here, outside struct vcpu (whose 1.5 KiB budget is the
  * protected vCPU's), one slot per (VM slot, vCPU index); vcpu->pmu_used,
  * false in a new vCPU, says the slot is this vCPU's (zeroed at first use).
  *
  * Callers: guest_sysreg_trap (core/guest_refuse.c) for traps of normal VMs;
- * arch_vcpu_load/put. No lock: a slot is touched only by the CPU that has
- * the vCPU loaded, host_saved[cpu] only by its CPU between load and put.
+ * guest_exit_handle (core/guest_exit.c) on every exit; arch_vcpu_load/put.
+ * No lock: a slot is touched only by the CPU that has the vCPU loaded,
+ * host_saved[cpu] only by its CPU between load and put (the vGIC takes its
+ * own lock for the line).
  */
 #include "arch.h"
 #include "config.h"
 #include "esr.h"
 #include "guest_pmu.h"
+#include "inject.h"
 #include "pmu.h"
 #include "vcpu.h"
+#include "vgic.h"
 #include "vm.h"
 
 #define PMU_EV_MAX 31U
 /* PMCR_EL0 bits a guest may set: E, P, C, D, X, DP, LC. LP (PMUv3p5) and up are beyond the PMUv3p4 it is shown. */
 #define PMCR_GUEST_MASK 0x7fUL
 #define PMU_ALL_COUNTERS 0xffffffffUL /* PMCNTEN/PMOVS/PMINTEN: event counters 0..30 and the cycle counter (31) */
+#define PMCR_E 1UL
 
 struct pmu_state {
 	u64 pmcr, pmselr, pmcnten, pmovs, pminten, pmuserenr, pmccfiltr, pmccntr;
 	u64 evtyper[PMU_EV_MAX], evcntr[PMU_EV_MAX];
-	bool live; /* this vCPU's registers are in the CPU (between a switch-in and put) */
+	u64 hw_inten; /* PMINTENSET in the CPU while live: guest_pmu_hw_inten() when last set */
+	bool live;    /* this vCPU's registers are in the CPU (between a switch-in and put) */
+	bool line;    /* the level last given to the vGIC for its PPI 23 */
 };
 
 static struct pmu_state vcpu_pmu[MAX_VMS][MAX_VCPUS];
@@ -94,15 +120,64 @@ static void restore(const struct pmu_state *s)
 	arch_pmu_write(PMU_pmcntenset_el0, s->pmcnten);
 }
 
+bool guest_pmu_irq_level(u64 pmcr, u64 pmovs, u64 pminten)
+{
+	return (pmcr & PMCR_E) && (pmovs & pminten & PMU_ALL_COUNTERS);
+}
+
+u64 guest_pmu_hw_inten(u64 pmovs, u64 pminten)
+{
+	return pminten & ~pmovs & PMU_ALL_COUNTERS;
+}
+
+static void set_line(struct vcpu *vcpu, struct pmu_state *s, bool high)
+{
+	if (high != s->line) {
+		vgic_set_ppi_level(vcpu, VGIC_INTID_PMU, high);
+		s->line = high;
+	}
+}
+
+/*
+ * The guest's line from the live registers, and the CPU's PMINTEN brought
+ * in line with them. Returns whether the physical PMU IRQ was asserted by
+ * a guest counter (PMCR.E and an overflow among the interrupts the CPU had
+ * enabled): the interrupt that made an IRQ exit, if it was this one. Only
+ * the bits that change are written: on most exits none.
+ */
+static bool update(struct vcpu *vcpu, struct pmu_state *s)
+{
+	u64 pmcr = arch_pmu_read(PMU_pmcr_el0), pmovs = arch_pmu_read(PMU_pmovsset_el0);
+	u64 hw = guest_pmu_hw_inten(pmovs, s->pminten);
+	bool fired = (pmcr & PMCR_E) && (pmovs & s->hw_inten);
+
+	if (hw != s->hw_inten) {
+		/* Clear first: the physical line must drop before anything the guest has not seen is enabled. */
+		if (s->hw_inten & ~hw) {
+			arch_pmu_write(PMU_pmintenclr_el1, s->hw_inten & ~hw);
+		}
+		if (hw & ~s->hw_inten) {
+			arch_pmu_write(PMU_pmintenset_el1, hw & ~s->hw_inten);
+		}
+		s->hw_inten = hw;
+	}
+	set_line(vcpu, s, guest_pmu_irq_level(pmcr, pmovs, s->pminten));
+	return fired;
+}
+
 static void switch_in(struct vcpu *vcpu)
 {
-	struct pmu_state *host = &host_saved[arch_cpu_index() % MAX_CPUS];
+	struct pmu_state *host = &host_saved[arch_cpu_index() % MAX_CPUS], *s = state_of(vcpu);
 
 	save(host);
 	host->pminten = arch_pmu_read(PMU_pmintenset_el1);
-	arch_pmu_write(PMU_pmintenclr_el1, PMU_ALL_COUNTERS); /* no overflow PPI of the guest's counters */
-	restore(state_of(vcpu));
-	state_of(vcpu)->live = true;
+	/* No overflow IRQ of the host's counters while the guest's are in (restore sets the guest's flags). */
+	arch_pmu_write(PMU_pmintenclr_el1, PMU_ALL_COUNTERS);
+	restore(s);
+	s->hw_inten = guest_pmu_hw_inten(s->pmovs, s->pminten);
+	arch_pmu_write(PMU_pmintenset_el1, s->hw_inten);
+	arch_pmu_write(PMU_pmuserenr_el0, s->pmuserenr);
+	s->live = true;
 }
 
 void guest_pmu_load(struct vcpu *vcpu)
@@ -120,11 +195,27 @@ void guest_pmu_put(struct vcpu *vcpu)
 	if (!vcpu->pmu_used || vm_is_protected(vcpu->vm) || !s->live) {
 		return;
 	}
+	/* First: no guest overflow may raise the physical IRQ once the host's context is back. */
+	arch_pmu_write(PMU_pmintenclr_el1, PMU_ALL_COUNTERS);
+	arch_pmu_write(PMU_pmuserenr_el0, 0);
 	save(s);
 	s->live = false;
+	s->hw_inten = 0;
+	/* The line as the guest leaves it; it cannot change until the next load (its counters are out). */
+	set_line(vcpu, s, guest_pmu_irq_level(s->pmcr, s->pmovs, s->pminten));
 	restore(host);
 	arch_pmu_write(PMU_pmintenset_el1, host->pminten);
 	arch_isb();
+}
+
+bool guest_pmu_exit(struct vcpu *vcpu)
+{
+	struct pmu_state *s = state_of(vcpu);
+
+	if (!vcpu->pmu_used || vm_is_protected(vcpu->vm) || !s->live) {
+		return false;
+	}
+	return update(vcpu, s);
 }
 
 static bool is_reg(u64 esr, unsigned int op1, unsigned int crm, unsigned int op2)
@@ -133,17 +224,26 @@ static bool is_reg(u64 esr, unsigned int op1, unsigned int crm, unsigned int op2
 	       ESR_SYSREG_CRM(esr) == crm && ESR_SYSREG_OP2(esr) == op2;
 }
 
-/* The registers kept in memory, and the PMCR write mask; false: replay the access on the CPU. */
+/*
+ * The registers kept in memory, and the PMCR write mask; false: replay the
+ * access on the CPU. From EL0, PMINTEN and a PMUSERENR write are UNDEFINED
+ * (taken at the guest's EL1, never trapped here): should one arrive anyway,
+ * it goes to the replay, whose EL0 rules refuse it.
+ */
 static bool in_memory(struct pmu_state *s, struct cpu_regs *regs, u64 esr)
 {
 	bool read = (esr & ESR_SYSREG_READ) != 0;
 	unsigned int rt = (unsigned int)ESR_SYSREG_RT(esr);
 	u64 v = rt == 31 ? 0 : regs->x[rt], *slot;
+	bool el0 = spsr_is_el0(regs->spsr);
 
-	if (is_reg(esr, 3, 14, 0)) {
+	if (is_reg(esr, 3, 14, 0) && !(el0 && !read)) {
 		slot = &s->pmuserenr;
 		v &= 0xfUL; /* EN, SW, CR, ER */
-	} else if (is_reg(esr, 0, 14, 1) || is_reg(esr, 0, 14, 2)) {
+		if (!read) {
+			arch_pmu_write(PMU_pmuserenr_el0, v); /* live: it decides the guest's EL0 accesses */
+		}
+	} else if ((is_reg(esr, 0, 14, 1) || is_reg(esr, 0, 14, 2)) && !el0) {
 		slot = &s->pminten;
 		if (!read) {
 			*slot = ESR_SYSREG_OP2(esr) == 1 ? (*slot | v) : (*slot & ~v);
@@ -200,6 +300,8 @@ bool guest_pmu_trap(struct vcpu *vcpu, u64 esr)
 	if (!in_memory(s, regs, esr) && !pmu_emulate(regs, esr)) {
 		return false;
 	}
-	regs->elr += 4; /* MSR/MRS are always 32-bit instructions */
+	regs_skip_insn(regs); /* MSR/MRS are always 32-bit instructions */
+	/* PMOVS, PMINTEN, PMCR.E or a counter (a PMSWINC wrap) may have moved the line. */
+	update(vcpu, s);
 	return true;
 }

@@ -20,6 +20,7 @@
 #include "arch.h"
 #include "esr.h"
 #include "fmt.h"
+#include "guest_debug.h"
 #include "guest_exit.h"
 #include "guest_pmu.h"
 #include "idregs.h"
@@ -184,6 +185,9 @@ u32 guest_sysreg_trap(struct vcpu *vcpu, const struct guest_exit *e)
 	if (guest_pmu_trap(vcpu, esr)) {
 		return MOAT_EXIT_NONE; /* a normal VM's own PMU (guest_pmu.c); protected VMs: RAZ/WI below */
 	}
+	if (guest_debug_trap(vcpu, esr)) {
+		return MOAT_EXIT_NONE; /* a normal VM's own breakpoints, watchpoints, MDSCR, OS lock (guest_debug.c) */
+	}
 	if (id == IDREG_READ) {
 		return MOAT_EXIT_NONE; /* answered from the guest view: not a refusal */
 	}
@@ -197,7 +201,7 @@ u32 guest_sysreg_trap(struct vcpu *vcpu, const struct guest_exit *e)
 		if (read && rt != 31) {
 			vcpu->ctx.regs.x[rt] = 0;
 		}
-		vcpu->ctx.regs.elr += 4;
+		regs_skip_insn(&vcpu->ctx.regs);
 		outcome = ESR_SYSREG_OP0(esr) == 1 ? "ignored" : "read as zero, writes ignored (RAZ/WI)";
 	}
 	if (first_refusal(vcpu, REFUSAL_SYSREG, ESR_SYSREG_KEY(esr))) {
@@ -218,7 +222,7 @@ u32 guest_smc(struct vcpu *vcpu, const struct guest_exit *e)
 	u64 fid = vcpu->ctx.regs.x[0];
 
 	vcpu->ctx.regs.x[0] = (u64)(s64)PSCI_RET_NOT_SUPPORTED;
-	vcpu->ctx.regs.elr += 4;
+	regs_skip_insn(&vcpu->ctx.regs);
 	if (first_refusal(vcpu, REFUSAL_SMC, fid)) {
 		log_ratelimited(&vcpu->vm->refusals.limiter, LOG_INFO,
 				"vm%u vcpu%u: SMC function 0x%lx: NOT_SUPPORTED (guests call the core with HVC; "

@@ -184,6 +184,6 @@ bool host_mmio_emulate(struct cpu_regs *regs, const struct host_abort *abort)
 		arch_inject_el1_sync(regs, sea_syndrome(esr, regs->spsr), abort->far);
 		return true;
 	}
-	regs->elr += 4;
+	regs_skip_insn(regs);
 	return true;
 }

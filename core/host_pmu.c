@@ -323,5 +323,5 @@ void host_sysreg_trap(struct cpu_regs *regs, u64 esr)
 		host_unexpected_trap(regs, esr);
 		return;
 	}
-	regs->elr += 4; /* MSR/MRS are always 32-bit instructions */
+	regs_skip_insn(regs); /* MSR/MRS are always 32-bit instructions */
 }

@@ -101,14 +101,17 @@ static const struct idreg_field guest_fields[] = {
 };
 
 /*
- * ID_AA64DFR0_EL1 for guests: debug and PMU are trapped (MDCR_EL2) and not
- * switched, so guests are shown what pKVM shows protected guests: every field
- * zero -- DebugVer 0, although the architecture's minimum is 6 (Armv8
+ * ID_AA64DFR0_EL1 for protected guests: debug and PMU are trapped (MDCR_EL2)
+ * and not switched, so they are shown what pKVM shows protected guests: every
+ * field zero -- DebugVer 0, although the architecture's minimum is 6 (Armv8
  * debug), and BRPs = WRPs = 0 (one breakpoint, one watchpoint, whose
  * registers read as zero) -- except the two whose "absent" value is not zero:
- * DoubleLock and MTPMU = 0xf.
+ * DoubleLock and MTPMU = 0xf. Normal guests get the PMU and debug on top
+ * (IDREG_GUEST_NORMAL below); the OS double lock stays absent for them too.
  */
 #define GUEST_DFR0 ((0xfUL << 36) | (0xfUL << 48))
+/* DebugVer for normal guests: Armv8.0 debug, whose EL1 state is what core/guest_debug.c switches. */
+#define DEBUGVER_V8 6U
 
 /* The host: the CPU's values except these fields, capped. */
 static const struct idreg_field host_fields[] = {
@@ -228,6 +231,19 @@ void idregs_sanitise(enum idreg_view view, const struct idreg_set *cpu, struct i
 		pmuver = field_get(cpu->r[ID_AA64DFR0], 8);
 		if (pmuver != PMUVER_NONE && pmuver != PMUVER_IMPDEF) {
 			out->r[ID_AA64DFR0] = field_set(out->r[ID_AA64DFR0], 8, field_cap(pmuver, PMUVER_V3P4, false));
+		}
+		/*
+		 * Debug (core/guest_debug.c): the CPU's breakpoints (BRPs, 15:12),
+		 * watchpoints (WRPs, 23:20) and context-aware breakpoints (CTX_CMPs,
+		 * 31:28), all switched; DebugVer capped at Armv8.0 debug, whose state
+		 * is the state switched (later versions add registers and MDSCR bits).
+		 */
+		if (field_get(cpu->r[ID_AA64DFR0], 0) >= DEBUGVER_V8) {
+			out->r[ID_AA64DFR0] = field_set(out->r[ID_AA64DFR0], 0, DEBUGVER_V8);
+			for (unsigned int shift = 12; shift <= 28; shift += 8) {
+				out->r[ID_AA64DFR0] =
+					field_set(out->r[ID_AA64DFR0], shift, field_get(cpu->r[ID_AA64DFR0], shift));
+			}
 		}
 		break;
 	case IDREG_HOST:
@@ -383,6 +399,6 @@ enum idreg_trap_result idreg_trap(enum idreg_view view, u64 esr, struct cpu_regs
 	if (rt != 31) {
 		regs->x[rt] = idreg_value(view, IDREG_INDEX(crm, (unsigned int)ESR_SYSREG_OP2(esr)));
 	}
-	regs->elr += 4;
+	regs_skip_insn(regs);
 	return IDREG_READ;
 }

@@ -109,7 +109,7 @@ void host_smc(struct cpu_regs *regs)
 	/* SMCCC: the function ID is W0; nonzero upper bits make it unknown. */
 	u32 fid = (u32)regs->x[0];
 
-	regs->elr += 4; /* a trapped SMC leaves ELR_EL2 at the SMC itself */
+	regs_skip_insn(regs); /* a trapped SMC leaves ELR_EL2 at the SMC itself */
 	if (regs->x[0] >> 32) {
 		set_result(regs, PSCI_RET_NOT_SUPPORTED);
 		return;

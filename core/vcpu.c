@@ -178,7 +178,7 @@ static void complete_mmio_read(struct vcpu *vcpu)
 	}
 	value = *(volatile u64 *)&vcpu->run->u.mmio.value;
 	set_reg_value(vcpu, r->reg, load_result(value, r->size, r->sign_extend, r->sixty_four));
-	vcpu->ctx.regs.elr += 4;
+	regs_skip_insn(&vcpu->ctx.regs); /* the load is complete */
 	r->pending = false;
 }
 

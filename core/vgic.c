@@ -326,6 +326,40 @@ static void set_pending(struct vcpu *vcpu, u32 intid)
 	vcpu->vgic.priv.pending |= 1U << intid;
 }
 
+/*
+ * A level-sensitive private line of the loaded vCPU, driven by the core
+ * from device state it owns (the PMU's overflow, guest_pmu.c). Only edges
+ * change the model: a rising one makes the interrupt pending (once: while
+ * the line stays high, retire_lr re-pends it at each EOI, so setting
+ * pending again here would deliver it twice); a falling one withdraws a
+ * pending state that was not yet taken, here or in this vCPU's LR copy
+ * (written back at the next entry; an LR left with no state is retired by
+ * the next flush), as a GIC drops a level interrupt whose line fell. An
+ * active one stays active until the guest deactivates it. Simplification:
+ * the model has no separate latch, so a GICR_ISPENDR0 write of the guest
+ * for this INTID is withdrawn by the same falling edge.
+ */
+void vgic_set_ppi_level(struct vcpu *vcpu, u32 intid, bool high)
+{
+	struct vgic_bits *b = &vcpu->vgic.priv;
+	u32 bit = 1U << (intid % VGIC_NR_PRIVATE);
+	int lr;
+
+	spin_lock(&dist_of(vcpu)->lock);
+	if (high && !(b->level & bit)) {
+		b->level |= bit;
+		set_pending(vcpu, intid % VGIC_NR_PRIVATE);
+	} else if (!high && (b->level & bit)) {
+		b->level &= ~bit;
+		b->pending &= ~bit;
+		lr = find_lr(vcpu, intid % VGIC_NR_PRIVATE);
+		if (lr >= 0) {
+			vcpu->vgic.lr[lr] &= ~ICH_LR_PENDING;
+		}
+	}
+	spin_unlock(&dist_of(vcpu)->lock);
+}
+
 bool vgic_irq_exit(struct vcpu *vcpu)
 {
 	u64 ctl = arch_vtimer_ctl();
@@ -752,7 +786,7 @@ u32 vgic_mmio_abort(struct vcpu *vcpu, const struct guest_exit *e)
 		vcpu->ctx.regs.x[rt] = load_result(vgic_mmio_read(vcpu, e->ipa, size), size, (e->esr & ESR_SSE) != 0,
 						   (e->esr & ESR_SF) != 0);
 	}
-	vcpu->ctx.regs.elr += 4;
+	regs_skip_insn(&vcpu->ctx.regs);
 	return MOAT_EXIT_NONE;
 }
 
@@ -812,7 +846,7 @@ bool vgic_sysreg_trap(struct vcpu *vcpu, u64 esr)
 	} else {
 		send_sgi(vcpu, rt == 31 ? 0 : vcpu->ctx.regs.x[rt]);
 	}
-	vcpu->ctx.regs.elr += 4;
+	regs_skip_insn(&vcpu->ctx.regs);
 	return true;
 }
 

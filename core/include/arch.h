@@ -95,6 +95,24 @@ void arch_kick_other_cpus(void);
 u64 arch_pmu_read(enum pmu_reg reg);
 void arch_pmu_write(enum pmu_reg reg, u64 v);
 
+/* ---- self-hosted debug of normal guests (core/guest_debug.c) -------------- */
+enum dbg_reg {
+	DBG_BVR, /* DBGBVR<n>_EL1 */
+	DBG_BCR, /* DBGBCR<n>_EL1 */
+	DBG_WVR, /* DBGWVR<n>_EL1 */
+	DBG_WCR, /* DBGWCR<n>_EL1 */
+	DBG_MDSCR, /* MDSCR_EL1 (n ignored) */
+	DBG_OSLSR, /* OSLSR_EL1, read only (n ignored) */
+	DBG_OSLAR, /* OSLAR_EL1, write only (n ignored) */
+};
+/*
+ * MRS/MSR at EL2 of this CPU's debug registers. For the four banks, n is
+ * below DBG_MAX_BPS and below the CPU's own count (ID_AA64DFR0_EL1.BRPs/WRPs
+ * + 1): anything else is UNDEFINED on the CPU, so the caller never asks.
+ */
+u64 arch_dbg_read(enum dbg_reg reg, unsigned int n);
+void arch_dbg_write(enum dbg_reg reg, unsigned int n, u64 v);
+
 /* ---- guests ---------------------------------------------------------------- */
 struct vcpu;
 struct guest_exit;

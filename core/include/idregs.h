@@ -46,7 +46,10 @@
 #define ID_AA64MMFR2 IDREG_INDEX(7, 2)
 
 /* Whose values: the CPU's own, or what the host / a guest is shown. */
-/* IDREG_GUEST: protected VMs; IDREG_GUEST_NORMAL: normal VMs, the same plus the PMU (core/guest_pmu.c). */
+/*
+ * IDREG_GUEST: protected VMs; IDREG_GUEST_NORMAL: normal VMs, the same plus the PMU (core/guest_pmu.c) and
+ * debug (core/guest_debug.c).
+ */
 enum idreg_view { IDREG_CPU = 0, IDREG_HOST, IDREG_GUEST, IDREG_GUEST_NORMAL, IDREG_NR_VIEWS };
 
 struct idreg_set {

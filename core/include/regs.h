@@ -20,4 +20,23 @@ struct cpu_regs {
 
 _Static_assert(sizeof(struct cpu_regs) % 16 == 0, "EL2 stack frames must keep SP 16-byte aligned");
 
+/*
+ * PSTATE.SS, the software-step state: 1 = the next instruction is to be
+ * stepped (active-not-pending); the CPU clears it when it executes one.
+ */
+#define PSR_SS (1UL << 21)
+
+/*
+ * The core completed the trapped (32-bit) instruction for the interrupted
+ * context: resume after it, and with SS cleared as the CPU would have, so that
+ * a context single-stepping that instruction takes its step exception right
+ * after it, not one instruction later. (An HVC needs neither: ELR is already
+ * past it, and the CPU has written SPSR.SS.)
+ */
+static inline void regs_skip_insn(struct cpu_regs *regs)
+{
+	regs->elr += 4;
+	regs->spsr &= ~PSR_SS;
+}
+
 #endif

@@ -85,6 +85,7 @@ struct vcpu {
 	 */
 	bool serror_pending;
 	bool pmu_used; /* a normal vCPU touched its PMU: its state is switched at load/put (guest_pmu.c) */
+	bool dbg_used; /* a normal vCPU touched its debug registers: switched at load/put (guest_debug.c) */
 	struct pending_mmio_read mmio_read;
 	u8 power;	/* enum vcpu_power, under vm->lock */
 	bool off_at_load; /* the VCPU_RUN that loaded it found it off: nothing to run (set under vm->lock) */

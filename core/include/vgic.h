@@ -3,12 +3,14 @@
  * per vCPU, the guest's distributor and redistributors emulated in the core
  * (guest data aborts at the IPAs QEMU virt uses), SGIs through ICC_SGI1R_EL1,
  * the host's IRQ_LINE for the SPIs the VM's configuration lists, and the
- * guest's virtual timer delivered without a trip to the host.
+ * guest's virtual timer and PMU overflow (PPI 23, level set by guest_pmu.c)
+ * delivered without a trip to the host.
  *
  * Owns: struct vgic_dist (in struct vm: the SPIs and GICD_CTLR) and
  * struct vgic_cpu (in struct vcpu: SGIs/PPIs, the GICR state, the list
  * registers' saved copy, ICH_AP0R/AP1R).
- * Called by: guest_exit.c (GICD/GICR aborts, IRQ exits), guest_refuse.c's
+ * Called by: guest_exit.c (GICD/GICR aborts, IRQ exits), guest_pmu.c (the
+ * PMU's line, vgic_set_ppi_level), guest_refuse.c's
  * sysreg trap (ICC_SGI1R), vcpu.c's run loop (vgic_flush before each entry,
  * vgic_sync after each exit), hc_vm.c (VM_SET_SPIS, IRQ_LINE).
  * Lock: vgic_dist.lock (a leaf lock, taken after vm->lock where both are
@@ -41,6 +43,7 @@
       */
 #define VGIC_MAX_APR 4 /* ICH_AP0R<n>/AP1R<n>: 1, 2 or 4 of them for 5, 6 or 7 priority bits */
 
+#define VGIC_INTID_PMU 23 /* the PMU's overflow interrupt, as on QEMU virt (and KVM) */
 #define VGIC_INTID_MAINT 25
 #define VGIC_INTID_VTIMER 27
 
@@ -142,6 +145,13 @@ u64 vgic_take_kick(struct vcpu *vcpu);
  * simply continues; false when it is the host's.
  */
 bool vgic_irq_exit(struct vcpu *vcpu);
+
+/*
+ * The level of a private level-sensitive line of this CPU's loaded vCPU
+ * (PPI 23, the PMU overflow: core/guest_pmu.c). Edges only: a rising one
+ * makes it pending, a falling one withdraws a pending state not yet taken.
+ */
+void vgic_set_ppi_level(struct vcpu *vcpu, u32 intid, bool high);
 
 /* Before each guest entry: pending interrupts into free LRs, UIE if some must
  * wait. */

@@ -66,11 +66,15 @@ void guest_panic(const char *why)
 }
 
 void (*guest_irq_handler)(void);
+bool (*guest_sync_handler)(struct el1_frame *frame);
 
 void guest_exception(struct el1_frame *frame, uint64_t vector)
 {
 	if (vector == VEC_CUR_SPX_IRQ && guest_irq_handler) {
 		guest_irq_handler();
+		return;
+	}
+	if (vector == VEC_CUR_SPX_SYNC && guest_sync_handler && guest_sync_handler(frame)) {
 		return;
 	}
 	if (vector == VEC_LOW_A64_SYNC && ESR_EC(read_sysreg(esr_el1)) == ESR_EC_SVC64) {

@@ -66,6 +66,15 @@ bool probe_disarm(struct guest_fault *fault); /* true if an exception was taken 
 /* IRQs taken at EL1 (SP_EL1) call this when set; any other exception still panics. */
 extern void (*guest_irq_handler)(void);
 
+/*
+ * Synchronous exceptions taken at EL1 (SP_EL1) go to this first when set; it
+ * returns true if it handled the exception (it may rewrite the frame's ELR and
+ * SPSR), false to leave it to the probe or the panic path. For exceptions whose
+ * ELR is not the instruction to skip, such as a software step (guest/debug).
+ */
+struct el1_frame;
+extern bool (*guest_sync_handler)(struct el1_frame *frame);
+
 /* Print "GUEST-PANIC ..." and power off. */
 __attribute__((noreturn)) void guest_panic(const char *why);
 

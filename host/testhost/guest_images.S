@@ -27,3 +27,4 @@ guest_\name\()_end:
 	guest_image vgic
 	guest_image mvcpu
 	guest_image pmu
+	guest_image debug

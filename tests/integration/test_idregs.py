@@ -102,11 +102,16 @@ def test_guest_idregs(boot, cpu, name):
     got = idregs(b, "guest")
     # The fields the core claims to hide, by name first, so a failure says which.
     # Normal VMs alone see the PMU (core/guest_pmu.c): PMUVer the CPU's, capped at PMUv3p4 (max has v3p5).
-    pmuver = {"cortex-a72": 1, "max": 5}[cpu] if name == "vm_idregs_normal" else 0
+    normal = name == "vm_idregs_normal"
+    pmuver = {"cortex-a72": 1, "max": 5}[cpu] if normal else 0
     assert field(got[DFR0], 8) == pmuver, b.describe()
+    # And debug (core/guest_debug.c): DebugVer capped at Armv8.0 debug (6; max has Debugv8p4, 9), the CPU's 6
+    # breakpoints (2 context-aware) and 4 watchpoints. Protected VMs: all zero (test_guest_debug.py).
+    debug = {"DebugVer": 6, "BRPs": 5, "WRPs": 3, "CTX_CMPs": 1} if normal else {}
+    assert {k: field(got[DFR0], s) for k, s in (("DebugVer", 0), ("BRPs", 12), ("WRPs", 20), ("CTX_CMPs", 28))
+            if field(got[DFR0], s)} == debug, b.describe()
     hidden = {
-        "DebugVer": field(got[DFR0], 0), "BRPs": field(got[DFR0], 12),
-        "WRPs": field(got[DFR0], 20), "SVE": field(got[PFR0], 32), "RAS": field(got[PFR0], 28),
+        "SVE": field(got[PFR0], 32), "RAS": field(got[PFR0], 28),
         "AMU": field(got[PFR0], 44), "SME": field(got[PFR1], 24), "MTE": field(got[PFR1], 8),
         "APA": field(got[ISAR1], 4), "API": field(got[ISAR1], 8), "GPA": field(got[ISAR1], 24),
         "GPI": field(got[ISAR1], 28), "GPA3": field(got[ISAR2], 8), "APA3": field(got[ISAR2], 12),
@@ -117,7 +122,7 @@ def test_guest_idregs(boot, cpu, name):
     assert field(got[MMFR0], 0) == 2, "PARange must be 40 bits (the VM IPA size)"
     assert all(got[(crm, op2)] == 0 for crm in (1, 2, 3) for op2 in range(8)), "AArch32 registers must read zero"
     want = dict(GUEST[cpu])
-    want[DFR0] |= pmuver << 8
+    want[DFR0] |= pmuver << 8 | (0x10305006 if normal else 0)
     assert diff(got, want) == [], b.describe()
     # Hidden features are trapped: each use is an undefined instruction; so is a write to an ID register.
     for what in ("sve rdvl", "sme smstart", "pauth pacia", "msr id_aa64pfr0_el1"):
@@ -141,8 +146,8 @@ def test_host_idregs(boot, cpu):
                                  "LOR; hidden from the host: SVE, SME, SCXTNUM; PA 40 bits") for line in b.core_lines)
         assert any(line.endswith("ID registers for protected guests: hidden: SVE, SME, PAuth, PMU, debug, RAS, "
                                  "LOR, SCXTNUM; kept: none; PA 40 bits") for line in b.core_lines)
-        assert any(line.endswith("ID registers for normal guests: hidden: SVE, SME, PAuth, debug, RAS, "
-                                 "LOR, SCXTNUM; kept: PMU; PA 40 bits") for line in b.core_lines)
+        assert any(line.endswith("ID registers for normal guests: hidden: SVE, SME, PAuth, RAS, "
+                                 "LOR, SCXTNUM; kept: PMU, debug; PA 40 bits") for line in b.core_lines)
         assert not any("the host keeps them" in line for line in b.core_lines)
         assert [line for line in b.core_lines if "host used SVE (ESR_EL2 0x66000000)" in line], b.describe()
         assert [line for line in b.core_lines if "host used SME (ESR_EL2 0x76000000)" in line], b.describe()
@@ -151,7 +156,7 @@ def test_host_idregs(boot, cpu):
                    for line in b.core_lines), b.describe()
         assert any(line.endswith("ID registers for protected guests: hidden: PMU, debug; kept: none; "
                                  "PA 40 bits") for line in b.core_lines), b.describe()
-        assert any(line.endswith("ID registers for normal guests: hidden: debug; kept: PMU; "
+        assert any(line.endswith("ID registers for normal guests: hidden: none; kept: PMU, debug; "
                                  "PA 40 bits") for line in b.core_lines), b.describe()
 
 

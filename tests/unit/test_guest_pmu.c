@@ -4,9 +4,14 @@
  * own in (NSH masked on its event-type writes), put gives the host back
  * exactly, load brings the vCPU's back, a new vCPU in a reused slot starts
  * from zero (no previous VM's counts), and protected VMs and non-PMU
- * registers are not touched. (The fake keeps each register as one value:
- * PMCNTENSET/CLR and friends are not paired there, so the set/clear writes
- * are checked as writes.)
+ * registers are not touched. The overflow interrupt: the level function
+ * (PMCR.E, PMOVS & PMINTEN) and the CPU's PMINTEN (enabled and not yet
+ * overflowed), then the sequences on the fake -- an overflow raises the
+ * vGIC's PPI 23 once and leaves the CPU's PMINTEN (masked at the source),
+ * PMOVSCLR lowers it and withdraws a pending state not yet taken, PMCR.E
+ * gates it, put keeps the line and gives the host its PMINTEN -- and
+ * PMUSERENR in the CPU while the guest's PMU is loaded, 0 at put. (The
+ * fake pairs PMCNTEN/PMINTEN/PMOVS SET and CLR as the CPU does.)
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +24,7 @@
 #include "moat/abi.h"
 #include "pmu.h"
 #include "vcpu.h"
+#include "vgic.h"
 #include "vm.h"
 
 #define NSH (1ULL << 27)
@@ -37,6 +43,13 @@ static u64 esr(unsigned int op0, unsigned int op1, unsigned int crn, unsigned in
 #define ESR_PMEVCNTR(n, rt, rd) esr(3, 3, 14, 8 + (n) / 8, (n) % 8, rt, rd)
 #define ESR_PMCR(rt, rd) esr(3, 3, 9, 12, 0, rt, rd)
 #define ESR_ACTLR_EL1(rt, rd) esr(3, 0, 1, 0, 1, rt, rd)
+#define ESR_PMINTENSET(rt, rd) esr(3, 0, 9, 14, 1, rt, rd)
+#define ESR_PMINTENCLR(rt, rd) esr(3, 0, 9, 14, 2, rt, rd)
+#define ESR_PMOVSSET(rt, rd) esr(3, 3, 9, 14, 3, rt, rd)
+#define ESR_PMOVSCLR(rt, rd) esr(3, 3, 9, 12, 3, rt, rd)
+#define ESR_PMUSERENR(rt, rd) esr(3, 3, 9, 14, 0, rt, rd)
+#define PPI23 (1U << VGIC_INTID_PMU)
+#define CYCLE (1ULL << 31)
 
 static struct vm vm;
 static struct vcpu vcpu;
@@ -59,6 +72,7 @@ static int setup(void **state)
 	vm = (struct vm){ .slot = 3, .type = MOAT_VM_NORMAL };
 	vcpu = (struct vcpu){ .vm = &vm, .index = 1 };
 	vcpu.ctx.regs.elr = ELR;
+	vcpu.ctx.regs.spsr = 0x3c5; /* EL1h: the guest kernel */
 	return 0;
 }
 
@@ -90,7 +104,7 @@ static void test_switch_and_mask(void **state)
 	assert_int_equal(fake.pmu.evcntr[1], 0);
 	assert_int_equal(fake.pmu.fixed[PMU_pmcntenset_el0], 0);
 	assert_int_equal(fake.pmu.fixed[PMU_pmselr_el0], 0);
-	assert_int_equal(fake.pmu.fixed[PMU_pmintenclr_el1], 0xffffffffULL); /* no overflow PPI of the guest's */
+	assert_int_equal(fake.pmu.fixed[PMU_pmintenset_el1], 0); /* the guest's (none), not the host's */
 	vcpu.ctx.regs.x[4] = 77;
 	assert_true(trap(ESR_PMEVCNTR(1, 4, false)));
 	/* PMCR: LP (bit 7) and above dropped. */
@@ -135,11 +149,144 @@ static void test_not_touched(void **state)
 	assert_host_back();
 }
 
+static void test_level_function(void **state)
+{
+	(void)state;
+	/* PMCR.E, and one counter with both its overflow flag and its interrupt enable. */
+	assert_true(guest_pmu_irq_level(1, CYCLE, CYCLE));
+	assert_true(guest_pmu_irq_level(1 | (1ULL << 6), 0x5, 0x4));
+	assert_false(guest_pmu_irq_level(0, CYCLE, CYCLE)); /* E = 0 holds the line low */
+	assert_false(guest_pmu_irq_level(1, 0x1, 0x2));	    /* overflow without its enable */
+	assert_false(guest_pmu_irq_level(1, 0, ~0ULL));
+	assert_false(guest_pmu_irq_level(1, 1ULL << 32, 1ULL << 32)); /* beyond the 32 counter bits */
+	/* The CPU's PMINTEN: enabled and not yet overflowed (news only). */
+	assert_int_equal(guest_pmu_hw_inten(0, CYCLE | 3), CYCLE | 3);
+	assert_int_equal(guest_pmu_hw_inten(CYCLE | 1, CYCLE | 3), 2);
+	assert_int_equal(guest_pmu_hw_inten(0, ~0ULL), 0xffffffffULL);
+}
+
+static bool set(u64 e, u64 v)
+{
+	vcpu.ctx.regs.x[2] = v;
+	return trap(e);
+}
+
+static u32 level(void)
+{
+	return vcpu.vgic.priv.level & PPI23;
+}
+
+static u32 pending(void)
+{
+	return vcpu.vgic.priv.pending & PPI23;
+}
+
+static void test_overflow_line(void **state)
+{
+	(void)state;
+	/* The guest enables the cycle counter's interrupt, with PMCR.E. */
+	assert_true(set(ESR_PMINTENSET(2, false), CYCLE));
+	assert_true(set(ESR_PMCR(2, false), 1));
+	assert_int_equal(fake.pmu.fixed[PMU_pmintenset_el1], CYCLE);
+	assert_int_equal(level(), 0);
+	assert_false(guest_pmu_exit(&vcpu)); /* nothing overflowed: an IRQ exit would be the host's */
+	/* The hardware counter wraps while the guest runs: the IRQ exit is the guest's. */
+	fake.pmu.fixed[PMU_pmovsset_el0] |= CYCLE;
+	assert_true(guest_pmu_exit(&vcpu));
+	assert_int_equal(fake.pmu.fixed[PMU_pmintenset_el1], 0); /* masked at the source: the physical line drops */
+	assert_int_equal(level(), PPI23);
+	assert_int_equal(pending(), PPI23);
+	/* Pending once: a later exit neither fires again nor re-pends. */
+	vcpu.vgic.priv.pending &= ~PPI23; /* as if flushed into an LR */
+	assert_false(guest_pmu_exit(&vcpu));
+	assert_int_equal(pending(), 0);
+	/* The guest clears the flag (in its handler): the line falls, the CPU's enable comes back. */
+	assert_true(set(ESR_PMOVSCLR(2, false), CYCLE));
+	assert_int_equal(level(), 0);
+	assert_int_equal(fake.pmu.fixed[PMU_pmintenset_el1], CYCLE);
+	/* A flag set by software, while in an LR as pending, then cleared: the LR's pending state goes. */
+	assert_true(set(ESR_PMOVSSET(2, false), CYCLE));
+	assert_int_equal(level(), PPI23);
+	assert_int_equal(fake.pmu.fixed[PMU_pmintenset_el1], 0);
+	vcpu.vgic.priv.pending &= ~PPI23;
+	vcpu.vgic.priv.in_lr |= PPI23;
+	vcpu.vgic.lr[0] = VGIC_INTID_PMU | ICH_LR_PENDING | ICH_LR_EOI;
+	assert_true(set(ESR_PMOVSCLR(2, false), CYCLE));
+	assert_int_equal(level(), 0);
+	assert_int_equal(vcpu.vgic.lr[0] & ICH_LR_STATE, 0);
+	vcpu.vgic.lr[0] = 0;
+	vcpu.vgic.priv.in_lr = 0;
+	/* PMCR.E = 0 holds the line low whatever the flags; E = 1 raises it. */
+	assert_true(set(ESR_PMCR(2, false), 0));
+	fake.pmu.fixed[PMU_pmovsset_el0] |= CYCLE;
+	assert_false(guest_pmu_exit(&vcpu)); /* E = 0: the physical line was low too */
+	assert_int_equal(level(), 0);
+	assert_int_equal(fake.pmu.fixed[PMU_pmintenset_el1], 0);
+	assert_true(set(ESR_PMCR(2, false), 1));
+	assert_int_equal(level(), PPI23);
+	/* PMINTENCLR lowers it too. */
+	assert_true(set(ESR_PMINTENCLR(2, false), CYCLE));
+	assert_int_equal(level(), 0);
+	assert_true(set(ESR_PMINTENSET(2, false), CYCLE));
+	assert_int_equal(level(), PPI23);
+	/* Put: the line stays as the guest left it; the host gets its own PMINTEN back, not the guest's. */
+	guest_pmu_put(&vcpu);
+	assert_host_back();
+	assert_int_equal(level(), PPI23);
+	assert_false(guest_pmu_exit(&vcpu)); /* not loaded: an IRQ exit now is never the guest's PMU */
+	/* Load: the flag still set, so the CPU's PMINTEN leaves it out. */
+	guest_pmu_load(&vcpu);
+	assert_int_equal(fake.pmu.fixed[PMU_pmintenset_el1], 0);
+	assert_true(set(ESR_PMOVSCLR(2, false), CYCLE));
+	assert_int_equal(level(), 0);
+	assert_int_equal(fake.pmu.fixed[PMU_pmintenset_el1], CYCLE);
+	guest_pmu_put(&vcpu);
+	assert_host_back();
+}
+
+static void test_pmuserenr_live(void **state)
+{
+	(void)state;
+	fake.pmu.fixed[PMU_pmuserenr_el0] = 0; /* the arch layer's load wrote 0 for every guest */
+	assert_true(set(ESR_PMUSERENR(2, false), 0xff));
+	assert_int_equal(fake.pmu.fixed[PMU_pmuserenr_el0], 0xf); /* EN, SW, CR, ER only, and in the CPU */
+	vcpu.ctx.regs.x[3] = 0;
+	assert_true(trap(ESR_PMUSERENR(3, true)));
+	assert_int_equal(vcpu.ctx.regs.x[3], 0xf);
+	guest_pmu_put(&vcpu);
+	assert_int_equal(fake.pmu.fixed[PMU_pmuserenr_el0], 0); /* never the guest's in host context */
+	guest_pmu_load(&vcpu);
+	assert_int_equal(fake.pmu.fixed[PMU_pmuserenr_el0], 0xf);
+	/* From EL0 a write is UNDEFINED: should one trap here anyway, it is refused, nothing written. */
+	vcpu.ctx.regs.spsr = 0; /* EL0t */
+	assert_false(set(ESR_PMUSERENR(2, false), 0));
+	assert_false(set(ESR_PMINTENSET(2, false), CYCLE));
+	assert_int_equal(fake.pmu.fixed[PMU_pmuserenr_el0], 0xf);
+	guest_pmu_put(&vcpu);
+	assert_host_back();
+}
+
+static void test_protected_no_line(void **state)
+{
+	(void)state;
+	vm.type = MOAT_VM_PROTECTED;
+	fake.pmu.fixed[PMU_pmovsset_el0] = CYCLE;
+	assert_false(set(ESR_PMINTENSET(2, false), CYCLE));
+	assert_false(guest_pmu_exit(&vcpu));
+	assert_int_equal(level(), 0);
+	assert_int_equal(pending(), 0);
+	assert_int_equal(fake.pmu.fixed[PMU_pmintenset_el1], 1ULL << 1); /* the host's, untouched */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_switch_and_mask, setup),
 		cmocka_unit_test_setup(test_not_touched, setup),
+		cmocka_unit_test_setup(test_level_function, setup),
+		cmocka_unit_test_setup(test_overflow_line, setup),
+		cmocka_unit_test_setup(test_pmuserenr_live, setup),
+		cmocka_unit_test_setup(test_protected_no_line, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -364,11 +364,15 @@ static void test_emulate_existing_frame(void **state)
 	boot_machine(2);
 	rd = env.gicr + STRIDE;
 
-	/* 64-bit read of GICR_TYPER into x3: passes through. */
+	/* 64-bit read of GICR_TYPER into x3: passes through. The host was single-stepping that load
+	 * (SPSR.SS set): the core completed it, so SS is cleared as the CPU would have, and the host's
+	 * step exception comes right after the load, not one instruction later. */
 	r = host_regs();
+	r.spsr |= PSR_SS;
 	host_access(rd + TYPER, DABT(3, 3) | 1ULL << 15, &r);
 	assert_int_equal(r.x[3], *reg64(rd + TYPER));
 	assert_int_equal(r.elr, HOST_PC + 4);
+	assert_int_equal(r.spsr & PSR_SS, 0);
 	assert_int_equal(fake.device_reads, 1);
 
 	/* Writing EnableLPIs from x7: the device sees the write without it. */

@@ -260,17 +260,20 @@ static void test_report(void **state)
 					     "RAS, LOR; hidden from the host: SVE, SME, SCXTNUM; PA 40 bits\r\n"));
 	assert_non_null(strstr(fake.console, "ID registers for protected guests: hidden: SVE, SME, PAuth, PMU, "
 					     "debug, RAS, LOR, SCXTNUM; kept: none; PA 40 bits\r\n"));
-	assert_non_null(strstr(fake.console, "ID registers for normal guests: hidden: SVE, SME, PAuth, debug, RAS, "
-					     "LOR, SCXTNUM; kept: PMU; PA 40 bits\r\n"));
+	assert_non_null(strstr(fake.console, "ID registers for normal guests: hidden: SVE, SME, PAuth, RAS, "
+					     "LOR, SCXTNUM; kept: PMU, debug; PA 40 bits\r\n"));
 	fake_reset();
 	idregs_init(&a72);
 	idregs_report();
 	assert_non_null(strstr(fake.console, "the host keeps PMU, debug; hidden from the host: none; PA 40 bits\r\n"));
 	assert_non_null(strstr(fake.console, "protected guests: hidden: PMU, debug; kept: none; PA 40 bits\r\n"));
-	assert_non_null(strstr(fake.console, "normal guests: hidden: debug; kept: PMU; PA 40 bits\r\n"));
+	assert_non_null(strstr(fake.console, "normal guests: hidden: none; kept: PMU, debug; PA 40 bits\r\n"));
 }
 
-/* Normal VMs: the protected view plus PMUVer, capped at PMUv3p4 (max has v3p5); none for PMUVer 0 or IMPDEF. */
+/*
+ * Normal VMs: the protected view plus PMUVer, capped at PMUv3p4 (max has v3p5), none for PMUVer 0 or IMPDEF;
+ * and debug: the CPU's BRPs, WRPs, CTX_CMPs (both CPUs: 5, 3, 1), DebugVer capped at 6 (max has 9).
+ */
 static void test_normal_guest_view(void **state)
 {
 	static const struct {
@@ -285,11 +288,16 @@ static void test_normal_guest_view(void **state)
 			idregs_sanitise(IDREG_GUEST, &cpu, &prot);
 			idregs_sanitise(IDREG_GUEST_NORMAL, &cpu, &normal);
 			assert_int_equal(prot.r[I(5, 0)], GUEST_DFR0); /* protected: PMUVer 0 whatever the CPU has */
-			assert_int_equal(normal.r[I(5, 0)], GUEST_DFR0 | cases[i].want_pmuver << 8);
+			assert_int_equal(normal.r[I(5, 0)], GUEST_DFR0 | cases[i].want_pmuver << 8 | 0x10305006UL);
 			normal.r[I(5, 0)] = prot.r[I(5, 0)];
-			expect_set(&normal, &prot, "normal view = protected view but PMUVer");
+			expect_set(&normal, &prot, "normal view = protected view but PMUVer and debug");
 		}
 	}
+	/* A CPU without the Armv8 debug architecture (DebugVer < 6, not a real one): no debug fields for anyone. */
+	cpu = a72;
+	cpu.r[I(5, 0)] &= ~0xfUL;
+	idregs_sanitise(IDREG_GUEST_NORMAL, &cpu, &normal);
+	assert_int_equal(normal.r[I(5, 0)], GUEST_DFR0 | 1UL << 8);
 }
 
 int main(void)

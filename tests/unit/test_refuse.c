@@ -6,10 +6,11 @@
  *   - trapped system registers: RAZ/WI, one line per register per VM, the
  *     written value never in the log;
  *   - ID registers in the run loop: reads from the guest view and silent,
- *     writes UNDEFINED and logged;
+ *     writes UNDEFINED and logged; a completed one ends a guest's single step;
  *   - unknown PSCI/SMCCC calls and SMCs: their answer, one line each per
  *     VM; FEATURES queries answered NOT_SUPPORTED and PSCI answers such as
  *     CPU_ON's INVALID_PARAMETERS are not refusals;
+ *   - debug registers: a normal VM's its own through load/put, a protected VM's RAZ/WI;
  *   - traps of hidden features (SVE): UNDEF, one line per class, the
  *     syndrome only for normal VMs;
  *   - the per-VM record: a new VM starts empty; when it fills, one line says
@@ -182,6 +183,66 @@ static void test_idregs_in_run_loop(void **state)
 	assert_int_equal(count(line), 1);
 }
 
+/*
+ * A guest single-stepping (PSTATE.SS 1) an instruction the core completes:
+ * the step is complete too, SS goes to 0 so the guest takes its step exception
+ * before the next instruction (guest/debug shows it on QEMU). An HVC is past
+ * already when it traps (ELR after it): its SPSR.SS is the CPU's, left alone.
+ */
+static void test_completed_instruction_ends_step(void **state)
+{
+	struct fm_vm v = fm_build_vm(m, MOAT_VM_NORMAL, 0);
+	u64 spsr = ctx(&v)->regs.spsr | PSR_SS, elr = ctx(&v)->regs.elr;
+
+	ctx(&v)->regs.spsr = spsr;
+	queue(EC(EC_HVC64) | ESR_IL, PSCI_VERSION, 0, 0);
+	run_all(&v);
+	assert_int_equal(ctx(&v)->regs.spsr, spsr);
+	assert_int_equal(ctx(&v)->regs.elr, elr);
+	queue(sysreg_esr(3, 0, 0, 4, 0, 2, true), 0, 0, 0); /* MRS x2, ID_AA64PFR0_EL1 */
+	run_all(&v);
+	assert_int_equal(ctx(&v)->regs.spsr, spsr & ~PSR_SS);
+	assert_int_equal(ctx(&v)->regs.elr, elr + 4);
+}
+
+/*
+ * Debug registers through VCPU_RUN: a normal VM's are its own (guest_debug.c,
+ * switched in at its first access and out at put: the host's are back when
+ * VCPU_RUN returns), written masked, not refusals; a protected VM's are RAZ/WI
+ * and logged by number.
+ */
+static void test_debug_registers(void **state)
+{
+	struct fm_vm nv = fm_build_vm(m, MOAT_VM_NORMAL, 0), pv = fm_build_vm(m, MOAT_VM_PROTECTED, 0);
+	char line[128];
+
+	fake.dbg.bcr[0] = 0x1e4;
+	fake.dbg.bvr[0] = 0x123450;
+	queue(sysreg_esr(2, 0, 0, 0, 5, 4, false), 0, 0, 0x1e7 | 3UL << 14 | 1UL << 13); /* MSR DBGBCR0_EL1: SSC, HMC */
+	queue(sysreg_esr(2, 0, 0, 0, 4, 4, false), 0, 0, FM_VM_BOOT_PC);		  /* MSR DBGBVR0_EL1 */
+	run_all(&nv);
+	assert_true(fm_vcpu(&nv, 0)->dbg_used);
+	assert_int_equal(fake.dbg.bcr[0], 0x1e4); /* the host's, back at put */
+	assert_int_equal(fake.dbg.bvr[0], 0x123450);
+	queue(sysreg_esr(2, 0, 0, 0, 5, 3, true), 0, 0, 0); /* MRS x3, DBGBCR0_EL1 */
+	run_all(&nv);
+	assert_int_equal(ctx(&nv)->regs.x[3], 0x1e7); /* the guest's, HMC and SSC masked */
+	assert_int_equal(fake.dbg.bcr[0], 0x1e4);
+	assert_null(strstr(fake.console, "DBGBCR0"));
+	assert_int_equal(fake.injected, 0);
+
+	queue(sysreg_esr(2, 0, 0, 0, 5, 4, false), 0, 0, 0x1e7);
+	queue(sysreg_esr(2, 0, 0, 0, 5, 3, true), 0, 0, 0);
+	ctx(&pv)->regs.x[3] = 0x33;
+	run_all(&pv);
+	assert_false(fm_vcpu(&pv, 0)->dbg_used);
+	assert_int_equal(ctx(&pv)->regs.x[3], 0);
+	assert_int_equal(fake.dbg.bcr[0], 0x1e4);
+	snprintf(line, sizeof(line),
+		 "vm%u vcpu0: MSR DBGBCR0_EL1 (S2_0_C0_C0_5): read as zero, writes ignored (RAZ/WI)\r\n", pv.slot);
+	assert_int_equal(count(line), 1);
+}
+
 static void test_calls_logged_once(void **state)
 {
 	struct fm_vm v = fm_build_vm(m, MOAT_VM_PROTECTED, 0);
@@ -283,6 +344,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_sysreg_raz_wi_logged_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idregs_in_run_loop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_completed_instruction_ends_step, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_debug_registers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_calls_logged_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_each_vm_logs_its_own, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hidden_feature_traps, setup, teardown),

@@ -635,17 +635,23 @@ static void test_mmio_read_completion(void **state)
 		pc += 4;
 		assert_int_equal(ctx(&v)->regs.elr, pc);
 	}
-	/* A load into XZR: no register written, the PC still advances, and only once. */
+	/*
+	 * A load into XZR: no register written, the PC still advances, and only once. The guest was single-stepping
+	 * it (PSTATE.SS): the step is done once the load completes, not before (regs_skip_insn).
+	 */
 	{
 		u64 before[31];
 
 		memcpy(before, ctx(&v)->regs.x, sizeof(before));
+		ctx(&v)->regs.spsr |= PSR_SS;
 		fake_queue_exit(GUEST_EXIT_SYNC, dabt(3, false, 31, true, false), 0, MMIO_REG);
 		queue_irq();
 		queue_irq();
 		assert_int_equal(run(&v), MOAT_EXIT_MMIO);
+		assert_int_equal(ctx(&v)->regs.spsr & PSR_SS, PSR_SS);
 		r->u.mmio.value = 0x5555;
 		assert_int_equal(run(&v), MOAT_EXIT_IRQ);
+		assert_int_equal(ctx(&v)->regs.spsr & PSR_SS, 0);
 		assert_memory_equal(ctx(&v)->regs.x, before, sizeof(before));
 		assert_int_equal(ctx(&v)->regs.elr, pc + 4);
 		assert_int_equal(run(&v), MOAT_EXIT_IRQ);

@@ -10,6 +10,7 @@
  */
 #include "arch.h"
 #include "arm64_pmu.h"
+#include "guest_debug.h"
 #include "guest_pmu.h"
 #include "arm64_timer.h"
 #include "guest_exit.h"
@@ -32,7 +33,13 @@ void __fpsimd_restore(const struct fpsimd_state *s);
 #define HCR_GUEST                                                                                                    \
 	(HCR_VM | HCR_SWIO | HCR_FMO | HCR_IMO | HCR_AMO | HCR_FB | HCR_BSU_IS | HCR_TWI | HCR_TWE | HCR_TSC |       \
 	 HCR_TIDCP | HCR_TACR | HCR_TSW | HCR_RW | HCR_TID3 | HCR_TLOR)
-/* Debug and PMU are not given to guests (DESIGN §6). */
+/*
+ * Every guest access to the PMU and the debug registers traps (DESIGN §6):
+ * protected VMs get RAZ/WI; normal VMs their own PMU (guest_pmu.c) and
+ * debug registers (guest_debug.c), switched but still trapped, so that every
+ * value they write passes the core's masks. TDE stays 0: the guest's debug
+ * exceptions are taken at its own EL1, never at EL2.
+ */
 #define MDCR_GUEST_TRAPS (MDCR_TPMCR | MDCR_TPM | MDCR_TDA | MDCR_TDOSA | MDCR_TDRA)
 #define MPIDR_RES1 (1UL << 31)
 
@@ -270,6 +277,10 @@ void arch_vcpu_load(struct vcpu *vcpu, bool flush_local)
 	write_sysreg(vmpidr_el2, MPIDR_RES1 | vcpu->index);
 	apr_restore(&vcpu->vgic);
 	guest_pmu_load(vcpu); /* a normal vCPU that used its PMU: the host's counters out, its own in */
+	/* A normal vCPU that used debug: the host's breakpoints and OS lock out, its own in. Tested here: no call. */
+	if (vcpu->dbg_used) {
+		guest_debug_load(vcpu);
+	}
 	arch_isb();
 	if (flush_local) {
 		/* Another vCPU of this VM ran here last: its local TLB and I-cache context must not leak. */
@@ -308,6 +319,9 @@ void arch_vcpu_put(struct vcpu *vcpu)
 	write_sysreg(cnthctl_el2, host_el2.cnthctl);
 	write_sysreg(vmpidr_el2, pc->host_vmpidr);
 	guest_pmu_put(vcpu);
+	if (vcpu->dbg_used) {
+		guest_debug_put(vcpu); /* after restore_el1: the host's MDSCR_EL1 comes back with its own breakpoints */
+	}
 	/* Last, once no guest state is left in a register: the host's counters run again. */
 	arm64_pmu_restore_host_el0(pc);
 	arm64_pmu_restart_host(pc);

@@ -7,6 +7,7 @@
  * firmware calls are hooks.
  */
 #include "fake_arch.h"
+#include "guest_debug.h"
 #include "psci.h"
 
 #include <stdio.h>
@@ -195,9 +196,29 @@ static u64 *pmu_slot(enum pmu_reg reg)
 	return &fake.pmu.fixed[reg];
 }
 
+/* A set/clear pair is one register on the CPU: the fake keeps it in the SET slot. */
+static enum pmu_reg pmu_pair(enum pmu_reg reg)
+{
+	switch (reg) {
+	case PMU_pmcntenclr_el0:
+		return PMU_pmcntenset_el0;
+	case PMU_pmintenclr_el1:
+		return PMU_pmintenset_el1;
+	case PMU_pmovsclr_el0:
+		return PMU_pmovsset_el0;
+	default:
+		return reg;
+	}
+}
+
+static bool pmu_is_pair(enum pmu_reg reg)
+{
+	return reg == PMU_pmcntenset_el0 || reg == PMU_pmintenset_el1 || reg == PMU_pmovsset_el0;
+}
+
 u64 arch_pmu_read(enum pmu_reg reg)
 {
-	u64 *slot = pmu_slot(reg);
+	u64 *slot = pmu_slot(pmu_pair(reg));
 
 	trace(FAKE_PMU_READ, reg);
 	return slot ? *slot : 0;
@@ -222,8 +243,50 @@ void arch_pmu_write(enum pmu_reg reg, u64 v)
 		/* PMCR_EL0.N (bits 15:11) is read-only, as on the CPU: a switch that writes a saved PMCR keeps it. */
 		v = (v & ~(0x1fULL << 11)) | (*slot & (0x1fULL << 11));
 	}
+	if (pmu_pair(reg) != reg) {
+		fake.pmu.fixed[pmu_pair(reg)] &= ~v; /* write-1-to-clear */
+		return;
+	}
+	if (pmu_is_pair(reg)) {
+		*slot |= v; /* write-1-to-set */
+		return;
+	}
 	if (slot) {
 		*slot = v;
+	}
+}
+
+static u64 *dbg_slot(enum dbg_reg reg, unsigned int n)
+{
+	switch (reg) {
+	case DBG_BVR:
+		return &fake.dbg.bvr[n % 16];
+	case DBG_BCR:
+		return &fake.dbg.bcr[n % 16];
+	case DBG_WVR:
+		return &fake.dbg.wvr[n % 16];
+	case DBG_WCR:
+		return &fake.dbg.wcr[n % 16];
+	case DBG_MDSCR:
+		return &fake.dbg.mdscr;
+	default:
+		return &fake.dbg.oslsr;
+	}
+}
+
+u64 arch_dbg_read(enum dbg_reg reg, unsigned int n)
+{
+	trace(FAKE_DBG_READ, (u64)reg << 8 | n);
+	return reg == DBG_OSLAR ? 0 : *dbg_slot(reg, n);
+}
+
+void arch_dbg_write(enum dbg_reg reg, unsigned int n, u64 v)
+{
+	trace(FAKE_DBG_WRITE, (u64)reg << 8 | n);
+	if (reg == DBG_OSLAR) {
+		fake.dbg.oslsr = (fake.dbg.oslsr & ~2ULL) | ((v & 1) << 1);
+	} else if (reg != DBG_OSLSR) {
+		*dbg_slot(reg, n) = v;
 	}
 }
 
@@ -239,12 +302,18 @@ void arch_vcpu_load(struct vcpu *vcpu, bool flush_local)
 	fake.vcpu_loads++;
 	fake.vttbr = vcpu->vm->s2.vttbr;
 	(void)flush_local;
+	/* As the arm64 layer does: a normal vCPU that used debug gets its registers switched in (guest_debug.c). */
+	if (vcpu->dbg_used) {
+		guest_debug_load(vcpu);
+	}
 }
 
 void arch_vcpu_put(struct vcpu *vcpu)
 {
 	fake.vcpu_puts++;
-	(void)vcpu;
+	if (vcpu->dbg_used) {
+		guest_debug_put(vcpu);
+	}
 }
 
 unsigned int arch_vgic_nr_lrs(void)

@@ -28,6 +28,8 @@ enum fake_op {
 	FAKE_WFE,
 	FAKE_SEV,
 	FAKE_KICK_OTHERS, /* the stop SGI to every other CPU */
+	FAKE_DBG_READ,	  /* arg: enum dbg_reg << 8 | n */
+	FAKE_DBG_WRITE,	  /* arg: enum dbg_reg << 8 | n */
 };
 
 #define FAKE_TRACE_MAX 65536
@@ -91,13 +93,23 @@ struct fake_state {
 	 * PMXEVTYPER/PMXEVCNTR reach evtyper/evcntr[PMSELR.SEL] (SEL 31:
 	 * PMCCFILTR), as on the hardware. Set PMCR.N in fixed[PMU_pmcr_el0].
 	 * A PMSWINC write is what it is at EL2: it increments each SW_INCR
-	 * counter of the mask whose type has NSH set.
+	 * counter of the mask whose type has NSH set. PMCNTEN, PMINTEN and
+	 * PMOVS are one value each, kept in the SET slot: SET writes set bits,
+	 * CLR writes clear them, both read it (as on the CPU).
 	 */
 	struct {
 		u64 fixed[PMU_NR_FIXED];
 		u64 evtyper[31], evcntr[31];
 		u64 last_write;
 	} pmu;
+	/*
+	 * The debug registers as arch_dbg_read/write see them: the four banks by
+	 * number, MDSCR_EL1, and OSLSR_EL1 (an OSLAR_EL1 write sets its OSLK, bit 1).
+	 */
+	struct {
+		u64 bvr[16], bcr[16], wvr[16], wcr[16];
+		u64 mdscr, oslsr;
+	} dbg;
 };
 
 /* Queue one exit for the next arch_guest_run(). */

@@ -24,7 +24,9 @@ void arm64_pmu_stop_host(struct percpu *pc);
 void arm64_pmu_restart_host(struct percpu *pc);
 
 /*
- * Every guest (PMUVer 0) gets PMUSERENR_EL0 = 0 while its vCPU is loaded. The
+ * Every guest gets PMUSERENR_EL0 = 0 while its vCPU is loaded, until a
+ * normal vCPU's own PMU is switched in, which brings the guest's value
+ * (core/guest_pmu.c; it writes 0 again at put, before the restore below). The
  * register is not the guest's to write (MDCR_EL2.TPM), but it decides a guest
  * EL0 PMU access before MDCR_EL2.TPM does: left at the host's value, EN = 1
  * would let the access through to the core's RAZ/WI and EN = 0 trap it to the
