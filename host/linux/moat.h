@@ -101,12 +101,14 @@ extern struct device *moat_device;
 int moat_vm_create_fd(u32 type);
 void moat_vm_get(struct moat_vm *vm);
 void moat_vm_put(struct moat_vm *vm);
-void moat_vm_destroy_now(struct moat_vm *vm);
+int moat_vm_destroy_now(struct moat_vm *vm);
+void moat_vm_wait_stopped(struct moat_vm *vm, unsigned long timeout);
 int moat_vm_mem_fault(struct moat_vm *vm, struct moat_vcpu *vcpu, u64 ipa);
 void moat_vm_wake_vcpu(struct moat_vm *vm, u32 index, bool kick);
 void moat_vm_wake_others(struct moat_vm *vm, u32 self);
 void moat_vm_system_event(struct moat_vm *vm, u32 reason);
 struct moat_vm *moat_vm_from_file(struct file *file);
+int moat_test_guest_pa(struct file *file, u64 ipa, phys_addr_t *pa); /* for moat_peek.ko */
 
 /* moat_vcpu.c */
 int moat_vcpu_create(struct moat_vm *vm, u32 index);

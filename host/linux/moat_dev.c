@@ -8,7 +8,12 @@
  * Lock: moat_vms_lock guards moat_vms.
  */
 #include <linux/capability.h>
+#include <linux/cpuhotplug.h>
 #include <linux/fs.h>
+#include <linux/interrupt.h>
+#include <linux/irq.h>
+#include <linux/of.h>
+#include <linux/of_irq.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/reboot.h>
@@ -84,17 +89,20 @@ static long get_stats(void __user *arg)
 	struct moat_stats s = {};
 	struct arm_smccc_res res;
 
-	if (!capable(CAP_SYS_ADMIN))
+	if (!capable(CAP_SYS_ADMIN)) {
 		return -EPERM;
+	}
 	for (int which = 0; which < 3; which++) {
-		if (moat_hvc(MOAT_FN_STATS, which, 0, 0, 0, 0, 0, &res))
+		if (moat_hvc(MOAT_FN_STATS, which, 0, 0, 0, 0, 0, &res)) {
 			return -EIO;
+		}
 		s.core[which][0] = res.a1;
 		s.core[which][1] = res.a2;
 		s.core[which][2] = res.a3;
 	}
-	if (moat_hvc(MOAT_FN_CHECK, 0, 0, 0, 0, 0, 0, &res))
+	if (moat_hvc(MOAT_FN_CHECK, 0, 0, 0, 0, 0, 0, &res)) {
 		return -EIO;
+	}
 	s.core_check = res.a1;
 	s.vms = atomic64_read(&moat_live_vms);
 	s.pages_held = atomic64_read(&moat_pages_held);
@@ -112,10 +120,12 @@ static long moat_dev_ioctl(struct file *file, unsigned int cmd, unsigned long ar
 	case MOAT_GET_VCPU_MMAP_SIZE:
 		return arg ? -EINVAL : PAGE_SIZE;
 	case MOAT_CREATE_VM:
-		if (arg != MOAT_VM_NORMAL && arg != MOAT_VM_PROTECTED)
+		if (arg != MOAT_VM_NORMAL && arg != MOAT_VM_PROTECTED) {
 			return -EINVAL;
-		if (!(core_types & (1UL << arg)))
+		}
+		if (!(core_types & (1UL << arg))) {
 			return -EOPNOTSUPP;
+		}
 		return moat_vm_create_fd((u32)arg);
 	case MOAT_GET_STATS:
 		return get_stats((void __user *)arg);
@@ -139,24 +149,97 @@ static struct miscdevice moat_misc = {
 };
 
 /*
- * Before a reboot or kexec: every live VM leaves the core and its pages come back scrubbed. A vCPU
- * thread may still be inside RUN on another CPU; the core then answers BUSY and the VM's pages stay
- * donated, which the next kernel cannot touch anyway: the core owns them until the machine resets.
+ * Before a reboot, kexec or power-off: every live VM leaves the core and its pages come back
+ * scrubbed, so that no page still donated reaches the next kernel as if it were free memory. A
+ * vCPU inside VCPU_RUN would make VM_DESTROY answer BUSY, so each VM is first told to stop: RUN
+ * returns SYSTEM_OFF to its VMM and enters the guest no more, and a vCPU in the guest gets an IPI.
  */
 static int moat_reboot(struct notifier_block *nb, unsigned long action, void *data)
 {
 	struct moat_vm *vm;
+	unsigned int n = 0;
 
 	mutex_lock(&moat_vms_lock);
-	list_for_each_entry(vm, &moat_vms, node)
-		moat_vm_destroy_now(vm);
+	list_for_each_entry(vm, &moat_vms, node) {
+		moat_vm_system_event(vm, MOAT_EXIT_SYSTEM_OFF);
+	}
+	list_for_each_entry(vm, &moat_vms, node) {
+		moat_vm_wait_stopped(vm, msecs_to_jiffies(500));
+		n += moat_vm_destroy_now(vm);
+	}
 	mutex_unlock(&moat_vms_lock);
+	if (n) {
+		pr_info("moat: shutdown: %u VM(s) destroyed and their pages reclaimed\n", n);
+	}
 	return NOTIFY_DONE;
 }
 
 static struct notifier_block moat_reboot_nb = {
 	.notifier_call = moat_reboot,
 };
+
+/*
+ * The GIC maintenance interrupt (PPI 25). The core asks for it while a guest runs (EOI of a level
+ * interrupt such as the guest's timer, list registers running low) and takes it at EL2; it only
+ * reaches EL2 if the host has it enabled in its redistributor (docs/ABI.md, "Interrupts"). A stock
+ * kernel without KVM at EL2 leaves it off, so moat.ko requests it on every CPU. The handler never
+ * runs on the host: the core turns the virtual interface off (ICH_HCR_EL2 = 0) before returning.
+ * Without it a guest's timer EOI is seen only at the next exit (a host tick later).
+ */
+static int maint_irq, maint_hp_state;
+static DEFINE_PER_CPU(u8, maint_cookie);
+
+static irqreturn_t maint_handler(int irq, void *cookie)
+{
+	return IRQ_HANDLED;
+}
+
+static int maint_cpu_up(unsigned int cpu)
+{
+	enable_percpu_irq(maint_irq, IRQ_TYPE_NONE);
+	return 0;
+}
+
+static int maint_cpu_down(unsigned int cpu)
+{
+	disable_percpu_irq(maint_irq);
+	return 0;
+}
+
+static void maint_irq_setup(void)
+{
+	struct device_node *gic = of_find_compatible_node(NULL, NULL, "arm,gic-v3");
+	int ret;
+
+	/* The GIC node's first "interrupts" entry is the maintenance interrupt (GICv3 binding). */
+	maint_irq = gic ? irq_of_parse_and_map(gic, 0) : 0;
+	of_node_put(gic);
+	if (maint_irq <= 0) {
+		pr_warn("moat: no GIC maintenance interrupt in the DT: guest timers tick at host exits only\n");
+		maint_irq = 0;
+		return;
+	}
+	ret = request_percpu_irq(maint_irq, maint_handler, "moat-vgic-maint", &maint_cookie);
+	if (ret) {
+		pr_warn("moat: cannot request the GIC maintenance interrupt (%d)\n", ret);
+		maint_irq = 0;
+		return;
+	}
+	maint_hp_state = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "moat/vgic-maint:online", maint_cpu_up, maint_cpu_down);
+	if (maint_hp_state < 0) {
+		free_percpu_irq(maint_irq, &maint_cookie);
+		maint_irq = 0;
+	}
+}
+
+static void maint_irq_teardown(void)
+{
+	if (!maint_irq) {
+		return;
+	}
+	cpuhp_remove_state(maint_hp_state);
+	free_percpu_irq(maint_irq, &maint_cookie);
+}
 
 static int __init moat_init(void)
 {
@@ -176,13 +259,17 @@ static int __init moat_init(void)
 	}
 	core_types = res.a1;
 	core_limits = res.a3;
+	maint_irq_setup();
 	ret = misc_register(&moat_misc);
-	if (ret)
+	if (ret) {
+		maint_irq_teardown();
 		return ret;
+	}
 	moat_device = moat_misc.this_device;
 	register_reboot_notifier(&moat_reboot_nb);
-	dev_info(moat_device, "core ABI %llu.%llu, VM types 0x%llx, max %u VMs, %u vCPUs per VM\n", core_version >> 16,
-		 core_version & 0xffff, core_types, MOAT_CAPS_MAX_VMS(core_limits), MOAT_CAPS_MAX_VCPUS(core_limits));
+	dev_info(moat_device, "core ABI %llu.%llu, VM types 0x%llx, max %u VMs, %u vCPUs per VM, maintenance IRQ %d\n",
+		 core_version >> 16, core_version & 0xffff, core_types, MOAT_CAPS_MAX_VMS(core_limits),
+		 MOAT_CAPS_MAX_VCPUS(core_limits), maint_irq);
 	return 0;
 }
 
@@ -191,9 +278,11 @@ static void __exit moat_exit(void)
 	/* Every fd holds a module reference (fops owner), so no VM is alive here. */
 	unregister_reboot_notifier(&moat_reboot_nb);
 	misc_deregister(&moat_misc);
-	if (atomic64_read(&moat_pages_leaked))
+	maint_irq_teardown();
+	if (atomic64_read(&moat_pages_leaked)) {
 		pr_warn("moat: unloading with %lld pages leaked (kept off the allocator for good)\n",
 			atomic64_read(&moat_pages_leaked));
+	}
 }
 
 module_init(moat_init);

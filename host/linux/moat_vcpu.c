@@ -49,8 +49,9 @@ static void wfi_sleep(struct moat_vcpu *vcpu, u64 deadline)
 		return;
 	}
 	now = arch_timer_read_counter();
-	if (deadline <= now)
+	if (deadline <= now) {
 		return;
+	}
 	rate = arch_timer_get_cntfrq();
 	/* At most an hour at once (keeps ticks * NSEC_PER_SEC inside 64 bits); the loop sleeps again. */
 	ticks = min(deadline - now, rate * 3600);
@@ -94,8 +95,9 @@ static long vcpu_run(struct moat_vcpu *vcpu)
 	long ret = 0;
 	u32 reason;
 
-	if (READ_ONCE(vm->state) != MOAT_VM_FINALIZED)
+	if (READ_ONCE(vm->state) != MOAT_VM_FINALIZED) {
 		return -EINVAL;
+	}
 	if (vcpu->mmio_read_pending) {
 		WRITE_ONCE(crun->u.mmio.value, READ_ONCE(urun->u.mmio.data));
 		vcpu->mmio_read_pending = false;
@@ -103,8 +105,9 @@ static long vcpu_run(struct moat_vcpu *vcpu)
 	set_task(vcpu, current);
 	for (;;) {
 		reason = READ_ONCE(vm->system_event);
-		if (reason)
+		if (reason) {
 			break;
+		}
 		if (signal_pending(current)) {
 			reason = MOAT_EXIT_INTR;
 			ret = -EINTR;
@@ -113,8 +116,9 @@ static long vcpu_run(struct moat_vcpu *vcpu)
 		if (vcpu->off) {
 			/* Off: nothing to run until a VCPU_ON names this vCPU (or a spurious wake: the core
 			 * answers VCPU_OFF again). */
-			if (wait_event_interruptible(vcpu->wq, woken(vcpu)))
+			if (wait_event_interruptible(vcpu->wq, woken(vcpu))) {
 				continue;
+			}
 			WRITE_ONCE(vcpu->off, false);
 		}
 		atomic_set(&vcpu->wake, 0);
@@ -137,16 +141,18 @@ static long vcpu_run(struct moat_vcpu *vcpu)
 		case MOAT_EXIT_MEM_FAULT:
 			atomic64_inc(&vm->mem_faults);
 			ret = moat_vm_mem_fault(vm, vcpu, READ_ONCE(crun->u.mem_fault.ipa));
-			if (ret)
+			if (ret) {
 				goto out;
+			}
 			continue;
 		case MOAT_EXIT_IRQ:
 			/* Taken already (local_irq_enable above); let the scheduler in. */
 			cond_resched();
 			continue;
 		case MOAT_EXIT_WFI:
-			if (!atomic_read(&vcpu->wake))
+			if (!atomic_read(&vcpu->wake)) {
 				wfi_sleep(vcpu, READ_ONCE(crun->u.wfi.deadline));
+			}
 			continue;
 		case MOAT_EXIT_VCPU_ON:
 			moat_vm_wake_vcpu(vm, (u32)READ_ONCE(crun->u.vcpu_on.index), false);
@@ -160,18 +166,23 @@ static long vcpu_run(struct moat_vcpu *vcpu)
 			u64 targets = READ_ONCE(crun->u.kick.vcpus);
 
 			for (u32 i = 0; targets && i < MOAT_DRV_MAX_VCPUS; i++, targets >>= 1) {
-				if (targets & 1)
+				if (targets & 1) {
 					moat_vm_wake_vcpu(vm, i, true);
+				}
 			}
 			continue;
 		}
-		case MOAT_EXIT_MMIO:
+		case MOAT_EXIT_MMIO: {
+			/* Decided from the core's page: the user page can change under us (other threads). */
+			u32 is_write = READ_ONCE(crun->u.mmio.is_write);
+
 			urun->u.mmio.ipa = READ_ONCE(crun->u.mmio.ipa);
 			urun->u.mmio.size = READ_ONCE(crun->u.mmio.size);
-			urun->u.mmio.is_write = READ_ONCE(crun->u.mmio.is_write);
-			urun->u.mmio.data = urun->u.mmio.is_write ? READ_ONCE(crun->u.mmio.value) : 0;
-			vcpu->mmio_read_pending = !urun->u.mmio.is_write;
+			urun->u.mmio.is_write = is_write;
+			urun->u.mmio.data = is_write ? READ_ONCE(crun->u.mmio.value) : 0;
+			vcpu->mmio_read_pending = !is_write;
 			break;
+		}
 		case MOAT_EXIT_GUEST_FAULT:
 			urun->u.guest_fault.ipa = READ_ONCE(crun->u.guest_fault.ipa);
 			break;
@@ -200,18 +211,21 @@ static long vcpu_reg(struct moat_vcpu *vcpu, unsigned int cmd, struct moat_one_r
 	struct arm_smccc_res res;
 	long r;
 
-	if (copy_from_user(&reg, ureg, sizeof(reg)))
+	if (copy_from_user(&reg, ureg, sizeof(reg))) {
 		return -EFAULT;
-	if (cmd == MOAT_VCPU_GET_REG)
+	}
+	if (cmd == MOAT_VCPU_GET_REG) {
 		r = moat_hvc(MOAT_FN_VCPU_GET_REG, vcpu->vm->handle, vcpu->index, reg.id, 0, 0, 0, &res);
-	else
+	} else {
 		r = moat_hvc(MOAT_FN_VCPU_SET_REG, vcpu->vm->handle, vcpu->index, reg.id, reg.value, 0, 0, &res);
+	}
 	if (r) {
 		vcpu->vm->last_error = r;
 		return moat_errno(r);
 	}
-	if (cmd == MOAT_VCPU_GET_REG && put_user(res.a1, &ureg->value))
+	if (cmd == MOAT_VCPU_GET_REG && put_user(res.a1, &ureg->value)) {
 		return -EFAULT;
+	}
 	return 0;
 }
 
@@ -220,12 +234,14 @@ static long moat_vcpu_ioctl(struct file *file, unsigned int cmd, unsigned long a
 	struct moat_vcpu *vcpu = file->private_data;
 	long ret;
 
-	if (current->mm != vcpu->vm->mm)
+	if (current->mm != vcpu->vm->mm) {
 		return -EIO;
+	}
 	switch (cmd) {
 	case MOAT_VCPU_RUN:
-		if (arg)
+		if (arg) {
 			return -EINVAL;
+		}
 		break;
 	case MOAT_VCPU_GET_REG:
 	case MOAT_VCPU_SET_REG:
@@ -233,12 +249,14 @@ static long moat_vcpu_ioctl(struct file *file, unsigned int cmd, unsigned long a
 	default:
 		return -ENOTTY;
 	}
-	if (mutex_lock_killable(&vcpu->run_lock))
+	if (mutex_lock_killable(&vcpu->run_lock)) {
 		return -EINTR;
-	if (cmd == MOAT_VCPU_RUN)
+	}
+	if (cmd == MOAT_VCPU_RUN) {
 		ret = vcpu_run(vcpu);
-	else
+	} else {
 		ret = vcpu_reg(vcpu, cmd, (struct moat_one_reg __user *)arg);
+	}
 	mutex_unlock(&vcpu->run_lock);
 	return ret;
 }
@@ -247,8 +265,9 @@ static int moat_vcpu_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct moat_vcpu *vcpu = file->private_data;
 
-	if (vma->vm_pgoff || vma->vm_end - vma->vm_start != PAGE_SIZE)
+	if (vma->vm_pgoff || vma->vm_end - vma->vm_start != PAGE_SIZE) {
 		return -EINVAL;
+	}
 	vm_flags_set(vma, VM_DONTEXPAND);
 	return vm_insert_page(vma, vma->vm_start, vcpu->user_run);
 }
@@ -278,13 +297,16 @@ int moat_vcpu_create(struct moat_vm *vm, u32 index)
 	long r;
 	int fd;
 
-	if (index >= vm->cfg.max_vcpus)
+	if (index >= vm->cfg.max_vcpus) {
 		return -EINVAL;
-	if (vm->vcpus[index])
+	}
+	if (vm->vcpus[index]) {
 		return -EEXIST;
+	}
 	vcpu = kzalloc(sizeof(*vcpu), GFP_KERNEL_ACCOUNT);
-	if (!vcpu)
+	if (!vcpu) {
 		return -ENOMEM;
+	}
 	vcpu->vm = vm;
 	vcpu->index = index;
 	mutex_init(&vcpu->run_lock);
@@ -333,14 +355,17 @@ int moat_vcpu_create(struct moat_vm *vm, u32 index)
 	/* The vCPU now exists in the core: from here it is torn down with the VM, fd or not. */
 	moat_vm_get(vm);
 	fd = anon_inode_getfd("moat-vcpu", &moat_vcpu_fops, vcpu, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0) {
 		refcount_dec(&vm->refs); /* the VM fd's caller still holds one */
+	}
 	return fd;
 free:
-	if (vcpu->core_run)
+	if (vcpu->core_run) {
 		__free_page(vcpu->core_run);
-	if (vcpu->user_run)
+	}
+	if (vcpu->user_run) {
 		__free_page(vcpu->user_run);
+	}
 	kfree(vcpu);
 	return r;
 }

@@ -13,6 +13,7 @@
  * (spinlock, inside it) for vcpus[] and the wake state.
  */
 #include <linux/anon_inodes.h>
+#include <linux/delay.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/gfp.h>
@@ -56,8 +57,9 @@ static int memcache_top_up(struct moat_vm *vm, unsigned int n)
 		struct page *page = alloc_page(GFP_KERNEL_ACCOUNT);
 		long r;
 
-		if (!page)
+		if (!page) {
 			return -ENOMEM;
+		}
 		r = moat_hvc3(MOAT_FN_DONATE_CORE, vm->handle, pa_of(page), 1);
 		if (r) {
 			/* Nothing changed on error: the page is still ours. */
@@ -80,11 +82,13 @@ static long vm_call(struct moat_vm *vm, u64 fid, u64 a1, u64 a2, u64 a3, struct 
 	lockdep_assert_held(&vm->lock);
 	for (int tries = 0;; tries++) {
 		r = moat_hvc(fid, a1, a2, a3, 0, 0, 0, res);
-		if (r != MOAT_E_NOMEM || tries == NOMEM_RETRIES || memcache_top_up(vm, MEMCACHE_BATCH))
+		if (r != MOAT_E_NOMEM || tries == NOMEM_RETRIES || memcache_top_up(vm, MEMCACHE_BATCH)) {
 			break;
+		}
 	}
-	if (r)
+	if (r) {
 		vm->last_error = r;
+	}
 	return r;
 }
 
@@ -141,8 +145,9 @@ static void release_core(struct moat_vm *vm)
 	long r;
 
 	lockdep_assert_held(&vm->lock);
-	if (!vm->in_core)
+	if (!vm->in_core) {
 		return;
+	}
 	r = moat_hvc3(MOAT_FN_VM_DESTROY, vm->handle, 0, 0);
 	if (r) {
 		vm_warn(vm, "VM_DESTROY failed (%ld): its pages stay with the core\n", r);
@@ -153,19 +158,48 @@ static void release_core(struct moat_vm *vm)
 	reclaim_pages(vm);
 }
 
-void moat_vm_destroy_now(struct moat_vm *vm)
+/* Returns 1 if this call took the VM out of the core. */
+int moat_vm_destroy_now(struct moat_vm *vm)
 {
+	bool was;
+
 	mutex_lock(&vm->lock);
+	was = vm->in_core;
 	release_core(vm);
+	was = was && !vm->in_core;
 	mutex_unlock(&vm->lock);
+	return was;
+}
+
+static bool all_stopped(struct moat_vm *vm)
+{
+	bool stopped = true;
+
+	spin_lock(&vm->vcpu_lock);
+	for (int i = 0; i < MOAT_DRV_MAX_VCPUS; i++) {
+		stopped &= !vm->vcpus[i] || !vm->vcpus[i]->task;
+	}
+	spin_unlock(&vm->vcpu_lock);
+	return stopped;
+}
+
+/* After moat_vm_system_event(): wait (bounded) until no thread is inside RUN. */
+void moat_vm_wait_stopped(struct moat_vm *vm, unsigned long timeout)
+{
+	unsigned long end = jiffies + timeout;
+
+	while (!all_stopped(vm) && time_before(jiffies, end)) {
+		msleep(1);
+	}
 }
 
 void moat_vm_put(struct moat_vm *vm)
 {
 	long pages;
 
-	if (!refcount_dec_and_test(&vm->refs))
+	if (!refcount_dec_and_test(&vm->refs)) {
 		return;
+	}
 	mutex_lock(&moat_vms_lock);
 	list_del(&vm->node);
 	mutex_unlock(&moat_vms_lock);
@@ -183,11 +217,13 @@ void moat_vm_put(struct moat_vm *vm)
 	mutex_unlock(&vm->lock);
 	/* Run pages: unshared only now that no vCPU of the VM exists in the core. */
 	for (int i = 0; i < MOAT_DRV_MAX_VCPUS; i++) {
-		if (vm->vcpus[i])
+		if (vm->vcpus[i]) {
 			moat_vcpu_free(vm->vcpus[i]);
+		}
 	}
-	if (vm->nr_leaked)
+	if (vm->nr_leaked) {
 		vm_warn(vm, "torn down, %llu pages leaked\n", vm->nr_leaked);
+	}
 	xa_destroy(&vm->guest);
 	mmdrop(vm->mm);
 	kfree(vm);
@@ -198,8 +234,9 @@ int moat_vm_create_fd(u32 type)
 	struct moat_vm *vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
 	int fd;
 
-	if (!vm)
+	if (!vm) {
 		return -ENOMEM;
+	}
 	refcount_set(&vm->refs, 1);
 	mutex_init(&vm->lock);
 	spin_lock_init(&vm->vcpu_lock);
@@ -213,8 +250,9 @@ int moat_vm_create_fd(u32 type)
 	list_add(&vm->node, &moat_vms);
 	mutex_unlock(&moat_vms_lock);
 	fd = anon_inode_getfd("moat-vm", &moat_vm_fops, vm, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0) {
 		moat_vm_put(vm);
+	}
 	return fd;
 }
 
@@ -231,24 +269,31 @@ static int vm_configure(struct moat_vm *vm, const struct moat_vm_config __user *
 	long r;
 	int ret;
 
-	if (copy_from_user(&cfg, ucfg, sizeof(cfg)))
+	if (copy_from_user(&cfg, ucfg, sizeof(cfg))) {
 		return -EFAULT;
-	if (vm->state != MOAT_VM_NEW)
+	}
+	if (vm->state != MOAT_VM_NEW) {
 		return -EBUSY;
-	if (cfg.flags || cfg.reserved[0] || cfg.reserved[1] || cfg.reserved[2] || cfg.reserved[3])
+	}
+	if (cfg.flags || cfg.reserved[0] || cfg.reserved[1] || cfg.reserved[2] || cfg.reserved[3]) {
 		return -EINVAL;
-	if (!cfg.mem_size || !PAGE_ALIGNED(cfg.mem_size) || !cfg.max_vcpus || cfg.max_vcpus > MOAT_DRV_MAX_VCPUS)
+	}
+	if (!cfg.mem_size || !PAGE_ALIGNED(cfg.mem_size) || !cfg.max_vcpus || cfg.max_vcpus > MOAT_DRV_MAX_VCPUS) {
 		return -EINVAL;
-	if (vm->type == MOAT_VM_PROTECTED ? cfg.user_addr != 0 : !cfg.user_addr || !PAGE_ALIGNED(cfg.user_addr))
+	}
+	if (vm->type == MOAT_VM_PROTECTED ? cfg.user_addr != 0 : !cfg.user_addr || !PAGE_ALIGNED(cfg.user_addr)) {
 		return -EINVAL;
+	}
 	if (cfg.user_addr && (cfg.user_addr + cfg.mem_size < cfg.user_addr ||
-			      !access_ok((void __user *)(uintptr_t)cfg.user_addr, cfg.mem_size)))
+			      !access_ok((void __user *)(uintptr_t)cfg.user_addr, cfg.mem_size))) {
 		return -EFAULT;
+	}
 
 	/* The root table: two pages, 8 KiB-aligned (an order-1 block is), split so each is freed alone. */
 	root = alloc_pages(GFP_KERNEL_ACCOUNT, 1);
-	if (!root)
+	if (!root) {
 		return -ENOMEM;
+	}
 	split_page(root, 1);
 	r = moat_hvc(MOAT_FN_VM_CREATE, vm->type, cfg.max_vcpus, pa_of(root), cfg.mem_size, cfg.mmio_base,
 		     cfg.mmio_size, &res);
@@ -297,8 +342,9 @@ static bool ipa_range_ok(struct moat_vm *vm, u64 ipa, u64 size)
  * -EBUSY (already done). */
 static int need_configured(struct moat_vm *vm)
 {
-	if (vm->state == MOAT_VM_NEW)
+	if (vm->state == MOAT_VM_NEW) {
 		return -EINVAL;
+	}
 	return vm->state == MOAT_VM_FINALIZED ? -EBUSY : 0;
 }
 
@@ -310,21 +356,26 @@ static int vm_load_image(struct moat_vm *vm, const struct moat_load_image __user
 	u64 npages;
 	int ret;
 
-	if (copy_from_user(&li, uli, sizeof(li)))
+	if (copy_from_user(&li, uli, sizeof(li))) {
 		return -EFAULT;
+	}
 	ret = need_configured(vm);
-	if (ret)
+	if (ret) {
 		return ret;
-	if (li.flags || !li.size || !PAGE_ALIGNED(li.guest_addr))
+	}
+	if (li.flags || !li.size || !PAGE_ALIGNED(li.guest_addr)) {
 		return -EINVAL;
+	}
 	npages = DIV_ROUND_UP(li.size, PAGE_SIZE);
-	if (!ipa_range_ok(vm, li.guest_addr, npages * PAGE_SIZE))
+	if (!ipa_range_ok(vm, li.guest_addr, npages * PAGE_SIZE)) {
 		return -ERANGE;
+	}
 	first = (li.guest_addr - MOAT_GUEST_RAM_BASE) >> PAGE_SHIFT;
 	/* Check every page first, so that an overlap changes nothing. */
 	for (u64 i = 0; i < npages; i++) {
-		if (xa_load(&vm->guest, first + i))
+		if (xa_load(&vm->guest, first + i)) {
 			return -EEXIST;
+		}
 	}
 	for (u64 i = 0; i < npages; i++) {
 		u64 off = i * PAGE_SIZE, n = min_t(u64, PAGE_SIZE, li.size - off);
@@ -332,8 +383,9 @@ static int vm_load_image(struct moat_vm *vm, const struct moat_load_image __user
 		void *va;
 		long r;
 
-		if (!page)
+		if (!page) {
 			return -ENOMEM;
+		}
 		if (xa_reserve(&vm->guest, first + i, GFP_KERNEL_ACCOUNT)) {
 			__free_page(page);
 			return -ENOMEM;
@@ -365,11 +417,13 @@ static int vm_set_boot(struct moat_vm *vm, const struct moat_boot __user *ub)
 	long r;
 	int ret;
 
-	if (copy_from_user(&b, ub, sizeof(b)))
+	if (copy_from_user(&b, ub, sizeof(b))) {
 		return -EFAULT;
+	}
 	ret = need_configured(vm);
-	if (ret)
+	if (ret) {
 		return ret;
+	}
 	r = moat_hvc3(MOAT_FN_SET_BOOT, vm->handle, b.pc, b.x0);
 	if (r) {
 		vm->last_error = r;
@@ -386,10 +440,12 @@ static int vm_finalize(struct moat_vm *vm, struct moat_measurement __user *um)
 	long r;
 	int ret = need_configured(vm);
 
-	if (ret)
+	if (ret) {
 		return ret;
-	if (!vm->boot_set || !vm->vcpus[0])
+	}
+	if (!vm->boot_set || !vm->vcpus[0]) {
 		return -EINVAL;
+	}
 	r = moat_hvc(MOAT_FN_FINALIZE, vm->handle, 0, 0, 0, 0, 0, &res);
 	if (r) {
 		vm->last_error = r;
@@ -398,8 +454,9 @@ static int vm_finalize(struct moat_vm *vm, struct moat_measurement __user *um)
 	/* The core packs the digest little-endian into 64-bit words. */
 	for (int w = 0; w < 4; w++) {
 		r = moat_hvc(MOAT_FN_MEASUREMENT, vm->handle, w, 0, 0, 0, 0, &res);
-		if (r)
+		if (r) {
 			return moat_errno(r);
+		}
 		memcpy(&m.sha256[8 * w], &res.a1, 8);
 	}
 	WRITE_ONCE(vm->state, MOAT_VM_FINALIZED);
@@ -411,8 +468,9 @@ void moat_vm_wake_vcpu(struct moat_vm *vm, u32 index, bool kick)
 {
 	struct moat_vcpu *vcpu;
 
-	if (index >= MOAT_DRV_MAX_VCPUS)
+	if (index >= MOAT_DRV_MAX_VCPUS) {
 		return;
+	}
 	spin_lock(&vm->vcpu_lock);
 	vcpu = vm->vcpus[index];
 	if (vcpu) {
@@ -420,8 +478,9 @@ void moat_vm_wake_vcpu(struct moat_vm *vm, u32 index, bool kick)
 		wake_up(&vcpu->wq);
 		/* Inside the guest on another CPU: a reschedule IPI makes it exit (IRQ) and enter again
 		 * with the new interrupt. vcpu->task is set only while its thread is in RUN. */
-		if (kick && vcpu->task)
+		if (kick && vcpu->task) {
 			kick_process(vcpu->task);
+		}
 		atomic64_inc(&vm->kicks);
 	}
 	spin_unlock(&vm->vcpu_lock);
@@ -445,8 +504,9 @@ void moat_vm_wake_others(struct moat_vm *vm, u32 self)
 void moat_vm_system_event(struct moat_vm *vm, u32 reason)
 {
 	WRITE_ONCE(vm->system_event, reason);
-	for (u32 i = 0; i < MOAT_DRV_MAX_VCPUS; i++)
+	for (u32 i = 0; i < MOAT_DRV_MAX_VCPUS; i++) {
 		moat_vm_wake_vcpu(vm, i, true);
+	}
 }
 
 static int vm_irq_line(struct moat_vm *vm, const struct moat_irq_level __user *ul)
@@ -455,19 +515,23 @@ static int vm_irq_line(struct moat_vm *vm, const struct moat_irq_level __user *u
 	struct arm_smccc_res res;
 	long r;
 
-	if (copy_from_user(&l, ul, sizeof(l)))
+	if (copy_from_user(&l, ul, sizeof(l))) {
 		return -EFAULT;
-	if (READ_ONCE(vm->state) != MOAT_VM_FINALIZED)
+	}
+	if (READ_ONCE(vm->state) != MOAT_VM_FINALIZED) {
 		return -EINVAL;
-	if (l.level > 1)
+	}
+	if (l.level > 1) {
 		return -EINVAL;
+	}
 	r = moat_hvc(MOAT_FN_IRQ_LINE, vm->handle, l.intid, l.level, 0, 0, 0, &res);
 	if (r) {
 		vm->last_error = r;
 		return moat_errno(r);
 	}
-	if (l.level)
+	if (l.level) {
 		moat_vm_wake_vcpu(vm, (u32)res.a1, true);
+	}
 	return 0;
 }
 
@@ -492,11 +556,13 @@ int moat_vm_mem_fault(struct moat_vm *vm, struct moat_vcpu *vcpu, u64 ipa)
 	mutex_lock(&vm->lock);
 	old = xa_load(&vm->guest, idx);
 	if (old) {
-		if (xa_get_mark(&vm->guest, idx, GUEST_PINNED))
+		if (xa_get_mark(&vm->guest, idx, GUEST_PINNED)) {
 			goto out;
+		}
 		r = moat_hvc3(MOAT_FN_RECLAIM, pa_of(old), 0, 0);
-		if (r == MOAT_E_BUSY)
+		if (r == MOAT_E_BUSY) {
 			goto out;
+		}
 		if (r) {
 			vcpu_warn(vcpu, "page 0x%llx at 0x%llx neither mapped nor reclaimable (%ld)\n", pa_of(old), ipa,
 				  r);
@@ -543,13 +609,15 @@ int moat_vm_mem_fault(struct moat_vm *vm, struct moat_vcpu *vcpu, u64 ipa)
 	}
 	held_add(1);
 	xa_store(&vm->guest, idx, page, GFP_KERNEL_ACCOUNT);
-	if (vm->type != MOAT_VM_PROTECTED)
+	if (vm->type != MOAT_VM_PROTECTED) {
 		xa_set_mark(&vm->guest, idx, GUEST_PINNED);
+	}
 	goto out;
 release:
 	xa_release(&vm->guest, idx);
-	if (ret)
+	if (ret) {
 		vcpu_warn(vcpu, "cannot back 0x%llx: %d\n", ipa, ret);
+	}
 out:
 	mutex_unlock(&vm->lock);
 	return ret;
@@ -566,8 +634,9 @@ static int vm_get_stats(struct moat_vm *vm, struct moat_vm_stats __user *us)
 	s.pages_pinned = vm->nr_pinned;
 	mutex_unlock(&vm->lock);
 	for (int i = 0; i < MOAT_DRV_MAX_VCPUS; i++) {
-		if (READ_ONCE(vm->vcpus[i]))
+		if (READ_ONCE(vm->vcpus[i])) {
 			s.pages_core++; /* its run page */
+		}
 	}
 	s.mem_faults = atomic64_read(&vm->mem_faults);
 	s.exits_user = atomic64_read(&vm->exits_user);
@@ -583,8 +652,9 @@ static long moat_vm_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 	long ret;
 
 	/* As KVM: a VM belongs to the process that made it; a forked child's copy of the fd is inert. */
-	if (current->mm != vm->mm)
+	if (current->mm != vm->mm) {
 		return -EIO;
+	}
 	switch (cmd) {
 	case MOAT_VM_IRQ_LINE:
 		return vm_irq_line(vm, uarg);
@@ -609,8 +679,9 @@ static long moat_vm_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 		break;
 	case MOAT_VM_CREATE_VCPU:
 		ret = need_configured(vm);
-		if (!ret)
+		if (!ret) {
 			ret = moat_vcpu_create(vm, (u32)arg == arg ? (u32)arg : ~0U);
+		}
 		break;
 	default:
 		ret = -ENOTTY;
@@ -632,3 +703,29 @@ static const struct file_operations moat_vm_fops = {
 	.release = moat_vm_release,
 	.llseek = noop_llseek,
 };
+
+/*
+ * For the test module moat_peek.ko only (tests/linux, docs/driver.md): the host PA of the page at
+ * `ipa` of the VM behind `file`, so that a test can show a read of a donated page through the
+ * kernel's linear map is refused by the core. Hands out an address, never a mapping.
+ */
+int moat_test_guest_pa(struct file *file, u64 ipa, phys_addr_t *pa)
+{
+	struct moat_vm *vm = moat_vm_from_file(file);
+	struct page *page;
+
+	if (!vm) {
+		return -EBADF;
+	}
+	if (!PAGE_ALIGNED(ipa) || ipa < MOAT_GUEST_RAM_BASE) {
+		return -EINVAL;
+	}
+	mutex_lock(&vm->lock);
+	page = vm->state == MOAT_VM_NEW ? NULL : xa_load(&vm->guest, (ipa - MOAT_GUEST_RAM_BASE) >> PAGE_SHIFT);
+	if (page) {
+		*pa = page_to_phys(page);
+	}
+	mutex_unlock(&vm->lock);
+	return page ? 0 : -ENOENT;
+}
+EXPORT_SYMBOL_GPL(moat_test_guest_pa);

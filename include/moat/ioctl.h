@@ -109,7 +109,8 @@ struct moat_irq_level {
 };
 #define MOAT_VM_IRQ_LINE _IOW(MOAT_IOCTL_MAGIC, 0x15, struct moat_irq_level)
 
-/* () -> the last enum moat_error the core returned to a call on this VM (0 if none), negated. */
+/* () -> the last enum moat_error the core returned to a call on this VM, negated: a positive
+ * number (e.g. 9 for MOAT_E_RANGE), 0 if none. */
 #define MOAT_VM_LAST_ERROR _IO(MOAT_IOCTL_MAGIC, 0x16)
 
 struct moat_vm_stats {

@@ -2,8 +2,10 @@
 # the guest runs; /proc/self/mem and process_vm_readv of the whole VMM during the canary guest's
 # checkpoint find the secret in a normal VM's memory (the scanner works) and never in a protected one.
 rc=0
-moattest run -p -f -q memtouch || rc=1
-moattest run -n -f -q memtouch || rc=1
-moattest run -p -x 0x1234 canary || rc=1
-moattest run -n -x 0x1234 canary || rc=1
+. /tests/drv_lib.sh
+t run -p -f -q memtouch
+t run -n -f -q memtouch
+t run -p -x 0x1234 canary
+t run -n -x 0x1234 canary
+drv_report
 exit $rc

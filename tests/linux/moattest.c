@@ -5,12 +5,17 @@
  * driver's tests do not depend on moat-vmm.
  *
  *   moattest api                         API version, extensions, STATS
- *   moattest run [-p|-n] [-c CPUS] [-m MIB] [-x X0] [-f] [-q] GUEST
+ *   moattest run [-p|-n] [-c CPUS] [-m MIB] [-x X0] [-s SPIMASK] [-f] [-q] [-i] GUEST
  *                                        run /guests/GUEST.bin to SYSTEM_OFF (-p protected, the
- *                                        default; -n normal; -f fork while it runs)
+ *                                        default; -n normal; -f fork while it runs; -i signal
+ *                                        vCPU 0's thread every 2 ms)
  *   moattest cycles N                    N create/run/destroy cycles; STATS equal before/after
- *   moattest kill                        a child runs memtouch, SIGKILL mid-run; STATS equal
+ *   moattest kill [-n]                   a child runs memtouch (protected; -n normal), SIGKILL mid-run;
+ *                                        STATS equal
  *   moattest badargs                     out-of-order calls and bad arguments: defined errnos
+ *   moattest peek                        moat_peek.ko reads guest pages through the linear map:
+ *                                        a normal VM's works, a protected VM's Oopses the reader
+ *   moattest memcg                       a protected VM's pages are charged to the VMM's memory cgroup
  *   moattest unpriv                      as uid 65534, open("/dev/moat") fails with EACCES
  *   moattest canary                      protected canary guest: /proc/self/mem and
  *                                        process_vm_readv of this process never find the secret
@@ -41,11 +46,16 @@
 
 #define UART 0x09000000UL
 #define CHECKPOINT 0x0a000000UL
+#define DEV_RAISE 0x0a000044UL
+#define REGS_MMIO 0x0a000010UL
+#define REGS_X21 0x2121212121212121ULL
+#define DEV_ACK 0x0a000048UL
 #define MMIO_BASE 0x08000000UL
 #define MMIO_SIZE 0x08000000UL
 #define MAX_VCPUS 8
 
 static int failures;
+static uint64_t build_spi_mask; /* spi_mask of the VMs vm_build() makes */
 
 static void check(bool ok, const char *fmt, ...)
 {
@@ -118,8 +128,9 @@ static void *read_file(const char *path, size_t *size)
 	void *buf;
 	long n;
 
-	if (!f)
+	if (!f) {
 		return NULL;
+	}
 	fseek(f, 0, SEEK_END);
 	n = ftell(f);
 	fseek(f, 0, SEEK_SET);
@@ -160,6 +171,14 @@ struct vm {
 	char last_line[256];
 	unsigned long checkpoints, guest_faults, mmio_exits;
 	void (*on_checkpoint)(struct vm *vm);
+	bool spi_dev; /* the vgic guest's device: raise/lower SPI 33 with IRQ_LINE */
+	bool regs_dev; /* the regs guest: GET/SET_REG during its MMIO read */
+	int get_errno, set_errno;
+	unsigned long intr_exits, intr_bad, signals_sent;
+	volatile bool done;
+	uint64_t x19, x20;
+	unsigned int raises, lowers, irq_errors;
+	int raise34_errno;
 	uint8_t measurement[32];
 };
 
@@ -167,20 +186,61 @@ static void console_putc(struct vcpu *v, char c)
 {
 	struct vm *vm = v->vm;
 
-	if (c == '\r')
+	if (c == '\r') {
 		return;
+	}
 	if (c != '\n' && v->line_len + 1 < sizeof(v->line)) {
 		v->line[v->line_len++] = c;
 		return;
 	}
 	v->line[v->line_len] = 0;
 	pthread_mutex_lock(&vm->lock);
-	if (!vm->quiet)
+	if (!vm->quiet) {
 		printf("%s\n", v->line);
+	}
 	memcpy(vm->last_line, v->line, v->line_len + 1);
 	vm->lines++;
 	pthread_mutex_unlock(&vm->lock);
 	v->line_len = 0;
+}
+
+/*
+ * The vgic guest's interrupt device (guest/vgic): a write of 33 to DEV_RAISE raises SPI 33 with
+ * IRQ_LINE, 34 asks for SPI 34 (not in the VM's spi_mask: must be refused), a write of 33 to DEV_ACK
+ * lowers SPI 33.
+ */
+static void spi_dev_write(struct vm *vm, uint64_t ipa, uint64_t val)
+{
+	struct moat_irq_level l = { (uint32_t)val, ipa == DEV_RAISE };
+
+	if (ipa == DEV_RAISE && val == 34) {
+		vm->raise34_errno = ioctl(vm->fd, MOAT_VM_IRQ_LINE, &l) ? errno : 0;
+		return;
+	}
+	if (val != 33 || (ipa != DEV_RAISE && ipa != DEV_ACK)) {
+		return;
+	}
+	if (ioctl(vm->fd, MOAT_VM_IRQ_LINE, &l)) {
+		vm->irq_errors++;
+	} else if (l.level) {
+		vm->raises++;
+	} else {
+		vm->lowers++;
+	}
+}
+
+/* The regs guest's read of REGS_MMIO: its x19/x20 are live, x21 is set to REGS_X21. */
+static void regs_dev_read(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	struct moat_one_reg r19 = { MOAT_REG_X(19), 0 }, r20 = { MOAT_REG_X(20), 0 };
+	struct moat_one_reg r21 = { MOAT_REG_X(21), REGS_X21 };
+
+	vm->get_errno = ioctl(v->fd, MOAT_VCPU_GET_REG, &r19) || ioctl(v->fd, MOAT_VCPU_GET_REG, &r20) ? errno : 0;
+	vm->set_errno = ioctl(v->fd, MOAT_VCPU_SET_REG, &r21) ? errno : 0;
+	vm->x19 = r19.value;
+	vm->x20 = r20.value;
+	v->run->u.mmio.data = 0xc0ffee42;
 }
 
 static void *vcpu_thread(void *arg)
@@ -190,8 +250,15 @@ static void *vcpu_thread(void *arg)
 
 	for (;;) {
 		if (ioctl(v->fd, MOAT_VCPU_RUN, 0) < 0) {
-			if (errno == EINTR)
+			if (errno == EINTR) {
+				/* A signal: RUN says so in the run page too, and the guest goes on at the next RUN. */
+				if (v->run->exit_reason == MOAT_EXIT_INTR) {
+					__atomic_add_fetch(&vm->intr_exits, 1, __ATOMIC_RELAXED);
+				} else {
+					__atomic_add_fetch(&vm->intr_bad, 1, __ATOMIC_RELAXED);
+				}
 				continue;
+			}
 			printf("vcpu%d: RUN failed: %s (core error %d)\n", v->index, strerror(errno),
 			       ioctl(vm->fd, MOAT_VM_LAST_ERROR, 0));
 			v->last_exit = ~0U;
@@ -202,12 +269,16 @@ static void *vcpu_thread(void *arg)
 		case MOAT_EXIT_MMIO:
 			__atomic_add_fetch(&vm->mmio_exits, 1, __ATOMIC_RELAXED);
 			if (v->run->u.mmio.is_write) {
-				if (v->run->u.mmio.ipa == UART)
+				if (v->run->u.mmio.ipa == UART) {
 					console_putc(v, (char)v->run->u.mmio.data);
-				else if (v->run->u.mmio.ipa == CHECKPOINT && vm->on_checkpoint) {
+				} else if (vm->spi_dev && v->run->u.mmio.ipa >= DEV_RAISE && v->run->u.mmio.ipa <= DEV_ACK) {
+					spi_dev_write(vm, v->run->u.mmio.ipa, v->run->u.mmio.data);
+				} else if (v->run->u.mmio.ipa == CHECKPOINT && vm->on_checkpoint) {
 					vm->checkpoints++;
 					vm->on_checkpoint(vm);
 				}
+			} else if (vm->regs_dev && v->run->u.mmio.ipa == REGS_MMIO) {
+				regs_dev_read(v);
 			} else {
 				v->run->u.mmio.data = 0; /* PL011 FR: never full; unknown devices read 0 */
 			}
@@ -257,10 +328,12 @@ static int vm_build(struct vm *vm, int dev, bool protected, unsigned int nr_vcpu
 	cfg.mmio_base = MMIO_BASE;
 	cfg.mmio_size = MMIO_SIZE;
 	cfg.max_vcpus = nr_vcpus;
+	cfg.spi_mask = build_spi_mask;
 	if (!protected) {
 		vm->ram = mmap(NULL, vm->mem_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (vm->ram == MAP_FAILED)
+		if (vm->ram == MAP_FAILED) {
 			return -ENOMEM;
+		}
 		madvise(vm->ram, vm->mem_size, MADV_DONTFORK);
 		madvise(vm->ram, vm->mem_size, MADV_DONTDUMP);
 		cfg.user_addr = (uintptr_t)vm->ram;
@@ -304,25 +377,50 @@ static int vm_build(struct vm *vm, int dev, bool protected, unsigned int nr_vcpu
 	return 0;
 }
 
+static void on_sigusr1(int sig)
+{
+	(void)sig;
+}
+
+/* -i: SIGUSR1 (no SA_RESTART) to vCPU 0's thread every 2 ms while the guest runs. */
+static void *interrupter(void *arg)
+{
+	struct vm *vm = arg;
+
+	while (!vm->done) {
+		usleep(2000);
+		if (!vm->done) {
+			pthread_kill(vm->vcpus[0].thread, SIGUSR1);
+			vm->signals_sent++;
+		}
+	}
+	return NULL;
+}
+
 static void vm_run(struct vm *vm)
 {
-	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread, &vm->vcpus[i]);
-	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+	}
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		pthread_join(vm->vcpus[i].thread, NULL);
+	}
 }
 
 static void vm_close(struct vm *vm)
 {
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
-		if (vm->vcpus[i].run && vm->vcpus[i].run != MAP_FAILED)
+		if (vm->vcpus[i].run && vm->vcpus[i].run != MAP_FAILED) {
 			munmap(vm->vcpus[i].run, 4096);
-		if (vm->vcpus[i].fd > 0)
+		}
+		if (vm->vcpus[i].fd > 0) {
 			close(vm->vcpus[i].fd);
+		}
 	}
 	close(vm->fd);
-	if (vm->ram)
+	if (vm->ram) {
 		munmap(vm->ram, vm->mem_size);
+	}
 }
 
 static const char *exit_name(uint32_t e)
@@ -360,8 +458,9 @@ static unsigned long canary_hits, canary_bytes;
 static bool buf_has_secret(const uint8_t *buf, size_t n)
 {
 	for (size_t i = 0; i + 8 <= n; i += 8) {
-		if (!memcmp(buf + i, &canary_secret, 8))
+		if (!memcmp(buf + i, &canary_secret, 8)) {
 			return true;
+		}
 	}
 	return false;
 }
@@ -379,10 +478,12 @@ static void canary_scan(struct vm *vm)
 		unsigned long lo, hi;
 		char perm[5];
 
-		if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perm) != 3 || perm[0] != 'r' || strstr(line, "[vvar]"))
+		if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perm) != 3 || perm[0] != 'r' || strstr(line, "[vvar]")) {
 			continue;
-		if ((uintptr_t)buf >= lo && (uintptr_t)buf < hi)
+		}
+		if ((uintptr_t)buf >= lo && (uintptr_t)buf < hi) {
 			continue; /* our own scratch buffer */
+		}
 		for (unsigned long a = lo; a < hi; a += sizeof(buf)) {
 			size_t n = hi - a < sizeof(buf) ? hi - a : sizeof(buf);
 			struct iovec local = { buf, n }, remote = { (void *)a, n };
@@ -399,10 +500,12 @@ static void canary_scan(struct vm *vm)
 			}
 		}
 	}
-	if (maps)
+	if (maps) {
 		fclose(maps);
-	if (mem >= 0)
+	}
+	if (mem >= 0) {
 		close(mem);
+	}
 }
 
 /* ---- commands ---- */
@@ -442,7 +545,7 @@ static int cmd_api(void)
 
 static int cmd_run(int argc, char **argv)
 {
-	bool protected = true, do_fork = false, quiet = false;
+	bool protected = true, do_fork = false, quiet = false, interrupt = false;
 	unsigned int cpus = 1;
 	uint64_t mib = 0, x0 = 0;
 	struct moat_vm_stats vs;
@@ -452,23 +555,27 @@ static int cmd_run(int argc, char **argv)
 	int opt, dev;
 	const char *guest;
 
-	while ((opt = getopt(argc, argv, "pnc:m:x:fq")) != -1) {
+	while ((opt = getopt(argc, argv, "pnc:m:x:s:fqi")) != -1) {
 		switch (opt) {
 		case 'p': protected = true; break;
 		case 'n': protected = false; break;
 		case 'c': cpus = atoi(optarg); break;
 		case 'm': mib = strtoull(optarg, NULL, 0); break;
 		case 'x': x0 = strtoull(optarg, NULL, 0); break;
+		case 's': build_spi_mask = strtoull(optarg, NULL, 0); break;
 		case 'f': do_fork = true; break;
 		case 'q': quiet = true; break;
+		case 'i': interrupt = true; break;
 		default: return 2;
 		}
 	}
-	if (optind >= argc)
+	if (optind >= argc) {
 		return 2;
+	}
 	guest = argv[optind];
-	if (!mib)
+	if (!mib) {
 		mib = !strcmp(guest, "memtouch") ? 68 : !strcmp(guest, "mvcpu") ? 16 : 4;
+	}
 	dev = open_moat();
 	get_stats(dev, &before);
 	t0 = now_s();
@@ -477,6 +584,8 @@ static int cmd_run(int argc, char **argv)
 		return failures;
 	}
 	vm.quiet = quiet;
+	vm.spi_dev = !strcmp(guest, "vgic");
+	vm.regs_dev = !strcmp(guest, "regs");
 	if (!strcmp(guest, "canary")) {
 		canary_secret = canary_word0(x0);
 		vm.on_checkpoint = canary_scan;
@@ -487,8 +596,9 @@ static int cmd_run(int argc, char **argv)
 	if (do_fork) {
 		/* The fork happens while the guest runs: the child's copy of the fds is inert, and the
 		 * guest's memory is never in this process's page tables to be copied-on-write. */
-		for (unsigned int i = 0; i < cpus; i++)
+		for (unsigned int i = 0; i < cpus; i++) {
 			pthread_create(&vm.vcpus[i].thread, NULL, vcpu_thread, &vm.vcpus[i]);
+		}
 		usleep(20000);
 		pid_t child = fork();
 
@@ -503,8 +613,26 @@ static int cmd_run(int argc, char **argv)
 
 		waitpid(child, &st, 0);
 		check(WIFEXITED(st) && WEXITSTATUS(st) == 0, "forked child: its VM ioctl got EIO (status 0x%x)", st);
-		for (unsigned int i = 0; i < cpus; i++)
+		for (unsigned int i = 0; i < cpus; i++) {
 			pthread_join(vm.vcpus[i].thread, NULL);
+		}
+	} else if (interrupt) {
+		struct sigaction sa = { .sa_handler = on_sigusr1 }; /* no SA_RESTART: RUN returns EINTR */
+		pthread_t irq_thread;
+
+		sigaction(SIGUSR1, &sa, NULL);
+		for (unsigned int i = 0; i < cpus; i++) {
+			pthread_create(&vm.vcpus[i].thread, NULL, vcpu_thread, &vm.vcpus[i]);
+		}
+		pthread_create(&irq_thread, NULL, interrupter, &vm);
+		for (unsigned int i = 0; i < cpus; i++) {
+			pthread_join(vm.vcpus[i].thread, NULL);
+		}
+		vm.done = true;
+		pthread_join(irq_thread, NULL);
+		printf("signals: sent=%lu intr_exits=%lu bad=%lu\n", vm.signals_sent, vm.intr_exits, vm.intr_bad);
+		check(vm.intr_exits > 10 && !vm.intr_bad, "RUN returned EINTR with exit INTR on signals (%lu times)",
+		      vm.intr_exits);
 	} else {
 		vm_run(&vm);
 	}
@@ -514,12 +642,33 @@ static int cmd_run(int argc, char **argv)
 	       " wfi_sleeps=%" PRIu64 " kicks=%" PRIu64 "\n",
 	       exit_name(vm.vcpus[0].last_exit), now_s() - t0, vm.lines, vm.mmio_exits, vm.guest_faults, vs.mem_faults,
 	       vs.exits_user, vs.pages_donated, vs.pages_pinned, vs.pages_core, vs.wfi_sleeps, vs.kicks);
+	printf("run: last guest line: %s\n", vm.last_line);
 	check(vm.vcpus[0].last_exit == MOAT_EXIT_SYSTEM_OFF, "vcpu0 ended with SYSTEM_OFF");
-	for (unsigned int i = 1; i < cpus; i++)
+	for (unsigned int i = 1; i < cpus; i++) {
 		check(vm.vcpus[i].last_exit == MOAT_EXIT_SYSTEM_OFF, "vcpu%u's RUN returned SYSTEM_OFF too", i);
+	}
+	if (vm.regs_dev) {
+		printf("regs-dev: get=%s set=%s x19=0x%" PRIx64 " x20=0x%" PRIx64 "\n", strerror(vm.get_errno),
+		       strerror(vm.set_errno), vm.x19, vm.x20);
+		if (protected) {
+			check(vm.get_errno == EPERM && vm.set_errno == EPERM && !vm.x19 && !vm.x20,
+			      "GET_REG/SET_REG of a protected vCPU -> EPERM, nothing read");
+		} else {
+			check(!vm.get_errno && !vm.set_errno && vm.x19 == 0x1111222233334444ULL &&
+				      vm.x20 == 0x5555666677778888ULL,
+			      "GET_REG read the guest's live x19/x20, SET_REG wrote x21");
+		}
+	}
+	if (vm.spi_dev) {
+		printf("spi-dev: raises=%u lowers=%u errors=%u raise34=%s\n", vm.raises, vm.lowers, vm.irq_errors,
+		       strerror(vm.raise34_errno));
+		check(vm.raises == 3 && vm.lowers == 3 && !vm.irq_errors, "IRQ_LINE raised and lowered SPI 33 three times");
+		check(vm.raise34_errno == EPERM, "IRQ_LINE of SPI 34 (not in spi_mask) -> EPERM");
+	}
 	if (vm.on_checkpoint) {
 		printf("canary: scans=%lu bytes=%lu hits=%lu\n", vm.checkpoints, canary_bytes, canary_hits);
-		check(vm.checkpoints == 1 && canary_bytes > (1 << 20), "canary: the whole VMM was scanned at the checkpoint");
+		check(vm.checkpoints == 1 && canary_bytes > (1 << 20),
+		      "canary: the whole VMM was scanned at the checkpoint");
 		/* A normal VM's RAM is the VMM's own memory: finding the secret there shows the scan works. */
 		check(protected ? canary_hits == 0 : canary_hits > 0, "canary: %s", protected
 			? "the secret is nowhere in the VMM's memory (/proc/self/mem, process_vm_readv)"
@@ -564,7 +713,7 @@ static int cmd_cycles(int n)
 	return failures;
 }
 
-static int cmd_kill(void)
+static int cmd_kill(bool protected)
 {
 	int dev = open_moat();
 	struct moat_stats before, mid, after;
@@ -573,29 +722,33 @@ static int cmd_kill(void)
 	pid_t child;
 
 	get_stats(dev, &before);
-	if (pipe(pfd))
+	if (pipe(pfd)) {
 		return 99;
+	}
 	child = fork();
 	if (child == 0) {
 		struct vm vm;
 
 		close(pfd[0]);
-		if (vm_build(&vm, dev, true, 1, 68, "memtouch", 0))
+		if (vm_build(&vm, dev, protected, 1, 68, "memtouch", 0)) {
 			_exit(3);
+		}
 		vm.quiet = true;
-		if (write(pfd[1], "r", 1) != 1)
+		if (write(pfd[1], "r", 1) != 1) {
 			_exit(4);
+		}
 		vm_run(&vm);
 		_exit(5); /* should have been killed first */
 	}
 	close(pfd[1]);
-	check(read(pfd[0], &c, 1) == 1, "child built a protected memtouch VM");
+	check(read(pfd[0], &c, 1) == 1, "child built a %s memtouch VM", protected ? "protected" : "normal");
 	/* Let it demand-page a while, then kill it in the middle of RUN. */
 	for (int i = 0; i < 200; i++) {
 		usleep(10000);
 		get_stats(dev, &mid);
-		if (mid.pages_held > before.pages_held + 2000)
+		if (mid.pages_held > before.pages_held + 2000) {
 			break;
+		}
 	}
 	print_stats("mid", &mid);
 	check(mid.vms == before.vms + 1 && mid.pages_held > before.pages_held + 100,
@@ -614,7 +767,9 @@ static int cmd_badargs(void)
 {
 	int dev = open_moat();
 	struct moat_stats before, after;
-	struct moat_vm_config cfg = { .mem_size = 2 << 20, .mmio_base = MMIO_BASE, .mmio_size = MMIO_SIZE, .max_vcpus = 2 };
+	struct moat_vm_config cfg = {
+		.mem_size = 2 << 20, .mmio_base = MMIO_BASE, .mmio_size = MMIO_SIZE, .max_vcpus = 2
+	};
 	struct moat_vm_config bad;
 	struct moat_load_image li = { .guest_addr = MOAT_GUEST_RAM_BASE, .size = 4096 };
 	struct moat_boot boot = { MOAT_GUEST_RAM_BASE, 0 };
@@ -720,6 +875,173 @@ static int cmd_badargs(void)
 	return failures;
 }
 
+/* moat_peek.ko's ioctl (host/linux/moat_peek.c). */
+struct moat_peek {
+	int32_t vm_fd;
+	uint32_t pad;
+	uint64_t ipa;
+	uint64_t value;
+};
+#define MOAT_PEEK _IOWR(0xB7, 0x7f, struct moat_peek)
+
+/* A child process reads a guest page through the kernel's linear map (moat_peek.ko). */
+static int peek_child(int vm_fd, uint64_t ipa, uint64_t *value)
+{
+	int pfd[2], st;
+	pid_t child;
+
+	if (pipe(pfd)) {
+		return -1;
+	}
+	child = fork();
+	if (child == 0) {
+		struct moat_peek p = { .vm_fd = vm_fd, .ipa = ipa };
+		int fd = open("/dev/moat_peek", O_RDWR);
+
+		if (fd < 0 || ioctl(fd, MOAT_PEEK, &p)) {
+			_exit(3);
+		}
+		if (write(pfd[1], &p.value, 8) != 8) {
+			_exit(4);
+		}
+		_exit(0);
+	}
+	close(pfd[1]);
+	waitpid(child, &st, 0);
+	if (read(pfd[0], value, 8) != 8) {
+		*value = 0;
+	}
+	close(pfd[0]);
+	return st;
+}
+
+static int cmd_peek(void)
+{
+	int dev = open_moat();
+	struct moat_stats before, after;
+	struct vm vm, nvm;
+	uint64_t value = 0;
+	int st;
+
+	get_stats(dev, &before);
+	/* Control: a normal VM's page lent with SHARE_VM is the host's and reads fine. */
+	if (vm_build(&nvm, dev, false, 1, 4, "canary", 0x1234)) {
+		check(false, "building the normal canary guest");
+		return failures;
+	}
+	nvm.quiet = true;
+	vm_run(&nvm);
+	st = peek_child(nvm.fd, 0x40200000, &value);
+	check(WIFEXITED(st) && WEXITSTATUS(st) == 0 && value == canary_word0(0x1234),
+	      "normal VM: linear-map read of its page at 0x40200000 works: 0x%" PRIx64 " (status 0x%x)", value, st);
+	vm_close(&nvm);
+
+	/* A protected VM's page: the child's read takes the external abort, the guest runs on. */
+	if (vm_build(&vm, dev, true, 1, 68, "memtouch", 0)) {
+		check(false, "building the protected memtouch guest");
+		return failures;
+	}
+	for (unsigned int i = 0; i < vm.nr_vcpus; i++) {
+		pthread_create(&vm.vcpus[i].thread, NULL, vcpu_thread, &vm.vcpus[i]);
+	}
+	usleep(300000);
+	value = 0;
+	st = peek_child(vm.fd, MOAT_GUEST_RAM_BASE, &value);
+	check(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV, "protected VM: the reading task was killed by the Oops "
+	      "(status 0x%x, value 0x%" PRIx64 ")", st, value);
+	for (unsigned int i = 0; i < vm.nr_vcpus; i++) {
+		pthread_join(vm.vcpus[i].thread, NULL);
+	}
+	check(vm.vcpus[0].last_exit == MOAT_EXIT_SYSTEM_OFF && !strcmp(vm.last_line, "guest: memtouch 16384 pages ok"),
+	      "the guest lived on: '%s', exit %s", vm.last_line, exit_name(vm.vcpus[0].last_exit));
+	vm_close(&vm);
+	get_stats(dev, &after);
+	print_stats("before", &before);
+	print_stats("after", &after);
+	check(stats_equal(&before, &after), "core STATS and driver counters equal before and after");
+	return failures;
+}
+
+static bool write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY);
+	bool ok = fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+
+	if (fd >= 0) {
+		close(fd);
+	}
+	return ok;
+}
+
+static long read_count(const char *path, const char *key)
+{
+	char buf[4096], *p;
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+	if (f) {
+		fclose(f);
+	}
+	buf[n] = 0;
+	p = strstr(buf, key);
+	return p ? strtol(p + strlen(key), NULL, 10) : -1;
+}
+
+/*
+ * Guest memory is charged to the VMM's memory cgroup: a child in a cgroup with memory.max = 32 MiB
+ * runs memtouch in a protected VM (64 MiB of guest pages, all allocated by the driver, none mapped
+ * in the process). The charge fails before the guest is done: the memcg OOM killer kills the VMM
+ * (or RUN fails with ENOMEM), and every page comes back.
+ */
+static int cmd_memcg(void)
+{
+	const char *cg = "/sys/fs/cgroup/moat-test";
+	int dev = open_moat();
+	struct moat_stats before, after;
+	char path[256];
+	int st;
+	pid_t child;
+
+	mkdir(cg, 0755);
+	snprintf(path, sizeof(path), "%s/memory.max", cg);
+	if (!write_file(path, "33554432")) {
+		printf("FAIL: cannot set %s: %s\n", path, strerror(errno));
+		return 99;
+	}
+	get_stats(dev, &before);
+	child = fork();
+	if (child == 0) {
+		struct vm vm;
+		char pid[32];
+
+		snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
+		snprintf(pid, sizeof(pid), "%d", getpid());
+		if (!write_file(path, pid)) {
+			_exit(3);
+		}
+		if (vm_build(&vm, dev, true, 1, 68, "memtouch", 0)) {
+			_exit(4);
+		}
+		vm.quiet = true;
+		vm_run(&vm);
+		/* RUN failed (ENOMEM): vcpu_thread printed it. */
+		_exit(vm.vcpus[0].last_exit == MOAT_EXIT_SYSTEM_OFF ? 5 : 6);
+	}
+	waitpid(child, &st, 0);
+	snprintf(path, sizeof(path), "%s/memory.events", cg);
+	printf("memcg: child status 0x%x, oom_kill %ld, max %ld\n", st, read_count(path, "oom_kill "),
+	       read_count(path, "max "));
+	check((WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) || (WIFEXITED(st) && WEXITSTATUS(st) == 6),
+	      "the VMM over its memory.max was OOM-killed or its RUN failed (status 0x%x)", st);
+	check(read_count(path, "max ") > 0, "the cgroup hit memory.max: guest pages are charged to it");
+	get_stats(dev, &after);
+	print_stats("before", &before);
+	print_stats("after", &after);
+	check(stats_equal(&before, &after), "every page reclaimed: STATS equal before and after");
+	rmdir(cg);
+	return failures;
+}
+
 static int cmd_unpriv(void)
 {
 	int fd;
@@ -730,8 +1052,8 @@ static int cmd_unpriv(void)
 	}
 	errno = 0;
 	fd = open("/dev/moat", O_RDWR);
-	check(fd < 0 && errno == EACCES, "uid %d: open(/dev/moat) -> %d errno %d (%s), want EACCES", getuid(), fd, errno,
-	      strerror(errno));
+	check(fd < 0 && errno == EACCES, "uid %d: open(/dev/moat) -> %d errno %d (%s), want EACCES", getuid(), fd,
+	      errno, strerror(errno));
 	return failures;
 }
 
@@ -742,18 +1064,30 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: moattest api|run|cycles N|kill|badargs|unpriv\n");
 		return 2;
 	}
-	if (!strcmp(argv[1], "api"))
+	if (!strcmp(argv[1], "api")) {
 		return cmd_api();
-	if (!strcmp(argv[1], "run"))
+	}
+	if (!strcmp(argv[1], "run")) {
 		return cmd_run(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "cycles"))
+	}
+	if (!strcmp(argv[1], "cycles")) {
 		return cmd_cycles(argc > 2 ? atoi(argv[2]) : 100);
-	if (!strcmp(argv[1], "kill"))
-		return cmd_kill();
-	if (!strcmp(argv[1], "badargs"))
+	}
+	if (!strcmp(argv[1], "kill")) {
+		return cmd_kill(!(argc > 2 && !strcmp(argv[2], "-n")));
+	}
+	if (!strcmp(argv[1], "badargs")) {
 		return cmd_badargs();
-	if (!strcmp(argv[1], "unpriv"))
+	}
+	if (!strcmp(argv[1], "memcg")) {
+		return cmd_memcg();
+	}
+	if (!strcmp(argv[1], "peek")) {
+		return cmd_peek();
+	}
+	if (!strcmp(argv[1], "unpriv")) {
 		return cmd_unpriv();
+	}
 	fprintf(stderr, "moattest: unknown command %s\n", argv[1]);
 	return 2;
 }
