@@ -1,10 +1,15 @@
 # moat — one Makefile for the core, the test host, guests and every test suite.
 #
 #   make            build/moat.bin, build/moat.elf, the test host and test images
-#   make run        install missing packages, build, boot the demo in QEMU
-#   make test       install missing packages, build, run every suite, one summary line
+#   make run        the whole chain: install missing packages, build, fetch Debian's arm64 kernel
+#                   (make linux, cached), boot moat -> the test host's demo, then moat -> Debian's
+#                   kernel as the host running /tests/demo.sh (tools/run-chain.sh)
+#   make run-testhost   only the bare-metal test host's demo (tools/run-demo.sh)
+#   make linux      Debian's kernel + the host initramfs (mk/linux.mk)
+#   make test       install missing packages, build, make linux, run every suite, one summary line
 #   make unit       host-native cmocka tests (ARCH=fake, ASan + UBSan)
-#   make bench      deterministic instruction counts under QEMU -icount
+#   make bench      deterministic instruction counts under QEMU -icount, and the Linux host's
+#                   boot time under moat against bare QEMU
 #
 # ARCH=arm64 (default) builds the EL2 image with CROSS_COMPILE; ARCH=fake builds
 # the generic core natively (unit tests, fuzzer) against core/arch/fake.
@@ -136,6 +141,26 @@ IMAGES := $(B)/moat.bin $(B)/moat.elf $(B)/moat-panictest.bin $(B)/moat-poison.b
 # ---------------------------------------------------------------- Linux host chain
 include mk/linux.mk
 
+# ---------------------------------------------------------------- Linux test guest (make linux-guest)
+# Debian's stock arm64 kernel as a guest of the test host's VMM (tests/integration/test_linux_guest.py):
+# its initramfs (busybox + /init, tools/mkinitramfs.py) and one DTB per vCPU count (guest/linux/guest.dts
+# through cpp). The kernel Image and busybox come from Debian's archive through scripts/linux-deps.sh
+# (cached; the first run fetches about 60 MB), so only this target and the tests that need it touch the
+# network, never `make all`. $(LINUX_VARS) holds the script's variables (LINUX_IMAGE, BUSYBOX, ...).
+LG := $(B)/linux-guest
+LG_CPUS := 1 2
+LG_DTBS := $(patsubst %,$(LG)/guest-%cpu.dtb,$(LG_CPUS))
+
+$(LG)/initramfs.cpio: tools/mkinitramfs.py guest/linux/init.sh $(LINUX_VARS)
+	@mkdir -p $(dir $@)
+	$(call msg,CPIO,$@)$(PYTHON) tools/mkinitramfs.py --busybox $(BUSYBOX) --init guest/linux/init.sh -o $@
+# The DTB names the initramfs's end, so it depends on the archive's size.
+$(LG)/guest-%cpu.dtb: guest/linux/guest.dts guest/linux/layout.h $(LG)/initramfs.cpio
+	$(call msg,DTC,$@)size=$$(stat -c %s $(LG)/initramfs.cpio); \
+	cpp -nostdinc -undef -x assembler-with-cpp -P -Iguest/linux -DNR_CPUS=$* \
+		-DINITRD_SIZE=$$size $< | dtc -q -I dts -O dtb -o $@ -
+linux-guest: $(LG)/initramfs.cpio $(LG_DTBS)
+
 # ---------------------------------------------------------------- host-native (ARCH=fake)
 FAKE_CFLAGS := -std=gnu11 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	       -fno-omit-frame-pointer $(WARNINGS) -Iinclude -Icore/include -Icore/arch/fake -Itests/common \
@@ -166,7 +191,7 @@ $(B)/unit/%: tests/unit/%.c $(patsubst %,$(B)/fake/%.o,$(FAKE_GENERIC) $(TEST_CO
 	$(call msg,HOSTCC,$@)$(HOSTCC) $(FAKE_CFLAGS) $^ -lcmocka $(if $(filter test_fdt,$*),-lfdt) -o $@
 
 # ---------------------------------------------------------------- top-level targets
-.PHONY: all deps run test unit integration bench clean format
+.PHONY: all deps run run-testhost test unit integration bench clean format linux-guest
 .DEFAULT_GOAL := all
 
 ifeq ($(ARCH),fake)
@@ -178,7 +203,11 @@ endif
 deps:
 	@scripts/deps.sh
 
-run: deps
+# The chain's first step installs only what it needs (scripts/deps.sh run).
+run:
+	@tools/run-chain.sh
+
+run-testhost: deps
 	@$(MAKE) --no-print-directory all
 	@tools/run-demo.sh
 
@@ -186,15 +215,18 @@ unit: $(UNIT_TESTS)
 	@scripts/run-unit.sh $(UNIT_TESTS)
 
 integration: $(IMAGES)
+	@$(MAKE) --no-print-directory linux
 	@$(PYTHON) -m pytest tests/integration
 
 test: deps
 	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory linux
 	@$(MAKE) --no-print-directory ARCH=fake all
 	@scripts/run-all-tests.sh
 
 bench: deps
 	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory linux
 	@tools/bench.sh
 
 format:

@@ -115,7 +115,15 @@ static u32 stage2_abort(struct vcpu *vcpu, const struct guest_exit *e)
 
 static u32 wfx_exit(struct vcpu *vcpu, const struct guest_exit *e)
 {
-	/* WFI and WFE alike: the host decides when the vCPU runs again (vcpu_run adds the timer deadline). */
+	/*
+	 * The host decides when the vCPU runs again; vcpu_run adds the deadline.
+	 * A WFI waits for an interrupt, so its deadline is the timer's. A WFE
+	 * waits for an event (a lock word another vCPU writes, an SEV) that no
+	 * interrupt announces, so it is reported as runnable at once: the host
+	 * may run something else first, but must not park a spinning vCPU until
+	 * its next tick (or forever, with no timer armed).
+	 */
+	vcpu->wfe_exit = (e->esr & ESR_WFX_TI_WFE) != 0;
 	regs_skip_insn(&vcpu->ctx.regs);
 	return exit_to_host(vcpu, MOAT_EXIT_WFI);
 }

@@ -166,24 +166,44 @@ void host_s2_lend_page(u64 pa)
 	CHECK(pgt_map(&host_table, pa, pa, PAGE_SIZE, PGT_RW) == MOAT_OK);
 }
 
+/* Bytes one leaf maps at a level of the 4 KiB granule: 1 GiB at level 1, 2 MiB at 2, 4 KiB at 3. */
+static u64 leaf_bytes(unsigned int level)
+{
+	return PAGE_SIZE << (9 * (3 - level));
+}
+
 void host_s2_ram_coverage(struct host_s2_coverage *c)
 {
 	*c = (struct host_s2_coverage){ 0 };
 	for (unsigned int i = 0; i < pagedb_nr_banks(); i++) {
 		struct fdt_range b = pagedb_bank(i);
+		u64 end = b.base + b.size;
+		u64 pa = b.base;
 
-		for (u64 pa = b.base; pa < b.base + b.size; pa += PAGE_SIZE) {
-			u64 out;
+		while (pa < end) {
+			u64 out, next;
 			unsigned int flags, level;
+			bool mapped = pgt_lookup(&host_table, pa, &out, &flags, &level) && out == pa;
 
-			if (pagedb_lookup(pa)->owner != OWNER_HOST) {
-				continue;
+			/*
+			 * One lookup answers for the rest of its leaf: a block maps its pages contiguously, so if
+			 * pa maps to itself so does every later page of the block. A walk per page cost the boot
+			 * report a tenth of a second under TCG (262,144 walks for 1 GiB; now one per block).
+			 */
+			next = mapped ? ALIGN_DOWN(pa, leaf_bytes(level)) + leaf_bytes(level) : pa + PAGE_SIZE;
+			if (next > end) {
+				next = end;
 			}
-			c->ram_bytes += PAGE_SIZE;
-			if (pgt_lookup(&host_table, pa, &out, &flags, &level) && out == pa) {
-				c->by_level[level] += PAGE_SIZE;
-			} else {
-				c->unmapped += PAGE_SIZE;
+			for (; pa < next; pa += PAGE_SIZE) {
+				if (pagedb_lookup(pa)->owner != OWNER_HOST) {
+					continue;
+				}
+				c->ram_bytes += PAGE_SIZE;
+				if (mapped) {
+					c->by_level[level] += PAGE_SIZE;
+				} else {
+					c->unmapped += PAGE_SIZE;
+				}
 			}
 		}
 	}

@@ -24,9 +24,17 @@ static u32 rotr(u32 x, unsigned int n)
 	return (x >> n) | (x << (32 - n));
 }
 
+/*
+ * The eight working variables are named locals, rotated by assignment: an
+ * earlier version shifted an array with memmove every round, and the core's
+ * byte-wise memmove (overlapping, backwards) made LOAD of a 44 MB Linux
+ * Image take 5-8 s under TCG instead of under half of that.
+ */
 static void compress(u32 state[8], const u8 block[64])
 {
-	u32 w[64], v[8];
+	u32 w[64];
+	u32 a = state[0], b = state[1], c = state[2], d = state[3];
+	u32 e = state[4], f = state[5], g = state[6], h = state[7];
 
 	for (unsigned int i = 0; i < 16; i++) {
 		w[i] = (u32)block[4 * i] << 24 | (u32)block[4 * i + 1] << 16 | (u32)block[4 * i + 2] << 8 |
@@ -38,19 +46,28 @@ static void compress(u32 state[8], const u8 block[64])
 
 		w[i] = w[i - 16] + s0 + w[i - 7] + s1;
 	}
-	memcpy(v, state, sizeof(v));
 	for (unsigned int i = 0; i < 64; i++) {
-		u32 t1 = v[7] + (rotr(v[4], 6) ^ rotr(v[4], 11) ^ rotr(v[4], 25)) + ((v[4] & v[5]) ^ (~v[4] & v[6])) +
-			 round_constants[i] + w[i];
-		u32 t2 = (rotr(v[0], 2) ^ rotr(v[0], 13) ^ rotr(v[0], 22)) + ((v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]));
+		u32 s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25);
+		u32 t1 = h + s1 + ((e & f) ^ (~e & g)) + round_constants[i] + w[i];
+		u32 t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
 
-		memmove(&v[1], &v[0], 7 * sizeof(u32));
-		v[4] += t1;
-		v[0] = t1 + t2;
+		h = g;
+		g = f;
+		f = e;
+		e = d + t1;
+		d = c;
+		c = b;
+		b = a;
+		a = t1 + t2;
 	}
-	for (unsigned int i = 0; i < 8; i++) {
-		state[i] += v[i];
-	}
+	state[0] += a;
+	state[1] += b;
+	state[2] += c;
+	state[3] += d;
+	state[4] += e;
+	state[5] += f;
+	state[6] += g;
+	state[7] += h;
 }
 
 void sha256_init(struct sha256_ctx *ctx)

@@ -242,8 +242,10 @@ int vcpu_run(struct vcpu *vcpu, bool flush_local, u64 *exit_reason)
 		reason = run_guest(vcpu, flush_local);
 	}
 	if (reason == MOAT_EXIT_WFI) {
-		vcpu->run->u.wfi.deadline = timer_deadline(vcpu);
+		/* The timer registers are in ctx only after the put. A WFE waits for no deadline (guest_exit.c). */
+		vcpu->run->u.wfi.deadline = vcpu->wfe_exit ? 0 : timer_deadline(vcpu);
 	}
+	vcpu->wfe_exit = false; /* set by the WFE trap for this one report: CPU_SUSPEND's WFI exit never sees it */
 	spin_lock(&vm->lock);
 	if (reason == MOAT_EXIT_SYSTEM_OFF || reason == MOAT_EXIT_SYSTEM_RESET) {
 		vm->state = VM_OFF;

@@ -61,9 +61,10 @@ fixed=(
 # included: a word in prose that names an uncovered executable belongs here, with its reason).
 # git, clang-format: only `make format`, a developer's tool; sudo: deps.sh's way to root (./moat's
 # help names it); as: the Python keyword (heredocs in scripts/ and tools/); init: /init on a Linux
-# kernel command line (tools/run-linux.sh), the initramfs's own busybox script; file: the --file
-# option of tools/mkinitramfs.py (mk/linux.mk).
-not_tools=" git clang-format sudo as init file "
+# kernel command line (tools/run-linux.sh); init, poweroff: the Linux guest's /init and the busybox
+# applet it calls, which run inside the guest; file: the --file option of tools/mkinitramfs.py
+# (mk/linux.mk).
+not_tools=" git clang-format sudo as init poweroff file "
 
 # ---------------------------------------------------------------- what the tree uses
 mapfile -t make_files < <(echo Makefile; find mk guest tests -name '*.mk')

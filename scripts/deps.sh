@@ -3,30 +3,41 @@
 # fast no-op when everything is present (one dpkg-query, no network).
 #
 #   scripts/deps.sh          install whatever is missing (as root, or through sudo)
+#   scripts/deps.sh run      only what `make run` needs (build the arm64 images, boot them in QEMU)
 #   scripts/deps.sh --list   print the package list, one a line (scripts/check-deps.sh reads it)
+#
+# Debian's arm64 kernel, headers, kbuild, busybox and libfdt for the Linux host are not installed:
+# scripts/linux-deps.sh downloads and unpacks them into a cache (make linux; no root needed). `make
+# run` and the tests need all of those alike (the host kernel, moat.ko, moat-vmm, the initramfs).
 set -euo pipefail
 
 # scripts/check-deps.sh checks that this list covers every tool, header, library and
 # Python module the build and the tests use: a new one needs its package here.
-packages=(
-	make gcc libc6-dev                    # host-native unit tests and the fuzzer
+run_packages=(
+	make gcc                              # gcc: Kbuild's host-side checks when it builds moat.ko
 	gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
 	libc6-dev-arm64-cross                 # static arm64 user space: moat-vmm, driver tests
 	qemu-system-arm                       # qemu-system-aarch64
+	python3                               # tools/mkinitramfs.py (the Linux host's initramfs)
+)
+test_packages=(
+	libc6-dev                             # host-native unit tests and the fuzzer (with gcc)
 	device-tree-compiler libfdt-dev       # dtc; libfdt for host-side tests
 	libcmocka-dev                         # unit tests
-	python3 python3-pytest python3-pytest-xdist
+	python3-pytest python3-pytest-xdist
 	clang libclang-rt-14-dev              # libFuzzer
 )
+packages=("${run_packages[@]}" "${test_packages[@]}")
 
 case "${1:-}" in
 --list)
 	printf '%s\n' "${packages[@]}"
 	exit 0
 	;;
+run) packages=("${run_packages[@]}") ;;
 "") ;;
 *)
-	echo "usage: scripts/deps.sh [--list]" >&2
+	echo "usage: scripts/deps.sh [run | --list]" >&2
 	exit 2
 	;;
 esac

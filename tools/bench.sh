@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # make bench: deterministic instruction counts under QEMU -icount shift=0
 # (1 instruction = 1 ns of virtual time; the generic timer runs at CNTFRQ),
-# printed as a table. Wall-clock ratios against stock KVM and pKVM need the
-# KVM backend of moat-vmm and arrive with the Linux host.
+# printed as a table; then Debian's stock kernel booting as the host under moat
+# against the same kernel on bare QEMU at EL1 (tools/boot-time.py: wall clock
+# to the /init marker, median of LINUX_PAIRS pairs, and the kernel's uptime at
+# /init under -icount, i.e. instructions). docs/performance.md reads them.
+# Wall-clock ratios against stock KVM and pKVM need the KVM backend of
+# moat-vmm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log=build/bench.log
@@ -39,3 +43,8 @@ PY
 fuzz_out=$(FUZZ_RUNS=100000 MIN_EXECS=100000 FUZZ_JOBS=1 scripts/run-fuzz.sh 2>&1) || { echo "$fuzz_out"; exit 1; }
 rate=$(sed -n 's/.*exec\/s: \([0-9]*\).*/\1/p' <<<"$fuzz_out" | tail -1)
 printf '%-34s %16s   (wall clock, 1 process, 100000 inputs)\n' "fuzzer inputs/s" "${rate:-n/a}"
+
+# Linux host boot (needs make linux: the Makefile's bench target runs it first).
+pairs=${LINUX_PAIRS:-5}
+/usr/bin/python3 tools/boot-time.py --pairs "$pairs" || { echo "bench: the Linux host boot timing failed"; exit 1; }
+/usr/bin/python3 tools/boot-time.py --pairs 1 --icount || { echo "bench: the Linux host -icount boot failed"; exit 1; }

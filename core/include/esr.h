@@ -25,6 +25,9 @@
 #define EC_DABT_LOWER 0x24UL
 #define EC_DABT_SAME 0x25UL
 
+/* WFx ISS: TI bit 0 set for WFE (and WFET), clear for WFI (and WFIT). */
+#define ESR_WFX_TI_WFE (1UL << 0)
+
 /* Data-abort ISS */
 #define ESR_ISV (1UL << 24)
 #define ESR_SAS(esr) (((esr) >> 22) & 0x3UL)

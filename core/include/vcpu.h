@@ -89,6 +89,7 @@ struct vcpu {
 	struct pending_mmio_read mmio_read;
 	u8 power;	/* enum vcpu_power, under vm->lock */
 	bool off_at_load; /* the VCPU_RUN that loaded it found it off: nothing to run (set under vm->lock) */
+	bool wfe_exit;	  /* the WFI exit being reported was a WFE: runnable at once (vcpu.c) */
 	u64 on_entry, on_context; /* the guest's CPU_ON arguments, while ON_PENDING */
 	struct vgic_cpu vgic; /* private interrupts, redistributor, list registers (vgic.c) */
 };

@@ -63,6 +63,13 @@ void memmap_build(struct memmap *m)
 	merge_excl(m);
 }
 
+void memmap_exclude(struct memmap *m, u64 base, u64 size)
+{
+	add_excl(m, base, size);
+	sort_excl(m);
+	merge_excl(m);
+}
+
 bool memmap_page_free(const struct memmap *m, u64 pa)
 {
 	for (unsigned int i = 0; i < m->nr_excl; i++) {

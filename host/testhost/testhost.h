@@ -66,6 +66,8 @@ struct memmap {
 
 void memmap_build(struct memmap *m);
 bool memmap_page_free(const struct memmap *m, u64 pa);
+/* One more range the host must not hand out (data QEMU loaded for a test); dropped when the table is full. */
+void memmap_exclude(struct memmap *m, u64 base, u64 size);
 
 /* ---- head.S: the boot CPU's state at entry, before we changed anything */
 struct boot_entry_state {

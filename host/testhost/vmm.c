@@ -64,6 +64,14 @@ u64 host_pages_used(void)
 	return pages_used;
 }
 
+void host_pages_reserve(u64 base, u64 size)
+{
+	if (!pages_ready) {
+		pages_init();
+	}
+	memmap_exclude(&pages_map, base, size);
+}
+
 /* ---- guest images ----------------------------------------------------------------- */
 
 #define DECLARE_IMAGE(n) extern const u8 guest_##n##_start[], guest_##n##_end[];
@@ -281,7 +289,7 @@ static void line_done(struct vmm_vm *vm)
 	vm->line[vm->line_len] = '\0';
 	memcpy(vm->last_line, vm->line, vm->line_len + 1);
 	if (vm->console_echo) {
-		tprintf("%s\n", vm->line);
+		tprintf("%s%s\n", vm->echo_prefix ? vm->echo_prefix : "", vm->line);
 	}
 	for (unsigned int i = 0; vm->expect && vm->expect[i] && i < VMM_EXPECT_MAX; i++) {
 		if (!strcmp(vm->expect[i], vm->line)) {

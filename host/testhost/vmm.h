@@ -35,6 +35,8 @@ u64 host_page_alloc(void);
 u64 host_page_alloc_pair(void);
 /* Pages handed out so far. */
 u64 host_pages_used(void);
+/* Never hand out [base, base + size): data a test found in RAM (QEMU -device loader). */
+void host_pages_reserve(u64 base, u64 size);
 
 /* ---- guest images ---------------------------------------------------------- */
 struct guest_image {
@@ -82,7 +84,8 @@ struct vmm_vm {
 	/* Normal VMs only: demand-page with SHARE_VM, so the host keeps (and can read) the pages. */
 	bool share_ram;
 	u64 shared_pages; /* pages lent with SHARE_VM; they return to the host at VM_DESTROY */
-	bool console_echo; /* print guest output (prefixed) */
+	bool console_echo; /* print guest output */
+	const char *echo_prefix; /* put before each echoed line (NULL: nothing) */
 	char line[VMM_LINE_MAX]; /* guest console line being assembled */
 	unsigned int line_len;
 	char last_line[VMM_LINE_MAX]; /* last complete guest line */

@@ -276,6 +276,37 @@ static void test_s2_coverage(void **state)
 			 c.ram_bytes + 0x10000 + SZ_4K + 0x1000000 - SZ_4K + SZ_4K + 0x10000000);
 }
 
+/*
+ * The coverage report looks each leaf up once and reads the rest of a block from the page database:
+ * a block that maps elsewhere counts as unmapped for every page of it, and a page inside a host
+ * block that the page database no longer gives the host is left out of the count, as per page.
+ */
+static void test_s2_coverage_per_block(void **state)
+{
+	const u64 blk = BANK0 + 100 * MIB2; /* a 2 MiB block of GiB 1 */
+	struct host_s2_coverage c, before;
+
+	build_host();
+	host_s2_ram_coverage(&before);
+	assert_int_equal(pgt_unmap(host_s2(), blk, MIB2), MOAT_OK);
+	assert_int_equal(pgt_map(host_s2(), blk, blk + MIB2, MIB2, PGT_RWX), MOAT_OK);
+	host_s2_ram_coverage(&c);
+	assert_int_equal(c.ram_bytes, before.ram_bytes);
+	assert_int_equal(c.unmapped, MIB2);
+	assert_int_equal(c.by_level[2], before.by_level[2] - MIB2);
+
+	/* Identity again; then the page database takes one page of the block from the host. */
+	assert_int_equal(pgt_unmap(host_s2(), blk, MIB2), MOAT_OK);
+	assert_int_equal(pgt_map(host_s2(), blk, blk, MIB2, PGT_RWX), MOAT_OK);
+	pagedb_set_range(blk + 7 * SZ_4K, SZ_4K, OWNER_CORE, PAGE_OWNED);
+	host_s2_ram_coverage(&c);
+	assert_int_equal(c.ram_bytes, before.ram_bytes - SZ_4K);
+	assert_int_equal(c.unmapped, 0);
+	assert_int_equal(c.by_level[2], before.by_level[2] - SZ_4K);
+	assert_int_equal(c.by_level[1], before.by_level[1]);
+	assert_int_equal(c.by_level[3], before.by_level[3]);
+}
+
 /* Pages the core takes after boot leave the host's view; given back, blocks re-form. */
 static void test_s2_unmap_and_remap_page(void **state)
 {
@@ -807,6 +838,7 @@ int main(void)
 		cmocka_unit_test_setup(test_s2_ram_identity_rwx, test_setup),
 		cmocka_unit_test_setup(test_s2_devices, test_setup),
 		cmocka_unit_test_setup(test_s2_coverage, test_setup),
+		cmocka_unit_test_setup(test_s2_coverage_per_block, test_setup),
 		cmocka_unit_test_setup(test_s2_unmap_and_remap_page, test_setup),
 		cmocka_unit_test_setup(test_abort_core_page_injects, test_setup),
 		cmocka_unit_test_setup(test_abort_vm_page_injects, test_setup),

@@ -759,6 +759,38 @@ static void test_wfi(void **state)
 	}
 }
 
+/*
+ * WFE (ESR ISS TI bit 0) waits for an event -- another CPU's store to a lock
+ * word, an SEV -- which no interrupt and no deadline announces: the exit says
+ * "runnable now" (deadline 0), whatever the timer holds, so that a VMM that
+ * waits for the deadline only yields. Found by a Linux guest with 2 vCPUs on
+ * one CPU: a vCPU spinning on a lock was parked until its next tick.
+ */
+static void test_wfe_runnable_now(void **state)
+{
+	struct fm_vm v = fm_build_vm(m, PROT, 0);
+	struct moat_run *r = fm_run_page(&v);
+
+	ctx(&v)->sys[SYS_CNTV_CTL_EL0] = 1;
+	ctx(&v)->sys[SYS_CNTV_CVAL_EL0] = 12345;
+	fake_queue_exit(GUEST_EXIT_SYNC, EC(EC_WFX) | ESR_IL | 1, 0, 0); /* TI = 1: WFE */
+	fill_run_page(&v);
+	assert_int_equal(run(&v), MOAT_EXIT_WFI);
+	assert_int_equal(r->u.wfi.deadline, 0);
+	expect_run_zero_except(&v, 0, sizeof(r->u.wfi));
+	assert_int_equal(ctx(&v)->regs.elr, FM_VM_BOOT_PC + 4);
+	/* A WFI after it, and a CPU_SUSPEND (a WFI exit too), get the timer's deadline again. */
+	fake_queue_exit(GUEST_EXIT_SYNC, EC(EC_WFX) | ESR_IL, 0, 0);
+	assert_int_equal(run(&v), MOAT_EXIT_WFI);
+	assert_int_equal(r->u.wfi.deadline, 12345);
+	fake_queue_exit(GUEST_EXIT_SYNC, EC(EC_WFX) | ESR_IL | 1, 0, 0);
+	assert_int_equal(run(&v), MOAT_EXIT_WFI);
+	assert_int_equal(r->u.wfi.deadline, 0);
+	queue_hvc(PSCI_CPU_SUSPEND_64, 0);
+	assert_int_equal(run(&v), MOAT_EXIT_WFI);
+	assert_int_equal(r->u.wfi.deadline, 12345);
+}
+
 /* ---- VCPU_RUN: calls the core answers ----------------------------------------------------------- */
 
 static void test_psci_version_stays_in_guest(void **state)
@@ -1296,6 +1328,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_guest_faults, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mem_fault, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wfi, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wfe_runnable_now, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_psci_version_stays_in_guest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_guest_calls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_system_off_and_reset, setup, teardown),

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# make run: the whole chain, step by step, each one timed, then one summary.
+#   1. packages      scripts/deps.sh run (installs what is missing of what make run needs; a no-op
+#                    once there; the test-only packages are left to make test)
+#   2. build         make all: the core, the test host, the guests
+#   3. linux         make linux: Debian's stock arm64 kernel, busybox and the kbuild tree fetched into
+#                    ~/.cache/moat (once; about 60 MB), moat.ko, moat-vmm and the host initramfs
+#   4. test host     QEMU -> moat -> the bare-metal test host's demo (tools/run-demo.sh): what a host
+#                    can and cannot touch, a protected VM
+#   5. Linux host    QEMU -> moat at EL2 -> Debian's kernel at EL1 on SMP CPUs -> /init ->
+#                    /tests/demo.sh (tests/linux/demo.sh, which runs every /tests/demo-*.sh)
+# Exits 0 only if every step succeeded. Environment: SMP (default 4), TIMEOUT per boot (default 180).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+smp=${SMP:-4}
+limit=${TIMEOUT:-180}
+results=()
+total_start=$(date +%s)
+failed=0
+
+step() { # name command...
+	local name=$1 start rc
+	shift
+	printf '\n==== make run: %s ====\n' "$name"
+	start=$(date +%s)
+	"$@"
+	rc=$?
+	results+=("$(printf '%-12s %-6s %4d s' "$name" "$([ $rc -eq 0 ] && echo ok || echo FAILED)" $(($(date +%s) - start)))")
+	[ $rc -eq 0 ] || failed=1
+	return $rc
+}
+
+summary() {
+	printf '\n==== make run: summary ====\n'
+	printf '  %s\n' "${results[@]}"
+	if [ $failed -eq 0 ]; then
+		echo "make run: OK in $(($(date +%s) - total_start)) s -- moat booted the test host's demo and" \
+			"Debian's stock kernel as its host ($smp CPUs), which ran /tests/demo.sh to the end"
+	else
+		echo "make run: FAILED (see the step marked FAILED above; UART logs in build/test-logs/)"
+	fi
+}
+
+step packages scripts/deps.sh run &&
+	step build make --no-print-directory all &&
+	step linux make --no-print-directory linux &&
+	step "test host" env TIMEOUT=60 tools/run-demo.sh
+# The Linux host runs even if the test host's demo failed: it is the main event.
+if [ ${#results[@]} -ge 3 ] && [[ ${results[2]} == *" ok "* ]]; then
+	step "Linux host" tools/run-linux.sh --check --smp "$smp" --run demo --timeout "$limit"
+fi
+summary
+exit $failed
