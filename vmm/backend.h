@@ -78,6 +78,12 @@ struct backend_ops {
 	const char *(*error)(struct backend *b);
 };
 
+/* backend_util.c: what the backends share. Each returns NULL / a negative errno with errno set. */
+void *backend_ram_map(uint64_t size); /* a normal VM's RAM: anonymous, MADV_DONTFORK, MADV_DONTDUMP */
+int backend_ram_copy(void *ram, uint64_t mem_size, uint64_t ipa, const void *src, uint64_t size);
+void backend_unmap(void **p, uint64_t size); /* munmap if mapped, and forget it */
+void backend_close(int *fd);		     /* close if open, and forget it */
+
 extern const struct backend_ops backend_moat;
 extern const struct backend_ops backend_kvm; /* backend_kvm.c: arm64 hosts; elsewhere open() fails */
 

@@ -5,7 +5,8 @@
  * until the guest's CPU_ON -- so the guest and its devicetree are the same. No protected VMs, no
  * measurement, and no guest faults: KVM turns every access outside the memslot into an MMIO exit
  * (an access it cannot decode fails RUN with ENOSYS instead, which the VMM reports as an error).
- * Guest RAM is an anonymous mapping of ours, MADV_DONTFORK and MADV_DONTDUMP as with moat.
+ * Guest RAM is an anonymous mapping of ours, MADV_DONTFORK and MADV_DONTDUMP as with moat
+ * (backend_ram_map).
  * Thread-safety as backend_moat.c: set-up on the main thread, run per vCPU thread, irq_line anywhere.
  * On other architectures the file builds to a stub whose open() says the backend is arm64-only.
  */
@@ -123,15 +124,9 @@ static int kvm_create_vm(struct backend *b, const struct backend_vm_spec *spec)
 		return fail(b, "protected VMs on KVM");
 	}
 	b->mem_size = spec->mem_size;
-	b->ram = mmap(NULL, spec->mem_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
-		      0);
-	if (b->ram == MAP_FAILED) {
-		b->ram = NULL;
+	b->ram = backend_ram_map(spec->mem_size);
+	if (b->ram == NULL) {
 		return fail(b, "mmap guest RAM");
-	}
-	if (madvise(b->ram, spec->mem_size, MADV_DONTFORK) != 0 ||
-	    madvise(b->ram, spec->mem_size, MADV_DONTDUMP) != 0) {
-		return fail(b, "madvise guest RAM");
 	}
 	b->vm_fd = ioctl(b->kvm_fd, KVM_CREATE_VM, 0UL);
 	if (b->vm_fd < 0) {
@@ -148,12 +143,7 @@ static int kvm_create_vm(struct backend *b, const struct backend_vm_spec *spec)
 
 static int kvm_load(struct backend *b, uint64_t ipa, const void *src, uint64_t size)
 {
-	if (ipa < VMM_RAM_BASE || size > b->mem_size || ipa - VMM_RAM_BASE > b->mem_size - size) {
-		errno = ERANGE;
-		return fail(b, "load outside guest RAM");
-	}
-	memcpy((uint8_t *)b->ram + (ipa - VMM_RAM_BASE), src, size);
-	return 0;
+	return backend_ram_copy(b->ram, b->mem_size, ipa, src, size) ? fail(b, "load outside guest RAM") : 0;
 }
 
 static int kvm_set_boot(struct backend *b, uint64_t pc, uint64_t x0)
@@ -289,25 +279,13 @@ static void kvm_destroy(struct backend *b)
 		return;
 	}
 	for (unsigned int i = 0; i < b->nr_vcpus; i++) {
-		if (b->vcpus[i].run) {
-			munmap(b->vcpus[i].run, (size_t)b->run_size);
-		}
-		if (b->vcpus[i].fd >= 0) {
-			close(b->vcpus[i].fd);
-		}
+		backend_unmap((void **)&b->vcpus[i].run, (uint64_t)b->run_size);
+		backend_close(&b->vcpus[i].fd);
 	}
-	if (b->gic_fd >= 0) {
-		close(b->gic_fd);
-	}
-	if (b->vm_fd >= 0) {
-		close(b->vm_fd);
-	}
-	if (b->ram) {
-		munmap(b->ram, b->mem_size);
-	}
-	if (b->kvm_fd >= 0) {
-		close(b->kvm_fd);
-	}
+	backend_close(&b->gic_fd);
+	backend_close(&b->vm_fd);
+	backend_unmap(&b->ram, b->mem_size);
+	backend_close(&b->kvm_fd);
 	free(b);
 }
 

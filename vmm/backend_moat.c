@@ -3,8 +3,7 @@
  * structure per vCPU. Guest RAM:
  *  - protected VMs: the driver allocates it and never maps it into this process (config.user_addr = 0);
  *    images go in only through MOAT_VM_LOAD_IMAGE, which the core measures in call order;
- *  - normal VMs: an anonymous mapping of ours, MADV_DONTFORK (a fork of the VMM must not get a
- *    copy-on-write view of pinned guest pages) and MADV_DONTDUMP (no guest RAM in core dumps), that
+ *  - normal VMs: an anonymous mapping of ours (backend_ram_map: MADV_DONTFORK, MADV_DONTDUMP) that
  *    the driver pins. Images are written straight into it, as a KVM VMM does; LOAD_IMAGE would only
  *    copy the same bytes through the kernel.
  * Integer ioctl arguments are passed as unsigned long: the kernel reads the whole register, and an
@@ -132,15 +131,9 @@ static int moat_create_vm(struct backend *b, const struct backend_vm_spec *spec)
 
 	b->mem_size = spec->mem_size;
 	if (!spec->protected_vm) {
-		b->ram = mmap(NULL, spec->mem_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-			      -1, 0);
-		if (b->ram == MAP_FAILED) {
-			b->ram = NULL;
+		b->ram = backend_ram_map(spec->mem_size);
+		if (b->ram == NULL) {
 			return fail(b, "mmap guest RAM");
-		}
-		if (madvise(b->ram, spec->mem_size, MADV_DONTFORK) != 0 ||
-		    madvise(b->ram, spec->mem_size, MADV_DONTDUMP) != 0) {
-			return fail(b, "madvise guest RAM");
 		}
 		cfg.user_addr = (uint64_t)(uintptr_t)b->ram;
 	}
@@ -161,13 +154,7 @@ static int moat_load(struct backend *b, uint64_t ipa, const void *src, uint64_t 
 	struct moat_load_image li = { .guest_addr = ipa, .user_addr = (uint64_t)(uintptr_t)src, .size = size };
 
 	if (b->ram) {
-		/* Callers check the layout against RAM; checked again so a bug cannot write past the mapping. */
-		if (ipa < VMM_RAM_BASE || size > b->mem_size || ipa - VMM_RAM_BASE > b->mem_size - size) {
-			errno = ERANGE;
-			return fail(b, "load outside guest RAM");
-		}
-		memcpy((uint8_t *)b->ram + (ipa - VMM_RAM_BASE), src, size);
-		return 0;
+		return backend_ram_copy(b->ram, b->mem_size, ipa, src, size) ? fail(b, "load outside guest RAM") : 0;
 	}
 	if (ioctl(b->vm_fd, MOAT_VM_LOAD_IMAGE, &li) != 0) {
 		return fail(b, "MOAT_VM_LOAD_IMAGE");
@@ -281,23 +268,13 @@ static void moat_destroy(struct backend *b)
 		return;
 	}
 	for (unsigned int i = 0; i < b->nr_vcpus; i++) {
-		if (b->vcpus[i].run) {
-			munmap(b->vcpus[i].run, (size_t)b->run_size);
-		}
-		if (b->vcpus[i].fd >= 0) {
-			close(b->vcpus[i].fd);
-		}
+		backend_unmap((void **)&b->vcpus[i].run, (uint64_t)b->run_size);
+		backend_close(&b->vcpus[i].fd);
 	}
 	/* The VM fd last: its release tears the VM down and reclaims every page before RAM is unpinned. */
-	if (b->vm_fd >= 0) {
-		close(b->vm_fd);
-	}
-	if (b->ram) {
-		munmap(b->ram, b->mem_size);
-	}
-	if (b->sys_fd >= 0) {
-		close(b->sys_fd);
-	}
+	backend_close(&b->vm_fd);
+	backend_unmap(&b->ram, b->mem_size);
+	backend_close(&b->sys_fd);
 	free(b);
 }
 

@@ -9,7 +9,8 @@
  *   dtb.c           the QEMU-virt-compatible devicetree (libfdt)
  *   pl011.c         the PL011 UART model
  *   mmio.c          MMIO dispatch and the count of accesses no device claimed
- *   backend.h       the hypervisor interface; backend_moat.c implements it on /dev/moat
+ *   backend.h       the hypervisor interface: backend_moat.c on /dev/moat, backend_kvm.c on /dev/kvm,
+ *                   backend_util.c what they share
  *   main.c          loading, vCPU threads, exit status
  */
 #ifndef MOAT_VMM_H
