@@ -167,6 +167,19 @@ FAKE_CFLAGS := -std=gnu11 -O1 -g -fsanitize=address,undefined -fno-sanitize-reco
 	       -DMOAT_FAKE -MMD -MP
 FAKE_GENERIC := $(filter-out core/boot.c,$(CORE_GENERIC)) core/arch/fake/fake_arch.c
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c))
+# moat-vmm's host-native tests (tests/vmm/): the VMM's parts that need no hypervisor (vmm/ without
+# main.c and the backends), with the host compiler and the system libfdt; run and counted with the unit
+# tests. $(B)/vmm-host/moat-vmm is the whole VMM built the same way, for --dump-dtb checks (test_vmm.py).
+VMM_PURE_SRCS := $(filter-out vmm/main.c vmm/backend_%.c,$(wildcard vmm/*.c))
+VMM_HOST_CFLAGS := -std=gnu11 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+		   -fno-omit-frame-pointer $(WARNINGS) -Iinclude -Ivmm
+UNIT_TESTS += $(patsubst tests/vmm/%.c,$(B)/vmm-unit/%,$(wildcard tests/vmm/test_*.c))
+$(B)/vmm-unit/%: tests/vmm/%.c $(VMM_PURE_SRCS) $(wildcard vmm/*.h tests/vmm/*.h include/moat/*.h)
+	@mkdir -p $(dir $@)
+	$(call msg,HOSTCC,$@)$(HOSTCC) $(VMM_HOST_CFLAGS) $< $(VMM_PURE_SRCS) -lcmocka -lfdt -o $@
+$(B)/vmm-host/moat-vmm: $(wildcard vmm/*.c vmm/*.h include/moat/*.h)
+	@mkdir -p $(dir $@)
+	$(call msg,HOSTCC,$@)$(HOSTCC) $(VMM_HOST_CFLAGS) $(wildcard vmm/*.c) -lfdt -o $@
 
 $(B)/fake/%.c.o: %.c
 	@mkdir -p $(dir $@)

@@ -47,7 +47,9 @@ step packages scripts/deps.sh run &&
 	step "test host" env TIMEOUT=60 tools/run-demo.sh
 # The Linux host runs even if the test host's demo failed: it is the main event.
 if [ ${#results[@]} -ge 3 ] && [[ ${results[2]} == *" ok "* ]]; then
-	step "Linux host" tools/run-linux.sh --check --smp "$smp" --run demo --timeout "$limit"
+	# The host initramfs with a Linux guest in /guests (mk/linux.mk), for demo-20-protected-linux.sh.
+	step "Linux host" tools/run-linux.sh --check --smp "$smp" --run demo --timeout "$limit" \
+		--initrd build/linux/host-initramfs-linux.cpio
 fi
 summary
 exit $failed

@@ -1,0 +1,565 @@
+/*
+ * moat-vmm's main: reads the files, lays out guest RAM, builds the VM through a backend (backend.h),
+ * runs one thread per vCPU and turns the guest's end into the exit status (vmm.h, VMM_EXIT_*).
+ *
+ * Threads:
+ *  - main: builds the VM, starts the others, then waits in sigwait() for SIGINT/SIGTERM/SIGHUP or for
+ *    SIGUSR2, which a vCPU thread sends once it has set the exit status; then stops the vCPUs;
+ *  - one per vCPU: RUN in a loop, MMIO exits dispatched on the bus (mmio.h). vCPU 0 starts at the
+ *    image's entry; the others block inside RUN until the guest's PSCI CPU_ON (the driver's job);
+ *  - input: stdin into the PL011's RX FIFO (pl011.h), blocking while the FIFO is full.
+ * Stopping: a vCPU thread leaves RUN only when the guest exits to user space or a signal arrives, so
+ * main sets `stopping` and sends SIGUSR1 (whose handler does nothing, installed without SA_RESTART so
+ * RUN returns -EINTR) again and again until each thread is gone: a signal that lands just before a
+ * thread enters RUN would otherwise be lost.
+ */
+#define _GNU_SOURCE /* pthread_timedjoin_np */
+#include <errno.h>
+#include <fcntl.h>
+#include <libfdt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "mmio.h"
+#include "pl011.h"
+#include "vmm.h"
+
+#define GUEST_FAULTS_SHOWN 8 /* a guest faulting in a loop must not flood stderr */
+#define STOP_TRIES 500 /* x 10 ms: how long main keeps kicking a vCPU thread before exiting anyway */
+
+struct vmm {
+	const struct backend_ops *ops;
+	struct backend *be;
+	struct backend_vcpu *vcpus[VMM_MAX_CPUS];
+	pthread_t threads[VMM_MAX_CPUS];
+	unsigned int nr_threads;
+	pthread_t main_thread;
+	struct mmio_bus bus;
+	struct pl011 uart;
+	atomic_int status; /* -1 until the first vCPU thread (or main) decides how the VM ended */
+	atomic_bool stopping;
+	atomic_uint guest_faults; /* GUEST_FAULT exits seen: if any, the exit status is VMM_EXIT_GUEST_FAULT */
+};
+
+static struct vmm vmm = { .status = -1 };
+static struct termios saved_tty;
+static bool tty_raw;
+
+/* ---- files ---- */
+
+/* Reads a whole regular file of at most max bytes (what the limit is: limit_name). Prints why not and
+ * returns NULL on failure. */
+static uint8_t *read_file(const char *what, const char *path, uint64_t max, const char *limit_name, size_t *len)
+{
+	struct stat st;
+	uint8_t *buf;
+	size_t done = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		fprintf(stderr, "moat-vmm: %s '%s': %s\n", what, path, strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		fprintf(stderr, "moat-vmm: %s '%s': not a regular file\n", what, path);
+		goto fail;
+	}
+	if ((uint64_t)st.st_size > max) {
+		fprintf(stderr, "moat-vmm: %s '%s': %lld bytes, larger than %s (%llu bytes)\n", what, path,
+			(long long)st.st_size, limit_name, (unsigned long long)max);
+		if (max != VMM_DTB_MAX) {
+			fprintf(stderr, "moat-vmm: give the VM more RAM with --mem\n");
+		}
+		goto fail;
+	}
+	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+	while (buf && done < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + done, (size_t)st.st_size - done);
+
+		if (n <= 0) {
+			fprintf(stderr, "moat-vmm: %s '%s': %s\n", what, path, n ? strerror(errno) : "file shrank");
+			free(buf);
+			goto fail;
+		}
+		done += (size_t)n;
+	}
+	close(fd);
+	*len = done;
+	return buf;
+fail:
+	if (fd >= 0) {
+		close(fd);
+	}
+	return NULL;
+}
+
+static int write_file(const char *path, const void *buf, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	if (f == NULL || fwrite(buf, 1, len, f) != len || fclose(f) != 0) {
+		fprintf(stderr, "moat-vmm: --dump-dtb '%s': %s\n", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- what goes into guest RAM ---- */
+
+struct guest_files {
+	uint8_t *kernel, *initrd, *dtb_user;
+	size_t kernel_len, initrd_len, dtb_user_len;
+	struct vmm_kernel_info kinfo;
+	void *dtb; /* VMM_DTB_MAX bytes */
+	struct vmm_layout layout;
+};
+
+static int read_guest_files(const struct vmm_args *a, struct guest_files *g)
+{
+	const char *why;
+
+	g->kernel = read_file("--kernel", a->kernel, a->mem_size, "guest RAM", &g->kernel_len);
+	if (g->kernel == NULL) {
+		return -1;
+	}
+	why = vmm_kernel_probe(g->kernel, g->kernel_len, &g->kinfo);
+	if (why) {
+		fprintf(stderr, "moat-vmm: --kernel '%s' %s\n", a->kernel, why);
+		return -1;
+	}
+	if (a->initrd) {
+		g->initrd = read_file("--initrd", a->initrd, a->mem_size, "guest RAM", &g->initrd_len);
+		if (g->initrd == NULL) {
+			return -1;
+		}
+	}
+	if (a->dtb) {
+		g->dtb_user = read_file("--dtb", a->dtb, VMM_DTB_MAX, "a devicetree may be", &g->dtb_user_len);
+		if (g->dtb_user == NULL) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The DTB first (its size does not depend on the initrd's address), then the layout, then the address. */
+static int prepare_dtb(const struct vmm_args *a, struct guest_files *g)
+{
+	struct vmm_dtb_params p = { .mem_size = a->mem_size, .cpus = a->cpus, .cmdline = a->cmdline,
+				    .has_initrd = a->initrd != NULL };
+	const char *why;
+	int err;
+
+	g->dtb = calloc(1, VMM_DTB_MAX);
+	if (g->dtb == NULL) {
+		fprintf(stderr, "moat-vmm: out of memory\n");
+		return -1;
+	}
+	err = a->dtb ? vmm_dtb_adopt(g->dtb_user, g->dtb_user_len, g->dtb, VMM_DTB_MAX, &p)
+		     : vmm_dtb_build(g->dtb, VMM_DTB_MAX, &p);
+	if (err < 0) {
+		fprintf(stderr, "moat-vmm: %s%s%s: %s\n", a->dtb ? "--dtb '" : "building the devicetree",
+			a->dtb ? a->dtb : "", a->dtb ? "'" : "", fdt_strerror(err));
+		return -1;
+	}
+	why = vmm_layout(a->mem_size, &g->kinfo, g->kernel_len, g->initrd_len, fdt_totalsize(g->dtb), &g->layout);
+	if (why) {
+		fprintf(stderr, "moat-vmm: %s\n", why);
+		return -1;
+	}
+	if (a->initrd && vmm_dtb_set_initrd(g->dtb, g->layout.initrd_addr, g->layout.initrd_end) < 0) {
+		fprintf(stderr, "moat-vmm: setting the initrd in the devicetree failed\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- the console ---- */
+
+static void uart_tx(void *ctx, uint8_t byte)
+{
+	/* Unbuffered: the guest's output appears as it is written (each byte is already an MMIO exit). */
+	if (write(STDOUT_FILENO, &byte, 1) < 0) {
+		/* stdout gone (EPIPE with SIGPIPE ignored): the guest keeps running without a console. */
+	}
+}
+
+static void uart_irq(void *ctx, bool level)
+{
+	struct vmm *m = ctx;
+
+	if (m->ops->irq_line(m->be, VMM_SPI_INTID(VMM_UART_SPI), level) != 0) {
+		fprintf(stderr, "moat-vmm: UART interrupt: %s\n", m->ops->error(m->be));
+	}
+}
+
+static uint64_t uart_read(void *dev, uint64_t off, unsigned int size)
+{
+	return pl011_read(dev, off, size);
+}
+
+static void uart_write(void *dev, uint64_t off, unsigned int size, uint64_t value)
+{
+	pl011_write(dev, off, size, value);
+}
+
+static void *input_thread(void *arg)
+{
+	struct pl011 *u = arg;
+	uint8_t buf[64];
+
+	for (;;) {
+		ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+		size_t done = 0;
+
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR) {
+				continue;
+			}
+			return NULL; /* EOF or no stdin: the guest simply gets no input */
+		}
+		while (done < (size_t)n) {
+			done += pl011_receive(u, buf + done, (size_t)n - done);
+			if (done < (size_t)n && !pl011_wait_rx_space(u)) {
+				return NULL;
+			}
+		}
+	}
+}
+
+static void restore_tty(void)
+{
+	if (tty_raw) {
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved_tty);
+	}
+}
+
+/* A terminal on stdin goes to character-at-a-time, no echo (the guest echoes); ^C still stops the VMM. */
+static void setup_tty(void)
+{
+	struct termios t;
+
+	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved_tty) != 0) {
+		return;
+	}
+	t = saved_tty;
+	t.c_lflag &= ~(tcflag_t)(ICANON | ECHO | ECHONL | IEXTEN);
+	t.c_iflag &= ~(tcflag_t)(ICRNL | IXON);
+	t.c_cc[VMIN] = 1;
+	t.c_cc[VTIME] = 0;
+	if (tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0) {
+		tty_raw = true;
+		atexit(restore_tty);
+	}
+}
+
+/* ---- vCPU threads ---- */
+
+/* The first caller decides the exit status and wakes main; later ones (other vCPUs) change nothing. */
+static void finish(int status)
+{
+	int none = -1;
+
+	if (atomic_compare_exchange_strong(&vmm.status, &none, status)) {
+		pthread_kill(vmm.main_thread, SIGUSR2);
+	}
+}
+
+static int handle_exit(struct backend_vcpu *v, unsigned int index, const struct backend_exit *e)
+{
+	uint64_t value;
+	unsigned int n;
+
+	switch (e->kind) {
+	case BACKEND_EXIT_MMIO:
+		value = mmio_access(&vmm.bus, e->u.mmio.ipa, e->u.mmio.size, e->u.mmio.is_write, e->u.mmio.value);
+		if (!e->u.mmio.is_write) {
+			vmm.ops->mmio_complete(v, value);
+		}
+		return 0;
+	case BACKEND_EXIT_SYSTEM_OFF:
+		return VMM_EXIT_OFF;
+	case BACKEND_EXIT_SYSTEM_RESET:
+		fprintf(stderr, "moat-vmm: vCPU %u: the guest asked for a reset (PSCI SYSTEM_RESET)\n", index);
+		return VMM_EXIT_RESET;
+	case BACKEND_EXIT_GUEST_FAULT:
+		/* The guest has its abort already, as hardware would deliver it, and may well survive it
+		 * (a test guest expecting it, Linux killing one process): say so now, run on, and make the
+		 * exit status say so at the end. */
+		n = atomic_fetch_add(&vmm.guest_faults, 1) + 1;
+		if (n <= GUEST_FAULTS_SHOWN) {
+			fprintf(stderr,
+				"moat-vmm: vCPU %u: guest fault at IPA 0x%llx: no RAM or device there, or an access "
+				"the core cannot emulate; the guest got an external abort%s\n",
+				index, (unsigned long long)e->u.guest_fault.ipa,
+				n == GUEST_FAULTS_SHOWN ? " (further ones are only counted)" : "");
+		}
+		return 0;
+	case BACKEND_EXIT_AGAIN:
+		return 0;
+	}
+	return 0;
+}
+
+static void *vcpu_thread(void *arg)
+{
+	unsigned int index = (unsigned int)(uintptr_t)arg;
+	struct backend_vcpu *v = vmm.vcpus[index];
+	struct backend_exit e;
+	sigset_t kick;
+
+	sigemptyset(&kick);
+	sigaddset(&kick, SIGUSR1);
+	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+	while (!atomic_load(&vmm.stopping)) {
+		int status;
+
+		if (vmm.ops->run(v, &e) != 0) {
+			fprintf(stderr, "moat-vmm: vCPU %u: %s\n", index, vmm.ops->error(vmm.be));
+			finish(VMM_EXIT_ERROR);
+			break;
+		}
+		status = handle_exit(v, index, &e);
+		if (e.kind == BACKEND_EXIT_SYSTEM_OFF || e.kind == BACKEND_EXIT_SYSTEM_RESET) {
+			finish(status);
+			break;
+		}
+	}
+	return NULL;
+}
+
+static void on_kick(int sig)
+{
+	(void)sig; /* only here so that the signal interrupts RUN */
+}
+
+/* Blocks the signals main waits for (every thread inherits the mask) and installs the kick. */
+static void setup_signals(sigset_t *waited)
+{
+	struct sigaction sa;
+	sigset_t all;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_kick; /* no SA_RESTART: RUN must come back with -EINTR */
+	sigaction(SIGUSR1, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(waited);
+	sigaddset(waited, SIGINT);
+	sigaddset(waited, SIGTERM);
+	sigaddset(waited, SIGHUP);
+	sigaddset(waited, SIGUSR2);
+	all = *waited;
+	sigaddset(&all, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+}
+
+static void stop_vcpus(void)
+{
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
+
+	atomic_store(&vmm.stopping, true);
+	for (unsigned int i = 0; i < vmm.nr_threads; i++) {
+		int tries;
+
+		for (tries = 0; tries < STOP_TRIES; tries++) {
+			struct timespec until;
+
+			pthread_kill(vmm.threads[i], SIGUSR1);
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += tick.tv_nsec;
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			if (pthread_timedjoin_np(vmm.threads[i], NULL, &until) == 0) {
+				break;
+			}
+		}
+		if (tries == STOP_TRIES) {
+			fprintf(stderr, "moat-vmm: vCPU %u does not leave RUN; exiting anyway\n", i);
+		}
+	}
+}
+
+/* ---- building and running the VM ---- */
+
+static int check_limits(const struct vmm_args *a, const struct backend_limits *lim)
+{
+	if (a->cpus > lim->max_vcpus) {
+		fprintf(stderr, "moat-vmm: --cpus %u: %s allows at most %u vCPUs per VM\n", a->cpus, vmm.ops->who,
+			lim->max_vcpus);
+		return VMM_EXIT_USAGE;
+	}
+	if (lim->max_mem && a->mem_size > lim->max_mem) {
+		fprintf(stderr, "moat-vmm: --mem: %llu bytes, %s allows at most %llu\n",
+			(unsigned long long)a->mem_size, vmm.ops->who, (unsigned long long)lim->max_mem);
+		return VMM_EXIT_USAGE;
+	}
+	if (a->protected_vm && !lim->protected_vm) {
+		fprintf(stderr, "moat-vmm: --protected: %s does not run protected VMs\n", vmm.ops->who);
+		return VMM_EXIT_USAGE;
+	}
+	return 0;
+}
+
+static void print_measurement(const uint8_t m[32])
+{
+	fprintf(stderr, "moat-vmm: measurement ");
+	for (int i = 0; i < 32; i++) {
+		fprintf(stderr, "%02x", m[i]);
+	}
+	fprintf(stderr, "\n");
+}
+
+/* Loads in a fixed order -- kernel, initrd, DTB -- because a protected VM's measurement follows it. */
+static int build_vm(const struct vmm_args *a, const struct guest_files *g)
+{
+	const struct backend_ops *ops = vmm.ops;
+	const struct vmm_layout *l = &g->layout;
+	struct backend_vm_spec spec = {
+		.protected_vm = a->protected_vm,
+		.mem_size = a->mem_size,
+		.mmio_base = VMM_MMIO_BASE,
+		.mmio_size = VMM_MMIO_SIZE,
+		.spi_mask = 1ULL << VMM_UART_SPI,
+		.cpus = a->cpus,
+	};
+	uint8_t measurement[32];
+	int r;
+
+	if (ops->create_vm(vmm.be, &spec) != 0 || ops->load(vmm.be, l->kernel_addr, g->kernel, g->kernel_len) != 0 ||
+	    (g->initrd && ops->load(vmm.be, l->initrd_addr, g->initrd, g->initrd_len) != 0) ||
+	    ops->load(vmm.be, l->dtb_addr, g->dtb, fdt_totalsize(g->dtb)) != 0 ||
+	    ops->set_boot(vmm.be, l->entry, l->dtb_addr) != 0) {
+		return -1;
+	}
+	for (unsigned int i = 0; i < a->cpus; i++) {
+		if (ops->create_vcpu(vmm.be, i, &vmm.vcpus[i]) != 0) {
+			return -1;
+		}
+	}
+	r = ops->finalize(vmm.be, measurement);
+	if (r < 0) {
+		return -1;
+	}
+	if (r > 0 && a->protected_vm) {
+		print_measurement(measurement);
+	}
+	return 0;
+}
+
+static int add_devices(void)
+{
+	struct mmio_device uart = { .name = "pl011", .base = VMM_UART_BASE, .size = VMM_UART_SIZE,
+				    .read = uart_read, .write = uart_write, .dev = &vmm.uart };
+
+	mmio_init(&vmm.bus);
+	pl011_init(&vmm.uart, uart_tx, uart_irq, &vmm);
+	return mmio_add(&vmm.bus, &uart);
+}
+
+static int run_vm(const struct vmm_args *a)
+{
+	sigset_t waited;
+	pthread_t input;
+	int sig, status;
+	unsigned int n;
+
+	setup_signals(&waited);
+	vmm.main_thread = pthread_self();
+	setup_tty();
+	if (pthread_create(&input, NULL, input_thread, &vmm.uart) == 0) {
+		pthread_detach(input);
+	}
+	for (unsigned int i = 0; i < a->cpus; i++) {
+		if (pthread_create(&vmm.threads[i], NULL, vcpu_thread, (void *)(uintptr_t)i) != 0) {
+			fprintf(stderr, "moat-vmm: cannot start the thread of vCPU %u\n", i);
+			finish(VMM_EXIT_ERROR);
+			break;
+		}
+		vmm.nr_threads++;
+	}
+	while (atomic_load(&vmm.status) < 0) {
+		if (sigwait(&waited, &sig) == 0 && sig != SIGUSR2) {
+			fprintf(stderr, "moat-vmm: %s: stopping the VM\n", strsignal(sig));
+			finish(128 + sig);
+		}
+	}
+	stop_vcpus();
+	pl011_close(&vmm.uart);
+	status = atomic_load(&vmm.status);
+	/* A signal's status wins; otherwise a guest fault outranks how the guest then ended. */
+	n = atomic_load(&vmm.guest_faults);
+	if (n > GUEST_FAULTS_SHOWN) {
+		fprintf(stderr, "moat-vmm: %u guest faults in all\n", n);
+	}
+	if (status < 128 && status != VMM_EXIT_ERROR && n) {
+		return VMM_EXIT_GUEST_FAULT;
+	}
+	return status;
+}
+
+static void free_guest_files(struct guest_files *g)
+{
+	free(g->kernel);
+	free(g->initrd);
+	free(g->dtb_user);
+	free(g->dtb);
+	memset(g, 0, sizeof(*g));
+}
+
+/* Builds the VM on the backend, runs it to its end and tears it down; returns the exit status. */
+static int run(const struct vmm_args *a, struct guest_files *g)
+{
+	struct backend_limits lim = { 0 };
+	int r;
+
+	vmm.ops = strcmp(a->backend, "kvm") == 0 ? &backend_kvm : &backend_moat;
+	if (vmm.ops->open(&vmm.be, &lim) != 0) {
+		fprintf(stderr, "moat-vmm: %s\n", vmm.ops->error(vmm.be));
+		vmm.ops->destroy(vmm.be);
+		return VMM_EXIT_ERROR;
+	}
+	r = check_limits(a, &lim);
+	if (r == 0 && (add_devices() != 0 || build_vm(a, g) != 0)) {
+		fprintf(stderr, "moat-vmm: %s\n", vmm.ops->error(vmm.be));
+		r = VMM_EXIT_ERROR;
+	}
+	free_guest_files(g); /* in guest RAM now (or never): a kernel's tens of MiB need not stay */
+	if (r == 0) {
+		r = run_vm(a);
+		mmio_report(&vmm.bus, stderr);
+	}
+	vmm.ops->destroy(vmm.be);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	struct vmm_args a;
+	struct guest_files g;
+	int r = vmm_parse_args(argc, argv, &a);
+
+	if (r != 0) {
+		return r > 0 ? 0 : VMM_EXIT_USAGE;
+	}
+	memset(&g, 0, sizeof(g));
+	if (read_guest_files(&a, &g) != 0 || prepare_dtb(&a, &g) != 0) {
+		r = VMM_EXIT_USAGE;
+	} else if (a.dump_dtb) {
+		r = write_file(a.dump_dtb, g.dtb, fdt_totalsize(g.dtb)) == 0 ? 0 : VMM_EXIT_ERROR;
+	} else {
+		r = run(&a, &g);
+	}
+	free_guest_files(&g);
+	return r;
+}
