@@ -16,6 +16,10 @@
  *   moattest peek                        moat_peek.ko reads guest pages through the linear map:
  *                                        a normal VM's works, a protected VM's Oopses the reader
  *   moattest memcg                       a protected VM's pages are charged to the VMM's memory cgroup
+ *   moattest peek-pid PID IPA            moat_peek.ko reads guest page IPA of the VM another process
+ *                                        (PID, e.g. moat-vmm) runs, through a copy of its VM fd
+ *                                        (pidfd_getfd): exit 0 if the reader was killed by the
+ *                                        refusal, 1 if the read worked (make run's demo)
  *   moattest unpriv                      as uid 65534, open("/dev/moat") fails with EACCES
  *   moattest canary                      protected canary guest: /proc/self/mem and
  *                                        process_vm_readv of this process never find the secret
@@ -36,6 +40,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -964,6 +969,63 @@ static int cmd_peek(void)
 	return failures;
 }
 
+/*
+ * The VM fd of another process (moat-vmm): the fd whose /proc/PID/fd link names the driver's
+ * "moat-vm" anonymous inode, copied into this process with pidfd_getfd (root: ptrace access).
+ */
+static int foreign_vm_fd(pid_t pid)
+{
+	char path[64], link[64];
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	if (pidfd < 0) {
+		return -1;
+	}
+	for (int fd = 0; fd < 1024; fd++) {
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n > 0) {
+			link[n] = '\0';
+			if (!strcmp(link, "anon_inode:moat-vm")) {
+				int copy = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+
+				close(pidfd);
+				return copy;
+			}
+		}
+	}
+	close(pidfd);
+	errno = ENOENT;
+	return -1;
+}
+
+static int cmd_peek_pid(int argc, char **argv)
+{
+	uint64_t value = 0;
+	int vm_fd, st;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: moattest peek-pid PID IPA\n");
+		return 2;
+	}
+	vm_fd = foreign_vm_fd((pid_t)atoi(argv[1]));
+	if (vm_fd < 0) {
+		fprintf(stderr, "moattest: no moat VM fd in process %s: %s\n", argv[1], strerror(errno));
+		return 2;
+	}
+	st = peek_child(vm_fd, strtoull(argv[2], NULL, 0), &value);
+	close(vm_fd);
+	if (WIFSIGNALED(st)) {
+		printf("peek: the host's read of guest page %s was refused: the reading task died of signal %d\n",
+		       argv[2], WTERMSIG(st));
+		return 0;
+	}
+	printf("peek: the host read guest page %s: 0x%" PRIx64 " (status 0x%x)\n", argv[2], value, st);
+	return 1;
+}
+
 static bool write_file(const char *path, const char *text)
 {
 	int fd = open(path, O_WRONLY);
@@ -1086,6 +1148,9 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "peek")) {
 		return cmd_peek();
+	}
+	if (!strcmp(argv[1], "peek-pid")) {
+		return cmd_peek_pid(argc - 1, argv + 1);
 	}
 	if (!strcmp(argv[1], "unpriv")) {
 		return cmd_unpriv();
