@@ -48,7 +48,7 @@
 #define MOAT_CAP_MAX_VMS 4	   /* live VMs in the core at once */
 #define MOAT_CAP_CORE_ABI 5	   /* (major << 16) | minor of the core's host ABI */
 #define MOAT_CAP_IRQ_LINE 6	   /* 1 if MOAT_IRQ_LINE works (core ABI >= 1.1) */
-#define MOAT_CAP_MAX_MEM_SIZE 7	   /* largest guest RAM in bytes the driver accepts */
+#define MOAT_CAP_MAX_MEM_MIB 7	   /* largest guest RAM the driver accepts, in MiB (ioctl() returns an int) */
 
 /* Root only (CAP_SYS_ADMIN): the core's MOAT_FN_STATS and MOAT_FN_CHECK plus the driver's own page
  * counters, for tests that check nothing leaked (values equal before and after). */

@@ -535,9 +535,9 @@ static int cmd_api(void)
 	check(v == ((MOAT_ABI_VERSION_MAJOR << 16) | MOAT_ABI_VERSION_MINOR), "CAP_CORE_ABI = 0x%lx", v);
 	v = ioctl(dev, MOAT_CHECK_EXTENSION, MOAT_CAP_IRQ_LINE);
 	check(v == 1, "CAP_IRQ_LINE = %ld", v);
-	printf("caps: max_vcpus=%d max_vms=%d max_mem=0x%lx\n", ioctl(dev, MOAT_CHECK_EXTENSION, MOAT_CAP_MAX_VCPUS),
+	printf("caps: max_vcpus=%d max_vms=%d max_mem_mib=%d\n", ioctl(dev, MOAT_CHECK_EXTENSION, MOAT_CAP_MAX_VCPUS),
 	       ioctl(dev, MOAT_CHECK_EXTENSION, MOAT_CAP_MAX_VMS),
-	       (unsigned long)ioctl(dev, MOAT_CHECK_EXTENSION, MOAT_CAP_MAX_MEM_SIZE));
+	       ioctl(dev, MOAT_CHECK_EXTENSION, MOAT_CAP_MAX_MEM_MIB));
 	check(ioctl(dev, MOAT_CHECK_EXTENSION, MOAT_CAP_MAX_VCPUS) >= 4, "CAP_MAX_VCPUS >= 4");
 	check(ioctl(dev, MOAT_CHECK_EXTENSION, MOAT_CAP_MAX_VMS) >= 1, "CAP_MAX_VMS >= 1");
 	check(ioctl(dev, MOAT_CHECK_EXTENSION, 9999) == 0, "unknown extension = 0");
