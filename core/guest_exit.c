@@ -115,6 +115,18 @@ static u32 stage2_abort(struct vcpu *vcpu, const struct guest_exit *e)
 
 static u32 wfx_exit(struct vcpu *vcpu, const struct guest_exit *e)
 {
+	regs_skip_insn(&vcpu->ctx.regs);
+	/*
+	 * An interrupt the guest could take is already pending (an SGI another
+	 * vCPU sent since this one's last entry, an SPI the host raised, its PMU
+	 * overflow raised at this very exit, its expired timer): the wait is over
+	 * before it began, and the guest continues with the interrupt in an LR.
+	 * The host could not know, for a protected VM, and would otherwise park
+	 * the vCPU until its deadline or a kick. Bounded: see vgic_wfx_wake.
+	 */
+	if (vgic_wfx_wake(vcpu)) {
+		return MOAT_EXIT_NONE;
+	}
 	/*
 	 * The host decides when the vCPU runs again; vcpu_run adds the deadline.
 	 * A WFI waits for an interrupt, so its deadline is the timer's. A WFE
@@ -124,7 +136,6 @@ static u32 wfx_exit(struct vcpu *vcpu, const struct guest_exit *e)
 	 * its next tick (or forever, with no timer armed).
 	 */
 	vcpu->wfe_exit = (e->esr & ESR_WFX_TI_WFE) != 0;
-	regs_skip_insn(&vcpu->ctx.regs);
 	return exit_to_host(vcpu, MOAT_EXIT_WFI);
 }
 
