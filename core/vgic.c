@@ -432,18 +432,13 @@ static bool lr_signalled(const struct vcpu *vcpu)
 
 bool vgic_wfx_wake(struct vcpu *vcpu)
 {
-	struct vgic_dist *d = dist_of(vcpu);
-
 	/* A timer that expired before its physical PPI was taken is pending like any other. */
 	vtimer_take(vcpu);
-	if (idle(vcpu)) {
-		return false; /* the common WFI: a few loads, no lock */
-	}
-	/* What the next entry's vgic_flush would do; that flush then finds nothing more to place. */
-	spin_lock(&d->lock);
-	sync_lrs(vcpu);
-	fill_lrs(vcpu);
-	spin_unlock(&d->lock);
+	/*
+	 * What the next entry does anyway (which then finds nothing more to
+	 * place); nothing but its unlocked idle check when nothing is pending.
+	 */
+	vgic_flush(vcpu);
 	return lr_signalled(vcpu);
 }
 
