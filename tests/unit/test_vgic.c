@@ -645,6 +645,37 @@ static void test_wfi_with_timer_expired_resumes(void **state)
 }
 
 /*
+ * The PMU's overflow raised at the WFI exit itself: guest_pmu_exit() runs
+ * before the WFI's handler and raises the line with vgic_set_ppi_level()
+ * (the fake arch switches no PMU, so the hook makes that call for it).
+ */
+static void pmu_overflow_at_exit(struct vcpu *vcpu, unsigned int n)
+{
+	if (n < 8) {
+		memcpy(wfi_lr[n], fake.lr, sizeof(fake.lr));
+	}
+	if (n == 0) {
+		vgic_set_ppi_level(vcpu, VGIC_INTID_PMU, true);
+	}
+}
+
+static void test_wfi_with_pmu_overflow_resumes(void **state)
+{
+	struct fm_vm v = build(0);
+	struct vcpu *c = fm_vcpu(&v, 0);
+	u64 res[3];
+
+	arm_irq(c, VGIC_INTID_PMU, 0xa0, false);
+	guest = pmu_overflow_at_exit;
+	fake_queue_exit(GUEST_EXIT_SYNC, WFI_ESR, 0, 0);
+	fake_queue_exit(GUEST_EXIT_IRQ, 0, 0, 0);
+	assert_int_equal(FM_CALLR(res, MOAT_FN_VCPU_RUN, v.handle, 0), MOAT_OK);
+	assert_int_equal(res[0], MOAT_EXIT_IRQ);
+	assert_int_equal(fake.entries, 2);
+	assert_int_equal(wfi_lr[1][0], VGIC_INTID_PMU | ICH_LR_PENDING | ICH_LR_GROUP | 0xa0UL << 48 | ICH_LR_EOI);
+}
+
+/*
  * Pending, but nothing the virtual CPU interface would signal: the WFI exits
  * as before, once per trap. An SPI disabled in the distributor; an SGI at or
  * below the guest's priority mask (VPMR), or of a group its interface has
@@ -820,6 +851,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wfi_with_sgi_pending_resumes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wfe_and_cpu_suspend_with_sgi_pending_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wfi_with_timer_expired_resumes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wfi_with_pmu_overflow_resumes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wfi_with_nothing_signalled_exits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wfi_with_lrs_full_exits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_everywhere, setup, teardown),
