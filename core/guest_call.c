@@ -120,8 +120,10 @@ u32 guest_hvc(struct vcpu *vcpu, const struct guest_exit *e)
 		break;
 	case PSCI_CPU_SUSPEND_32:
 	case PSCI_CPU_SUSPEND_64:
-		/* Standby semantics for every state: the vCPU waits like WFI (and like WFI, not while an interrupt it
-		 * could take is pending: vgic_wfx_wake) and resumes after the call. */
+		/*
+		 * Standby semantics for every state: the vCPU waits like WFI and resumes after the call -- and like a
+		 * WFI, returns at once, with no exit, while an interrupt it could take is pending (vgic_wfx_wake).
+		 */
 		x[0] = PSCI_RET_SUCCESS;
 		return vgic_wfx_wake(vcpu) ? MOAT_EXIT_NONE : exit_to_host(vcpu, MOAT_EXIT_WFI);
 	case PSCI_CPU_ON_32:

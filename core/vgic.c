@@ -408,8 +408,9 @@ bool vgic_irq_exit(struct vcpu *vcpu)
  * hardware with more could only signal more), and the priority itself is
  * compared with the running priority where the hardware compares its group
  * priority (the priority with the subpriority bits cleared, never greater):
- * p < RPR implies group(p) < RPR. The two differ only when the guest changed
- * its binary point while handling an interrupt; then the WFI exits as before.
+ * p < RPR implies group(p) < RPR. The two can differ only with binary points
+ * that vary (changed while an interrupt is active, or different for the two
+ * groups); then the WFI exits as before.
  */
 static bool lr_signalled(const struct vcpu *vcpu)
 {

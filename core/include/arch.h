@@ -136,7 +136,7 @@ void arch_guest_run(struct vcpu *vcpu, struct guest_exit *exit);
 unsigned int arch_vgic_nr_lrs(void);
 /*
  * The loaded vCPU's virtual CPU interface as the guest has it now (vgic.c's
- * check at a WFI/WFE trap): ICH_VMCR_EL2 (VPMR, VENG0/1), and its running
+ * check at a WFI trap): ICH_VMCR_EL2 (VPMR, VENG0/1), and its running
  * priority -- the group priority of the lowest-numbered bit set in
  * ICH_AP0R<n>/AP1R<n>, 0xff (idle) when none is.
  */

@@ -9,7 +9,7 @@
  * Owns: struct vgic_dist (in struct vm: the SPIs and GICD_CTLR) and
  * struct vgic_cpu (in struct vcpu: SGIs/PPIs, the GICR state, the list
  * registers' saved copy, ICH_AP0R/AP1R).
- * Called by: guest_exit.c (GICD/GICR aborts, IRQ exits, the WFI/WFE check),
+ * Called by: guest_exit.c (GICD/GICR aborts, IRQ exits, the WFI check),
  * guest_call.c (the CPU_SUSPEND check), guest_pmu.c (the
  * PMU's line, vgic_set_ppi_level), guest_refuse.c's
  * sysreg trap (ICC_SGI1R), vcpu.c's run loop (vgic_flush before each entry,
@@ -148,7 +148,8 @@ u64 vgic_take_kick(struct vcpu *vcpu);
 bool vgic_irq_exit(struct vcpu *vcpu);
 
 /*
- * A WFI or WFE trap, or a PSCI CPU_SUSPEND, of the loaded vCPU: true when it
+ * A WFI trap or a PSCI CPU_SUSPEND of the loaded vCPU (never a WFE: see
+ * guest_exit.c's wfx_exit): true when it
  * has an interrupt the guest could take now, so that the wait completes at
  * once (the architecture lets a WFI complete at any time) and the guest
  * continues instead of exiting to a host that cannot see the model. First

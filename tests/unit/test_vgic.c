@@ -586,8 +586,12 @@ static void test_wfi_with_sgi_pending_resumes(void **state)
 	assert_int_equal(fm_violations(), 0);
 }
 
-/* The same for WFE (else reported runnable at once) and for PSCI CPU_SUSPEND (else a WFI exit). */
-static void test_wfe_and_cpu_suspend_with_sgi_pending_resume(void **state)
+/*
+ * CPU_SUSPEND resumes like a WFI. A WFE does not: the CPU traps it whether
+ * or not an interrupt is pending, so resuming would meet the next WFE's trap
+ * again; it keeps its exit, runnable at once (deadline 0).
+ */
+static void test_wfe_exits_cpu_suspend_resumes(void **state)
 {
 	struct fm_vm v = build2(0);
 	struct vcpu *c1 = fm_vcpu(&v, 1);
@@ -596,12 +600,18 @@ static void test_wfe_and_cpu_suspend_with_sgi_pending_resume(void **state)
 	wfi_sender = fm_vcpu(&v, 0);
 	guest = sgi_during_run;
 	fake_queue_exit(GUEST_EXIT_SYNC, WFE_ESR, 0, 0);
+	assert_int_equal(run1(&v), MOAT_EXIT_WFI);
+	assert_int_equal(fake.entries, 1);
+	assert_int_equal(c1->run->u.wfi.deadline, 0);
+	/* The next entry delivers the SGI. */
+	fake.nr_exits = 0;
+	wfi_sender = NULL;
 	fake_queue_exit(GUEST_EXIT_IRQ, 0, 0, 0);
 	assert_int_equal(run1(&v), MOAT_EXIT_IRQ);
-	assert_int_equal(fake.entries, 2);
-	assert_int_equal(wfi_lr[1][0], 3 | ICH_LR_PENDING | ICH_LR_GROUP | 0x80UL << 48);
+	assert_int_equal(wfi_lr[0][0], 3 | ICH_LR_PENDING | ICH_LR_GROUP | 0x80UL << 48);
 
 	/* The guest takes and finishes SGI 3, then calls CPU_SUSPEND as vCPU 0 sends it again. */
+	wfi_sender = fm_vcpu(&v, 0);
 	fake.lr[0] = 0;
 	memset(c1->vgic.lr, 0, sizeof(c1->vgic.lr));
 	c1->vgic.priv.in_lr = 0;
@@ -849,7 +859,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sgi, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sgi_kick, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wfi_with_sgi_pending_resumes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_wfe_and_cpu_suspend_with_sgi_pending_resume, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wfe_exits_cpu_suspend_resumes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wfi_with_timer_expired_resumes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wfi_with_pmu_overflow_resumes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wfi_with_nothing_signalled_exits, setup, teardown),
