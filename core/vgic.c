@@ -58,6 +58,10 @@
 #define CNTV_CTL_ENABLE (1UL << 0)
 #define CNTV_CTL_IMASK (1UL << 1)
 #define CNTV_CTL_ISTATUS (1UL << 2)
+/* ICH_VMCR_EL2 (Arm IHI 0069 12.4.10): the guest's group enables and priority mask, as its interface keeps them. */
+#define ICH_VMCR_ENG0 (1UL << 0)
+#define ICH_VMCR_ENG1 (1UL << 1)
+#define ICH_VMCR_PMR(v) (((v) >> 24) & 0xffUL)
 
 /* ---- the model
  * ---------------------------------------------------------------- */
@@ -360,23 +364,83 @@ void vgic_set_ppi_level(struct vcpu *vcpu, u32 intid, bool high)
 	spin_unlock(&dist_of(vcpu)->lock);
 }
 
-bool vgic_irq_exit(struct vcpu *vcpu)
+/*
+ * The guest's virtual timer fired (enabled, condition met, not masked by the
+ * guest): masked at the source, which drops the level-sensitive PPI and
+ * leaves the host's GIC state untouched, and pending in the model. True if
+ * it had fired.
+ */
+static bool vtimer_take(struct vcpu *vcpu)
 {
 	u64 ctl = arch_vtimer_ctl();
+
+	if (!(ctl & CNTV_CTL_ENABLE) || !(ctl & CNTV_CTL_ISTATUS) || (ctl & CNTV_CTL_IMASK)) {
+		return false;
+	}
+	arch_vtimer_set_ctl(ctl | CNTV_CTL_IMASK);
+	spin_lock(&dist_of(vcpu)->lock);
+	vcpu->vgic.timer_masked = true;
+	vcpu->vgic.priv.level |= 1U << VGIC_INTID_VTIMER;
+	set_pending(vcpu, VGIC_INTID_VTIMER);
+	spin_unlock(&dist_of(vcpu)->lock);
+	return true;
+}
+
+bool vgic_irq_exit(struct vcpu *vcpu)
+{
 	bool ours = vcpu->vgic.misr != 0; /* the maintenance interrupt: vgic_sync has served it */
 
-	if ((ctl & CNTV_CTL_ENABLE) && (ctl & CNTV_CTL_ISTATUS) && !(ctl & CNTV_CTL_IMASK)) {
-		/* Masking drops the level-sensitive PPI at the source: the host's GIC state
-     * is untouched. */
-		arch_vtimer_set_ctl(ctl | CNTV_CTL_IMASK);
-		spin_lock(&dist_of(vcpu)->lock);
-		vcpu->vgic.timer_masked = true;
-		vcpu->vgic.priv.level |= 1U << VGIC_INTID_VTIMER;
-		set_pending(vcpu, VGIC_INTID_VTIMER);
-		spin_unlock(&dist_of(vcpu)->lock);
-		ours = true;
+	return vtimer_take(vcpu) || ours;
+}
+
+/*
+ * Some LR holds an interrupt the GICv3 virtual CPU interface signals to the
+ * guest now (Arm IHI 0069, "Virtual CPU interface": the highest-priority
+ * pending virtual interrupt is signalled if its group is enabled and it has
+ * sufficient priority): state pending -- pending-and-active is not a
+ * candidate --, its group enabled in ICH_VMCR_EL2 (VENG0/VENG1, the
+ * guest's ICC_IGRPEN<n>_EL1), priority below VPMR (ICC_PMR_EL1) and below
+ * the running priority. PSTATE.I/F play no part: a signalled interrupt ends
+ * a WFI even when the guest has it masked.
+ *
+ * Never looser than the hardware, so that a resume never just meets the same
+ * WFI trap again: VPMR is cut to the 5 priority bits the model keeps (a
+ * hardware with more could only signal more), and the priority itself is
+ * compared with the running priority where the hardware compares its group
+ * priority (the priority with the subpriority bits cleared, never greater):
+ * p < RPR implies group(p) < RPR. The two can differ only with binary points
+ * that vary (changed while an interrupt is active, or different for the two
+ * groups); then the WFI exits as before.
+ */
+static bool lr_signalled(const struct vcpu *vcpu)
+{
+	u64 vmcr = arch_vgic_vmcr();
+	u32 pmr = (u32)ICH_VMCR_PMR(vmcr) & PRIORITY_MASK;
+	u32 rpr = arch_vgic_running_priority();
+	unsigned int nr = arch_vgic_nr_lrs();
+
+	for (unsigned int i = 0; i < nr; i++) {
+		u64 lr = vcpu->vgic.lr[i];
+		u32 prio = (u32)(lr >> ICH_LR_PRIORITY_SHIFT) & 0xff;
+		u64 group_on = (lr & ICH_LR_GROUP) ? ICH_VMCR_ENG1 : ICH_VMCR_ENG0;
+
+		if ((lr & ICH_LR_STATE) == ICH_LR_PENDING && (vmcr & group_on) && prio < pmr && prio < rpr) {
+			return true;
+		}
 	}
-	return ours;
+	return false;
+}
+
+bool vgic_wfx_wake(struct vcpu *vcpu)
+{
+	/* A timer that expired before its physical PPI was taken is pending like any other. */
+	vtimer_take(vcpu);
+	/*
+	 * What the next entry does anyway (which then finds nothing more to
+	 * place); nothing but its unlocked idle check when nothing is pending.
+	 */
+	vgic_flush(vcpu);
+	return lr_signalled(vcpu);
 }
 
 /* ---- register access, 32 bits at a time

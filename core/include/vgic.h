@@ -9,7 +9,8 @@
  * Owns: struct vgic_dist (in struct vm: the SPIs and GICD_CTLR) and
  * struct vgic_cpu (in struct vcpu: SGIs/PPIs, the GICR state, the list
  * registers' saved copy, ICH_AP0R/AP1R).
- * Called by: guest_exit.c (GICD/GICR aborts, IRQ exits), guest_pmu.c (the
+ * Called by: guest_exit.c (GICD/GICR aborts, IRQ exits, the WFI check),
+ * guest_call.c (the CPU_SUSPEND check), guest_pmu.c (the
  * PMU's line, vgic_set_ppi_level), guest_refuse.c's
  * sysreg trap (ICC_SGI1R), vcpu.c's run loop (vgic_flush before each entry,
  * vgic_sync after each exit), hc_vm.c (VM_SET_SPIS, IRQ_LINE).
@@ -145,6 +146,25 @@ u64 vgic_take_kick(struct vcpu *vcpu);
  * simply continues; false when it is the host's.
  */
 bool vgic_irq_exit(struct vcpu *vcpu);
+
+/*
+ * A WFI trap or a PSCI CPU_SUSPEND of the loaded vCPU (never a WFE: see
+ * guest_exit.c's wfx_exit): true when it
+ * has an interrupt the guest could take now, so that the wait completes at
+ * once (the architecture lets a WFI complete at any time) and the guest
+ * continues instead of exiting to a host that cannot see the model. First
+ * what the next entry would do anyway -- an expired timer made pending, the
+ * model's pending interrupts placed in free LRs -- then true iff some LR holds
+ * one the virtual CPU interface signals (pending, its group enabled, priority
+ * above the guest's mask and running priority; PSTATE masks play no part).
+ *
+ * Bounded: one check per trap, never a loop at EL2. An interrupt left in the
+ * model because the LRs are full, or one the interface would not signal,
+ * answers false and the wait exits as before, so a resume is never followed
+ * by the same trap: with a signalled interrupt in an LR the CPU completes the
+ * guest's next WFI itself (HCR_EL2.TWI traps only a WFI that would wait).
+ */
+bool vgic_wfx_wake(struct vcpu *vcpu);
 
 /*
  * The level of a private level-sensitive line of this CPU's loaded vCPU

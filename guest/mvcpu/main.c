@@ -16,13 +16,20 @@
  *      merge with the one before); each vCPU counts what it took per SGI:
  *        guest: mvcpu ipis sent=<n> received=<n> wrong=0 spurious=0
  *      (wrong: an SGI from a sender, or in a number, that was never sent).
+ *   3. WFI with an interrupt already pending, WFI_ROUNDS times: vCPU 1
+ *      masks IRQs and spins; vCPU 0 makes SGI 15 pending on it through
+ *      vCPU 1's GICR_ISPENDR0 (the core's model only: no KICK exit, no host
+ *      IPI), then lets vCPU 1 go on to a WFI. The core finds the SGI at the
+ *      WFI trap and resumes vCPU 1 with it in a list register (no WFI exit:
+ *      the VMM counts them); vCPU 1 unmasks and takes it:
+ *        guest: mvcpu wfi rounds=10 taken=10
  *      Then vCPUs 1..3 turn themselves off.
- *   3. vCPU 0 alone: writes 1 to 0x0a000040 (VMM: "ticks start"), runs the
+ *   4. vCPU 0 alone: writes 1 to 0x0a000040 (VMM: "ticks start"), runs the
  *      virtual timer at 1 ms for TICKS ticks (CVAL advanced by one period per
  *      tick), spins 5 ms more with it off, writes 2 ("ticks end"):
  *        guest: mvcpu ticks=100 early=0 late=<n> elapsed_ms=<n>
  *      (early: a tick taken before its deadline -- a doubled tick.)
- *   4. guest: mvcpu done, SYSTEM_OFF.
+ *   5. guest: mvcpu done, SYSTEM_OFF.
  *
  * With x0 = 1 (make bench, one host CPU under -icount, a VMM that switches to
  * the vCPU a VCPU_ON or KICK exit names and away from one in WFI), vCPUs 0
@@ -44,6 +51,8 @@
 #define GICD 0x08000000UL
 #define GICR(i) (0x080A0000UL + 0x20000UL * (i))
 #define DEV_TICKS 0x0a000040UL
+#define WFI_SGI 15
+#define WFI_ROUNDS 10
 
 #define write_sysreg(reg, v) __asm__ volatile("msr " #reg ", %0" : : "r"((uint64_t)(v)) : "memory")
 
@@ -59,6 +68,7 @@ static volatile unsigned int arrived, lock_done, ipi_done;
 static volatile unsigned int received[NR_VCPUS][NR_VCPUS];
 static volatile unsigned int sent[NR_VCPUS], wrong, spurious;
 static volatile unsigned int ticks, early, late;
+static volatile unsigned int wfi_ready, wfi_go, wfi_taken;
 static uint64_t period, deadline;
 #define BENCH_N 100
 static volatile bool bench;
@@ -160,6 +170,8 @@ static void irq(void)
 		} else {
 			write_sysreg(cntv_ctl_el0, 0);
 		}
+	} else if (intid == WFI_SGI && me == 1) {
+		wfi_taken++;
 	} else if (intid >= SGI_BASE && intid < SGI_BASE + NR_VCPUS && intid - SGI_BASE != me) {
 		received[me][intid - SGI_BASE]++;
 	} else if (intid >= 1020) {
@@ -193,6 +205,7 @@ static void gic_on(void)
 	for (uint32_t i = 0; i < NR_VCPUS; i++) {
 		enable(rd + 0x10000, SGI_BASE + i);
 	}
+	enable(rd + 0x10000, WFI_SGI);
 	enable(rd + 0x10000, 27);
 	write_sysreg(S3_0_C4_C6_0, 0xff); /* ICC_PMR_EL1 */
 	write_sysreg(S3_0_C12_C12_7, 1);  /* ICC_IGRPEN1_EL1 */
@@ -203,6 +216,34 @@ static void wait_all(volatile unsigned int *v, unsigned int n)
 {
 	while (*v < n) {
 		__asm__ volatile("yield");
+	}
+}
+
+/* Step 3 (see the top of the file): vCPUs 0 and 1 only. */
+static void wfi_phase(unsigned int me)
+{
+	for (unsigned int round = 1; round <= WFI_ROUNDS; round++) {
+		if (me == 1) {
+			__asm__ volatile("msr daifset, #2; isb" ::: "memory");
+			wfi_ready = round;
+			while (wfi_go < round) {
+				__asm__ volatile("yield");
+			}
+			__asm__ volatile("dsb sy; wfi; msr daifclr, #2; isb" ::: "memory");
+			while (wfi_taken < round) {
+				__asm__ volatile("yield");
+			}
+		} else if (me == 0) {
+			while (wfi_ready < round) {
+				__asm__ volatile("yield");
+			}
+			mmio_write32(GICR(1) + 0x10000 + 0x200, 1U << WFI_SGI); /* GICR_ISPENDR0 of vCPU 1 */
+			__asm__ volatile("dsb sy" ::: "memory");
+			wfi_go = round;
+			while (wfi_taken < round) {
+				__asm__ volatile("yield");
+			}
+		}
 	}
 }
 
@@ -237,6 +278,7 @@ static void work(void)
 	}
 	atomic_inc(&ipi_done);
 	wait_all(&ipi_done, NR_VCPUS);
+	wfi_phase(me);
 }
 
 static void bench_secondary(uint64_t first)
@@ -323,6 +365,7 @@ void guest_main(uint64_t x0)
 	}
 	printf("guest: mvcpu ipis sent=%u received=%u wrong=%u spurious=%u\n", total_sent, total_received,
 	       wrong + bad, spurious);
+	printf("guest: mvcpu wfi rounds=%u taken=%u\n", WFI_ROUNDS, wfi_taken);
 	for (unsigned int i = 1; i < NR_VCPUS; i++) {
 		while (hvc_call(PSCI_AFFINITY_INFO_64, i, 0, 0).status != 1) {
 			__asm__ volatile("yield");

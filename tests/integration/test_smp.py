@@ -144,12 +144,15 @@ def test_vm_mvcpu(boot):
     """guest/mvcpu: 4 vCPUs on 4 host CPUs, one run loop per CPU. An ldaxr/stlxr spinlock-protected counter
     reaches its exact total; 120 SGIs between vCPUs (each a KICK exit naming its target, which the host kicks
     with its own SGI) arrive exactly once each; then 100 ticks of a 1 ms virtual timer with none early or
-    missing and no exit per tick, while the host's own 10 ms CNTV keeps ticking through the core's CNTHP."""
+    missing and no exit per tick, while the host's own 10 ms CNTV keeps ticking through the core's CNTHP.
+    vCPU 1's 10 WFIs, each with an SGI already pending (made so by vCPU 0 through vCPU 1's GICR_ISPENDR0, which
+    no KICK announces), end no run: no WFI exit for any vCPU."""
     b = boot(test="vm_mvcpu", smp=4, timeout=240)
     assert_passed(b, "vm_mvcpu")
     lines = [l for l in b.lines if l.startswith("guest: ")]
     for want in ("guest: mvcpu counter=8000 expected=8000",
                  "guest: mvcpu ipis sent=120 received=120 wrong=0 spurious=0",
+                 "guest: mvcpu wfi rounds=10 taken=10",
                  "guest: mvcpu done"):
         assert want in lines, b.describe()
     ticks = [m for m in (re.match(r"guest: mvcpu ticks=(\d+) early=(\d+) late=(\d+) elapsed_ms=(\d+)$", l)
@@ -162,5 +165,8 @@ def test_vm_mvcpu(boot):
     assert len(m) == 1, b.describe()
     exits, host_ticks = int(m[0].group(1)), int(m[0].group(2))
     assert host_ticks >= 5 and exits <= host_ticks + 2, b.describe()
+    wfi = [re.search(r"mvcpu: vCPU (\d) on CPU \d: .*, (\d+) WFI, \d+ other$", l) for l in b.lines]
+    wfi = [x for x in wfi if x]
+    assert len(wfi) == 4 and all(x.group(2) == "0" for x in wfi), b.describe()
     assert any(re.match(r"mvcpu: 3 VCPU_ON exits \(mask 0xe\); KICK exits named 120 vCPUs, 0 malformed", l)
                for l in b.lines), b.describe()
