@@ -4,7 +4,8 @@
  * the loop enters the core and handles in the kernel what user space need not see: demand paging
  * (MEM_FAULT), host interrupts (IRQ), WFI (sleep until the guest's timer deadline or a wake),
  * VCPU_ON / VCPU_OFF (a vCPU that is off sleeps until a VCPU_ON names it), KICK (wake or IPI the
- * vCPUs a guest SGI targets) and UNSHARE (the page leaves the VMM's mappings first). It returns for MMIO, SYSTEM_OFF/RESET, GUEST_FAULT and signals.
+ * vCPUs a guest SGI targets) and UNSHARE (the page leaves the VMM's mappings first). It returns for
+ * MMIO, SYSTEM_OFF/RESET, GUEST_FAULT and signals.
  *
  * The core writes its own run page (a kernel page lent with SHARE_CORE); user space sees a second
  * page (mmap of the vCPU fd) and the loop copies between them, so nothing user space can write is

@@ -791,7 +791,8 @@ static int moat_vm_mmap(struct file *file, struct vm_area_struct *vma)
 	if (vma->vm_flags & VM_EXEC) {
 		return -EPERM;
 	}
-	if (vma->vm_pgoff >= vm->cfg.mem_size >> PAGE_SHIFT || pages > (vm->cfg.mem_size >> PAGE_SHIFT) - vma->vm_pgoff) {
+	if (vma->vm_pgoff >= vm->cfg.mem_size >> PAGE_SHIFT ||
+	    pages > (vm->cfg.mem_size >> PAGE_SHIFT) - vma->vm_pgoff) {
 		return -EINVAL;
 	}
 	vm_flags_set(vma, VM_PFNMAP | VM_IO | VM_DONTCOPY | VM_DONTDUMP | VM_DONTEXPAND);

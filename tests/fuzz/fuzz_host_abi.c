@@ -236,9 +236,11 @@ static const char *const call_names[MOAT_FN_COUNT] = {
 };
 
 /* Arguments each call uses (docs/ABI.md); the rest must be zero. */
-static const unsigned int call_nargs[MOAT_FN_COUNT] = { 0, 0, 6, 1, 3, 3, 1, 1, 3, 3, 3, 3, 1, 2, 3, 4, 1, 1, 0, 2, 2, 3, 2 };
+static const unsigned int call_nargs[MOAT_FN_COUNT] = { 0, 0, 6, 1, 3, 3, 1, 1, 3, 3, 3, 3,
+							 1, 2, 3, 4, 1, 1, 0, 2, 2, 3, 2 };
 /* Results each call writes; the other result registers read 0. */
-static const unsigned int call_nresults[MOAT_FN_COUNT] = { 1, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 1, 1, 0, 0, 3, 1, 1, 0, 1, 1 };
+static const unsigned int call_nresults[MOAT_FN_COUNT] = { 1, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+							    3, 1, 1, 0, 0, 3, 1, 1, 0, 1, 1 };
 
 static const char *fid_name(u64 fid)
 {
@@ -745,10 +747,12 @@ static void check_run_page(const struct vm *vm, const struct moat_run *run, u64 
 	} else if (reason == MOAT_EXIT_UNSHARE) {
 		u64 pa, ipa = run->u.unshare.ipa;
 		unsigned int flags, level;
-		const struct page_info *p = pgt_lookup(&vm->s2.pgt, ipa, &pa, &flags, &level) ? pagedb_lookup(pa) : NULL;
+		const struct page_info *p =
+			pgt_lookup(&vm->s2.pgt, ipa, &pa, &flags, &level) ? pagedb_lookup(pa) : NULL;
 
 		/* Asked about a page the guest shares with the host, now marked: GUEST_SHARED refuses it. */
-		if (!IS_ALIGNED(ipa, PAGE_SIZE) || !p || p->state != PAGE_SHARED_OWNED || !(p->flags & PAGE_FLAG_UNSHARING)) {
+		if (!IS_ALIGNED(ipa, PAGE_SIZE) || !p || p->state != PAGE_SHARED_OWNED ||
+		    !(p->flags & PAGE_FLAG_UNSHARING)) {
 			violation("VCPU_RUN: UNSHARE of 0x%lx, not a shared page under way", ipa);
 		}
 	} else if (reason == MOAT_EXIT_VCPU_ON) {

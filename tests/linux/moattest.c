@@ -1126,8 +1126,8 @@ static void share_checkpoint(struct vm *vm, uint64_t value)
 		check(pread(share_proc_mem, &v, 8, (off_t)(uintptr_t)share_word(SHARE_IPA, 0)) != 8,
 		      "share: /proc/self/mem read of the mapped shared page fails (errno %d)", errno);
 		ioctl(vm->fd, MOAT_VM_GET_STATS, &vs);
-		check(vs.share_faults >= 1 && vs.unshare_exits == 0, "share: share_faults=%" PRIu64 " unshare_exits=%" PRIu64,
-		      vs.share_faults, vs.unshare_exits);
+		check(vs.share_faults >= 1 && vs.unshare_exits == 0,
+		      "share: share_faults=%" PRIu64 " unshare_exits=%" PRIu64, vs.share_faults, vs.unshare_exits);
 	} else if (value == 2) {
 		/* Unshared: the driver took the page out of the mapping before the guest's call returned. */
 		bus_code = 0;
