@@ -236,6 +236,7 @@ def test_driver_shared_pages_mapped(request, cpu):
                  "ok: share: an unbacked page -> SIGBUS",
                  "ok: share: after the unshare the page -> SIGBUS (si_code 2), not an external abort",
                  "ok: share: a write -> SIGBUS too", "ok: share: unshare_exits=1",
+                 "ok: share: a reader racing the unshare saw the page, then SIGBUS from the driver, nothing else",
                  "ok: share: the relinquished page -> SIGBUS",
                  "ok: share: 3 checkpoints, then SYSTEM_OFF (3, exit SYSTEM_OFF)",
                  "ok: share: mmap PROT_EXEC -> EPERM (Operation not permitted)",

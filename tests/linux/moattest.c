@@ -30,6 +30,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1063,7 +1064,7 @@ static int cmd_memcg(void)
 
 static __thread sigjmp_buf probe_jmp;
 static __thread volatile int probing;
-static volatile int bus_code;
+static __thread volatile int bus_code;
 
 static void on_sigbus(int sig, siginfo_t *si, void *uc)
 {
@@ -1103,6 +1104,35 @@ static volatile uint64_t *share_word(uint64_t ipa, unsigned int i)
 	return (volatile uint64_t *)(share_map + (ipa - MOAT_GUEST_RAM_BASE)) + i;
 }
 
+/*
+ * A second thread reads the shared page without pause from checkpoint 1 until after the unshare, so
+ * that some read races the driver's unmap: every read either sees the guest's word or is SIGBUS
+ * from the driver (BUS_ADRERR). A read that reached the page after the core took it would be an
+ * external abort instead (SIGBUS with BUS_OBJERR, and the core's log line).
+ */
+static volatile bool reader_stop;
+static unsigned long reader_ok, reader_adrerr, reader_other;
+static pthread_t reader_thread;
+
+static void *share_reader(void *arg)
+{
+	uint64_t v;
+
+	(void)arg;
+	while (!reader_stop) {
+		bus_code = 0;
+		if (!probe(share_word(SHARE_IPA, 0), &v, false)) {
+			reader_ok += v == (SHARE_IPA ^ SHARE_MASK);
+			reader_other += v != (SHARE_IPA ^ SHARE_MASK);
+		} else if (bus_code == BUS_ADRERR) {
+			reader_adrerr++;
+		} else {
+			reader_other++;
+		}
+	}
+	return NULL;
+}
+
 static void share_checkpoint(struct vm *vm, uint64_t value)
 {
 	struct moat_vm_stats vs;
@@ -1128,7 +1158,17 @@ static void share_checkpoint(struct vm *vm, uint64_t value)
 		ioctl(vm->fd, MOAT_VM_GET_STATS, &vs);
 		check(vs.share_faults >= 1 && vs.unshare_exits == 0,
 		      "share: share_faults=%" PRIu64 " unshare_exits=%" PRIu64, vs.share_faults, vs.unshare_exits);
+		pthread_create(&reader_thread, NULL, share_reader, NULL);
+		while (!reader_ok) {
+			sched_yield(); /* the guest unshares only once the reader is at it */
+		}
 	} else if (value == 2) {
+		reader_stop = true;
+		pthread_join(reader_thread, NULL);
+		printf("share: reader: %lu reads of the guest's word, %lu SIGBUS (BUS_ADRERR), %lu other\n", reader_ok,
+		       reader_adrerr, reader_other);
+		check(reader_ok > 0 && reader_adrerr > 0 && reader_other == 0,
+		      "share: a reader racing the unshare saw the page, then SIGBUS from the driver, nothing else");
 		/* Unshared: the driver took the page out of the mapping before the guest's call returned. */
 		bus_code = 0;
 		check(probe(share_word(SHARE_IPA, 0), &v, false) == 1 && bus_code == BUS_ADRERR,
