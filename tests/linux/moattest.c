@@ -1111,7 +1111,7 @@ static volatile uint64_t *share_word(uint64_t ipa, unsigned int i)
  * external abort instead (SIGBUS with BUS_OBJERR, and the core's log line).
  */
 static volatile bool reader_stop;
-static unsigned long reader_ok, reader_adrerr, reader_other;
+static volatile unsigned long reader_ok, reader_adrerr, reader_other;
 static pthread_t reader_thread;
 
 static void *share_reader(void *arg)
@@ -1159,9 +1159,11 @@ static void share_checkpoint(struct vm *vm, uint64_t value)
 		check(vs.share_faults >= 1 && vs.unshare_exits == 0,
 		      "share: share_faults=%" PRIu64 " unshare_exits=%" PRIu64, vs.share_faults, vs.unshare_exits);
 		pthread_create(&reader_thread, NULL, share_reader, NULL);
-		while (!reader_ok) {
-			sched_yield(); /* the guest unshares only once the reader is at it */
+		/* The guest unshares only once the reader is at it (bounded: a broken reader fails below). */
+		for (double t = now_s(); !reader_ok && !reader_adrerr && !reader_other && now_s() - t < 5;) {
+			sched_yield();
 		}
+		printf("share: reader started: %lu reads, %lu SIGBUS, %lu other\n", reader_ok, reader_adrerr, reader_other);
 	} else if (value == 2) {
 		reader_stop = true;
 		pthread_join(reader_thread, NULL);
