@@ -836,32 +836,55 @@ bool vgic_owns_ipa(const struct vm *vm, u64 ipa)
 }
 
 /*
- * One 32-bit word at a 4-aligned IPA: read, or written in the byte lanes
- * given. A GICR frame of a vCPU not created reads as zero.
+ * The GICR frame an IPA outside the GICD falls in: its vCPU (NULL outside
+ * this VM's frames, or for a vCPU not created, whose frame reads as zero),
+ * and *off from the frame's RD_base.
  */
-static u32 word_access(struct vcpu *vcpu, u64 ipa, bool write, u32 v, unsigned int lanes)
+static struct vcpu *gicr_frame(struct vcpu *vcpu, u64 ipa, u64 *off)
+{
+	if (!vgic_owns_ipa(vcpu->vm, ipa)) {
+		return NULL;
+	}
+	*off = (ipa - VGIC_GICR_BASE) % VGIC_GICR_STRIDE;
+	return vcpu_of(vcpu->vm, (ipa - VGIC_GICR_BASE) / VGIC_GICR_STRIDE);
+}
+
+static bool in_gicd(u64 ipa)
+{
+	return ipa >= VGIC_GICD_BASE && ipa < VGIC_GICD_BASE + VGIC_GICD_SIZE;
+}
+
+/*
+ * One 32-bit word at a 4-aligned IPA. Reads and writes are separate
+ * functions so that the read, the common access, pays nothing for what a
+ * write must keep across its calls (the writer, for note_kicks).
+ */
+static u32 word_read(struct vcpu *vcpu, u64 ipa)
 {
 	struct vcpu *target;
+	u64 off;
 
-	if (ipa >= VGIC_GICD_BASE && ipa < VGIC_GICD_BASE + VGIC_GICD_SIZE) {
-		if (write) {
-			gicd_write(vcpu, ipa - VGIC_GICD_BASE, v, lanes);
-			return 0;
-		}
+	if (in_gicd(ipa)) {
 		return gicd_read(vcpu, ipa - VGIC_GICD_BASE);
 	}
-	if (!vgic_owns_ipa(vcpu->vm, ipa)) {
-		return 0;
+	target = gicr_frame(vcpu, ipa, &off);
+	return target ? gicr_read(target, off, target == vcpu) : 0;
+}
+
+/* Written in the byte lanes given. */
+static void word_write(struct vcpu *vcpu, u64 ipa, u32 v, unsigned int lanes)
+{
+	struct vcpu *target;
+	u64 off;
+
+	if (in_gicd(ipa)) {
+		gicd_write(vcpu, ipa - VGIC_GICD_BASE, v, lanes);
+		return;
 	}
-	target = vcpu_of(vcpu->vm, (ipa - VGIC_GICR_BASE) / VGIC_GICR_STRIDE);
-	if (!target) {
-		return 0;
+	target = gicr_frame(vcpu, ipa, &off);
+	if (target) {
+		gicr_write(target, off, v, lanes, vcpu);
 	}
-	if (write) {
-		gicr_write(target, (ipa - VGIC_GICR_BASE) % VGIC_GICR_STRIDE, v, lanes, vcpu);
-		return 0;
-	}
-	return gicr_read(target, (ipa - VGIC_GICR_BASE) % VGIC_GICR_STRIDE, target == vcpu);
 }
 
 static bool access_ok(u64 ipa, unsigned int size)
@@ -879,9 +902,9 @@ u64 vgic_mmio_read(struct vcpu *vcpu, u64 ipa, unsigned int size)
 	}
 	spin_lock(&d->lock);
 	if (size == 8) {
-		v = word_access(vcpu, ipa, false, 0, 0) | ((u64)word_access(vcpu, ipa + 4, false, 0, 0) << 32);
+		v = word_read(vcpu, ipa) | ((u64)word_read(vcpu, ipa + 4) << 32);
 	} else {
-		v = word_access(vcpu, ipa & ~3UL, false, 0, 0) >> (8 * (ipa & 3));
+		v = word_read(vcpu, ipa & ~3UL) >> (8 * (ipa & 3));
 		v &= size == 4 ? 0xffffffffUL : (1UL << (8 * size)) - 1;
 	}
 	spin_unlock(&d->lock);
@@ -897,12 +920,12 @@ void vgic_mmio_write(struct vcpu *vcpu, u64 ipa, unsigned int size, u64 value)
 	}
 	spin_lock(&d->lock);
 	if (size == 8) {
-		word_access(vcpu, ipa, true, (u32)value, 0xf);
-		word_access(vcpu, ipa + 4, true, (u32)(value >> 32), 0xf);
+		word_write(vcpu, ipa, (u32)value, 0xf);
+		word_write(vcpu, ipa + 4, (u32)(value >> 32), 0xf);
 	} else {
 		unsigned int shift = 8 * (ipa & 3);
 
-		word_access(vcpu, ipa & ~3UL, true, (u32)(value << shift), ((1U << size) - 1) << (ipa & 3));
+		word_write(vcpu, ipa & ~3UL, (u32)(value << shift), ((1U << size) - 1) << (ipa & 3));
 	}
 	spin_unlock(&d->lock);
 }
