@@ -108,8 +108,10 @@ struct vgic_cpu {
 	u32 ap0r[VGIC_MAX_APR], ap1r[VGIC_MAX_APR];
 	bool timer_masked; /* the core set CNTV_CTL.IMASK on a guest timer expiry, and
                         lifts it at the EOI */
-	/* Other vCPUs this vCPU's last ICC_SGI1R write made pending (bit = index): the
-	   host may be running them on other CPUs and must kick them (MOAT_EXIT_KICK). */
+	/* Other vCPUs to which this vCPU's current exit -- an ICC_SGI1R write, a GICD or
+	   another vCPU's GICR write -- may have made an interrupt deliverable (bit =
+	   index): the host may be running them on other CPUs, or holding them in a WFI
+	   wait, and must kick them (MOAT_EXIT_KICK, vgic_kick_exit). */
 	u64 kick;
 };
 
@@ -125,7 +127,7 @@ void vgic_cpu_init(struct vgic_cpu *c);
 /* The guest IPA belongs to the emulated GICD or a GICR frame of this VM. */
 bool vgic_owns_ipa(const struct vm *vm, u64 ipa);
 /* A guest data abort with ISV = 1 at an IPA vgic_owns_ipa(): emulated, PC
- * advanced. */
+ * advanced; MOAT_EXIT_KICK if a write reached another vCPU (vgic_kick_exit). */
 u32 vgic_mmio_abort(struct vcpu *vcpu, const struct guest_exit *e);
 /* One emulated access (offset from VGIC_GICD_BASE), for vgic_mmio_abort and the
  * unit tests. */
@@ -135,9 +137,13 @@ void vgic_mmio_write(struct vcpu *vcpu, u64 ipa, unsigned int size, u64 value);
 /* EC 0x18: true if esr names ICC_SGI1R/ASGI1R/SGI0R_EL1, which it then handled.
  */
 bool vgic_sysreg_trap(struct vcpu *vcpu, u64 esr);
-/* After vgic_sysreg_trap: the other vCPUs its SGI reached (bit = index), then
- * forgotten. Nonzero: the sender's run ends with MOAT_EXIT_KICK naming them. */
-u64 vgic_take_kick(struct vcpu *vcpu);
+/*
+ * After vgic_sysreg_trap or a GIC MMIO write (vgic_mmio_abort): if the access
+ * recorded other vCPUs to kick (vgic_cpu.kick), the run ends with
+ * MOAT_EXIT_KICK naming them, and the record is cleared; else
+ * MOAT_EXIT_NONE and the guest continues.
+ */
+u32 vgic_kick_exit(struct vcpu *vcpu);
 
 /*
  * A physical IRQ took the guest out: true when it was the guest's own (its

@@ -83,7 +83,7 @@
 #define MOAT_EXIT_IRQ 7		 /* a physical interrupt for the host arrived while the guest ran */
 #define MOAT_EXIT_VCPU_ON 8	 /* vcpu_on: the guest's PSCI CPU_ON made vCPU `index` runnable; run it (and this one) */
 #define MOAT_EXIT_VCPU_OFF 9	 /* the vCPU is off (its CPU_OFF, or VCPU_RUN of an off vCPU): run it after a VCPU_ON names it */
-#define MOAT_EXIT_KICK 10	 /* kick: the guest sent SGIs to vCPUs `vcpus` (bit = index); kick those running elsewhere */
+#define MOAT_EXIT_KICK 10	 /* kick: an SGI or GIC write made interrupts pending on vCPUs `vcpus` (bit = index); kick/wake them */
 /* unshare (ABI 1.2): the guest asks to unshare page `ipa`; drop every host mapping of it, then run again */
 #define MOAT_EXIT_UNSHARE 11
 

@@ -253,14 +253,17 @@ def test_driver_shared_pages_mapped(request, cpu):
 
 def test_driver_interrupts(request, cpu):
     """mvcpu: four vCPUs on four host CPUs, one thread each: spinlock, 120 SGIs (KICK exits: the driver
-    wakes or IPIs the target) and 100 ticks of a 1 ms guest timer; vgic: IRQ_LINE from the VMM. The ticks need the GIC maintenance
+    wakes or IPIs the target), 4 wake-ups of a vCPU asleep in WFI by another's GIC writes (KICK) and
+    100 ticks of a 1 ms guest timer; vgic: IRQ_LINE from the VMM. The ticks need the GIC maintenance
     interrupt enabled on the host (moat.ko requests PPI 25): without it each tick's EOI waited for a
     host tick (measured: elapsed_ms=466 for the 105 ms of ticks, late=99)."""
     r = boot_linux(request, cpu, "drv_mvcpu", smp=4)
     assert not r.fails() and r.rc == 0, r.tail()
     assert re.search(r"misc moat: core ABI 1\.2, .*maintenance IRQ [1-9]", r.output), r.tail()
+    # park: vCPU 1 sleeps in the driver's WFI wait (no deadline) until the KICK of vCPU 0's GIC write wakes it
     for want in ("guest: mvcpu counter=8000 expected=8000",
-                 "guest: mvcpu ipis sent=120 received=120 wrong=0 spurious=0", "guest: mvcpu done"):
+                 "guest: mvcpu ipis sent=120 received=120 wrong=0 spurious=0",
+                 "guest: mvcpu park rounds=4 taken=4", "guest: mvcpu done"):
         assert r.lines.count(want) == 2, f"{want!r}:\n{r.tail()}"
     ticks = [m for m in (re.fullmatch(r"guest: mvcpu ticks=(\d+) early=(\d+) late=(\d+) elapsed_ms=(\d+)", line)
                          for line in r.lines) if m]
