@@ -284,6 +284,17 @@ long vmm_donate(struct vmm_vm *vm, u64 ipa)
 
 /* ---- running ---------------------------------------------------------------------- */
 
+/* line is want, or (suffix) ends with it. */
+bool vmm_line_matches(const char *line, const char *want, bool suffix)
+{
+	size_t len = strlen(line), wlen = strlen(want);
+
+	if (!suffix) {
+		return !strcmp(line, want);
+	}
+	return len >= wlen && !strcmp(line + len - wlen, want);
+}
+
 static void line_done(struct vmm_vm *vm)
 {
 	vm->line[vm->line_len] = '\0';
@@ -292,7 +303,7 @@ static void line_done(struct vmm_vm *vm)
 		tprintf("%s%s\n", vm->echo_prefix ? vm->echo_prefix : "", vm->line);
 	}
 	for (unsigned int i = 0; vm->expect && vm->expect[i] && i < VMM_EXPECT_MAX; i++) {
-		if (!strcmp(vm->expect[i], vm->line)) {
+		if (vmm_line_matches(vm->line, vm->expect[i], vm->expect_suffix)) {
 			vm->expect_seen |= 1U << i;
 		}
 	}

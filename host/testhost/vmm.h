@@ -95,6 +95,8 @@ struct vmm_vm {
 	/* Optional: NULL-terminated list of exact guest lines to look for; bit i of expect_seen when seen. */
 	const char *const *expect;
 	u32 expect_seen;
+	/* Match vm->expect at the end of a line: a line the guest kernel logs starts with a timestamp. */
+	bool expect_suffix;
 };
 
 /* VM_CREATE (root from host pages) and a memcache of VMM_MEMCACHE_PAGES. */
@@ -125,6 +127,8 @@ void vmm_forget_page(struct vmm_vm *vm, u64 pa);
 long vmm_run(struct vmm_vm *vm);
 /* Serve one exit (reason = VCPU_RUN's x1); false: stop, with *status set on an error. */
 bool vmm_handle_exit(struct vmm_vm *vm, u64 reason, long *status);
+/* line is want, or with suffix set ends with it. */
+bool vmm_line_matches(const char *line, const char *want, bool suffix);
 /* True when every line of vm->expect was seen. */
 bool vmm_expected_all(const struct vmm_vm *vm);
 

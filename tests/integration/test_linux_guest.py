@@ -58,7 +58,8 @@ def guest_interrupts(b) -> dict[str, list[int]]:
     """The guest's /proc/interrupts: per-CPU counts by the line's name ("arch_timer", "IPI0", ...)."""
     out = {}
     for line in b.lines:
-        m = re.match(r"guest: +(\w+): +((?:\d+ +)+)(.*)$", line)
+        # One kernel log record per line (guest/linux/init.sh): "guest: [    4.58]  11:  670 ..."
+        m = re.match(r"guest: (?:\[ *[\d.]+\])? +(\w+): +((?:\d+ +)+)(.*)$", line)
         if m:
             name = m.group(1) if m.group(1).startswith("IPI") else m.group(3).split()[-1]
             out[name] = [int(n) for n in m.group(2).split()]
@@ -80,7 +81,9 @@ def boot_linux(boot, files, vm_type, cpus, own_cpus=False):
 def test_linux_guest_boots(boot, linux_files, vm_type, cpus, own_cpus):
     b = boot_linux(boot, linux_files, vm_type, cpus, own_cpus)
     assert b.passed("linux_guest"), f"{b.failures('linux_guest')}\n{b.describe(80)}"
-    assert f"guest: MOAT-GUEST-LINUX-OK cpus={cpus}" in b.lines, b.describe(80)
+    # The marker as the guest kernel logs it ("guest: [    4.9] MOAT-GUEST-LINUX-OK cpus=N", /dev/kmsg).
+    assert any(line.startswith("guest: ") and line.endswith(f"MOAT-GUEST-LINUX-OK cpus={cpus}") for line in b.lines), \
+        b.describe(80)
     where = " on their own CPUs" if own_cpus else ""
     assert any(re.fullmatch(rf"linux_guest: {vm_type}, {cpus} vCPU\(s\){where}: built \d+ ms, boot to SYSTEM_OFF "
                             r"\d+ ms", line) for line in b.lines), b.describe()

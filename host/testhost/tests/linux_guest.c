@@ -353,7 +353,7 @@ static void smp_uart(struct moat_run *run)
 	ctx.line[ctx.line_len] = '\0';
 	ctx.line_len = 0;
 	tprintf("guest: %s\n", ctx.line);
-	if (!strcmp(ctx.line, expect_line)) {
+	if (vmm_line_matches(ctx.line, expect_line, true)) {
 		vm.expect_seen |= 1; /* only the marker is expected; a plain store, whichever CPU sees it */
 	}
 }
@@ -591,7 +591,8 @@ TEST(linux_guest)
 	ctx.nr = (unsigned int)nr;
 	fmt_format(expect_line, sizeof(expect_line), "MOAT-GUEST-LINUX-OK cpus=%lu", nr);
 	vm = (struct vmm_vm){ .max_vcpus = nr, .share_ram = !protected, .console_echo = true,
-			      .echo_prefix = "guest: ", .expect = expect, .image = "linux" };
+			      .echo_prefix = "guest: ", .expect = expect, .expect_suffix = true,
+			      .image = "linux" };
 	tprintf("linux_guest: %s VM, %lu vCPU(s), %lu MiB; Image %lu KiB, initramfs %lu KiB, DTB %lu bytes\n", type,
 		nr, (u64)LG_RAM_SIZE >> 20, image.size >> 10, initrd.size >> 10, dtb.size);
 
