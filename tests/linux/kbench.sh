@@ -1,0 +1,48 @@
+# guest/kbench through moat-vmm on whichever hypervisor this host runs on: /dev/moat (the moat core
+# below this kernel: a normal and a protected VM) or /dev/kvm (Debian's KVM, nVHE or pKVM, when the
+# kernel was booted at EL2 without moat: a normal VM). Used by make bench (tools/bench-kvm.py) and
+# tests/integration/test_kbench.py. Kernel command line:
+#   kbench.reps=N        repetitions (default 1); each one runs every mode once, interleaved
+#   kbench.protected=0   on moat, skip the protected VM
+# Every line of each run is printed as "KB <backend> <mode> <rep>| <line>" (the guest's stdout, then
+# moat-vmm's stderr: MOAT_VMM_CNTVCT makes it print its counter before VM create), closed by
+# "KB <backend> <mode> <rep>| status=<exit status>". Fails unless every run exits 0 with "kbench: done".
+reps=1
+prot=1
+for arg in $(cat /proc/cmdline); do
+	case "$arg" in
+	kbench.reps=*) reps=${arg#*=} ;;
+	kbench.protected=*) prot=${arg#*=} ;;
+	esac
+done
+if [ -c /dev/moat ]; then
+	backend=moat
+	modes=normal
+	[ "$prot" = 1 ] && modes="normal protected"
+elif [ -c /dev/kvm ]; then
+	backend=kvm
+	modes=normal
+else
+	echo "FAIL: neither /dev/moat nor /dev/kvm"
+	exit 1
+fi
+echo "KB-HOST: backend=$backend cmdline=$(cat /proc/cmdline)"
+rc=0
+for rep in $(seq 1 "$reps"); do
+	for mode in $modes; do
+		flag=
+		[ $mode = protected ] && flag=--protected
+		tag="KB $backend $mode $rep|"
+		MOAT_VMM_CNTVCT=1 timeout 300 moat-vmm run --backend $backend --kernel /guests/kbench.bin --cpus 2 \
+			--mem 256M $flag >/tmp/kb.out 2>/tmp/kb.err </dev/null
+		st=$?
+		tr -d '\r' </tmp/kb.out | sed "s/^/$tag /"
+		sed "s/^/$tag /" /tmp/kb.err
+		echo "$tag status=$st"
+		if [ $st -ne 0 ] || ! grep -q "^kbench: done" /tmp/kb.out || grep -q "BAD" /tmp/kb.out; then
+			echo "FAIL: $backend $mode rep $rep"
+			rc=1
+		fi
+	done
+done
+exit $rc
