@@ -27,6 +27,8 @@ else
 	exit 1
 fi
 echo "KB-HOST: backend=$backend cmdline=$(cat /proc/cmdline)"
+# How KVM came up (nVHE, VHE, protected): make bench labels its columns with it.
+dmesg | grep -i "kvm \[1\]:.*mode\|hyp mode\|protected nvhe\|protected hvhe" | head -3 | sed 's/^/KB-HOST-KVM: /'
 rc=0
 for rep in $(seq 1 "$reps"); do
 	for mode in $modes; do
