@@ -31,6 +31,7 @@ import argparse
 import json
 import os
 import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -71,17 +72,50 @@ def fail(msg, log=None):
     sys.exit(f"bench-kvm: {msg}")
 
 
-def run(cmd, logfile, timeout):
-    t0 = time.monotonic()
+def monitor(sock, command):
+    """One command to QEMU's human monitor on a unix socket; its answer ('' if there is none)."""
     try:
-        p = subprocess.run(cmd, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, timeout=timeout)
-        out = p.stdout.decode(errors="replace").replace("\r", "")
-    except subprocess.TimeoutExpired as e:
-        out = (e.stdout or b"").decode(errors="replace") + "\nbench-kvm: TIMEOUT\n"
-    with open(logfile, "w") as f:
-        f.write(out)
-    return out, time.monotonic() - t0
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+            c.settimeout(5)
+            c.connect(sock)
+            c.sendall(command.encode() + b"\n")
+            out, end = b"", time.monotonic() + 5
+            while time.monotonic() < end:
+                try:
+                    chunk = c.recv(65536)
+                except socket.timeout:
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            return out.decode(errors="replace")
+    except OSError as e:
+        return f"(monitor: {e})"
+
+
+def run(cmd, logfile, timeout, sock=None, stall=None):
+    """Runs cmd with its output going straight to logfile (watchable while it runs); returns the text.
+    Stopped after timeout seconds, or once the log has not grown for stall seconds (a hang: each
+    kbench run prints within seconds); then every CPU's registers (QEMU monitor: where the machine is
+    stuck) go into the log."""
+    t0 = time.monotonic()
+    with open(logfile, "wb") as f:
+        p = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT)
+        size, grew = -1, time.monotonic()
+        while p.poll() is None:
+            now = time.monotonic()
+            if os.path.getsize(logfile) != size:
+                size, grew = os.path.getsize(logfile), now
+            if now - t0 > timeout or (stall and now - grew > stall):
+                f.write(f"\nbench-kvm: STOPPED after {now - t0:.0f} s, {now - grew:.0f} s without output\n".encode())
+                if sock:
+                    f.write(monitor(sock, "info registers -a").encode())
+                p.kill()
+                p.wait()
+                break
+            time.sleep(2)
+    with open(logfile, "rb") as f:
+        return f.read().decode(errors="replace").replace("\r", ""), time.monotonic() - t0
 
 
 def parse_vm_runs(out):
@@ -105,27 +139,48 @@ def parse_vm_runs(out):
         elif (g := CREATE.match(text)):
             r["_create"] = int(g[1])
         elif text.startswith("status="):
-            if text != "status=0":
-                fail(f"{mode} rep {rep}: moat-vmm {text}", out)
+            r["_status"] = text
+        if "BAD" in text:
+            r["_bad"] = text
+    failed = {}
+    for key, r in list(runs.items()):
+        # A failed run is left out of the medians and reported (the others still count).
+        if r.get("_status") != "status=0" or "_bad" in r or "workload" not in r:
+            failed[f"{key[0]}:{key[1]}"] = f"{r.get('_status', 'no status')} {r.get('_bad', '')}".strip()
+            del runs[key]
     for r in runs.values():
+        r.pop("_status", None)
         if "_entry" in r and "_create" in r:
             r["create"] = r.pop("_entry") - r.pop("_create")
-    return runs, freq
+    return runs, freq, failed
 
 
-def boot_config(name, icount, reps, logdir):
+def boot_config(name, icount, reps, logdir, limit):
     args, kargs, qemu = CONFIGS[name]
-    qemu = qemu + (ICOUNT if icount else [])
+    sock = os.path.join(logdir, f"kbench-{name}.monitor")
+    qemu = qemu + (ICOUNT if icount else []) + ["-monitor", f"unix:{sock},server=on,wait=off"]
     append = f"kbench.reps={reps} {kargs}".strip()
-    cmd = ["tools/run-linux.sh", *args, "--run", "kbench", "--append", append, "--timeout", "1200", "--", *qemu]
-    out, secs = run(cmd, os.path.join(logdir, f"kbench-{name}-{'icount' if icount else 'tcg'}.log"), 1300)
-    if f"MOAT-RUN-END: kbench rc=0" not in out:
-        fail(f"{name}{' (icount)' if icount else ''}: tests/linux/kbench.sh did not finish cleanly", out)
-    runs, freq = parse_vm_runs(out)
+    cmd = ["tools/run-linux.sh", *args, "--run", "kbench", "--append", append, "--timeout", str(limit + 60),
+           "--", *qemu]
+    log = os.path.join(logdir, f"kbench-{name}-{'icount' if icount else 'tcg'}.log")
+    for attempt in (1, 2):
+        out, secs = run(cmd, log, limit, sock, stall=120)
+        if "MOAT-RUN-END: kbench rc=" in out:
+            break
+        # A hang (the machine stopped making progress) is reported and the boot tried once more.
+        os.replace(log, log.replace(".log", f"-hang{attempt}.log"))
+        print(f"bench-kvm: {name} {'icount' if icount else 'wall'}: no end after {secs:.0f} s (attempt {attempt};"
+              f" log and registers in {os.path.relpath(log.replace('.log', f'-hang{attempt}.log'), ROOT)})",
+              flush=True)
+    else:
+        return None
+    runs, freq, failed = parse_vm_runs(out)
+    if not runs:
+        fail(f"{name}{' (icount)' if icount else ''}: no run of kbench succeeded: {failed}", out)
     kvm = [line[len("KB-HOST-KVM: "):] for line in out.splitlines() if line.startswith("KB-HOST-KVM: ")]
     if name == "pkvm" and not any("protected" in k.lower() for k in kvm):
         fail("pkvm: the kernel did not report protected mode (KB-HOST-KVM lines: %r)" % kvm, out)
-    return runs, freq, kvm, secs
+    return runs, freq, kvm, secs, failed
 
 
 def boot_bare(icount, reps, logdir):
@@ -165,6 +220,7 @@ def main():
     ap.add_argument("--json", default=os.path.join(ROOT, "build", "bench.json"))
     ap.add_argument("--log", default=os.path.join(ROOT, "build", "test-logs"))
     ap.add_argument("--only", choices=["wall", "icount"])
+    ap.add_argument("--limit", type=int, default=600, help="seconds per boot at most (a hang: 120 s without output)")
     a = ap.parse_args()
     os.makedirs(a.log, exist_ok=True)
 
@@ -175,13 +231,19 @@ def main():
             continue
         icount = kind == "icount"
         for name in CONFIGS:
-            runs, freq, kvm, secs = boot_config(name, icount, a.reps, a.log)
+            got = boot_config(name, icount, a.reps, a.log, a.limit)
+            if got is None:
+                result["configs"].setdefault(name, {})[kind] = {"hung": True}
+                continue
+            runs, freq, kvm, secs, failed = got
             print(f"bench-kvm: {name:4} {kind:6} boot done in {secs:5.0f} s {'; '.join(kvm)}", flush=True)
+            for key, why in failed.items():
+                print(f"bench-kvm: {name} {kind} run {key} FAILED ({why}): left out of the medians", flush=True)
             # wall: ticks -> microseconds; icount: ticks -> instructions (1 ns of virtual time each).
             scale = (1e6 if not icount else 1e9) / freq
             per = {f"{m}:{rep}": {k: v * scale for k, v in r.items()} for (m, rep), r in sorted(runs.items())}
             result["configs"].setdefault(name, {})[kind] = {"unit": "us" if not icount else "instructions",
-                                                           "kvm": kvm, "runs": per}
+                                                           "kvm": kvm, "runs": per, "failed": failed}
         work, freq, secs = boot_bare(icount, a.bare_reps, a.log)
         print(f"bench-kvm: bare {kind:6} boot done in {secs:5.0f} s", flush=True)
         scale = (1e6 if not icount else 1e9) / freq
@@ -191,6 +253,8 @@ def main():
     medians = {}
     for name, kinds in result["configs"].items():
         for kind, d in kinds.items():
+            if d.get("hung"):
+                continue
             runs = {}
             for key, r in d["runs"].items():
                 m, rep = key.split(":")
