@@ -162,8 +162,8 @@ def boot_config(name, icount, reps, logdir, limit):
     if icount:
         # One host CPU under -icount, for every hypervisor alike: on two, QEMU's round-robin vCPU
         # scheduling (which -icount imposes) stalled about one moat boot in two for good -- CPU 0
-        # spinning on a core lock in host_abort(), CPU 1 never scheduled again right after its TLBI
-        # IPAS2E1IS (registers in build/test-logs/kbench-*-hang*.log); never seen under MTTCG.
+        # spinning on a core lock (pagedb_lock, a VM's lock) that CPU 1 holds, CPU 1 never scheduled
+        # again right after its TLBI IPAS2E1IS (docs/performance.md); never seen under MTTCG.
         args = args + ["--smp", "1"]
     sock = os.path.join(logdir, f"kbench-{name}.monitor")
     qemu = qemu + (ICOUNT if icount else []) + ["-monitor", f"unix:{sock},server=on,wait=off"]
