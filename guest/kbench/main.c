@@ -22,7 +22,8 @@
  *   kbench: ipi n=<n> ticks=<t> freq=<f>       SGI write to the other vCPU's IRQ handler (one way;
  *                                              ping-pong, both vCPUs wait in WFI)
  *   kbench: vtimer n=<n> ticks=<t> freq=<f>    CNTV_CVAL reached to the IRQ handler (vCPU spinning)
- *   kbench: touch n=<n> ticks=<t> freq=<f>     first write to each of n fresh 4 KiB pages
+ *   kbench: touch n=<n> ticks=<t> freq=<f>     first write to each of n fresh 4 KiB pages (contiguous)
+ *   kbench: touch2m n=<n> ticks=<t> freq=<f>   the same, one page per 2 MiB
  *   kbench: workload bytes=<b> ticks=<t> freq=<f> sha256=<hex>
  *   kbench: done
  * ticks/n is the cost of one operation. The HVC's status must be -1 and the
@@ -62,6 +63,8 @@
 #define VTIMER_N 100
 #define TOUCH_N 256
 #define TOUCH_BASE 0x40400000UL /* above the image (which ends below 0x40100000), below the buffers */
+#define TOUCH_2M_N 16
+#define TOUCH_2M_BASE 0x46000000UL /* above the buffers: 16 x 2 MiB, below the DTB at the top of 256 MiB */
 #define WORK_A 0x42000000UL
 #define WORK_B 0x44000000UL
 #define WORK_BYTES (32UL << 20)
@@ -283,6 +286,22 @@ static void bench_touch(void)
 		ok &= *(volatile uint64_t *)(TOUCH_BASE + i * GUEST_PAGE_SIZE) == i;
 	}
 	line("touch", TOUCH_N, t0, ok);
+
+	/*
+	 * The same, one page per 2 MiB: where the hypervisor maps a first touch with a 2 MiB block
+	 * (KVM on a host with transparent huge pages), the 256 neighbouring pages above cost one fault
+	 * between them; here every touch is a fault of its own, whatever the mapping size.
+	 */
+	t0 = read_cntvct();
+	for (uint64_t i = 0; i < TOUCH_2M_N; i++) {
+		*(volatile uint64_t *)(TOUCH_2M_BASE + (i << 21)) = i;
+	}
+	t0 = read_cntvct() - t0;
+	ok = true;
+	for (uint64_t i = 0; i < TOUCH_2M_N; i++) {
+		ok &= *(volatile uint64_t *)(TOUCH_2M_BASE + (i << 21)) == i;
+	}
+	line("touch2m", TOUCH_2M_N, t0, ok);
 }
 
 static void copy64(uint64_t *dst, const uint64_t *src, uint64_t bytes)

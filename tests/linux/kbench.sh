@@ -27,7 +27,7 @@ else
 	echo "FAIL: neither /dev/moat nor /dev/kvm"
 	exit 1
 fi
-echo "KB-HOST: backend=$backend cmdline=$(cat /proc/cmdline)"
+echo "KB-HOST: backend=$backend thp=$(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null) cmdline=$(cat /proc/cmdline)"
 # How KVM came up (nVHE, VHE, protected): make bench labels its columns with it.
 dmesg | grep -i "kvm \[1\]:.*mode\|hyp mode\|protected nvhe\|protected hvhe" | head -3 | sed 's/^/KB-HOST-KVM: /'
 rc=0
