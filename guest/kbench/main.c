@@ -10,7 +10,7 @@
  *   - the virtual timer (PPI 11 = INTID 27);
  *   - an MMIO address nothing claims (0x0a000000: QEMU virt's virtio-mmio
  *     slots, which moat-vmm does not model: reads return 0 on both backends);
- *   - RAM at 0x40000000 of at least 128 MiB (make bench gives 256 MiB).
+ *   - RAM at 0x40000000 of at least 160 MiB (make bench gives 256 MiB).
  *
  * Every time is a raw CNTVCT_EL0 delta (isb before each read), printed with the
  * counter frequency, one machine-readable line per metric:
