@@ -22,6 +22,7 @@
 #include "idregs.h"
 #include "psci.h"
 #include "vcpu.h"
+#include "vgic.h"
 
 #define PSCI_1_1 0x10001UL
 #define SMCCC_1_1 0x10001UL
@@ -119,9 +120,12 @@ u32 guest_hvc(struct vcpu *vcpu, const struct guest_exit *e)
 		break;
 	case PSCI_CPU_SUSPEND_32:
 	case PSCI_CPU_SUSPEND_64:
-		/* Standby semantics for every state: the vCPU waits like WFI and resumes after the call. */
+		/*
+		 * Standby semantics for every state: the vCPU waits like WFI and resumes after the call -- and like a
+		 * WFI, returns at once, with no exit, while an interrupt it could take is pending (vgic_wfx_wake).
+		 */
 		x[0] = PSCI_RET_SUCCESS;
-		return exit_to_host(vcpu, MOAT_EXIT_WFI);
+		return vgic_wfx_wake(vcpu) ? MOAT_EXIT_NONE : exit_to_host(vcpu, MOAT_EXIT_WFI);
 	case PSCI_CPU_ON_32:
 	case PSCI_CPU_ON_64:
 		return guest_psci_cpu_on(vcpu, (u32)x[0] == PSCI_CPU_ON_32);

@@ -115,6 +115,26 @@ static u32 stage2_abort(struct vcpu *vcpu, const struct guest_exit *e)
 
 static u32 wfx_exit(struct vcpu *vcpu, const struct guest_exit *e)
 {
+	bool wfe = (e->esr & ESR_WFX_TI_WFE) != 0;
+
+	regs_skip_insn(&vcpu->ctx.regs);
+	/*
+	 * A WFI with an interrupt the guest could take already pending (an SGI
+	 * another vCPU sent since this one's last entry, an SPI the host raised,
+	 * its PMU overflow raised at this very exit, its expired timer): the wait
+	 * is over before it began, and the guest continues with the interrupt in
+	 * an LR. The host could not know, for a protected VM, and would park the
+	 * vCPU until its deadline or a kick. Bounded: see vgic_wfx_wake.
+	 *
+	 * Not a WFE: it waits for an event, and the CPU traps it whether or not
+	 * an interrupt is pending (only a WFI checks for one first), so a guest
+	 * spinning on WFE with IRQs masked would trap and resume at every WFE and
+	 * never give the host the yield its exit is for. It exits "runnable now"
+	 * as before; the next entry delivers the interrupt.
+	 */
+	if (!wfe && vgic_wfx_wake(vcpu)) {
+		return MOAT_EXIT_NONE;
+	}
 	/*
 	 * The host decides when the vCPU runs again; vcpu_run adds the deadline.
 	 * A WFI waits for an interrupt, so its deadline is the timer's. A WFE
@@ -123,8 +143,7 @@ static u32 wfx_exit(struct vcpu *vcpu, const struct guest_exit *e)
 	 * may run something else first, but must not park a spinning vCPU until
 	 * its next tick (or forever, with no timer armed).
 	 */
-	vcpu->wfe_exit = (e->esr & ESR_WFX_TI_WFE) != 0;
-	regs_skip_insn(&vcpu->ctx.regs);
+	vcpu->wfe_exit = wfe;
 	return exit_to_host(vcpu, MOAT_EXIT_WFI);
 }
 

@@ -15,6 +15,20 @@
  * exit for it, the guest's PC back on the HVC: once the host has donated the
  * page, the guest issues the same call again (pKVM does the same).
  *
+ * MEM_UNSHARE of a shared page ends the run too, with an UNSHARE exit naming
+ * the page and the guest's PC back on the HVC (ABI 1.2): the host may have
+ * mapped the page into its processes (a VMM's mmap, found through
+ * GUEST_SHARED), and only it can take those mappings down; once the page left
+ * its stage 2, a mapping left behind is an external abort in the host (a
+ * SIGBUS for a process, an Oops for a kernel access through it). The host
+ * drops them and runs the vCPU again; the retried call then completes. It
+ * completes only for the vCPU the host was told about (vcpu->unshare_ipa),
+ * and only if no MEM_SHARE happened since (vm->share_gen): otherwise another
+ * vCPU may have unshared and shared the page again meanwhile, the host may
+ * have mapped it afresh, and the host is asked again. A host that never runs
+ * the vCPU again stalls only this guest; VM_DESTROY takes the page as any
+ * shared one.
+ *
  * MMIO_GUARD is accepted and counted (vm->mmio_guarded), not enforced:
  * enforcement (only guarded MMIO pages reach the host with a syndrome it can
  * emulate) comes with the virtio work, which is why KVM_FEATURES does not
@@ -69,6 +83,7 @@ static long refuse(struct vcpu *vcpu, u32 fid, u64 ipa)
 static int transition(struct vcpu *vcpu, u32 fid, u64 ipa)
 {
 	struct vm *vm = vcpu->vm;
+	bool released;
 	int ret;
 
 	arch_s2_switch_to_host();
@@ -76,8 +91,13 @@ static int transition(struct vcpu *vcpu, u32 fid, u64 ipa)
 	spin_lock(&vm->lock);
 	if (fid == KVM_FN_MEM_SHARE) {
 		ret = mem_guest_share(vm, ipa);
+		vm->share_gen += ret == MOAT_OK;
 	} else if (fid == KVM_FN_MEM_UNSHARE) {
-		ret = mem_guest_unshare(vm, ipa);
+		/* The host dropped its mappings of ipa when it saw this vCPU's exit, and nobody shared since. */
+		released = vcpu->unshare_ipa == ipa && vcpu->unshare_gen == vm->share_gen;
+		ret = mem_guest_unshare(vm, ipa, released);
+		vcpu->unshare_ipa = ret == MOAT_E_BUSY ? ipa : 0;
+		vcpu->unshare_gen = vm->share_gen;
 	} else {
 		ret = mem_guest_relinquish(vm, ipa);
 	}
@@ -85,6 +105,15 @@ static int transition(struct vcpu *vcpu, u32 fid, u64 ipa)
 	spin_unlock(&pagedb_lock);
 	arch_s2_switch_to(&vm->s2);
 	return ret;
+}
+
+/* The host is to drop its mappings of ipa first: the run ends, the HVC runs again at the next VCPU_RUN. */
+static u32 unshare_exit(struct vcpu *vcpu, u64 ipa)
+{
+	vcpu->ctx.regs.elr -= 4;
+	exit_to_host(vcpu, MOAT_EXIT_UNSHARE);
+	vcpu->run->u.unshare.ipa = ipa;
+	return MOAT_EXIT_UNSHARE;
 }
 
 static u32 demand_page(struct vcpu *vcpu, u64 ipa)
@@ -130,6 +159,9 @@ u32 guest_mem_call(struct vcpu *vcpu, u32 fid)
 	err = transition(vcpu, fid, ipa);
 	if (err == MOAT_E_NOENT && fid == KVM_FN_MEM_SHARE) {
 		return demand_page(vcpu, ipa);
+	}
+	if (err == MOAT_E_BUSY && fid == KVM_FN_MEM_UNSHARE) {
+		return unshare_exit(vcpu, ipa);
 	}
 	/* Relinquishing a page nothing backs gives nothing away: done, as asked. */
 	if (err && !(err == MOAT_E_NOENT && fid == KVM_FN_MEM_RELINQUISH)) {

@@ -173,14 +173,7 @@ u32 guest_sysreg_trap(struct vcpu *vcpu, const struct guest_exit *e)
 	if (vgic_sysreg_trap(vcpu, esr)) {
 		/* ICC_SGI1R_EL1 and friends: the vGIC's. An SGI to another vCPU reaches it
 		 * at its next entry: the host must kick it if it runs on another CPU. */
-		u64 kick = vgic_take_kick(vcpu);
-
-		if (!kick) {
-			return MOAT_EXIT_NONE;
-		}
-		exit_to_host(vcpu, MOAT_EXIT_KICK);
-		vcpu->run->u.kick.vcpus = kick;
-		return MOAT_EXIT_KICK;
+		return vgic_kick_exit(vcpu);
 	}
 	if (guest_pmu_trap(vcpu, esr)) {
 		return MOAT_EXIT_NONE; /* a normal VM's own PMU (guest_pmu.c); protected VMs: RAZ/WI below */

@@ -1,6 +1,7 @@
 /*
  * Host calls that move memory (docs/ABI.md, DESIGN §4): DONATE_CORE,
- * DONATE_VM, LOAD, SHARE_VM, SHARE_CORE, UNSHARE_CORE, RECLAIM. Thin
+ * DONATE_VM, LOAD, SHARE_VM, SHARE_CORE, UNSHARE_CORE, RECLAIM, and the
+ * GUEST_SHARED query. Thin
  * wrappers: each unpacks x1..x6 into named values (handle, PA, IPA, count)
  * once, takes the locks and calls the one transition in mem.c that does the
  * work, check-then-commit.
@@ -66,6 +67,20 @@ int hc_load(struct host_call_args *args)
 int hc_share_vm(struct host_call_args *args)
 {
 	return give_vm(args, VM_PAGE_SHARED);
+}
+
+/* GUEST_SHARED: read-only; the host learns only what it could learn by reading the page (or failing to). */
+int hc_guest_shared(struct host_call_args *args)
+{
+	u64 handle = args->a[0];
+	u64 ipa = args->a[1];
+	int ret;
+	struct vm *vm = vm_lock_with_pagedb(handle, &ret);
+
+	if (!vm) {
+		return ret;
+	}
+	return vm_unlock_with_pagedb(vm, mem_guest_shared_pa(vm, ipa, &args->res[0]));
 }
 
 /* SHARE_CORE, UNSHARE_CORE, RECLAIM: one host page, no VM named, pagedb_lock only. */

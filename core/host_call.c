@@ -59,6 +59,7 @@ static const struct host_call_desc calls[MOAT_FN_COUNT] = {
 	CALL(MOAT_FN_MEASUREMENT) = { "MEASUREMENT", 2, 1, hc_measurement },
 	CALL(MOAT_FN_VM_SET_SPIS) = { "VM_SET_SPIS", 2, 0, hc_vm_set_spis },
 	CALL(MOAT_FN_IRQ_LINE) = { "IRQ_LINE", 3, 1, hc_irq_line },
+	CALL(MOAT_FN_GUEST_SHARED) = { "GUEST_SHARED", 2, 1, hc_guest_shared },
 };
 
 long host_call_raw(u64 fid, struct host_call_args *args)

@@ -97,6 +97,10 @@ static void check_page_state(struct check *c, u64 pa, const struct page_info *p)
 	if ((p->flags & PAGE_FLAG_RUN_PAGE) && !(p->state == PAGE_SHARED_OWNED && p->peer == OWNER_CORE)) {
 		violation(c, "run page not shared with the core", pa);
 	}
+	if ((p->flags & PAGE_FLAG_UNSHARING) &&
+	    !(OWNER_IS_VM(p->owner) && p->state == PAGE_SHARED_OWNED && p->peer == OWNER_HOST)) {
+		violation(c, "unshare pending on a page the guest does not share with the host", pa);
+	}
 }
 
 /* Whether the host may map the page: its own (alone or lent out), or a VM's the guest shares with it. */

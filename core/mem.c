@@ -382,13 +382,24 @@ int mem_guest_share(struct vm *vm, u64 ipa)
 	return MOAT_OK;
 }
 
-int mem_guest_unshare(struct vm *vm, u64 ipa)
+int mem_guest_unshare(struct vm *vm, u64 ipa, bool host_released)
 {
 	u64 pa;
 	int ret = vm_own_page(vm, ipa, PAGE_SHARED_OWNED, &pa);
 
 	if (ret) {
 		return ret;
+	}
+	if (!host_released) {
+		/*
+		 * The host may still map the page into its processes (a VMM's mmap):
+		 * only the host can drop those mappings, and once the page leaves its
+		 * stage 2 a leftover one is an external abort in the host. Mark it so
+		 * that mem_guest_shared_pa() hands it out no more; the guest's call
+		 * completes when the host runs the vCPU again (guest_mem.c).
+		 */
+		pagedb_lookup(pa)->flags |= PAGE_FLAG_UNSHARING;
+		return MOAT_E_BUSY;
 	}
 	/*
 	 * The host's mapping goes first (break-before-make, TLBI), so that no host
@@ -398,6 +409,26 @@ int mem_guest_unshare(struct vm *vm, u64 ipa)
 	host_s2_unmap_page(pa);
 	arch_dcache_clean_inval_poc(pa, PAGE_SIZE);
 	set_page(pa, OWNER_VM(vm->slot), PAGE_OWNED, OWNER_NONE);
+	return MOAT_OK;
+}
+
+int mem_guest_shared_pa(struct vm *vm, u64 ipa, u64 *pa)
+{
+	int ret;
+
+	CHECK_PAGEDB_VM_LOCKED(vm);
+	if (!IS_ALIGNED(ipa, PAGE_SIZE)) {
+		return MOAT_E_ALIGN;
+	}
+	if (!vm_ipa_in_ram(vm, ipa)) {
+		return MOAT_E_RANGE;
+	}
+	ret = vm_own_page(vm, ipa, PAGE_SHARED_OWNED, pa);
+	/* Unbacked, private, or on its way back to the guest: nothing the host may start to map. */
+	if (ret || (pagedb_lookup(*pa)->flags & PAGE_FLAG_UNSHARING)) {
+		*pa = 0;
+		return MOAT_E_PERM;
+	}
 	return MOAT_OK;
 }
 

@@ -58,6 +58,10 @@
 #define CNTV_CTL_ENABLE (1UL << 0)
 #define CNTV_CTL_IMASK (1UL << 1)
 #define CNTV_CTL_ISTATUS (1UL << 2)
+/* ICH_VMCR_EL2 (Arm IHI 0069 12.4.10): the guest's group enables and priority mask, as its interface keeps them. */
+#define ICH_VMCR_ENG0 (1UL << 0)
+#define ICH_VMCR_ENG1 (1UL << 1)
+#define ICH_VMCR_PMR(v) (((v) >> 24) & 0xffUL)
 
 /* ---- the model
  * ---------------------------------------------------------------- */
@@ -164,6 +168,14 @@ static void sync_lrs(struct vcpu *vcpu)
 	}
 }
 
+/* The interrupts of b the guest could be signalled, wherever routed: pending, enabled, of an enabled group. */
+static u32 signallable(const struct vgic_dist *d, const struct vgic_bits *b)
+{
+	u32 groups = ((d->ctlr & GICD_CTLR_GRP1) ? b->group : 0) | ((d->ctlr & GICD_CTLR_GRP0) ? ~b->group : 0);
+
+	return b->pending & b->enabled & groups;
+}
+
 /*
  * The interrupts of bank n that want an LR of this vCPU now, as a mask:
  * active ones (the guest must be able to deactivate them), and pending
@@ -174,8 +186,7 @@ static u32 deliverable_mask(struct vcpu *vcpu, unsigned int n)
 {
 	struct vgic_dist *d = dist_of(vcpu);
 	struct vgic_bits *b = bank(vcpu, n);
-	u32 groups = ((d->ctlr & GICD_CTLR_GRP1) ? b->group : 0) | ((d->ctlr & GICD_CTLR_GRP0) ? ~b->group : 0);
-	u32 m = ((b->pending & b->enabled & groups) | b->active) & ~b->in_lr;
+	u32 m = (signallable(d, b) | b->active) & ~b->in_lr;
 
 	for (u32 rest = n ? m : 0; rest; rest &= rest - 1) {
 		u32 i = (u32)__builtin_ctz(rest);
@@ -360,23 +371,83 @@ void vgic_set_ppi_level(struct vcpu *vcpu, u32 intid, bool high)
 	spin_unlock(&dist_of(vcpu)->lock);
 }
 
-bool vgic_irq_exit(struct vcpu *vcpu)
+/*
+ * The guest's virtual timer fired (enabled, condition met, not masked by the
+ * guest): masked at the source, which drops the level-sensitive PPI and
+ * leaves the host's GIC state untouched, and pending in the model. True if
+ * it had fired.
+ */
+static bool vtimer_take(struct vcpu *vcpu)
 {
 	u64 ctl = arch_vtimer_ctl();
+
+	if (!(ctl & CNTV_CTL_ENABLE) || !(ctl & CNTV_CTL_ISTATUS) || (ctl & CNTV_CTL_IMASK)) {
+		return false;
+	}
+	arch_vtimer_set_ctl(ctl | CNTV_CTL_IMASK);
+	spin_lock(&dist_of(vcpu)->lock);
+	vcpu->vgic.timer_masked = true;
+	vcpu->vgic.priv.level |= 1U << VGIC_INTID_VTIMER;
+	set_pending(vcpu, VGIC_INTID_VTIMER);
+	spin_unlock(&dist_of(vcpu)->lock);
+	return true;
+}
+
+bool vgic_irq_exit(struct vcpu *vcpu)
+{
 	bool ours = vcpu->vgic.misr != 0; /* the maintenance interrupt: vgic_sync has served it */
 
-	if ((ctl & CNTV_CTL_ENABLE) && (ctl & CNTV_CTL_ISTATUS) && !(ctl & CNTV_CTL_IMASK)) {
-		/* Masking drops the level-sensitive PPI at the source: the host's GIC state
-     * is untouched. */
-		arch_vtimer_set_ctl(ctl | CNTV_CTL_IMASK);
-		spin_lock(&dist_of(vcpu)->lock);
-		vcpu->vgic.timer_masked = true;
-		vcpu->vgic.priv.level |= 1U << VGIC_INTID_VTIMER;
-		set_pending(vcpu, VGIC_INTID_VTIMER);
-		spin_unlock(&dist_of(vcpu)->lock);
-		ours = true;
+	return vtimer_take(vcpu) || ours;
+}
+
+/*
+ * Some LR holds an interrupt the GICv3 virtual CPU interface signals to the
+ * guest now (Arm IHI 0069, "Virtual CPU interface": the highest-priority
+ * pending virtual interrupt is signalled if its group is enabled and it has
+ * sufficient priority): state pending -- pending-and-active is not a
+ * candidate --, its group enabled in ICH_VMCR_EL2 (VENG0/VENG1, the
+ * guest's ICC_IGRPEN<n>_EL1), priority below VPMR (ICC_PMR_EL1) and below
+ * the running priority. PSTATE.I/F play no part: a signalled interrupt ends
+ * a WFI even when the guest has it masked.
+ *
+ * Never looser than the hardware, so that a resume never just meets the same
+ * WFI trap again: VPMR is cut to the 5 priority bits the model keeps (a
+ * hardware with more could only signal more), and the priority itself is
+ * compared with the running priority where the hardware compares its group
+ * priority (the priority with the subpriority bits cleared, never greater):
+ * p < RPR implies group(p) < RPR. The two can differ only with binary points
+ * that vary (changed while an interrupt is active, or different for the two
+ * groups); then the WFI exits as before.
+ */
+static bool lr_signalled(const struct vcpu *vcpu)
+{
+	u64 vmcr = arch_vgic_vmcr();
+	u32 pmr = (u32)ICH_VMCR_PMR(vmcr) & PRIORITY_MASK;
+	u32 rpr = arch_vgic_running_priority();
+	unsigned int nr = arch_vgic_nr_lrs();
+
+	for (unsigned int i = 0; i < nr; i++) {
+		u64 lr = vcpu->vgic.lr[i];
+		u32 prio = (u32)(lr >> ICH_LR_PRIORITY_SHIFT) & 0xff;
+		u64 group_on = (lr & ICH_LR_GROUP) ? ICH_VMCR_ENG1 : ICH_VMCR_ENG0;
+
+		if ((lr & ICH_LR_STATE) == ICH_LR_PENDING && (vmcr & group_on) && prio < pmr && prio < rpr) {
+			return true;
+		}
 	}
-	return ours;
+	return false;
+}
+
+bool vgic_wfx_wake(struct vcpu *vcpu)
+{
+	/* A timer that expired before its physical PPI was taken is pending like any other. */
+	vtimer_take(vcpu);
+	/*
+	 * What the next entry does anyway (which then finds nothing more to
+	 * place); nothing but its unlocked idle check when nothing is pending.
+	 */
+	vgic_flush(vcpu);
+	return lr_signalled(vcpu);
 }
 
 /* ---- register access, 32 bits at a time
@@ -493,6 +564,45 @@ static void bits_write(struct vcpu *vcpu, u64 n, enum bit_reg r, u32 v, bool own
 	}
 }
 
+/*
+ * A guest write by writer to bank n of owner (owner's private bank when n is
+ * 0, the SPIs otherwise) that may have made the interrupts named by bits
+ * deliverable: the vCPUs other than the writer now holding one of them
+ * pending, enabled and in an enabled group go into the writer's kick mask
+ * (its run ends with MOAT_EXIT_KICK naming them, as for an SGI), because
+ * such a vCPU may be in its guest on another CPU, or parked by the host in a
+ * WFI wait with no deadline, and only the host can reach it. Conservative:
+ * priority, the target's mask and LRs are not looked at; a needless kick
+ * costs one exit, a missing one a lost interrupt. The writer's own
+ * interrupts need nothing: it takes them at its next entry. Caller holds the
+ * lock.
+ */
+static void note_kicks(struct vcpu *writer, struct vcpu *owner, u64 n, u32 bits)
+{
+	struct vgic_dist *d = dist_of(writer);
+	struct vgic_bits *b = bank(owner, n);
+	u32 m = b ? bits & signallable(d, b) : 0;
+
+	if (n == 0) {
+		writer->vgic.kick |= m && owner != writer ? 1UL << owner->index : 0;
+		return;
+	}
+	for (; m; m &= m - 1) {
+		/* IROUTER may name a vCPU the VM does not have: then nobody receives it. */
+		struct vcpu *t = vcpu_of(writer->vm, d->target[(n - 1) * 32 + (u32)__builtin_ctz(m)]);
+
+		writer->vgic.kick |= t && t != writer ? 1UL << t->index : 0;
+	}
+}
+
+/* The bit registers whose writes can make an interrupt deliverable (the rest only take away, or
+ * leave it pending and active, which signals nothing): set-enable, set-pending, clear-active (a
+ * pending and active interrupt becomes pending), the group. */
+static bool bits_grow(enum bit_reg r)
+{
+	return r == REG_GROUP || r == REG_SENABLE || r == REG_SPEND || r == REG_CACTIVE;
+}
+
 /* ICFGR register k (16 INTIDs of 2 bits each): bit 2i+1 set = edge-triggered.
  */
 static u32 cfg_read(struct vcpu *vcpu, u64 k)
@@ -536,13 +646,16 @@ static u32 prio_read(struct vcpu *vcpu, u32 first)
 	return v;
 }
 
-static void prio_write(struct vcpu *vcpu, u32 first, u32 v, unsigned int lanes)
+/* owner: whose priorities (its private ones when first < 32); writer: the vCPU writing. */
+static void prio_write(struct vcpu *writer, struct vcpu *owner, u32 first, u32 v, unsigned int lanes)
 {
 	for (u32 i = 0; i < 4 && first + i < VGIC_NR_IRQS; i++) {
 		if (lanes & (1U << i)) {
-			*priority_of(vcpu, first + i) = (u8)(v >> (8 * i)) & PRIORITY_MASK;
+			*priority_of(owner, first + i) = (u8)(v >> (8 * i)) & PRIORITY_MASK;
 		}
 	}
+	/* A higher priority may beat the owner's mask now. first is 4-aligned: the 4 INTIDs share a bank. */
+	note_kicks(writer, owner, first / 32, (lanes & 0xfU) << (first % 32));
 }
 
 /* The bank-of-bits registers share one layout: 0x80 per kind, one word per 32
@@ -605,7 +718,7 @@ static void gicd_write(struct vcpu *vcpu, u64 off, u32 v, unsigned int lanes)
 	u64 n;
 
 	if (off >= GICD_IPRIORITYR + VGIC_SPI_BASE && off < GICD_IPRIORITYR + VGIC_NR_IRQS) {
-		prio_write(vcpu, (u32)(off - GICD_IPRIORITYR), v, lanes);
+		prio_write(vcpu, vcpu, (u32)(off - GICD_IPRIORITYR), v, lanes);
 		return;
 	}
 	if (lanes != 0xf) {
@@ -613,17 +726,34 @@ static void gicd_write(struct vcpu *vcpu, u64 off, u32 v, unsigned int lanes)
                ignored */
 	}
 	if (off == GICD_CTLR) {
+		bool switched_on = (v & ~d->ctlr) & (GICD_CTLR_GRP0 | GICD_CTLR_GRP1);
+
 		d->ctlr = v & (GICD_CTLR_GRP0 | GICD_CTLR_GRP1);
+		/* A group switched on applies to every interrupt of every vCPU (rare: Linux writes it at boot). */
+		for (n = 1; switched_on && n <= VGIC_SPI_BANKS; n++) {
+			note_kicks(vcpu, vcpu, n, ~0U);
+		}
+		for (u32 i = 0; switched_on && i < MAX_VCPUS; i++) {
+			struct vcpu *t = vcpu_of(vcpu->vm, i);
+
+			if (t) {
+				note_kicks(vcpu, t, 0, ~0U);
+			}
+		}
 	} else if (bit_reg_of(off, &r, &n)) {
 		if (n != 0) {
 			bits_write(vcpu, n, r, v, true);
+			note_kicks(vcpu, vcpu, n, bits_grow(r) ? (r == REG_GROUP ? ~0U : v) : 0);
 		}
 	} else if (off >= GICD_ICFGR + 8 && off < GICD_ICFGR + VGIC_NR_IRQS / 4) {
 		cfg_write(vcpu, (off - GICD_ICFGR) / 4, v);
 	} else if (off >= GICD_IROUTER + 8 * VGIC_SPI_BASE && off < GICD_IROUTER + 8 * VGIC_NR_IRQS && !(off % 8)) {
+		u64 spi = (off - GICD_IROUTER) / 8 - VGIC_SPI_BASE;
+
 		/* Aff0 names the vCPU; an unknown one leaves the SPI undelivered, as on a
      * machine. IRM: vCPU 0. */
-		d->target[(off - GICD_IROUTER) / 8 - VGIC_SPI_BASE] = (v & (1U << 31)) ? 0 : (u8)v;
+		d->target[spi] = (v & (1U << 31)) ? 0 : (u8)v;
+		note_kicks(vcpu, vcpu, 1 + spi / 32, 1U << (spi % 32)); /* a pending SPI moved to another vCPU */
 	}
 }
 
@@ -665,13 +795,14 @@ static u32 gicr_read(struct vcpu *target, u64 off, bool own)
 	return 0;
 }
 
-static void gicr_write(struct vcpu *target, u64 off, u32 v, unsigned int lanes, bool own)
+/* writer: the vCPU writing, target's frame or another's (GICR frames are any vCPU's to write). */
+static void gicr_write(struct vcpu *target, u64 off, u32 v, unsigned int lanes, struct vcpu *writer)
 {
 	enum bit_reg r;
 	u64 n;
 
 	if (off >= GICR_SGI_BASE + GICD_IPRIORITYR && off < GICR_SGI_BASE + GICD_IPRIORITYR + VGIC_NR_PRIVATE) {
-		prio_write(target, (u32)(off - GICR_SGI_BASE - GICD_IPRIORITYR), v, lanes);
+		prio_write(writer, target, (u32)(off - GICR_SGI_BASE - GICD_IPRIORITYR), v, lanes);
 		return;
 	}
 	if (lanes != 0xf) {
@@ -687,7 +818,8 @@ static void gicr_write(struct vcpu *target, u64 off, u32 v, unsigned int lanes, 
 	off -= GICR_SGI_BASE;
 	if (bit_reg_of(off, &r, &n)) {
 		if (n == 0) {
-			bits_write(target, 0, r, v, own);
+			bits_write(target, 0, r, v, target == writer);
+			note_kicks(writer, target, 0, bits_grow(r) ? (r == REG_GROUP ? ~0U : v) : 0);
 		}
 	} else if (off == GICD_ICFGR + 4) {
 		cfg_write(target, 1, v);
@@ -704,32 +836,55 @@ bool vgic_owns_ipa(const struct vm *vm, u64 ipa)
 }
 
 /*
- * One 32-bit word at a 4-aligned IPA: read, or written in the byte lanes
- * given. A GICR frame of a vCPU not created reads as zero.
+ * The GICR frame an IPA outside the GICD falls in: its vCPU (NULL outside
+ * this VM's frames, or for a vCPU not created, whose frame reads as zero),
+ * and *off from the frame's RD_base.
  */
-static u32 word_access(struct vcpu *vcpu, u64 ipa, bool write, u32 v, unsigned int lanes)
+static struct vcpu *gicr_frame(struct vcpu *vcpu, u64 ipa, u64 *off)
+{
+	if (!vgic_owns_ipa(vcpu->vm, ipa)) {
+		return NULL;
+	}
+	*off = (ipa - VGIC_GICR_BASE) % VGIC_GICR_STRIDE;
+	return vcpu_of(vcpu->vm, (ipa - VGIC_GICR_BASE) / VGIC_GICR_STRIDE);
+}
+
+static bool in_gicd(u64 ipa)
+{
+	return ipa >= VGIC_GICD_BASE && ipa < VGIC_GICD_BASE + VGIC_GICD_SIZE;
+}
+
+/*
+ * One 32-bit word at a 4-aligned IPA. Reads and writes are separate
+ * functions so that the read, the common access, pays nothing for what a
+ * write must keep across its calls (the writer, for note_kicks).
+ */
+static u32 word_read(struct vcpu *vcpu, u64 ipa)
 {
 	struct vcpu *target;
+	u64 off;
 
-	if (ipa >= VGIC_GICD_BASE && ipa < VGIC_GICD_BASE + VGIC_GICD_SIZE) {
-		if (write) {
-			gicd_write(vcpu, ipa - VGIC_GICD_BASE, v, lanes);
-			return 0;
-		}
+	if (in_gicd(ipa)) {
 		return gicd_read(vcpu, ipa - VGIC_GICD_BASE);
 	}
-	if (!vgic_owns_ipa(vcpu->vm, ipa)) {
-		return 0;
+	target = gicr_frame(vcpu, ipa, &off);
+	return target ? gicr_read(target, off, target == vcpu) : 0;
+}
+
+/* Written in the byte lanes given. */
+static void word_write(struct vcpu *vcpu, u64 ipa, u32 v, unsigned int lanes)
+{
+	struct vcpu *target;
+	u64 off;
+
+	if (in_gicd(ipa)) {
+		gicd_write(vcpu, ipa - VGIC_GICD_BASE, v, lanes);
+		return;
 	}
-	target = vcpu_of(vcpu->vm, (ipa - VGIC_GICR_BASE) / VGIC_GICR_STRIDE);
-	if (!target) {
-		return 0;
+	target = gicr_frame(vcpu, ipa, &off);
+	if (target) {
+		gicr_write(target, off, v, lanes, vcpu);
 	}
-	if (write) {
-		gicr_write(target, (ipa - VGIC_GICR_BASE) % VGIC_GICR_STRIDE, v, lanes, target == vcpu);
-		return 0;
-	}
-	return gicr_read(target, (ipa - VGIC_GICR_BASE) % VGIC_GICR_STRIDE, target == vcpu);
 }
 
 static bool access_ok(u64 ipa, unsigned int size)
@@ -747,9 +902,9 @@ u64 vgic_mmio_read(struct vcpu *vcpu, u64 ipa, unsigned int size)
 	}
 	spin_lock(&d->lock);
 	if (size == 8) {
-		v = word_access(vcpu, ipa, false, 0, 0) | ((u64)word_access(vcpu, ipa + 4, false, 0, 0) << 32);
+		v = word_read(vcpu, ipa) | ((u64)word_read(vcpu, ipa + 4) << 32);
 	} else {
-		v = word_access(vcpu, ipa & ~3UL, false, 0, 0) >> (8 * (ipa & 3));
+		v = word_read(vcpu, ipa & ~3UL) >> (8 * (ipa & 3));
 		v &= size == 4 ? 0xffffffffUL : (1UL << (8 * size)) - 1;
 	}
 	spin_unlock(&d->lock);
@@ -765,12 +920,12 @@ void vgic_mmio_write(struct vcpu *vcpu, u64 ipa, unsigned int size, u64 value)
 	}
 	spin_lock(&d->lock);
 	if (size == 8) {
-		word_access(vcpu, ipa, true, (u32)value, 0xf);
-		word_access(vcpu, ipa + 4, true, (u32)(value >> 32), 0xf);
+		word_write(vcpu, ipa, (u32)value, 0xf);
+		word_write(vcpu, ipa + 4, (u32)(value >> 32), 0xf);
 	} else {
 		unsigned int shift = 8 * (ipa & 3);
 
-		word_access(vcpu, ipa & ~3UL, true, (u32)(value << shift), ((1U << size) - 1) << (ipa & 3));
+		word_write(vcpu, ipa & ~3UL, (u32)(value << shift), ((1U << size) - 1) << (ipa & 3));
 	}
 	spin_unlock(&d->lock);
 }
@@ -787,7 +942,8 @@ u32 vgic_mmio_abort(struct vcpu *vcpu, const struct guest_exit *e)
 						   (e->esr & ESR_SF) != 0);
 	}
 	regs_skip_insn(&vcpu->ctx.regs);
-	return MOAT_EXIT_NONE;
+	/* A write may have made an interrupt deliverable on another vCPU (a read never records a kick). */
+	return vgic_kick_exit(vcpu);
 }
 
 /* ---- SGIs
@@ -850,12 +1006,17 @@ bool vgic_sysreg_trap(struct vcpu *vcpu, u64 esr)
 	return true;
 }
 
-u64 vgic_take_kick(struct vcpu *vcpu)
+u32 vgic_kick_exit(struct vcpu *vcpu)
 {
-	u64 kick = vcpu->vgic.kick; /* the sender's own field, written on its own CPU: no lock */
+	u64 kick = vcpu->vgic.kick; /* the writer's own field, written on its own CPU: no lock */
 
+	if (!kick) {
+		return MOAT_EXIT_NONE;
+	}
 	vcpu->vgic.kick = 0;
-	return kick;
+	exit_to_host(vcpu, MOAT_EXIT_KICK);
+	vcpu->run->u.kick.vcpus = kick;
+	return MOAT_EXIT_KICK;
 }
 
 /* ---- the host's lines

@@ -19,7 +19,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -109,11 +108,11 @@ static int moat_open(struct backend **out, struct backend_limits *lim)
 	}
 	v = ioctl(b->sys_fd, MOAT_CHECK_EXTENSION, (unsigned long)MOAT_CAP_MAX_VCPUS);
 	lim->max_vcpus = v > 0 ? (unsigned int)v : 1;
-	/* Bytes, which may not fit glibc's int-returning ioctl(): the raw system call returns a long. */
+	/* In MiB: bytes would not fit ioctl()'s int return. */
 	lim->max_mem = 0;
-	lv = syscall(SYS_ioctl, b->sys_fd, MOAT_CHECK_EXTENSION, (unsigned long)MOAT_CAP_MAX_MEM_SIZE);
+	lv = ioctl(b->sys_fd, MOAT_CHECK_EXTENSION, (unsigned long)MOAT_CAP_MAX_MEM_MIB);
 	if (lv > 0) {
-		lim->max_mem = (uint64_t)lv;
+		lim->max_mem = (uint64_t)lv << 20;
 	}
 	lim->protected_vm = ioctl(b->sys_fd, MOAT_CHECK_EXTENSION, (unsigned long)MOAT_CAP_VM_PROTECTED) > 0;
 	return 0;

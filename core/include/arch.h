@@ -134,6 +134,14 @@ void arch_guest_run(struct vcpu *vcpu, struct guest_exit *exit);
  * LRs and ICH_MISR_EL2 back after each exit; load/put switch ICH_AP0R/AP1R.
  */
 unsigned int arch_vgic_nr_lrs(void);
+/*
+ * The loaded vCPU's virtual CPU interface as the guest has it now (vgic.c's
+ * check at a WFI trap): ICH_VMCR_EL2 (VPMR, VENG0/1), and its running
+ * priority -- the group priority of the lowest-numbered bit set in
+ * ICH_AP0R<n>/AP1R<n>, 0xff (idle) when none is.
+ */
+u64 arch_vgic_vmcr(void);
+u32 arch_vgic_running_priority(void);
 /* The loaded vCPU's virtual timer control (CNTV_CTL_EL0), live while it is loaded. */
 u64 arch_vtimer_ctl(void);
 void arch_vtimer_set_ctl(u64 ctl);

@@ -52,6 +52,7 @@ int hc_donate_vm(struct host_call_args *args);
 int hc_load(struct host_call_args *args);
 int hc_share_vm(struct host_call_args *args);
 int hc_reclaim(struct host_call_args *args);
+int hc_guest_shared(struct host_call_args *args);
 
 /* Interrupt lines (hc_irq.c) */
 int hc_vm_set_spis(struct host_call_args *args);

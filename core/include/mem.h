@@ -50,13 +50,23 @@ u64 mem_scrub_for_reset(void);
  * page backs ipa yet (the caller asks the host to fault one in); MOAT_E_PERM:
  * the page is not in the state the call starts from.
  *   share:      VM OWNED              -> VM SHARED_OWNED, peer HOST, mapped RW in the host stage 2
- *   unshare:    VM SHARED_OWNED (HOST) -> VM OWNED, unmapped from the host stage 2 first
+ *   unshare:    VM SHARED_OWNED (HOST) -> VM OWNED, unmapped from the host stage 2 first. In two
+ *               steps: without host_released the page is only marked UNSHARING and the answer
+ *               is MOAT_E_BUSY (the caller asks the host to drop its own mappings first);
+ *               with it, the transition
  *   relinquish: VM OWNED              -> NONE PENDING_SCRUB, unmapped from the VM's stage 2,
  *               off the VM's index; RECLAIM scrubs it for the host
  */
 int mem_guest_share(struct vm *vm, u64 ipa);
-int mem_guest_unshare(struct vm *vm, u64 ipa);
+int mem_guest_unshare(struct vm *vm, u64 ipa, bool host_released);
 int mem_guest_relinquish(struct vm *vm, u64 ipa);
+/*
+ * GUEST_SHARED: the PA of the page the guest shares with the host at ipa, so
+ * the host may map it into its processes. MOAT_E_ALIGN, MOAT_E_RANGE (outside
+ * RAM), MOAT_E_PERM for any page the host may not start mapping: unbacked,
+ * private, borrowed from the host, or UNSHARING. Caller holds both locks.
+ */
+int mem_guest_shared_pa(struct vm *vm, u64 ipa, u64 *pa);
 
 /* Attach/detach a run page (a host page shared with the core). */
 int mem_attach_run_page(u64 pa);

@@ -51,6 +51,8 @@ struct page_info {
 _Static_assert(sizeof(struct page_info) == 10, "page_info: 10 bytes, no padding");
 
 #define PAGE_FLAG_RUN_PAGE (1U << 0) /* host page shared with the core, attached to a vCPU */
+/* A VM page the guest shares with the host and has asked to unshare: the host is dropping its mappings. */
+#define PAGE_FLAG_UNSHARING (1U << 1)
 
 extern struct spinlock pagedb_lock;
 

@@ -91,6 +91,11 @@ struct vcpu {
 	bool off_at_load; /* the VCPU_RUN that loaded it found it off: nothing to run (set under vm->lock) */
 	bool wfe_exit;	  /* the WFI exit being reported was a WFE: runnable at once (vcpu.c) */
 	u64 on_entry, on_context; /* the guest's CPU_ON arguments, while ON_PENDING */
+	/*
+	 * The MEM_UNSHARE this vCPU's last UNSHARE exit asked the host about
+	 * (0: none; IPA 0 is never RAM), and vm->share_gen then (guest_mem.c).
+	 */
+	u64 unshare_ipa, unshare_gen;
 	struct vgic_cpu vgic; /* private interrupts, redistributor, list registers (vgic.c) */
 };
 

@@ -9,7 +9,8 @@
  * Owns: struct vgic_dist (in struct vm: the SPIs and GICD_CTLR) and
  * struct vgic_cpu (in struct vcpu: SGIs/PPIs, the GICR state, the list
  * registers' saved copy, ICH_AP0R/AP1R).
- * Called by: guest_exit.c (GICD/GICR aborts, IRQ exits), guest_pmu.c (the
+ * Called by: guest_exit.c (GICD/GICR aborts, IRQ exits, the WFI check),
+ * guest_call.c (the CPU_SUSPEND check), guest_pmu.c (the
  * PMU's line, vgic_set_ppi_level), guest_refuse.c's
  * sysreg trap (ICC_SGI1R), vcpu.c's run loop (vgic_flush before each entry,
  * vgic_sync after each exit), hc_vm.c (VM_SET_SPIS, IRQ_LINE).
@@ -107,8 +108,10 @@ struct vgic_cpu {
 	u32 ap0r[VGIC_MAX_APR], ap1r[VGIC_MAX_APR];
 	bool timer_masked; /* the core set CNTV_CTL.IMASK on a guest timer expiry, and
                         lifts it at the EOI */
-	/* Other vCPUs this vCPU's last ICC_SGI1R write made pending (bit = index): the
-	   host may be running them on other CPUs and must kick them (MOAT_EXIT_KICK). */
+	/* Other vCPUs to which this vCPU's current exit -- an ICC_SGI1R write, a GICD or
+	   another vCPU's GICR write -- may have made an interrupt deliverable (bit =
+	   index): the host may be running them on other CPUs, or holding them in a WFI
+	   wait, and must kick them (MOAT_EXIT_KICK, vgic_kick_exit). */
 	u64 kick;
 };
 
@@ -124,7 +127,7 @@ void vgic_cpu_init(struct vgic_cpu *c);
 /* The guest IPA belongs to the emulated GICD or a GICR frame of this VM. */
 bool vgic_owns_ipa(const struct vm *vm, u64 ipa);
 /* A guest data abort with ISV = 1 at an IPA vgic_owns_ipa(): emulated, PC
- * advanced. */
+ * advanced; MOAT_EXIT_KICK if a write reached another vCPU (vgic_kick_exit). */
 u32 vgic_mmio_abort(struct vcpu *vcpu, const struct guest_exit *e);
 /* One emulated access (offset from VGIC_GICD_BASE), for vgic_mmio_abort and the
  * unit tests. */
@@ -134,9 +137,13 @@ void vgic_mmio_write(struct vcpu *vcpu, u64 ipa, unsigned int size, u64 value);
 /* EC 0x18: true if esr names ICC_SGI1R/ASGI1R/SGI0R_EL1, which it then handled.
  */
 bool vgic_sysreg_trap(struct vcpu *vcpu, u64 esr);
-/* After vgic_sysreg_trap: the other vCPUs its SGI reached (bit = index), then
- * forgotten. Nonzero: the sender's run ends with MOAT_EXIT_KICK naming them. */
-u64 vgic_take_kick(struct vcpu *vcpu);
+/*
+ * After vgic_sysreg_trap or a GIC MMIO write (vgic_mmio_abort): if the access
+ * recorded other vCPUs to kick (vgic_cpu.kick), the run ends with
+ * MOAT_EXIT_KICK naming them, and the record is cleared; else
+ * MOAT_EXIT_NONE and the guest continues.
+ */
+u32 vgic_kick_exit(struct vcpu *vcpu);
 
 /*
  * A physical IRQ took the guest out: true when it was the guest's own (its
@@ -145,6 +152,25 @@ u64 vgic_take_kick(struct vcpu *vcpu);
  * simply continues; false when it is the host's.
  */
 bool vgic_irq_exit(struct vcpu *vcpu);
+
+/*
+ * A WFI trap or a PSCI CPU_SUSPEND of the loaded vCPU (never a WFE: see
+ * guest_exit.c's wfx_exit): true when it
+ * has an interrupt the guest could take now, so that the wait completes at
+ * once (the architecture lets a WFI complete at any time) and the guest
+ * continues instead of exiting to a host that cannot see the model. First
+ * what the next entry would do anyway -- an expired timer made pending, the
+ * model's pending interrupts placed in free LRs -- then true iff some LR holds
+ * one the virtual CPU interface signals (pending, its group enabled, priority
+ * above the guest's mask and running priority; PSTATE masks play no part).
+ *
+ * Bounded: one check per trap, never a loop at EL2. An interrupt left in the
+ * model because the LRs are full, or one the interface would not signal,
+ * answers false and the wait exits as before, so a resume is never followed
+ * by the same trap: with a signalled interrupt in an LR the CPU completes the
+ * guest's next WFI itself (HCR_EL2.TWI traps only a WFI that would wait).
+ */
+bool vgic_wfx_wake(struct vcpu *vcpu);
 
 /*
  * The level of a private level-sensitive line of this CPU's loaded vCPU

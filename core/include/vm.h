@@ -74,6 +74,7 @@ struct vm {
 	int last_vcpu[MAX_CPUS]; /* vCPU index last run on each physical CPU, -1 if none */
 	struct refusal_record refusals;
 	u32 mmio_guarded; /* MMIO_GUARD calls accepted (guest_mem.c): recorded, not yet enforced */
+	u64 share_gen;	  /* MEM_SHAREs done (guest_mem.c, under vm->lock): dates each vCPU's unshare request */
 	struct vgic_dist vgic; /* the VM's SPIs and distributor (vgic.c; its own lock) */
 };
 

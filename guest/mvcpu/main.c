@@ -16,13 +16,30 @@
  *      merge with the one before); each vCPU counts what it took per SGI:
  *        guest: mvcpu ipis sent=<n> received=<n> wrong=0 spurious=0
  *      (wrong: an SGI from a sender, or in a number, that was never sent).
+ *   3. WFI with an interrupt already pending, WFI_ROUNDS times: vCPU 1
+ *      masks IRQs and spins; vCPU 0 makes SGI 15 pending on it through
+ *      vCPU 1's GICR_ISPENDR0 (a KICK exit names vCPU 1: the host's IPI
+ *      may reach vCPU 1 before or after its WFI), then lets vCPU 1 go on to
+ *      a WFI. Either the SGI is in a list register by then, or the core finds
+ *      it at the WFI trap and resumes vCPU 1 with it there: no WFI exit (the
+ *      VMM counts them); vCPU 1 unmasks and takes it:
+ *        guest: mvcpu wfi rounds=10 taken=10
+ *   3b. A vCPU parked in the host's WFI wait, PARK_ROUNDS times: vCPU 1, IRQs
+ *      unmasked, nothing pending and no timer, WFIs (a WFI exit with no
+ *      deadline: the host waits for a kick); PARK_DELAY_MS later vCPU 0 makes
+ *      an interrupt deliverable to it by a GIC write -- GICD_ISPENDR of SPI 40
+ *      routed to vCPU 1, vCPU 1's GICR_ISPENDR0 (SGI 14), GICD_ISENABLER of
+ *      SPI 40 left pending while disabled, GICD_IROUTER moving pending SPI 40
+ *      from vCPU 7 (which the VM lacks) to vCPU 1. Each ends vCPU 0's run with
+ *      a KICK naming vCPU 1, which wakes it; without, it sleeps forever:
+ *        guest: mvcpu park rounds=4 taken=4
  *      Then vCPUs 1..3 turn themselves off.
- *   3. vCPU 0 alone: writes 1 to 0x0a000040 (VMM: "ticks start"), runs the
+ *   4. vCPU 0 alone: writes 1 to 0x0a000040 (VMM: "ticks start"), runs the
  *      virtual timer at 1 ms for TICKS ticks (CVAL advanced by one period per
  *      tick), spins 5 ms more with it off, writes 2 ("ticks end"):
  *        guest: mvcpu ticks=100 early=0 late=<n> elapsed_ms=<n>
  *      (early: a tick taken before its deadline -- a doubled tick.)
- *   4. guest: mvcpu done, SYSTEM_OFF.
+ *   5. guest: mvcpu done, SYSTEM_OFF.
  *
  * With x0 = 1 (make bench, one host CPU under -icount, a VMM that switches to
  * the vCPU a VCPU_ON or KICK exit names and away from one in WFI), vCPUs 0
@@ -44,6 +61,12 @@
 #define GICD 0x08000000UL
 #define GICR(i) (0x080A0000UL + 0x20000UL * (i))
 #define DEV_TICKS 0x0a000040UL
+#define WFI_SGI 15
+#define WFI_ROUNDS 10
+#define PARK_SGI 14
+#define PARK_SPI 40
+#define PARK_ROUNDS 4
+#define PARK_DELAY_MS 50
 
 #define write_sysreg(reg, v) __asm__ volatile("msr " #reg ", %0" : : "r"((uint64_t)(v)) : "memory")
 
@@ -59,6 +82,8 @@ static volatile unsigned int arrived, lock_done, ipi_done;
 static volatile unsigned int received[NR_VCPUS][NR_VCPUS];
 static volatile unsigned int sent[NR_VCPUS], wrong, spurious;
 static volatile unsigned int ticks, early, late;
+static volatile unsigned int wfi_ready, wfi_go, wfi_taken;
+static volatile unsigned int park_ready, park_taken;
 static uint64_t period, deadline;
 #define BENCH_N 100
 static volatile bool bench;
@@ -160,6 +185,10 @@ static void irq(void)
 		} else {
 			write_sysreg(cntv_ctl_el0, 0);
 		}
+	} else if (intid == WFI_SGI && me == 1) {
+		wfi_taken++;
+	} else if ((intid == PARK_SGI || intid == PARK_SPI) && me == 1) {
+		park_taken++;
 	} else if (intid >= SGI_BASE && intid < SGI_BASE + NR_VCPUS && intid - SGI_BASE != me) {
 		received[me][intid - SGI_BASE]++;
 	} else if (intid >= 1020) {
@@ -193,6 +222,8 @@ static void gic_on(void)
 	for (uint32_t i = 0; i < NR_VCPUS; i++) {
 		enable(rd + 0x10000, SGI_BASE + i);
 	}
+	enable(rd + 0x10000, WFI_SGI);
+	enable(rd + 0x10000, PARK_SGI);
 	enable(rd + 0x10000, 27);
 	write_sysreg(S3_0_C4_C6_0, 0xff); /* ICC_PMR_EL1 */
 	write_sysreg(S3_0_C12_C12_7, 1);  /* ICC_IGRPEN1_EL1 */
@@ -203,6 +234,80 @@ static void wait_all(volatile unsigned int *v, unsigned int n)
 {
 	while (*v < n) {
 		__asm__ volatile("yield");
+	}
+}
+
+/* Step 3 (see the top of the file): vCPUs 0 and 1 only. */
+static void wfi_phase(unsigned int me)
+{
+	for (unsigned int round = 1; round <= WFI_ROUNDS; round++) {
+		if (me == 1) {
+			__asm__ volatile("msr daifset, #2; isb" ::: "memory");
+			wfi_ready = round;
+			while (wfi_go < round) {
+				__asm__ volatile("yield");
+			}
+			__asm__ volatile("dsb sy; wfi; msr daifclr, #2; isb" ::: "memory");
+			while (wfi_taken < round) {
+				__asm__ volatile("yield");
+			}
+		} else if (me == 0) {
+			while (wfi_ready < round) {
+				__asm__ volatile("yield");
+			}
+			mmio_write32(GICR(1) + 0x10000 + 0x200, 1U << WFI_SGI); /* GICR_ISPENDR0 of vCPU 1 */
+			__asm__ volatile("dsb sy" ::: "memory");
+			wfi_go = round;
+			while (wfi_taken < round) {
+				__asm__ volatile("yield");
+			}
+		}
+	}
+}
+
+/* Step 3b (see the top of the file): vCPUs 0 and 1 only. */
+static void park_phase(unsigned int me)
+{
+	uint32_t spi_bit = 1U << (PARK_SPI % 32), spi_reg = 4 * (PARK_SPI / 32);
+	uint64_t irouter = GICD + 0x6000 + 8 * PARK_SPI;
+
+	if (me == 0) {
+		enable(GICD, PARK_SPI);
+		mmio_write32(irouter, 1); /* Aff0 = vCPU 1 */
+	}
+	for (unsigned int round = 1; round <= PARK_ROUNDS; round++) {
+		if (me == 1) {
+			park_ready = round;
+			while (park_taken < round) {
+				__asm__ volatile("dsb sy; wfi" ::: "memory");
+			}
+		} else if (me == 0) {
+			while (park_ready < round) {
+				__asm__ volatile("yield");
+			}
+			if (round == 3) {
+				mmio_write32(GICD + 0x180 + spi_reg, spi_bit); /* ICENABLER: pending but disabled */
+				mmio_write32(GICD + 0x200 + spi_reg, spi_bit);
+			} else if (round == 4) {
+				mmio_write32(irouter, 7); /* a vCPU the VM lacks: undelivered */
+				mmio_write32(GICD + 0x200 + spi_reg, spi_bit);
+			}
+			/* Long enough for vCPU 1 to reach its WFI and the host to park it (the test host counts). */
+			for (uint64_t end = read_cntvct() + PARK_DELAY_MS * period; read_cntvct() < end;) {
+			}
+			if (round == 1) {
+				mmio_write32(GICD + 0x200 + spi_reg, spi_bit); /* GICD_ISPENDR */
+			} else if (round == 2) {
+				mmio_write32(GICR(1) + 0x10000 + 0x200, 1U << PARK_SGI); /* GICR_ISPENDR0 of vCPU 1 */
+			} else if (round == 3) {
+				mmio_write32(GICD + 0x100 + spi_reg, spi_bit); /* GICD_ISENABLER */
+			} else {
+				mmio_write32(irouter, 1); /* GICD_IROUTER */
+			}
+			while (park_taken < round) {
+				__asm__ volatile("yield");
+			}
+		}
 	}
 }
 
@@ -237,6 +342,8 @@ static void work(void)
 	}
 	atomic_inc(&ipi_done);
 	wait_all(&ipi_done, NR_VCPUS);
+	wfi_phase(me);
+	park_phase(me);
 }
 
 static void bench_secondary(uint64_t first)
@@ -323,6 +430,8 @@ void guest_main(uint64_t x0)
 	}
 	printf("guest: mvcpu ipis sent=%u received=%u wrong=%u spurious=%u\n", total_sent, total_received,
 	       wrong + bad, spurious);
+	printf("guest: mvcpu wfi rounds=%u taken=%u\n", WFI_ROUNDS, wfi_taken);
+	printf("guest: mvcpu park rounds=%u taken=%u\n", PARK_ROUNDS, park_taken);
 	for (unsigned int i = 1; i < NR_VCPUS; i++) {
 		while (hvc_call(PSCI_AFFINITY_INFO_64, i, 0, 0).status != 1) {
 			__asm__ volatile("yield");

@@ -7,6 +7,8 @@
  *   moat_vms_lock (mutex, the list of live VMs) -> vm->lock (mutex: configuration, the page
  *   tables below, the memcache) -> vm->vcpu_lock (spinlock: vcpus[] and the wake state).
  * A vCPU's RUN holds only vcpu->run_lock while in the core, and takes vm->lock for demand paging.
+ * vm->share_lock (mutex) orders the VM fd's mmap faults against UNSHARE exits: mmap_lock ->
+ * vm->share_lock -> the mapping's i_mmap_rwsem; vm->lock -> (mmap_lock ->) vm->share_lock.
  */
 #ifndef MOAT_KMOD_H
 #define MOAT_KMOD_H
@@ -57,8 +59,13 @@ struct moat_vm {
 	struct moat_vcpu *vcpus[MOAT_DRV_MAX_VCPUS];
 	u32 system_event; /* MOAT_EXIT_SYSTEM_OFF/RESET once a vCPU saw it: every RUN returns it */
 
+	/* Guest-shared pages mapped into the VMM (mmap of the VM fd, moat_vm.c). mapping: the VM
+	 * file's own address_space (a private inode), NULL once the file is released. */
+	struct mutex share_lock;
+	struct address_space *mapping;
+
 	/* counters for MOAT_VM_GET_STATS */
-	atomic64_t mem_faults, exits_user, wfi_sleeps, kicks;
+	atomic64_t mem_faults, exits_user, wfi_sleeps, kicks, share_faults, unshare_exits;
 	long last_error; /* last enum moat_error from the core (0 if none) */
 };
 
@@ -104,6 +111,7 @@ void moat_vm_put(struct moat_vm *vm);
 int moat_vm_destroy_now(struct moat_vm *vm);
 void moat_vm_wait_stopped(struct moat_vm *vm, unsigned long timeout);
 int moat_vm_mem_fault(struct moat_vm *vm, struct moat_vcpu *vcpu, u64 ipa);
+int moat_vm_unshare(struct moat_vm *vm, struct moat_vcpu *vcpu, u64 ipa);
 void moat_vm_wake_vcpu(struct moat_vm *vm, u32 index, bool kick);
 void moat_vm_wake_others(struct moat_vm *vm, u32 self);
 void moat_vm_system_event(struct moat_vm *vm, u32 reason);

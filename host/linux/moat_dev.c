@@ -76,9 +76,9 @@ static long check_extension(unsigned long cap)
 		return (long)core_version;
 	case MOAT_CAP_IRQ_LINE:
 		return core_version >= 0x10001;
-	case MOAT_CAP_MAX_MEM_SIZE:
-		/* The core's IPA space is 40 bits; RAM starts at 1 GiB. */
-		return (1L << 40) - MOAT_GUEST_RAM_BASE;
+	case MOAT_CAP_MAX_MEM_MIB:
+		/* The core's IPA space is 40 bits; RAM starts at 1 GiB. In MiB: bytes overflow ioctl()'s int. */
+		return ((1L << 40) - MOAT_GUEST_RAM_BASE) >> 20;
 	default:
 		return 0;
 	}

@@ -3,8 +3,9 @@
  * moat.ko: vCPU fds and the run loop (docs/driver.md). One thread per vCPU calls MOAT_VCPU_RUN;
  * the loop enters the core and handles in the kernel what user space need not see: demand paging
  * (MEM_FAULT), host interrupts (IRQ), WFI (sleep until the guest's timer deadline or a wake),
- * VCPU_ON / VCPU_OFF (a vCPU that is off sleeps until a VCPU_ON names it) and KICK (wake or IPI the
- * vCPUs a guest SGI targets). It returns for MMIO, SYSTEM_OFF/RESET, GUEST_FAULT and signals.
+ * VCPU_ON / VCPU_OFF (a vCPU that is off sleeps until a VCPU_ON names it), KICK (wake or IPI the
+ * vCPUs a guest SGI targets) and UNSHARE (the page leaves the VMM's mappings first). It returns for
+ * MMIO, SYSTEM_OFF/RESET, GUEST_FAULT and signals.
  *
  * The core writes its own run page (a kernel page lent with SHARE_CORE); user space sees a second
  * page (mmap of the vCPU fd) and the loop copies between them, so nothing user space can write is
@@ -141,6 +142,13 @@ static long vcpu_run(struct moat_vcpu *vcpu)
 		case MOAT_EXIT_MEM_FAULT:
 			atomic64_inc(&vm->mem_faults);
 			ret = moat_vm_mem_fault(vm, vcpu, READ_ONCE(crun->u.mem_fault.ipa));
+			if (ret) {
+				goto out;
+			}
+			continue;
+		case MOAT_EXIT_UNSHARE:
+			/* The page leaves the VMM's mappings now; the unshare completes when we run again. */
+			ret = moat_vm_unshare(vm, vcpu, READ_ONCE(crun->u.unshare.ipa));
 			if (ret) {
 				goto out;
 			}

@@ -9,8 +9,11 @@
  * Teardown (last reference: the VM fd and every vCPU fd hold one): VM_DESTROY, then RECLAIM of
  * every page, and only a reclaimed page is freed; pinned pages are unpinned only after the VM is
  * gone from the core. A page the core will not give back is leaked and counted, never freed.
+ * Pages the guest shares (MEM_SHARE) are the one exception: mmap() of the VM fd maps them into
+ * the VMM on demand, each after the core confirmed it (GUEST_SHARED), and an UNSHARE exit takes
+ * them out of every mapping before the vCPU runs again and the unshare completes (docs/driver.md).
  * Lock: vm->lock (mutex) for configuration, the page tables and the memcache; vm->vcpu_lock
- * (spinlock, inside it) for vcpus[] and the wake state.
+ * (spinlock, inside it) for vcpus[] and the wake state; vm->share_lock (mutex) for the mapping.
  */
 #include <linux/anon_inodes.h>
 #include <linux/delay.h>
@@ -158,15 +161,25 @@ static void release_core(struct moat_vm *vm)
 	reclaim_pages(vm);
 }
 
-/* Returns 1 if this call took the VM out of the core. */
+/*
+ * Returns 1 if this call took the VM out of the core. Only the reboot notifier destroys a VM whose
+ * file may still be mapped: every guest-shared page leaves the VMM's mappings first (once the VM
+ * is gone, GUEST_SHARED refuses and a fault is SIGBUS), so no process keeps a page the core took.
+ * vm->lock before share_lock: an ioctl holding vm->lock may fault on the mapping (copy_from_user).
+ */
 int moat_vm_destroy_now(struct moat_vm *vm)
 {
 	bool was;
 
 	mutex_lock(&vm->lock);
+	mutex_lock(&vm->share_lock);
+	if (vm->mapping) {
+		unmap_mapping_range(vm->mapping, 0, 0, 1);
+	}
 	was = vm->in_core;
 	release_core(vm);
 	was = was && !vm->in_core;
+	mutex_unlock(&vm->share_lock);
 	mutex_unlock(&vm->lock);
 	return was;
 }
@@ -232,6 +245,7 @@ void moat_vm_put(struct moat_vm *vm)
 int moat_vm_create_fd(u32 type)
 {
 	struct moat_vm *vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
+	struct file *file;
 	int fd;
 
 	if (!vm) {
@@ -239,6 +253,7 @@ int moat_vm_create_fd(u32 type)
 	}
 	refcount_set(&vm->refs, 1);
 	mutex_init(&vm->lock);
+	mutex_init(&vm->share_lock);
 	spin_lock_init(&vm->vcpu_lock);
 	xa_init(&vm->guest);
 	INIT_LIST_HEAD(&vm->core_pages);
@@ -249,10 +264,23 @@ int moat_vm_create_fd(u32 type)
 	mutex_lock(&moat_vms_lock);
 	list_add(&vm->node, &moat_vms);
 	mutex_unlock(&moat_vms_lock);
-	fd = anon_inode_getfd("moat-vm", &moat_vm_fops, vm, O_RDWR | O_CLOEXEC);
+	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0) {
 		moat_vm_put(vm);
+		return fd;
 	}
+	/*
+	 * An inode of its own (anon_inode_getfd's is one for all anonymous files), so that the file's
+	 * address_space holds this VM's mmaps alone: an unshare unmaps through it (moat_vm_unshare).
+	 */
+	file = anon_inode_create_getfile("[moat-vm]", &moat_vm_fops, vm, O_RDWR, NULL);
+	if (IS_ERR(file)) {
+		put_unused_fd(fd);
+		moat_vm_put(vm);
+		return PTR_ERR(file);
+	}
+	vm->mapping = file->f_mapping;
+	fd_install(fd, file);
 	return fd;
 }
 
@@ -326,7 +354,8 @@ static int vm_configure(struct moat_vm *vm, const struct moat_vm_config __user *
 		release_core(vm);
 		return ret;
 	}
-	vm->state = MOAT_VM_CONFIGURED;
+	/* Released: mmap() reads cfg after it sees the state, without vm->lock (see moat_vm_mmap). */
+	smp_store_release(&vm->state, MOAT_VM_CONFIGURED);
 	vm_info(vm, "%s VM, %llu MiB, %u vCPUs, handle 0x%llx\n",
 		vm->type == MOAT_VM_PROTECTED ? "protected" : "normal", cfg.mem_size >> 20, cfg.max_vcpus, vm->handle);
 	return 0;
@@ -642,6 +671,8 @@ static int vm_get_stats(struct moat_vm *vm, struct moat_vm_stats __user *us)
 	s.exits_user = atomic64_read(&vm->exits_user);
 	s.wfi_sleeps = atomic64_read(&vm->wfi_sleeps);
 	s.kicks = atomic64_read(&vm->kicks);
+	s.share_faults = atomic64_read(&vm->share_faults);
+	s.unshare_exits = atomic64_read(&vm->unshare_exits);
 	return copy_to_user(us, &s, sizeof(s)) ? -EFAULT : 0;
 }
 
@@ -690,9 +721,95 @@ static long moat_vm_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 	return ret;
 }
 
+/*
+ * An UNSHARE exit of `vcpu` for `ipa`: take the page out of every mapping of the VM file (and the
+ * TLBs: the zap flushes them) before the vCPU runs again, when the core completes the unshare and
+ * takes the page from the host's stage 2. A mapping left behind would make the next access an
+ * external abort (SIGBUS for the VMM, an Oops for a kernel copy through it); now it is a fault
+ * the core refuses to serve (SIGBUS). Under share_lock, so a fault that already asked the core
+ * has inserted its page before the zap, and one that asks later is refused (the page is marked).
+ */
+int moat_vm_unshare(struct moat_vm *vm, struct moat_vcpu *vcpu, u64 ipa)
+{
+	if (!PAGE_ALIGNED(ipa) || !ipa_range_ok(vm, ipa, PAGE_SIZE)) {
+		vcpu_warn(vcpu, "UNSHARE outside RAM at 0x%llx\n", ipa);
+		return -EFAULT;
+	}
+	atomic64_inc(&vm->unshare_exits);
+	mutex_lock(&vm->share_lock);
+	if (vm->mapping) {
+		unmap_mapping_range(vm->mapping, ipa - MOAT_GUEST_RAM_BASE, PAGE_SIZE, 1);
+	}
+	mutex_unlock(&vm->share_lock);
+	return 0;
+}
+
+/* A VMM access to the VM fd's mapping: the page, if the core says the guest shares it; else SIGBUS. */
+static vm_fault_t moat_vm_fault(struct vm_fault *vmf)
+{
+	struct moat_vm *vm = vmf->vma->vm_file->private_data;
+	u64 ipa = MOAT_GUEST_RAM_BASE + ((u64)vmf->pgoff << PAGE_SHIFT);
+	struct arm_smccc_res res;
+	vm_fault_t ret = VM_FAULT_SIGBUS;
+
+	if (!ipa_range_ok(vm, ipa, PAGE_SIZE)) {
+		return VM_FAULT_SIGBUS;
+	}
+	mutex_lock(&vm->share_lock);
+	/* After VM_DESTROY the handle is stale and the core refuses: nothing is mapped any more. */
+	if (!moat_hvc(MOAT_FN_GUEST_SHARED, vm->handle, ipa, 0, 0, 0, 0, &res)) {
+		ret = vmf_insert_pfn(vmf->vma, vmf->address, PHYS_PFN(res.a1));
+		atomic64_inc(&vm->share_faults);
+	}
+	mutex_unlock(&vm->share_lock);
+	return ret;
+}
+
+static const struct vm_operations_struct moat_vm_vm_ops = {
+	.fault = moat_vm_fault,
+};
+
+/*
+ * A window on guest RAM (offset = IPA - RAM base) in which only guest-shared pages ever appear.
+ * VM_PFNMAP | VM_IO: no struct page behind the mapping for GUP, /proc/PID/mem, process_vm_readv
+ * or ptrace to take; VM_DONTCOPY: a fork()ed child gets nothing; VM_DONTDUMP: not in core dumps.
+ * MAP_SHARED only (a private PFN mapping would copy on write) and never executable (the core maps
+ * shared pages for the host without execute permission).
+ */
+static int moat_vm_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct moat_vm *vm = file->private_data;
+	u64 pages = vma_pages(vma);
+
+	if (current->mm != vm->mm) {
+		return -EIO;
+	}
+	/* Not vm->lock: an ioctl holding it may fault on a mapping (copy_from_user), under mmap_lock. */
+	if (smp_load_acquire(&vm->state) == MOAT_VM_NEW || !(vma->vm_flags & VM_SHARED)) {
+		return -EINVAL;
+	}
+	if (vma->vm_flags & VM_EXEC) {
+		return -EPERM;
+	}
+	if (vma->vm_pgoff >= vm->cfg.mem_size >> PAGE_SHIFT ||
+	    pages > (vm->cfg.mem_size >> PAGE_SHIFT) - vma->vm_pgoff) {
+		return -EINVAL;
+	}
+	vm_flags_set(vma, VM_PFNMAP | VM_IO | VM_DONTCOPY | VM_DONTDUMP | VM_DONTEXPAND);
+	vm_flags_clear(vma, VM_MAYEXEC);
+	vma->vm_ops = &moat_vm_vm_ops;
+	return 0;
+}
+
 static int moat_vm_release(struct inode *inode, struct file *file)
 {
-	moat_vm_put(file->private_data);
+	struct moat_vm *vm = file->private_data;
+
+	/* No mapping outlives the file (each holds a reference to it); vCPUs may outlive it. */
+	mutex_lock(&vm->share_lock);
+	vm->mapping = NULL;
+	mutex_unlock(&vm->share_lock);
+	moat_vm_put(vm);
 	return 0;
 }
 
@@ -700,6 +817,7 @@ static const struct file_operations moat_vm_fops = {
 	.owner = THIS_MODULE,
 	.unlocked_ioctl = moat_vm_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = moat_vm_mmap,
 	.release = moat_vm_release,
 	.llseek = noop_llseek,
 };

@@ -366,6 +366,13 @@ bool vmm_handle_exit(struct vmm_vm *vm, u64 reason, long *status)
 		return true;
 	case MOAT_EXIT_IRQ:
 		return true;
+	case MOAT_EXIT_UNSHARE:
+		/* Nothing of the guest's is mapped anywhere here: running the vCPU again completes the unshare. */
+		vm->unshare_exits++;
+		if (vm->unshare) {
+			vm->unshare(vm, run->u.unshare.ipa);
+		}
+		return true;
 	default:
 		return false;
 	}

@@ -56,6 +56,8 @@ typedef struct moat_result (*vmm_enter_fn)(struct vmm_vm *vm);
 typedef void (*vmm_page_fn)(u64 pa, void *ctx);
 /* Called after vmm_donate gave the VM the host page pa at ipa. */
 typedef void (*vmm_donated_fn)(struct vmm_vm *vm, u64 ipa, u64 pa);
+/* An UNSHARE exit for ipa: the guest's page is still the host's until the VM runs again. */
+typedef void (*vmm_unshare_fn)(struct vmm_vm *vm, u64 ipa);
 
 struct vmm_vm {
 	u64 handle;
@@ -71,11 +73,12 @@ struct vmm_vm {
 	vmm_mmio_fn mmio;
 	vmm_enter_fn enter;
 	vmm_donated_fn donated;
+	vmm_unshare_fn unshare; /* this VMM maps nothing of a guest's, so it only runs the vCPU again */
 	void *ctx;
 	/* FINALIZE's x1..x3: the first 24 bytes of the measurement. */
 	u64 measurement[3];
 	/* Counters the tests assert on. */
-	u64 exits, mmio_exits, mem_faults, wfi_exits, guest_faults;
+	u64 exits, mmio_exits, mem_faults, wfi_exits, guest_faults, unshare_exits;
 	u64 last_exit;
 	u64 fault_ipa[4]; /* guest_fault.ipa of the first GUEST_FAULT exits */
 	/* Identifies this VM's entries in the VMM's page log (0: none yet). */

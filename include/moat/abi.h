@@ -21,7 +21,7 @@
 #include "errors.h"
 
 #define MOAT_ABI_VERSION_MAJOR 1
-#define MOAT_ABI_VERSION_MINOR 1
+#define MOAT_ABI_VERSION_MINOR 2
 
 /* (fixed) 0xC6000000 | (0x100 + n): host calls live at n >= 0. */
 #define MOAT_FN(n) (0xC6000000UL | (0x100UL + (n)))
@@ -49,7 +49,8 @@
 #define MOAT_FN_MEASUREMENT MOAT_FN(19)	 /* (handle, word) -> x1 = 64-bit word 0..3 of the SHA-256 */
 #define MOAT_FN_VM_SET_SPIS MOAT_FN(20) /* (handle, mask): SPIs 32 + n the host may raise; before FINALIZE; measured */
 #define MOAT_FN_IRQ_LINE MOAT_FN(21)	 /* (handle, intid, level 0/1) -> x1 = the vCPU the SPI is routed to */
-#define MOAT_FN_COUNT 22
+#define MOAT_FN_GUEST_SHARED MOAT_FN(22) /* (handle, ipa) -> x1 = pa the guest shares there with the host (ABI 1.2) */
+#define MOAT_FN_COUNT 23
 
 /* VM types (fixed values); MOAT_FN_CAPS x1 has bit (1 << type) set for each supported type. */
 #define MOAT_VM_NORMAL 0
@@ -82,7 +83,9 @@
 #define MOAT_EXIT_IRQ 7		 /* a physical interrupt for the host arrived while the guest ran */
 #define MOAT_EXIT_VCPU_ON 8	 /* vcpu_on: the guest's PSCI CPU_ON made vCPU `index` runnable; run it (and this one) */
 #define MOAT_EXIT_VCPU_OFF 9	 /* the vCPU is off (its CPU_OFF, or VCPU_RUN of an off vCPU): run it after a VCPU_ON names it */
-#define MOAT_EXIT_KICK 10	 /* kick: the guest sent SGIs to vCPUs `vcpus` (bit = index); kick those running elsewhere */
+#define MOAT_EXIT_KICK 10	 /* kick: an SGI or GIC write made interrupts pending on vCPUs `vcpus` (bit = index); kick/wake them */
+/* unshare (ABI 1.2): the guest asks to unshare page `ipa`; drop every host mapping of it, then run again */
+#define MOAT_EXIT_UNSHARE 11
 
 /* Register IDs for VCPU_GET_REG / VCPU_SET_REG. */
 #define MOAT_REG_X(n) (n) /* x0..x30 */
@@ -125,6 +128,9 @@ struct moat_run {
 		struct {
 			uint64_t vcpus; /* bit i: vCPU i (not the sender) has a new SGI pending */
 		} kick;
+		struct {
+			uint64_t ipa; /* page the guest unshares once this vCPU runs again */
+		} unshare;
 		uint64_t raw[6];
 	} u;
 	uint64_t reserved[57];

@@ -26,7 +26,7 @@
 #include "abi.h"
 
 /* Bumped on any incompatible change of this file; MOAT_GET_API_VERSION returns it. */
-#define MOAT_DRIVER_API_VERSION 1
+#define MOAT_DRIVER_API_VERSION 2 /* 2: struct moat_vm_stats grew (share_faults, unshare_exits) */
 
 #define MOAT_IOCTL_MAGIC 0xB7 /* unused by the kernel's ioctl-number registry */
 
@@ -48,7 +48,7 @@
 #define MOAT_CAP_MAX_VMS 4	   /* live VMs in the core at once */
 #define MOAT_CAP_CORE_ABI 5	   /* (major << 16) | minor of the core's host ABI */
 #define MOAT_CAP_IRQ_LINE 6	   /* 1 if MOAT_IRQ_LINE works (core ABI >= 1.1) */
-#define MOAT_CAP_MAX_MEM_SIZE 7	   /* largest guest RAM in bytes the driver accepts */
+#define MOAT_CAP_MAX_MEM_MIB 7	   /* largest guest RAM the driver accepts, in MiB (ioctl() returns an int) */
 
 /* Root only (CAP_SYS_ADMIN): the core's MOAT_FN_STATS and MOAT_FN_CHECK plus the driver's own page
  * counters, for tests that check nothing leaked (values equal before and after). */
@@ -109,6 +109,15 @@ struct moat_irq_level {
 };
 #define MOAT_VM_IRQ_LINE _IOW(MOAT_IOCTL_MAGIC, 0x15, struct moat_irq_level)
 
+/*
+ * mmap() of a VM fd (after CONFIGURE): a window on guest RAM, offset = IPA - MOAT_GUEST_RAM_BASE,
+ * MAP_SHARED, never PROT_EXEC, not inherited by fork() and not in core dumps. A page is there
+ * only while the guest shares it with the host (its MEM_SHARE; the driver asks the core at the
+ * first access); any other access is SIGBUS: a protected VM's private memory is never mapped.
+ * When the guest unshares a page, the driver removes it from every mapping before the guest's
+ * call completes, so a later access is SIGBUS too, never an external abort.
+ */
+
 /* () -> the last enum moat_error the core returned to a call on this VM, negated: a positive
  * number (e.g. 9 for MOAT_E_RANGE), 0 if none. */
 #define MOAT_VM_LAST_ERROR _IO(MOAT_IOCTL_MAGIC, 0x16)
@@ -122,6 +131,9 @@ struct moat_vm_stats {
 	uint64_t pages_pinned;	  /* normal VMs: VMM pages pinned and lent to the VM (SHARE_VM) */
 	uint64_t wfi_sleeps;	  /* WFI exits the driver slept on */
 	uint64_t kicks;		  /* vCPUs woken or IPI'd for an SGI, IRQ_LINE or VCPU_ON */
+	uint64_t share_faults;	  /* VMM faults on the VM fd's mmap served with a page the guest shares */
+	uint64_t unshare_exits;	  /* guest unshares: the page's VMM mappings dropped before it completes */
+	uint64_t reserved[4];
 };
 #define MOAT_VM_GET_STATS _IOR(MOAT_IOCTL_MAGIC, 0x17, struct moat_vm_stats)
 

@@ -19,7 +19,7 @@
  *   - after a success that changed the page database: all three STATS
  *     answers agree with a count of the database, VM table and pool;
  *   - no lock is left held and no vCPU is left loaded;
- *   - VERSION still answers 0x10001;
+ *   - VERSION still answers 0x10002;
  *   - on success: result registers a call does not write are 0, and what the
  *     host can observe matches docs/ABI.md -- each page's new owner/state,
  *     the VM's stage 2 mapping the page, DONATE_VM and RECLAIM pages zeroed,
@@ -232,13 +232,15 @@ static const char *const call_names[MOAT_FN_COUNT] = {
 	"VERSION",    "CAPS",	   "VM_CREATE",	   "VM_DESTROY", "VCPU_CREATE",	 "DONATE_CORE", "SHARE_CORE",
 	"UNSHARE_CORE", "DONATE_VM", "LOAD",	   "SHARE_VM",	 "SET_BOOT",	 "FINALIZE",	"VCPU_RUN",
 	"VCPU_GET_REG", "VCPU_SET_REG", "RECLAIM",   "STATS",	   "CHECK",	 "MEASUREMENT", "VM_SET_SPIS",
-	"IRQ_LINE",
+	"IRQ_LINE",   "GUEST_SHARED",
 };
 
 /* Arguments each call uses (docs/ABI.md); the rest must be zero. */
-static const unsigned int call_nargs[MOAT_FN_COUNT] = { 0, 0, 6, 1, 3, 3, 1, 1, 3, 3, 3, 3, 1, 2, 3, 4, 1, 1, 0, 2, 2, 3 };
+static const unsigned int call_nargs[MOAT_FN_COUNT] = { 0, 0, 6, 1, 3, 3, 1, 1, 3, 3, 3, 3,
+							 1, 2, 3, 4, 1, 1, 0, 2, 2, 3, 2 };
 /* Results each call writes; the other result registers read 0. */
-static const unsigned int call_nresults[MOAT_FN_COUNT] = { 1, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 1, 1, 0, 0, 3, 1, 1, 0, 1 };
+static const unsigned int call_nresults[MOAT_FN_COUNT] = { 1, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+							    3, 1, 1, 0, 0, 3, 1, 1, 0, 1, 1 };
 
 static const char *fid_name(u64 fid)
 {
@@ -629,7 +631,7 @@ static void check_version(void)
 	struct host_call_args a = { .a = { 0 } };
 	long ret = host_call_raw(MOAT_FN_VERSION, &a);
 
-	if (ret != MOAT_OK || a.res[0] != 0x10001 || a.res[1] || a.res[2]) {
+	if (ret != MOAT_OK || a.res[0] != 0x10002 || a.res[1] || a.res[2]) {
 		violation("VERSION after the call: %ld [0x%lx 0x%lx 0x%lx]", ret, a.res[0], a.res[1], a.res[2]);
 	}
 }
@@ -704,11 +706,11 @@ static void check_run_page(const struct vm *vm, const struct moat_run *run, u64 
 {
 	static const unsigned int used_words[] = {
 		[MOAT_EXIT_MMIO] = 3, [MOAT_EXIT_MEM_FAULT] = 1, [MOAT_EXIT_WFI] = 1, [MOAT_EXIT_GUEST_FAULT] = 1,
-		[MOAT_EXIT_VCPU_ON] = 1,
+		[MOAT_EXIT_VCPU_ON] = 1, [MOAT_EXIT_UNSHARE] = 1,
 	};
 	unsigned int used = reason < ARRAY_SIZE(used_words) ? used_words[reason] : 0;
 
-	if (reason == MOAT_EXIT_NONE || reason > MOAT_EXIT_KICK || run->exit_reason != reason || run->flags) {
+	if (reason == MOAT_EXIT_NONE || reason > MOAT_EXIT_UNSHARE || run->exit_reason != reason || run->flags) {
 		violation("VCPU_RUN: exit %lu, run page says exit %u flags 0x%x", reason, run->exit_reason, run->flags);
 		return;
 	}
@@ -742,6 +744,17 @@ static void check_run_page(const struct vm *vm, const struct moat_run *run, u64 
 		}
 	} else if (reason == MOAT_EXIT_GUEST_FAULT && !IS_ALIGNED(run->u.guest_fault.ipa, PAGE_SIZE)) {
 		violation("VCPU_RUN: GUEST_FAULT IPA 0x%lx not page-aligned", run->u.guest_fault.ipa);
+	} else if (reason == MOAT_EXIT_UNSHARE) {
+		u64 pa, ipa = run->u.unshare.ipa;
+		unsigned int flags, level;
+		const struct page_info *p =
+			pgt_lookup(&vm->s2.pgt, ipa, &pa, &flags, &level) ? pagedb_lookup(pa) : NULL;
+
+		/* Asked about a page the guest shares with the host, now marked: GUEST_SHARED refuses it. */
+		if (!IS_ALIGNED(ipa, PAGE_SIZE) || !p || p->state != PAGE_SHARED_OWNED ||
+		    !(p->flags & PAGE_FLAG_UNSHARING)) {
+			violation("VCPU_RUN: UNSHARE of 0x%lx, not a shared page under way", ipa);
+		}
 	} else if (reason == MOAT_EXIT_VCPU_ON) {
 		u64 i = run->u.vcpu_on.index;
 
@@ -754,7 +767,7 @@ static void check_run_page(const struct vm *vm, const struct moat_run *run, u64 
 /* Calls that name a VM by handle in x1 (VM_CREATE returns one instead). */
 static bool names_vm(u64 fid)
 {
-	return fid != MOAT_FN_VM_CREATE && fid >= MOAT_FN_VM_DESTROY && fid <= MOAT_FN_IRQ_LINE &&
+	return fid != MOAT_FN_VM_CREATE && fid >= MOAT_FN_VM_DESTROY && fid <= MOAT_FN_GUEST_SHARED &&
 	       fid != MOAT_FN_SHARE_CORE && fid != MOAT_FN_UNSHARE_CORE && fid != MOAT_FN_RECLAIM &&
 	       fid != MOAT_FN_STATS && fid != MOAT_FN_CHECK;
 }
@@ -1264,6 +1277,7 @@ static const u8 call_kinds[MOAT_FN_COUNT][HOST_CALL_MAX_ARGS] = {
 	[19] = { K_HANDLE, K_SMALL },
 	[20] = { K_HANDLE, K_RAW },
 	[21] = { K_HANDLE, K_INTID, K_SMALL },
+	[22] = { K_HANDLE, K_IPA },
 };
 
 static u64 gen_kind(enum arg_kind k)

@@ -14,12 +14,15 @@ import os
 import struct
 import sys
 
-# Operations (fuzz_host_abi.c: raw calls are MOAT_FN numbers 0..19).
+# Operations (fuzz_host_abi.c: raw calls are MOAT_FN numbers 0..MOAT_FN_COUNT - 1, the harness's own
+# operations follow from MOAT_FN_COUNT on: keep FN_COUNT in step with include/moat/abi.h).
 VERSION, CAPS, VM_CREATE, VM_DESTROY, VCPU_CREATE, DONATE_CORE, SHARE_CORE, UNSHARE_CORE = range(8)
 DONATE_VM, LOAD, SHARE_VM, SET_BOOT, FINALIZE, VCPU_RUN, GET_REG, SET_REG = range(8, 16)
-RECLAIM, STATS, CHECK, MEASUREMENT = range(16, 20)
+RECLAIM, STATS, CHECK, MEASUREMENT, VM_SET_SPIS, IRQ_LINE, GUEST_SHARED = range(16, 23)
+FN_COUNT = 23
 (OP_UNKNOWN_FID, OP_CREATE, OP_DONATE_CORE, OP_VCPU, OP_LOAD, OP_DONATE_VM, OP_SHARE_VM, OP_SET_BOOT,
- OP_FINALIZE, OP_RUN, OP_FAULT_DONATE, OP_DESTROY, OP_RECLAIM, OP_UNSHARE, OP_CPU, OP_REG) = range(20, 36)
+ OP_FINALIZE, OP_RUN, OP_FAULT_DONATE, OP_DESTROY, OP_RECLAIM, OP_UNSHARE, OP_CPU, OP_REG) = range(FN_COUNT,
+                                                                                                  FN_COUNT + 16)
 
 # Config byte: bit 7 = the big layout (a whole 2 MiB host block), else the small one;
 # (config & 0x7f) < 0x20 = a tiny boot pool of what boot needs + (config & 3) pages.
@@ -130,7 +133,7 @@ def raw(n, *arg_bytes, unused=0):
 
 def raw_unused(n, *arg_bytes, slot=0, value=1):
     """A call with a non-zero unused argument (the slot-th unused one): must be INVAL."""
-    nargs = [0, 0, 6, 1, 3, 3, 1, 1, 3, 3, 3, 3, 1, 2, 3, 4, 1, 1, 0, 2][n]
+    nargs = [0, 0, 6, 1, 3, 3, 1, 1, 3, 3, 3, 3, 1, 2, 3, 4, 1, 1, 0, 2, 2, 3, 2][n]
     u = next(u for u in range(0xf0, 0x100) if u % (6 - nargs) == slot)
     if u & 1:  # odd: the value is 1 << (next byte % 64)
         return bytes([n]) + b"".join(arg_bytes) + bytes([u, value.bit_length() - 1])
@@ -141,6 +144,15 @@ def raw_unused(n, *arg_bytes, slot=0, value=1):
 
 def hvc(fn, x1=0):
     return bytes([K_SYNC, E_HVC, PSCI[fn], x1])
+
+
+# x0 selectors of the KVM vendor service: the harness's vendor_ids[] (x0 % 32 in 16..30 -> [x0 % 8]).
+VENDOR = {"MEM_SHARE": 16 + 3, "MEM_UNSHARE": 16 + 4, "MEM_RELINQUISH": 16 + 6}
+
+
+def hvc_mem(fn, page):
+    """A guest memory call on RAM page `page` (x1 selector 0x60..0x9f: a generated guest IPA)."""
+    return bytes([K_SYNC, E_HVC, VENDOR[fn], 0x60]) + ipa_ram(page)
 
 
 def wfi():
@@ -287,6 +299,14 @@ def seeds():
                                                                             bytes([0, 0]))
         + raw(FINALIZE, bytes([0])) + raw(VCPU_RUN, bytes([0]), bytes([0]), unused=0) + bytes([1]) + wfi()
         + raw(GET_REG, bytes([0]), bytes([0]), bytes([0])) + raw(MEASUREMENT, bytes([0]), bytes([2])),
+        # MEM_SHARE of the image page (a WFI ends each run that should not end the VM); MEM_UNSHARE: the
+        # UNSHARE exit, GUEST_SHARED refused meanwhile; a MEM_SHARE before the retry asks again; the
+        # retry completes; shared again, and the VM destroyed with it shared.
+        "guest-share-unshare": full + life + run(hvc_mem("MEM_SHARE", 0), wfi())
+        + raw(GUEST_SHARED, bytes([0]), bytes([0, 0])) + run(hvc_mem("MEM_UNSHARE", 0))
+        + raw(GUEST_SHARED, bytes([0]), bytes([0, 0])) + run(hvc_mem("MEM_SHARE", 1), hvc_mem("MEM_UNSHARE", 0))
+        + run(hvc_mem("MEM_UNSHARE", 0), wfi()) + raw(GUEST_SHARED, bytes([0]), bytes([0, 0]))
+        + run(hvc_mem("MEM_SHARE", 0), wfi()) + destroy() + reclaim(8),
         "off-then-donate": full + life + run() + fault_donate() + donate_vm(5) + run() + set_boot() + destroy()
         + destroy() + reclaim(8),
     }

@@ -83,6 +83,8 @@ ATTACKS = {
     "donate_to_off_vm": "MOAT_E_STATE",
     "load_after_finalize": "MOAT_E_STATE",
     "share_vm_protected": "MOAT_E_PERM",
+    "guest_shared_private_page": "MOAT_E_PERM",
+    "guest_shared_outside_ram": "MOAT_E_RANGE",
     "donate_page_shared_with_vm": "MOAT_E_PERM",
     "donate_pending_scrub": "MOAT_E_PERM",
     "set_boot_outside_ram": "MOAT_E_RANGE",

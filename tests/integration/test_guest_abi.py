@@ -34,6 +34,8 @@ def test_guest_share(boot):
     assert b.passed("guest_share"), f"{b.failures('guest_share')}\n{b.describe()}"
     assert b.lines_starting("guest: ") == SHARE, b.describe()
     assert "share: host read 512 of 512 words of the shared page as the guest wrote them" in b.lines
+    # ABI 1.2: the unshare first asks the host (still readable, GUEST_SHARED refuses it: -4 PERM).
+    assert "share: UNSHARE exit for IPA 0x40200000: host read ok, word 0 intact, GUEST_SHARED -> -4" in b.lines
     assert "share: host read after unshare: aborted, ESR_EL1 EC 0x25" in b.lines
     assert "share: RECLAIM of the relinquished page -> 0" in b.lines
     assert "share: relinquished page: 512 of 512 words zero" in b.lines

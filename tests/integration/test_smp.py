@@ -36,7 +36,7 @@ def test_smp_boot(boot, smp):
         assert int(m.group(1)) == cpu
         assert int(m.group(2), 16) & 0xff00ffffff == cpu, line  # QEMU virt: MPIDR Aff0 = the CPU number
         assert int(m.group(4), 16) & 0b101 == 0, line  # MMU and D-cache off
-        assert f"smp: CPU {cpu}: MOAT_FN_VERSION -> 0x10001" in b.lines, b.describe()
+        assert f"smp: CPU {cpu}: MOAT_FN_VERSION -> 0x10002" in b.lines, b.describe()
     assert f"smp: {smp} CPU(s) started, checked in and turned off" in b.lines
     for cpu in range(1, smp):
         # The core's log: the CPU came up on its own per-CPU data and stack.
@@ -144,12 +144,19 @@ def test_vm_mvcpu(boot):
     """guest/mvcpu: 4 vCPUs on 4 host CPUs, one run loop per CPU. An ldaxr/stlxr spinlock-protected counter
     reaches its exact total; 120 SGIs between vCPUs (each a KICK exit naming its target, which the host kicks
     with its own SGI) arrive exactly once each; then 100 ticks of a 1 ms virtual timer with none early or
-    missing and no exit per tick, while the host's own 10 ms CNTV keeps ticking through the core's CNTHP."""
+    missing and no exit per tick, while the host's own 10 ms CNTV keeps ticking through the core's CNTHP.
+    vCPU 1's 10 WFIs, each with an SGI already pending (made so by vCPU 0 through vCPU 1's GICR_ISPENDR0, now
+    announced by a KICK too), end no run. Then vCPU 1 parks in the host's WFI wait with no deadline, 4 times,
+    and vCPU 0 makes an interrupt deliverable to it by a GIC write (GICD_ISPENDR, vCPU 1's GICR_ISPENDR0,
+    GICD_ISENABLER, GICD_IROUTER): each KICK wakes it (the host waits at most 2 s: none may time out); the
+    only WFI exits are those parks."""
     b = boot(test="vm_mvcpu", smp=4, timeout=240)
     assert_passed(b, "vm_mvcpu")
     lines = [l for l in b.lines if l.startswith("guest: ")]
     for want in ("guest: mvcpu counter=8000 expected=8000",
                  "guest: mvcpu ipis sent=120 received=120 wrong=0 spurious=0",
+                 "guest: mvcpu wfi rounds=10 taken=10",
+                 "guest: mvcpu park rounds=4 taken=4",
                  "guest: mvcpu done"):
         assert want in lines, b.describe()
     ticks = [m for m in (re.match(r"guest: mvcpu ticks=(\d+) early=(\d+) late=(\d+) elapsed_ms=(\d+)$", l)
@@ -162,5 +169,12 @@ def test_vm_mvcpu(boot):
     assert len(m) == 1, b.describe()
     exits, host_ticks = int(m[0].group(1)), int(m[0].group(2))
     assert host_ticks >= 5 and exits <= host_ticks + 2, b.describe()
-    assert any(re.match(r"mvcpu: 3 VCPU_ON exits \(mask 0xe\); KICK exits named 120 vCPUs, 0 malformed", l)
+    wfi = [re.search(r"mvcpu: vCPU (\d) on CPU \d: .*, (\d+) WFI \((\d+) parked, (\d+) woken by no kick in \d+ ms\), "
+                     r"\d+ other$", l) for l in b.lines]
+    wfi = {int(x.group(1)): (int(x.group(2)), int(x.group(3)), int(x.group(4))) for x in wfi if x}
+    assert sorted(wfi) == [0, 1, 2, 3], b.describe()
+    assert all(wfi[i] == (0, 0, 0) for i in (0, 2, 3)), b.describe()
+    exits, parks, timeouts = wfi[1]
+    assert 1 <= parks == exits <= 4 and timeouts == 0, b.describe()
+    assert any(re.match(r"mvcpu: 3 VCPU_ON exits \(mask 0xe\); KICK exits named 134 vCPUs, 0 malformed", l)
                for l in b.lines), b.describe()

@@ -16,9 +16,16 @@
  *   moattest peek                        moat_peek.ko reads guest pages through the linear map:
  *                                        a normal VM's works, a protected VM's Oopses the reader
  *   moattest memcg                       a protected VM's pages are charged to the VMM's memory cgroup
+ *   moattest peek-pid PID IPA            moat_peek.ko reads guest page IPA of the VM another process
+ *                                        (PID, e.g. moat-vmm) runs, through a copy of its VM fd
+ *                                        (pidfd_getfd): exit 0 if the reader was killed by the
+ *                                        refusal, 1 if the read worked (make run's demo)
  *   moattest unpriv                      as uid 65534, open("/dev/moat") fails with EACCES
  *   moattest canary                      protected canary guest: /proc/self/mem and
  *                                        process_vm_readv of this process never find the secret
+ *   moattest share                       protected share guest with the VM fd mmap()ed: its shared
+ *                                        page is readable and writable there, SIGBUS once it is
+ *                                        unshared; every other page SIGBUS throughout
  *
  * Every check prints "ok: ..." or "FAIL: ..."; the exit status is the number of failures.
  */
@@ -27,6 +34,8 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -36,6 +45,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -53,6 +63,13 @@
 #define MMIO_BASE 0x08000000UL
 #define MMIO_SIZE 0x08000000UL
 #define MAX_VCPUS 8
+/* guest/share's layout (guest/share/main.c) */
+#define SHARE_CHECKPOINT 0x0a000040UL
+#define SHARE_IPA (MOAT_GUEST_RAM_BASE + 0x200000UL)
+#define RELQ_IPA (MOAT_GUEST_RAM_BASE + 0x201000UL)
+#define SHARE_MASK 0x5a4152454d4f4154ULL
+#define HOST_REPLY 0x686f73747265706cULL
+#define SHARE_WORDS 512
 
 static int failures;
 static uint64_t build_spi_mask; /* spi_mask of the VMs vm_build() makes */
@@ -171,6 +188,7 @@ struct vm {
 	char last_line[256];
 	unsigned long checkpoints, guest_faults, mmio_exits;
 	void (*on_checkpoint)(struct vm *vm);
+	void (*on_share)(struct vm *vm, uint64_t value); /* guest/share's checkpoint writes */
 	bool spi_dev; /* the vgic guest's device: raise/lower SPI 33 with IRQ_LINE */
 	bool regs_dev; /* the regs guest: GET/SET_REG during its MMIO read */
 	int get_errno, set_errno;
@@ -277,6 +295,9 @@ static void *vcpu_thread(void *arg)
 				} else if (v->run->u.mmio.ipa == CHECKPOINT && vm->on_checkpoint) {
 					vm->checkpoints++;
 					vm->on_checkpoint(vm);
+				} else if (v->run->u.mmio.ipa == SHARE_CHECKPOINT && vm->on_share) {
+					vm->checkpoints++;
+					vm->on_share(vm, v->run->u.mmio.data);
 				}
 			} else if (vm->regs_dev && v->run->u.mmio.ipa == REGS_MMIO) {
 				regs_dev_read(v);
@@ -530,9 +551,9 @@ static int cmd_api(void)
 	check(v == ((MOAT_ABI_VERSION_MAJOR << 16) | MOAT_ABI_VERSION_MINOR), "CAP_CORE_ABI = 0x%lx", v);
 	v = ioctl(dev, MOAT_CHECK_EXTENSION, MOAT_CAP_IRQ_LINE);
 	check(v == 1, "CAP_IRQ_LINE = %ld", v);
-	printf("caps: max_vcpus=%d max_vms=%d max_mem=0x%lx\n", ioctl(dev, MOAT_CHECK_EXTENSION, MOAT_CAP_MAX_VCPUS),
+	printf("caps: max_vcpus=%d max_vms=%d max_mem_mib=%d\n", ioctl(dev, MOAT_CHECK_EXTENSION, MOAT_CAP_MAX_VCPUS),
 	       ioctl(dev, MOAT_CHECK_EXTENSION, MOAT_CAP_MAX_VMS),
-	       (unsigned long)ioctl(dev, MOAT_CHECK_EXTENSION, MOAT_CAP_MAX_MEM_SIZE));
+	       ioctl(dev, MOAT_CHECK_EXTENSION, MOAT_CAP_MAX_MEM_MIB));
 	check(ioctl(dev, MOAT_CHECK_EXTENSION, MOAT_CAP_MAX_VCPUS) >= 4, "CAP_MAX_VCPUS >= 4");
 	check(ioctl(dev, MOAT_CHECK_EXTENSION, MOAT_CAP_MAX_VMS) >= 1, "CAP_MAX_VMS >= 1");
 	check(ioctl(dev, MOAT_CHECK_EXTENSION, 9999) == 0, "unknown extension = 0");
@@ -964,6 +985,63 @@ static int cmd_peek(void)
 	return failures;
 }
 
+/*
+ * The VM fd of another process (moat-vmm): the fd whose /proc/PID/fd link names the driver's
+ * "moat-vm" anonymous inode, copied into this process with pidfd_getfd (root: ptrace access).
+ */
+static int foreign_vm_fd(pid_t pid)
+{
+	char path[64], link[64];
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	if (pidfd < 0) {
+		return -1;
+	}
+	for (int fd = 0; fd < 1024; fd++) {
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n > 0) {
+			link[n] = '\0';
+			if (!strcmp(link, "anon_inode:moat-vm")) {
+				int copy = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+
+				close(pidfd);
+				return copy;
+			}
+		}
+	}
+	close(pidfd);
+	errno = ENOENT;
+	return -1;
+}
+
+static int cmd_peek_pid(int argc, char **argv)
+{
+	uint64_t value = 0;
+	int vm_fd, st;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: moattest peek-pid PID IPA\n");
+		return 2;
+	}
+	vm_fd = foreign_vm_fd((pid_t)atoi(argv[1]));
+	if (vm_fd < 0) {
+		fprintf(stderr, "moattest: no moat VM fd in process %s: %s\n", argv[1], strerror(errno));
+		return 2;
+	}
+	st = peek_child(vm_fd, strtoull(argv[2], NULL, 0), &value);
+	close(vm_fd);
+	if (WIFSIGNALED(st)) {
+		printf("peek: the host's read of guest page %s was refused: the reading task died of signal %d\n",
+		       argv[2], WTERMSIG(st));
+		return 0;
+	}
+	printf("peek: the host read guest page %s: 0x%" PRIx64 " (status 0x%x)\n", argv[2], value, st);
+	return 1;
+}
+
 static bool write_file(const char *path, const char *text)
 {
 	int fd = open(path, O_WRONLY);
@@ -1044,6 +1122,178 @@ static int cmd_memcg(void)
 	return failures;
 }
 
+/* ---- share: the guest's shared page through mmap() of the VM fd ---- */
+
+static __thread sigjmp_buf probe_jmp;
+static __thread volatile int probing;
+static __thread volatile int bus_code;
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	if (!probing) {
+		/* Not one of our probes: die of it as if unhandled. */
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
+	bus_code = si->si_code;
+	siglongjmp(probe_jmp, 1);
+}
+
+/* One access to p: 0 if it worked (a read stores into *v), 1 on SIGBUS. */
+static int probe(volatile uint64_t *p, uint64_t *v, bool write)
+{
+	if (sigsetjmp(probe_jmp, 1)) {
+		probing = 0;
+		return 1;
+	}
+	probing = 1;
+	if (write) {
+		*p = *v;
+	} else {
+		*v = *p;
+	}
+	probing = 0;
+	return 0;
+}
+
+static uint8_t *share_map;	/* the VM fd's mapping of guest RAM */
+static int share_proc_mem = -1; /* /proc/self/mem */
+
+static volatile uint64_t *share_word(uint64_t ipa, unsigned int i)
+{
+	return (volatile uint64_t *)(share_map + (ipa - MOAT_GUEST_RAM_BASE)) + i;
+}
+
+/*
+ * A second thread reads the shared page without pause from checkpoint 1 until after the unshare, so
+ * that some read races the driver's unmap: every read either sees the guest's word or is SIGBUS
+ * from the driver (BUS_ADRERR). A read that reached the page after the core took it would be an
+ * external abort instead (SIGBUS with BUS_OBJERR, and the core's log line).
+ */
+static volatile bool reader_stop;
+static volatile unsigned long reader_ok, reader_adrerr, reader_other;
+static pthread_t reader_thread;
+
+static void *share_reader(void *arg)
+{
+	uint64_t v;
+
+	(void)arg;
+	while (!reader_stop) {
+		bus_code = 0;
+		if (!probe(share_word(SHARE_IPA, 0), &v, false)) {
+			reader_ok += v == (SHARE_IPA ^ SHARE_MASK);
+			reader_other += v != (SHARE_IPA ^ SHARE_MASK);
+		} else if (bus_code == BUS_ADRERR) {
+			reader_adrerr++;
+		} else {
+			reader_other++;
+		}
+	}
+	return NULL;
+}
+
+static void share_checkpoint(struct vm *vm, uint64_t value)
+{
+	struct moat_vm_stats vs;
+	uint64_t v = 0;
+	unsigned int good = 0;
+
+	if (value == 1) {
+		for (unsigned int i = 0; i < SHARE_WORDS; i++) {
+			good += !probe(share_word(SHARE_IPA, i), &v, false) && v == (SHARE_IPA ^ SHARE_MASK ^ i);
+		}
+		check(good == SHARE_WORDS, "share: read %u of %u words of the shared page through the VM fd's mapping",
+		      good, SHARE_WORDS);
+		v = HOST_REPLY;
+		check(!probe(share_word(SHARE_IPA, SHARE_WORDS - 1), &v, true), "share: wrote the reply into it");
+		/* Private pages of the same VM in the same mapping: never there. */
+		check(probe(share_word(MOAT_GUEST_RAM_BASE, 0), &v, false) == 1 && bus_code == BUS_ADRERR,
+		      "share: the guest's private image page -> SIGBUS (si_code %d)", bus_code);
+		check(probe(share_word(RELQ_IPA, 0), &v, false) == 1, "share: an unbacked page -> SIGBUS");
+		/* Mapped, but still no page for GUP: /proc/self/mem cannot read even a shared page. */
+		errno = 0;
+		check(pread(share_proc_mem, &v, 8, (off_t)(uintptr_t)share_word(SHARE_IPA, 0)) != 8,
+		      "share: /proc/self/mem read of the mapped shared page fails (errno %d)", errno);
+		ioctl(vm->fd, MOAT_VM_GET_STATS, &vs);
+		check(vs.share_faults >= 1 && vs.unshare_exits == 0,
+		      "share: share_faults=%" PRIu64 " unshare_exits=%" PRIu64, vs.share_faults, vs.unshare_exits);
+		pthread_create(&reader_thread, NULL, share_reader, NULL);
+		/* The guest unshares only once the reader is at it (bounded: a broken reader fails below). */
+		for (double t = now_s(); !reader_ok && !reader_adrerr && !reader_other && now_s() - t < 5;) {
+			sched_yield();
+		}
+		printf("share: reader started: %lu reads, %lu SIGBUS, %lu other\n", reader_ok, reader_adrerr, reader_other);
+	} else if (value == 2) {
+		reader_stop = true;
+		pthread_join(reader_thread, NULL);
+		printf("share: reader: %lu reads of the guest's word, %lu SIGBUS (BUS_ADRERR), %lu other\n", reader_ok,
+		       reader_adrerr, reader_other);
+		check(reader_ok > 0 && reader_adrerr > 0 && reader_other == 0,
+		      "share: a reader racing the unshare saw the page, then SIGBUS from the driver, nothing else");
+		/* Unshared: the driver took the page out of the mapping before the guest's call returned. */
+		bus_code = 0;
+		check(probe(share_word(SHARE_IPA, 0), &v, false) == 1 && bus_code == BUS_ADRERR,
+		      "share: after the unshare the page -> SIGBUS (si_code %d), not an external abort", bus_code);
+		v = 0;
+		check(probe(share_word(SHARE_IPA, 1), &v, true) == 1, "share: a write -> SIGBUS too");
+		ioctl(vm->fd, MOAT_VM_GET_STATS, &vs);
+		check(vs.unshare_exits == 1, "share: unshare_exits=%" PRIu64, vs.unshare_exits);
+	} else if (value == 3) {
+		check(probe(share_word(RELQ_IPA, 0), &v, false) == 1, "share: the relinquished page -> SIGBUS");
+	}
+}
+
+static int cmd_share(void)
+{
+	struct sigaction sa = { .sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO | SA_NODEFER };
+	struct moat_stats before, after;
+	struct vm vm;
+	int dev = open_moat(), fd;
+	uint64_t mib = 4, len = mib << 20;
+	void *p;
+
+	sigaction(SIGBUS, &sa, NULL);
+	share_proc_mem = open("/proc/self/mem", O_RDONLY);
+	get_stats(dev, &before);
+	/* Before CONFIGURE there is no RAM to map. */
+	fd = ioctl(dev, MOAT_CREATE_VM, MOAT_VM_PROTECTED);
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	check(p == MAP_FAILED && errno == EINVAL, "share: mmap before CONFIGURE -> EINVAL (%s)", strerror(errno));
+	close(fd);
+	if (vm_build(&vm, dev, true, 1, mib, "share", 0)) {
+		check(false, "building the share guest");
+		return failures;
+	}
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_SHARED, vm.fd, 0);
+	check(p == MAP_FAILED && errno == EPERM, "share: mmap PROT_EXEC -> EPERM (%s)", strerror(errno));
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, vm.fd, 0);
+	check(p == MAP_FAILED && errno == EINVAL, "share: mmap MAP_PRIVATE -> EINVAL (%s)", strerror(errno));
+	p = mmap(NULL, len + 4096, PROT_READ | PROT_WRITE, MAP_SHARED, vm.fd, 0);
+	check(p == MAP_FAILED && errno == EINVAL, "share: mmap beyond RAM -> EINVAL (%s)", strerror(errno));
+	share_map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, vm.fd, 0);
+	check(share_map != MAP_FAILED, "share: mmap of the VM fd, %" PRIu64 " MiB (%s)", mib,
+	      share_map == MAP_FAILED ? strerror(errno) : "mapped");
+	if (share_map == MAP_FAILED) {
+		return failures;
+	}
+	check(mprotect(share_map, 4096, PROT_READ | PROT_EXEC) == -1, "share: mprotect PROT_EXEC refused");
+	vm.on_share = share_checkpoint;
+	vm_run(&vm);
+	check(vm.checkpoints == 3 && vm.vcpus[0].last_exit == MOAT_EXIT_SYSTEM_OFF,
+	      "share: 3 checkpoints, then SYSTEM_OFF (%lu, exit %s)", vm.checkpoints, exit_name(vm.vcpus[0].last_exit));
+	munmap(share_map, len);
+	vm_close(&vm);
+	get_stats(dev, &after);
+	print_stats("before", &before);
+	print_stats("after", &after);
+	check(after.core_check == 0, "core CHECK: %" PRIu64 " violations", after.core_check);
+	check(stats_equal(&before, &after), "core STATS and driver counters equal before and after");
+	return failures;
+}
+
 static int cmd_unpriv(void)
 {
 	int fd;
@@ -1087,8 +1337,14 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "peek")) {
 		return cmd_peek();
 	}
+	if (!strcmp(argv[1], "peek-pid")) {
+		return cmd_peek_pid(argc - 1, argv + 1);
+	}
 	if (!strcmp(argv[1], "unpriv")) {
 		return cmd_unpriv();
+	}
+	if (!strcmp(argv[1], "share")) {
+		return cmd_share();
 	}
 	fprintf(stderr, "moattest: unknown command %s\n", argv[1]);
 	return 2;

@@ -7,6 +7,10 @@
  *   - MEM_SHARE / MEM_UNSHARE: the page's new state, the host stage 2 mapping
  *     it (read/write, no execute) and dropping it again with a TLBI, the
  *     demand-paging exit with the HVC retried;
+ *   - MEM_UNSHARE in two steps (ABI 1.2): an UNSHARE exit with the page still
+ *     the host's to read, GUEST_SHARED refusing it from then on, completed
+ *     only by the next VCPU_RUN of that vCPU and only if nothing was shared
+ *     since; GUEST_SHARED's answers;
  *   - MEM_RELINQUISH: unmapped from the VM's stage 2 under its VMID, off its
  *     page index, pending scrub, zeroed by RECLAIM;
  *   - VM_DESTROY of a VM with a shared page: scrubbed before the host has it;
@@ -123,6 +127,24 @@ static u64 donate(const struct fm_vm *v, u64 ipa)
 	return pa;
 }
 
+/* MEM_UNSHARE as a host that drops its mappings at once: the UNSHARE exit, then the retried HVC's x0. */
+static u64 unshare(const struct fm_vm *v, u64 ipa)
+{
+	assert_int_equal(hvc_exit(v, KVM_FN_MEM_UNSHARE, ipa, 0, 0, NULL), MOAT_EXIT_UNSHARE);
+	return hvc(v, KVM_FN_MEM_UNSHARE, ipa, 0, 0);
+}
+
+/* GUEST_SHARED: the error, and the PA in *pa (0 on error). */
+static int guest_shared(const struct fm_vm *v, u64 ipa, u64 *pa)
+{
+	u64 res[3] = { ~0UL, ~0UL, ~0UL };
+	int ret = FM_CALLR(res, MOAT_FN_GUEST_SHARED, v->handle, ipa);
+
+	*pa = res[0];
+	assert_int_equal(res[1], 0);
+	return ret;
+}
+
 static void expect_page(u64 pa, u16 owner, enum page_state state, u16 peer)
 {
 	struct page_info p = fm_page(pa);
@@ -230,6 +252,8 @@ static void test_share_unshare(void **state)
 	assert_int_equal(hvc(&v, KVM_FN_MEM_SHARE, IPA_A, 0, 0), INVALID);
 	expect_page(pa, me, PAGE_SHARED_OWNED, OWNER_HOST);
 
+	/* The host is asked to drop its own mappings first (test_unshare_asks_host_first); then the retry. */
+	assert_int_equal(hvc_exit(&v, KVM_FN_MEM_UNSHARE, IPA_A, 0, 0, NULL), MOAT_EXIT_UNSHARE);
 	from = fake.nr_ops;
 	assert_int_equal(hvc(&v, KVM_FN_MEM_UNSHARE, IPA_A, 0, 0), 0);
 	expect_page(pa, me, PAGE_OWNED, OWNER_NONE);
@@ -251,7 +275,7 @@ static void test_share_unshare(void **state)
 	expect_page(pa, me, PAGE_OWNED, OWNER_NONE);
 	/* And again: share, unshare. */
 	assert_int_equal(hvc(&v, KVM_FN_MEM_SHARE, IPA_A, 0, 0), 0);
-	assert_int_equal(hvc(&v, KVM_FN_MEM_UNSHARE, IPA_A, 0, 0), 0);
+	assert_int_equal(unshare(&v, IPA_A), 0);
 	assert_int_equal(fm_vm_of(&v)->pages.count, count);
 }
 
@@ -275,6 +299,131 @@ static void test_share_demand_pages(void **state)
 	assert_int_equal(hvc(&v, KVM_FN_MEM_UNSHARE, IPA_A, 0, 0), INVALID);
 	assert_int_equal(hvc(&v, KVM_FN_MEM_RELINQUISH, IPA_A, 0, 0), 0);
 	assert_false(fm_vm_lookup(v.slot, IPA_A, NULL, NULL));
+}
+
+/*
+ * MEM_UNSHARE of a shared page: the run ends with an UNSHARE exit naming it,
+ * the guest's call not done (PC back on the HVC, x0 untouched); the page is
+ * still shared and mapped for the host, which drops its own mappings
+ * meanwhile; GUEST_SHARED hands it out no more. The next VCPU_RUN retries the
+ * HVC, which completes.
+ */
+static void test_unshare_asks_host_first(void **state)
+{
+	struct fm_vm v = fm_build_vm(m, MOAT_VM_PROTECTED, 0);
+	u16 me = OWNER_VM(v.slot);
+	u64 pa = donate(&v, IPA_A), elr = ctx(&v)->regs.elr, got;
+	size_t from;
+
+	assert_int_equal(guest_shared(&v, IPA_A, &got), MOAT_E_PERM); /* private */
+	assert_int_equal(got, 0);
+	assert_int_equal(hvc(&v, KVM_FN_MEM_SHARE, IPA_A, 0, 0), 0);
+	assert_int_equal(guest_shared(&v, IPA_A, &got), MOAT_OK);
+	assert_int_equal(got, pa);
+
+	from = fake.nr_ops;
+	assert_int_equal(hvc_exit(&v, KVM_FN_MEM_UNSHARE, IPA_A, 0, 0, NULL), MOAT_EXIT_UNSHARE);
+	assert_int_equal(fm_run_page(&v)->u.unshare.ipa, IPA_A);
+	assert_int_equal(ctx(&v)->regs.elr, elr - 4); /* back on the HVC */
+	assert_int_equal(ctx(&v)->regs.x[0], KVM_FN_MEM_UNSHARE); /* untouched: the retry is the same call */
+	assert_int_equal(ctx(&v)->regs.x[1], IPA_A);
+	/* Nothing taken from the host yet: no TLBI, the page still shared and mapped. */
+	assert_true(fake_find_op(from, FAKE_TLBI_S2_IPA) == (size_t)-1);
+	expect_page(pa, me, PAGE_SHARED_OWNED, OWNER_HOST);
+	assert_true(fm_host_mapped(pa));
+	assert_int_equal(fm_page(pa).flags, PAGE_FLAG_UNSHARING);
+	assert_int_equal(guest_shared(&v, IPA_A, &got), MOAT_E_PERM);
+	assert_int_equal(got, 0);
+	assert_int_equal(fm_violations(), 0);
+
+	/* The host ran the vCPU again: the retried call completes. */
+	from = fake.nr_ops;
+	assert_int_equal(hvc(&v, KVM_FN_MEM_UNSHARE, IPA_A, 0, 0), 0);
+	assert_true(fake_find_op(from, FAKE_TLBI_S2_IPA) != (size_t)-1);
+	expect_page(pa, me, PAGE_OWNED, OWNER_NONE);
+	assert_int_equal(fm_page(pa).flags, 0);
+	assert_false(fm_host_mapped(pa));
+	assert_int_equal(fm_vcpu(&v, 0)->unshare_ipa, 0);
+	/* Once more: never shared now, refused at once, no exit. */
+	assert_int_equal(hvc(&v, KVM_FN_MEM_UNSHARE, IPA_A, 0, 0), INVALID);
+}
+
+/*
+ * The retry completes only what the host was told: a MEM_SHARE in between (the
+ * page may have been unshared and shared again by another vCPU, and mapped by
+ * the host afresh) or another page's unshare means the host is asked again.
+ */
+static void test_unshare_asks_again(void **state)
+{
+	struct fm_vm v = fm_build_vm(m, MOAT_VM_PROTECTED, 0);
+	u64 a = donate(&v, IPA_A), b = donate(&v, IPA_B), got;
+
+	assert_int_equal(hvc(&v, KVM_FN_MEM_SHARE, IPA_A, 0, 0), 0);
+	assert_int_equal(hvc_exit(&v, KVM_FN_MEM_UNSHARE, IPA_A, 0, 0, NULL), MOAT_EXIT_UNSHARE);
+	/* Re-entered, the guest first shares another page (an interrupt handler, say)... */
+	assert_int_equal(hvc(&v, KVM_FN_MEM_SHARE, IPA_B, 0, 0), 0);
+	/* ...so the retried unshare of A is a new request, and A stays the host's meanwhile. */
+	assert_int_equal(hvc_exit(&v, KVM_FN_MEM_UNSHARE, IPA_A, 0, 0, NULL), MOAT_EXIT_UNSHARE);
+	assert_int_equal(fm_run_page(&v)->u.unshare.ipa, IPA_A);
+	assert_true(fm_host_mapped(a));
+	/* An unshare of B in between replaces the request: A is asked about once more. */
+	assert_int_equal(hvc_exit(&v, KVM_FN_MEM_UNSHARE, IPA_B, 0, 0, NULL), MOAT_EXIT_UNSHARE);
+	assert_int_equal(fm_run_page(&v)->u.unshare.ipa, IPA_B);
+	assert_int_equal(hvc(&v, KVM_FN_MEM_UNSHARE, IPA_B, 0, 0), 0);
+	assert_false(fm_host_mapped(b));
+	assert_true(fm_host_mapped(a));
+	assert_int_equal(guest_shared(&v, IPA_A, &got), MOAT_E_PERM); /* still marked: its unshare is under way */
+	assert_int_equal(unshare(&v, IPA_A), 0);
+	assert_false(fm_host_mapped(a));
+	/* Shared again after all that: the host may map it again. */
+	assert_int_equal(hvc(&v, KVM_FN_MEM_SHARE, IPA_A, 0, 0), 0);
+	assert_int_equal(guest_shared(&v, IPA_A, &got), MOAT_OK);
+	assert_int_equal(got, a);
+	assert_int_equal(fm_violations(), 0);
+}
+
+/* A VM destroyed with an unshare under way: the page goes as any shared one, its mark with it. */
+static void test_destroy_with_unshare_pending(void **state)
+{
+	struct fm_vm v = fm_build_vm(m, MOAT_VM_PROTECTED, 0);
+	u64 pa = donate(&v, IPA_A);
+
+	assert_int_equal(hvc(&v, KVM_FN_MEM_SHARE, IPA_A, 0, 0), 0);
+	assert_int_equal(hvc_exit(&v, KVM_FN_MEM_UNSHARE, IPA_A, 0, 0, NULL), MOAT_EXIT_UNSHARE);
+	assert_int_equal(FM_CALL(MOAT_FN_VM_DESTROY, v.handle), MOAT_OK);
+	expect_page(pa, OWNER_NONE, PAGE_PENDING_SCRUB, OWNER_NONE);
+	assert_int_equal(fm_page(pa).flags, 0);
+	assert_false(fm_host_mapped(pa));
+	assert_int_equal(fm_violations(), 0);
+	assert_int_equal(FM_CALL(MOAT_FN_RECLAIM, pa), MOAT_OK);
+	assert_true(fm_host_mapped(pa));
+	assert_int_equal(fm_violations(), 0);
+}
+
+/* GUEST_SHARED refuses everything but a page the guest shares with the host, in the ABI's check order. */
+static void test_guest_shared_refusals(void **state)
+{
+	struct fm_vm v = fm_build_vm(m, MOAT_VM_PROTECTED, 0);
+	struct fm_vm n = fm_build_vm(m, MOAT_VM_NORMAL, 0);
+	u64 lent = fm_host_page(m), pa = donate(&v, IPA_A), got;
+
+	assert_int_equal(hvc(&v, KVM_FN_MEM_SHARE, IPA_A, 0, 0), 0);
+	assert_int_equal(FM_CALL(MOAT_FN_GUEST_SHARED, v.handle ^ (1UL << 16), IPA_A), MOAT_E_STALE);
+	assert_int_equal(FM_CALL(MOAT_FN_GUEST_SHARED, v.handle, IPA_A, 1), MOAT_E_INVAL); /* x3 must be 0 */
+	assert_int_equal(guest_shared(&v, IPA_A + 8, &got), MOAT_E_ALIGN);
+	assert_int_equal(guest_shared(&v, RAM - 4096, &got), MOAT_E_RANGE);
+	assert_int_equal(guest_shared(&v, RAM + FM_VM_RAM_SIZE, &got), MOAT_E_RANGE);
+	assert_int_equal(guest_shared(&v, FM_VM_MMIO_BASE, &got), MOAT_E_RANGE);
+	assert_int_equal(guest_shared(&v, IPA_B, &got), MOAT_E_PERM); /* nothing backs it */
+	assert_int_equal(guest_shared(&v, RAM, &got), MOAT_E_PERM);   /* the loaded image: private */
+	/* A normal VM's page borrowed from the host is not one its guest shares. */
+	assert_int_equal(FM_CALL(MOAT_FN_SHARE_VM, n.handle, lent, IPA_A), MOAT_OK);
+	assert_int_equal(guest_shared(&n, IPA_A, &got), MOAT_E_PERM);
+	/* The other VM's shared page is not found through this one. */
+	assert_int_equal(guest_shared(&n, IPA_B, &got), MOAT_E_PERM);
+	assert_int_equal(guest_shared(&v, IPA_A, &got), MOAT_OK);
+	assert_int_equal(got, pa);
+	assert_int_equal(fm_violations(), 0);
 }
 
 /* ---- relinquish ------------------------------------------------------------------------ */
@@ -448,6 +597,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_arch_workarounds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_share_unshare, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_share_demand_pages, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unshare_asks_host_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unshare_asks_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_destroy_with_unshare_pending, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_guest_shared_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relinquish, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_destroy_with_shared_page, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mmio_guard, setup, teardown),

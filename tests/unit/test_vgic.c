@@ -7,8 +7,11 @@
  * transitions through LRs, priority order and LR overflow (UIE, refill),
  * level-sensitive resampling at EOI, the guest timer path (masked at the
  * source, injected, unmasked at EOI, no host exit), SGIs through
- * ICC_SGI1R_EL1, VM_SET_SPIS/IRQ_LINE and their refusals, and garbage
- * written to every GICD/GICR register.
+ * ICC_SGI1R_EL1 and the KICK exits of SGIs and of GICD/GICR writes that reach
+ * another vCPU, VM_SET_SPIS/IRQ_LINE and their refusals, garbage
+ * written to every GICD/GICR register, and the WFI/WFE/CPU_SUSPEND check
+ * (an interrupt the guest could take ends no run; one it could not, or one
+ * stuck behind full LRs, still exits).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -90,7 +93,7 @@ static struct fm_vm build(u64 spis)
  * one through GICR). */
 static void arm_irq(struct vcpu *c, u32 intid, u8 prio, bool pend)
 {
-	u64 base = intid < 32 ? SGI0 : GICD;
+	u64 base = intid < 32 ? SGI0 + VGIC_GICR_STRIDE * c->index : GICD;
 
 	wr(c, base + 0x80 + 4 * (intid / 32), rd(c, base + 0x80 + 4 * (intid / 32)) | 1U << (intid % 32));
 	vgic_mmio_write(c, base + 0x400 + intid, 1, prio);
@@ -507,6 +510,436 @@ static void test_sgi_kick(void **state)
 	assert_int_equal(fm_violations(), 0);
 }
 
+/* ---- GIC MMIO writes that reach another vCPU
+ * ----------------------------------------------------------- */
+
+/* A protected VM with vCPUs 0 and 1, both on; GICD EnableGrp1; the SPIs of mask `spis` the host's. */
+static struct fm_vm build2(u64 spis)
+{
+	struct fm_vm v = fm_build_vm(m, MOAT_VM_PROTECTED, FM_NO_FINALIZE);
+	u64 run1 = fm_host_page(m);
+
+	assert_int_equal(FM_CALL(MOAT_FN_SHARE_CORE, run1), MOAT_OK);
+	assert_int_equal(FM_CALL(MOAT_FN_VCPU_CREATE, v.handle, 1, run1), MOAT_OK);
+	assert_int_equal(FM_CALL(MOAT_FN_VM_SET_SPIS, v.handle, spis), MOAT_OK);
+	assert_int_equal(FM_CALL(MOAT_FN_FINALIZE, v.handle), MOAT_OK);
+	wr(fm_vcpu(&v, 0), GICD, 2); /* EnableGrp1 */
+	fm_vcpu(&v, 1)->power = VCPU_POWER_ON;
+	return v;
+}
+
+/*
+ * vCPU 0 stores x5 (size bytes) at a GIC IPA through a real data abort; the
+ * host's IRQ after it ends the run unless the store itself ended it. The
+ * exit reason; *kick the run page's kick.vcpus.
+ */
+static u64 store0(struct fm_vm *v, u64 ipa, u64 value, unsigned int size, u64 *kick)
+{
+	struct vcpu *c0 = fm_vcpu(v, 0);
+	u64 sas = size == 8 ? 3 : size == 4 ? 2 : size == 2 ? 1 : 0;
+	u64 esr = EC(EC_DABT_LOWER) | ESR_IL | ESR_ISV | sas << 22 | 5UL << 16 | ESR_WNR | 0x07;
+	u64 res[3];
+
+	c0->ctx.regs.x[5] = value;
+	c0->ctx.regs.elr = 0x40001000;
+	fake.nr_exits = fake.next_exit = 0;
+	fake_queue_exit(GUEST_EXIT_SYNC, esr, 0, ipa);
+	fake_queue_exit(GUEST_EXIT_IRQ, 0, 0, 0);
+	assert_int_equal(FM_CALLR(res, MOAT_FN_VCPU_RUN, v->handle, 0), MOAT_OK);
+	assert_int_equal(c0->ctx.regs.elr, 0x40001004); /* the store is done either way */
+	assert_int_equal(fm_run_page(v)->exit_reason, res[0]);
+	assert_int_equal(c0->vgic.kick, 0); /* nothing stale left for a later exit */
+	*kick = fm_run_page(v)->u.kick.vcpus;
+	return res[0];
+}
+
+#define SPI_BIT(intid) (1U << ((intid) % 32))
+#define GICD_REG(base, intid) (GICD + (base) + 4 * ((intid) / 32))
+#define GICR1_SGI (SGI0 + VGIC_GICR_STRIDE)
+
+/*
+ * A GICD write of vCPU 0 that makes an SPI routed to vCPU 1 deliverable --
+ * ISPENDR, ISENABLER of a pending one, IROUTER moving a pending one there --
+ * ends vCPU 0's run with KICK naming vCPU 1 (which the host may have parked
+ * in a WFI wait with no deadline); routed to the writer itself, or a write
+ * that takes something away (ICENABLER, ICPENDR), ends none.
+ */
+static void test_gicd_write_kicks_target(void **state)
+{
+	struct fm_vm v = build2(0);
+	struct vcpu *c0 = fm_vcpu(&v, 0);
+	u64 kick;
+
+	/* SPIs 40..43 group 1, enabled, priority 0x80; 40 and 42 routed to vCPU 1, 41 and 43 to vCPU 0. */
+	for (u32 intid = 40; intid < 44; intid++) {
+		arm_irq(c0, intid, 0x80, false);
+		wr(c0, GICD + 0x6000 + 8 * intid, intid % 2 ? 0 : 1);
+	}
+	assert_int_equal(c0->vgic.kick, 0); /* nothing pending yet: nobody to tell */
+
+	/* ISPENDR of an SPI routed to vCPU 1: KICK {1}. */
+	assert_int_equal(store0(&v, GICD_REG(0x200, 40), SPI_BIT(40), 4, &kick), MOAT_EXIT_KICK);
+	assert_int_equal(kick, 1U << 1);
+	assert_int_equal(rd(c0, GICD_REG(0x200, 40)), SPI_BIT(40));
+	/* Routed to the writer: it takes it at its next entry, no exit. */
+	assert_int_equal(store0(&v, GICD_REG(0x200, 41), SPI_BIT(41), 4, &kick), MOAT_EXIT_IRQ);
+	assert_int_equal(kick, 0);
+
+	/* ICENABLER and ICPENDR only take away: no exit. */
+	assert_int_equal(store0(&v, GICD_REG(0x180, 40), SPI_BIT(40), 4, &kick), MOAT_EXIT_IRQ);
+	/* ISENABLER of the SPI still pending for vCPU 1: KICK {1}. */
+	assert_int_equal(store0(&v, GICD_REG(0x100, 40), SPI_BIT(40), 4, &kick), MOAT_EXIT_KICK);
+	assert_int_equal(kick, 1U << 1);
+	assert_int_equal(store0(&v, GICD_REG(0x280, 40), SPI_BIT(40), 4, &kick), MOAT_EXIT_IRQ);
+	/* Enabling one that is not pending tells nobody anything. */
+	assert_int_equal(store0(&v, GICD_REG(0x100, 42), SPI_BIT(42), 4, &kick), MOAT_EXIT_IRQ);
+
+	/*
+	 * IROUTER (a 64-bit store, as Linux writes it) moves pending SPI 43 to vCPU 1: KICK {1}. It waits
+	 * routed to vCPU 7, which the VM does not have: undelivered, nobody to kick.
+	 */
+	wr(c0, GICD + 0x6000 + 8 * 43, 7);
+	wr(c0, GICD_REG(0x200, 43), SPI_BIT(43));
+	assert_int_equal(c0->vgic.kick, 0);
+	assert_int_equal(store0(&v, GICD + 0x6000 + 8 * 43, 1, 8, &kick), MOAT_EXIT_KICK);
+	assert_int_equal(kick, 1U << 1);
+	assert_int_equal(rd(c0, GICD + 0x6000 + 8 * 43), 1);
+	/* And back to the writer: no exit. */
+	assert_int_equal(store0(&v, GICD + 0x6000 + 8 * 43, 0, 8, &kick), MOAT_EXIT_IRQ);
+	assert_int_equal(fm_violations(), 0);
+}
+
+/*
+ * The other GICD writes that can make a pending SPI of vCPU 1 deliverable:
+ * ICACTIVER (pending and active is no candidate, pending alone is),
+ * IPRIORITYR (it may now beat vCPU 1's mask), GICD_CTLR enabling its group,
+ * IGROUPR; ISACTIVER, ICFGR and GICD_CTLR disabling add nothing.
+ */
+static void test_gicd_write_kicks_more(void **state)
+{
+	struct fm_vm v = build2(0);
+	struct vcpu *c0 = fm_vcpu(&v, 0);
+	u64 kick;
+
+	/* SPI 40 pending for vCPU 1, priority 0xf0: set up by direct calls, whose kicks are dropped here. */
+	arm_irq(c0, 40, 0xf0, true);
+	wr(c0, GICD + 0x6000 + 8 * 40, 1);
+	assert_int_equal(c0->vgic.kick, 1U << 1);
+	c0->vgic.kick = 0;
+	assert_int_equal(store0(&v, GICD_REG(0x300, 40), SPI_BIT(40), 4, &kick), MOAT_EXIT_IRQ); /* ISACTIVER */
+	assert_int_equal(store0(&v, GICD_REG(0x380, 40), SPI_BIT(40), 4, &kick), MOAT_EXIT_KICK);
+	assert_int_equal(kick, 1U << 1);
+	assert_int_equal(store0(&v, GICD + 0x400 + 40, 0x10, 1, &kick), MOAT_EXIT_KICK);
+	assert_int_equal(kick, 1U << 1);
+	assert_int_equal(vgic_mmio_read(c0, GICD + 0x400 + 40, 1), 0x10);
+	assert_int_equal(store0(&v, GICD + 0xc00 + 4 * (40 / 16), ~0U, 4, &kick), MOAT_EXIT_IRQ);
+	assert_int_equal(store0(&v, GICD, 0, 4, &kick), MOAT_EXIT_IRQ); /* groups off */
+	assert_int_equal(store0(&v, GICD, 2, 4, &kick), MOAT_EXIT_KICK);	/* group 1 on again */
+	assert_int_equal(kick, 1U << 1);
+	assert_int_equal(store0(&v, GICD, 2, 4, &kick), MOAT_EXIT_IRQ); /* already on: nothing new */
+	assert_int_equal(store0(&v, GICD_REG(0x80, 40), ~0U, 4, &kick), MOAT_EXIT_KICK);
+	assert_int_equal(kick, 1U << 1);
+	assert_int_equal(fm_violations(), 0);
+}
+
+/*
+ * Another vCPU's redistributor: vCPU 0 writing vCPU 1's GICR_ISPENDR0 or
+ * ISENABLER0 (or a priority) of a deliverable PPI ends its run with KICK {1};
+ * the same writes to its own frame end none, nor do ICPENDR0/ICENABLER0 of
+ * vCPU 1's.
+ */
+static void test_gicr_write_kicks_owner(void **state)
+{
+	struct fm_vm v = build2(0);
+	struct vcpu *c0 = fm_vcpu(&v, 0), *c1 = fm_vcpu(&v, 1);
+	u64 kick;
+
+	arm_irq(c1, 20, 0x80, false); /* vCPU 1's own writes: group 1, enabled, not pending */
+	arm_irq(c0, 20, 0x80, false);
+	assert_int_equal(c0->vgic.kick | c1->vgic.kick, 0);
+
+	assert_int_equal(store0(&v, GICR1_SGI + 0x200, 1U << 20, 4, &kick), MOAT_EXIT_KICK);
+	assert_int_equal(kick, 1U << 1);
+	assert_int_equal(c1->vgic.priv.pending, 1U << 20);
+	assert_int_equal(store0(&v, SGI0 + 0x200, 1U << 20, 4, &kick), MOAT_EXIT_IRQ); /* its own */
+	/* Taken at its entry. */
+	assert_int_equal(c0->vgic.lr[0], 20 | ICH_LR_PENDING | ICH_LR_GROUP | ICH_LR_EOI | 0x80UL << 48);
+	assert_int_equal(store0(&v, SGI0 + 0x100, 1U << 20, 4, &kick), MOAT_EXIT_IRQ);
+	assert_int_equal(store0(&v, SGI0 + 0x400 + 20, 0x10, 1, &kick), MOAT_EXIT_IRQ);
+	assert_int_equal(store0(&v, GICR1_SGI + 0x180, 1U << 20, 4, &kick), MOAT_EXIT_IRQ); /* ICENABLER0 */
+	assert_int_equal(store0(&v, GICR1_SGI + 0x100, 1U << 20, 4, &kick), MOAT_EXIT_KICK); /* ISENABLER0 */
+	assert_int_equal(kick, 1U << 1);
+	assert_int_equal(store0(&v, GICR1_SGI + 0x400 + 20, 0x10, 1, &kick), MOAT_EXIT_KICK);
+	assert_int_equal(kick, 1U << 1);
+	assert_int_equal(store0(&v, GICR1_SGI + 0x280, 1U << 20, 4, &kick), MOAT_EXIT_IRQ); /* ICPENDR0 */
+	/* Pending but disabled on vCPU 1: nothing to tell it yet. */
+	assert_int_equal(store0(&v, GICR1_SGI + 0x180, 1U << 20, 4, &kick), MOAT_EXIT_IRQ);
+	assert_int_equal(store0(&v, GICR1_SGI + 0x200, 1U << 20, 4, &kick), MOAT_EXIT_IRQ);
+	/* vCPU 1's RD_base frame (WAKER) and reads of its frame: no exit. */
+	assert_int_equal(store0(&v, GICR0 + VGIC_GICR_STRIDE + 0x14, 0, 4, &kick), MOAT_EXIT_IRQ);
+	assert_int_equal(fm_violations(), 0);
+}
+
+/* ---- WFI with an interrupt already pending
+ * ------------------------------------------------------------ */
+
+#define WFI_ESR (EC(EC_WFX) | ESR_IL)
+#define WFE_ESR (EC(EC_WFX) | ESR_IL | 1)
+#define HVC_ESR (EC(EC_HVC64) | ESR_IL)
+#define VMCR(pmr, groups) ((u64)(pmr) << 24 | (groups))
+
+static struct vcpu *wfi_sender;
+static u64 wfi_lr[8][VGIC_MAX_LRS];
+
+/*
+ * vCPU 1's guest: at exit 0 (its WFI, or WFE, or CPU_SUSPEND) vCPU 0 on
+ * another CPU has just sent it SGI 3 -- after vCPU 1's last entry, so the
+ * SGI is in the model only. Every entry's LRs are recorded.
+ */
+static void sgi_during_run(struct vcpu *vcpu, unsigned int n)
+{
+	if (n < 8) {
+		memcpy(wfi_lr[n], fake.lr, sizeof(fake.lr));
+	}
+	if (n == 0 && wfi_sender) {
+		wfi_sender->ctx.regs.x[7] = 3UL << 24 | 1U << 1;
+		assert_true(vgic_sysreg_trap(wfi_sender, sgi_esr(5, 7)));
+	}
+}
+
+static u64 run1(struct fm_vm *v)
+{
+	u64 res[3];
+
+	fake.next_exit = 0;
+	fake.entries = 0;
+	assert_int_equal(FM_CALLR(res, MOAT_FN_VCPU_RUN, v->handle, 1), MOAT_OK);
+	return res[0];
+}
+
+/*
+ * The kick that crossed the WFI exit: an SGI made pending on vCPU 1 by vCPU 0
+ * while vCPU 1 ran, then vCPU 1 traps WFI. The core resumes it (WFI done, PC
+ * past it) with the SGI in an LR; the run ends only with the host's IRQ after.
+ */
+static void test_wfi_with_sgi_pending_resumes(void **state)
+{
+	struct fm_vm v = build2(0);
+	struct vcpu *c1 = fm_vcpu(&v, 1);
+
+	arm_irq(c1, 3, 0x80, false);
+	wfi_sender = fm_vcpu(&v, 0);
+	guest = sgi_during_run;
+	c1->ctx.regs.elr = 0x40002000;
+	fake_queue_exit(GUEST_EXIT_SYNC, WFI_ESR, 0, 0);
+	fake_queue_exit(GUEST_EXIT_IRQ, 0, 0, 0); /* then an interrupt of the host's */
+	assert_int_equal(run1(&v), MOAT_EXIT_IRQ);
+	assert_int_equal(fake.entries, 2);
+	assert_int_equal(wfi_lr[0][0], 0);
+	assert_int_equal(wfi_lr[1][0], 3 | ICH_LR_PENDING | ICH_LR_GROUP | 0x80UL << 48);
+	assert_int_equal(c1->ctx.regs.elr, 0x40002004);
+	assert_int_equal(c1->run->exit_reason, MOAT_EXIT_IRQ);
+	assert_int_equal(fm_violations(), 0);
+}
+
+/*
+ * CPU_SUSPEND resumes like a WFI. A WFE does not: the CPU traps it whether
+ * or not an interrupt is pending, so resuming would meet the next WFE's trap
+ * again; it keeps its exit, runnable at once (deadline 0).
+ */
+static void test_wfe_exits_cpu_suspend_resumes(void **state)
+{
+	struct fm_vm v = build2(0);
+	struct vcpu *c1 = fm_vcpu(&v, 1);
+
+	arm_irq(c1, 3, 0x80, false);
+	wfi_sender = fm_vcpu(&v, 0);
+	guest = sgi_during_run;
+	fake_queue_exit(GUEST_EXIT_SYNC, WFE_ESR, 0, 0);
+	assert_int_equal(run1(&v), MOAT_EXIT_WFI);
+	assert_int_equal(fake.entries, 1);
+	assert_int_equal(c1->run->u.wfi.deadline, 0);
+	/* The next entry delivers the SGI. */
+	fake.nr_exits = 0;
+	wfi_sender = NULL;
+	fake_queue_exit(GUEST_EXIT_IRQ, 0, 0, 0);
+	assert_int_equal(run1(&v), MOAT_EXIT_IRQ);
+	assert_int_equal(wfi_lr[0][0], 3 | ICH_LR_PENDING | ICH_LR_GROUP | 0x80UL << 48);
+
+	/* The guest takes and finishes SGI 3, then calls CPU_SUSPEND as vCPU 0 sends it again. */
+	wfi_sender = fm_vcpu(&v, 0);
+	fake.lr[0] = 0;
+	memset(c1->vgic.lr, 0, sizeof(c1->vgic.lr));
+	c1->vgic.priv.in_lr = 0;
+	fake.nr_exits = 0;
+	c1->ctx.regs.x[0] = 0xc4000001; /* CPU_SUSPEND_64 */
+	fake_queue_exit(GUEST_EXIT_SYNC, HVC_ESR, 0, 0);
+	fake_queue_exit(GUEST_EXIT_IRQ, 0, 0, 0);
+	assert_int_equal(run1(&v), MOAT_EXIT_IRQ);
+	assert_int_equal(fake.entries, 2);
+	assert_int_equal(c1->ctx.regs.x[0], 0); /* SUCCESS: a standby that returned at once */
+	assert_int_equal(wfi_lr[1][0], 3 | ICH_LR_PENDING | ICH_LR_GROUP | 0x80UL << 48);
+}
+
+/* The guest's timer expired while it ran, its physical PPI not yet taken: the WFI injects it, no exit. */
+static void timer_expires_during_run(struct vcpu *vcpu, unsigned int n)
+{
+	if (n < 8) {
+		memcpy(wfi_lr[n], fake.lr, sizeof(fake.lr));
+	}
+	if (n == 0) {
+		fake.cntv_ctl = CNTV_ENABLE | CNTV_ISTATUS;
+	}
+}
+
+static void test_wfi_with_timer_expired_resumes(void **state)
+{
+	struct fm_vm v = build(0);
+	struct vcpu *c = fm_vcpu(&v, 0);
+	u64 res[3];
+
+	arm_irq(c, 27, 0x20, false);
+	guest = timer_expires_during_run;
+	fake_queue_exit(GUEST_EXIT_SYNC, WFI_ESR, 0, 0);
+	fake_queue_exit(GUEST_EXIT_IRQ, 0, 0, 0); /* the host's: the timer is masked at the source by then */
+	assert_int_equal(FM_CALLR(res, MOAT_FN_VCPU_RUN, v.handle, 0), MOAT_OK);
+	assert_int_equal(res[0], MOAT_EXIT_IRQ);
+	assert_int_equal(fake.entries, 2);
+	assert_int_equal(wfi_lr[1][0], 27 | ICH_LR_PENDING | ICH_LR_GROUP | 0x20UL << 48 | ICH_LR_EOI);
+	assert_int_equal(fake.cntv_ctl, CNTV_ENABLE | CNTV_ISTATUS | CNTV_IMASK);
+	assert_true(c->vgic.timer_masked);
+}
+
+/*
+ * The PMU's overflow raised at the WFI exit itself: guest_pmu_exit() runs
+ * before the WFI's handler and raises the line with vgic_set_ppi_level()
+ * (the fake arch switches no PMU, so the hook makes that call for it).
+ */
+static void pmu_overflow_at_exit(struct vcpu *vcpu, unsigned int n)
+{
+	if (n < 8) {
+		memcpy(wfi_lr[n], fake.lr, sizeof(fake.lr));
+	}
+	if (n == 0) {
+		vgic_set_ppi_level(vcpu, VGIC_INTID_PMU, true);
+	}
+}
+
+static void test_wfi_with_pmu_overflow_resumes(void **state)
+{
+	struct fm_vm v = build(0);
+	struct vcpu *c = fm_vcpu(&v, 0);
+	u64 res[3];
+
+	arm_irq(c, VGIC_INTID_PMU, 0xa0, false);
+	guest = pmu_overflow_at_exit;
+	fake_queue_exit(GUEST_EXIT_SYNC, WFI_ESR, 0, 0);
+	fake_queue_exit(GUEST_EXIT_IRQ, 0, 0, 0);
+	assert_int_equal(FM_CALLR(res, MOAT_FN_VCPU_RUN, v.handle, 0), MOAT_OK);
+	assert_int_equal(res[0], MOAT_EXIT_IRQ);
+	assert_int_equal(fake.entries, 2);
+	assert_int_equal(wfi_lr[1][0], VGIC_INTID_PMU | ICH_LR_PENDING | ICH_LR_GROUP | 0xa0UL << 48 | ICH_LR_EOI);
+}
+
+/*
+ * Pending, but nothing the virtual CPU interface would signal: the WFI exits
+ * as before, once per trap. An SPI disabled in the distributor; an SGI at or
+ * below the guest's priority mask (VPMR), or of a group its interface has
+ * off (VENG1), or not above the running priority of an interrupt it is
+ * handling: resuming would only make the guest trap its WFI again.
+ */
+static void test_wfi_with_nothing_signalled_exits(void **state)
+{
+	struct fm_vm v = build2(1UL << 8); /* SPI 40 the host's */
+	struct vcpu *c1 = fm_vcpu(&v, 1);
+	struct moat_run *r = c1->run;
+	u64 res[3];
+	static const struct {
+		u64 vmcr;
+		u32 rpr;
+	} masked[] = {
+		{ VMCR(0x80, 3), 0xff }, /* priority 0x80 not below VPMR 0x80 */
+		{ VMCR(0xff, 1), 0xff }, /* group 1 off in the interface */
+		{ VMCR(0xff, 3), 0x80 }, /* handling an interrupt of priority 0x80 */
+	};
+
+	/* SPI 40 raised by the host's IRQ_LINE, routed to vCPU 1, pending but disabled in the distributor. */
+	vgic_mmio_write(c1, GICD + 0x6000 + 8 * 40, 8, 1);
+	assert_int_equal(FM_CALLR(res, MOAT_FN_IRQ_LINE, v.handle, 40, 1), MOAT_OK);
+	assert_int_equal(res[0], 1); /* its target: vCPU 1 */
+	guest = sgi_during_run;
+	wfi_sender = NULL;
+	fake_queue_exit(GUEST_EXIT_SYNC, WFI_ESR, 0, 0);
+	assert_int_equal(run1(&v), MOAT_EXIT_WFI);
+	assert_int_equal(fake.entries, 1);
+	assert_int_equal(r->u.wfi.deadline, ~0UL);
+	assert_int_equal(c1->vgic.lr[0], 0);
+
+	arm_irq(c1, 3, 0x80, false);
+	wfi_sender = fm_vcpu(&v, 0);
+	for (unsigned int i = 0; i < sizeof(masked) / sizeof(masked[0]); i++) {
+		fake.ich_vmcr = masked[i].vmcr;
+		fake.vgic_rpr = masked[i].rpr;
+		memset(c1->vgic.lr, 0, sizeof(c1->vgic.lr));
+		c1->vgic.priv.in_lr = 0;
+		c1->vgic.priv.pending = 0;
+		/* Twice: each WFI trap is checked once, and each exits. */
+		for (unsigned int j = 0; j < 2; j++) {
+			fake.nr_exits = 0;
+			fake_queue_exit(GUEST_EXIT_SYNC, WFI_ESR, 0, 0);
+			assert_int_equal(run1(&v), MOAT_EXIT_WFI);
+			assert_int_equal(fake.entries, 1);
+		}
+		/* The SGI waits in an LR for the guest to lower its mask. */
+		assert_int_equal(c1->vgic.lr[0], 3 | ICH_LR_PENDING | ICH_LR_GROUP | 0x80UL << 48);
+	}
+	/* A running priority above the SGI's 0x80 lets it preempt: resumed. */
+	fake.ich_vmcr = VMCR(0xff, 2);
+	fake.vgic_rpr = 0x88;
+	fake.nr_exits = 0;
+	fake_queue_exit(GUEST_EXIT_SYNC, WFI_ESR, 0, 0);
+	fake_queue_exit(GUEST_EXIT_IRQ, 0, 0, 0);
+	assert_int_equal(run1(&v), MOAT_EXIT_IRQ);
+	assert_int_equal(fake.entries, 2);
+}
+
+/*
+ * List registers full of interrupts the guest has active, and one more
+ * pending in the model: it cannot reach an LR, the CPU interface signals
+ * nothing, so the WFI exits (no resume that would only trap again) and UIE
+ * stays set for the refill once the guest deactivates one.
+ */
+static void ack_all_four(struct vcpu *vcpu, unsigned int n)
+{
+	if (n == 0) {
+		for (unsigned int i = 0; i < 4; i++) {
+			ack(i);
+		}
+	}
+}
+
+static void test_wfi_with_lrs_full_exits(void **state)
+{
+	struct fm_vm v = build(0);
+	struct vcpu *c = fm_vcpu(&v, 0);
+	u64 res[3];
+
+	for (u32 i = 0; i < 5; i++) {
+		arm_irq(c, 40 + i, (u8)(0x20 + 8 * i), true);
+	}
+	fake.vgic_rpr = 0x20; /* the guest is in the handler of the first */
+	guest = ack_all_four;
+	fake_queue_exit(GUEST_EXIT_SYNC, WFI_ESR, 0, 0);
+	assert_int_equal(FM_CALLR(res, MOAT_FN_VCPU_RUN, v.handle, 0), MOAT_OK);
+	assert_int_equal(res[0], MOAT_EXIT_WFI);
+	assert_int_equal(fake.entries, 1);
+	for (unsigned int i = 0; i < 4; i++) {
+		assert_int_equal(LR_STATE(c->vgic.lr[i]), ICH_LR_ACTIVE);
+	}
+	assert_int_equal(rd(c, GICD + 0x204), 1U << 12); /* INTID 44 waits in the model */
+	assert_int_equal(c->vgic.hcr & ICH_HCR_UIE, ICH_HCR_UIE);
+}
+
 /* ---- garbage
  * ----------------------------------------------------------------------------------------
  */
@@ -552,6 +985,8 @@ static void test_garbage_everywhere(void **state)
 			vgic_sync(c);
 		}
 	}
+	/* Kicks name only vCPUs the VM has, never the writer itself. */
+	assert_int_equal(c->vgic.kick & ~(1UL << 1), 0);
 	/* The host's list is the host's: nothing the guest writes widens it. */
 	assert_int_equal(vm->vgic.allowed, 1UL << 1);
 	assert_int_equal(FM_CALL(MOAT_FN_IRQ_LINE, v.handle, 34, 1), MOAT_E_PERM);
@@ -581,6 +1016,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vtimer_injected_without_host_exit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sgi, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sgi_kick, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gicd_write_kicks_target, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gicd_write_kicks_more, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gicr_write_kicks_owner, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wfi_with_sgi_pending_resumes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wfe_exits_cpu_suspend_resumes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wfi_with_timer_expired_resumes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wfi_with_pmu_overflow_resumes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wfi_with_nothing_signalled_exits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wfi_with_lrs_full_exits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_everywhere, setup, teardown),
 	};
 

@@ -82,7 +82,8 @@ void __fpsimd_restore(const struct fpsimd_state *s);
 #define RD(r) read_sysreg(r)
 #define WR(r, v) write_sysreg(r, v)
 #define ICH_VTR_LISTREGS(v) (((v)&0x1f) + 1)
-#define ICH_VTR_PRIBITS(v) ((((v) >> 29) & 0x7) + 1)
+#define ICH_VTR_PREBITS(v) ((((v) >> 26) & 0x7) + 1)
+#define ICH_VMCR_EL2 S3_4_C12_C11_7
 
 unsigned int arch_vgic_nr_lrs(void)
 {
@@ -97,17 +98,27 @@ unsigned int arch_vgic_nr_lrs(void)
 	return nr;
 }
 
-/* ICH_AP<g>R<n> registers the CPU has: one per 32 preemption levels (5, 6, 7 priority bits: 1, 2, 4). */
+/*
+ * Virtual preemption bits (ICH_VTR_EL2.PREbits + 1: 5, 6 or 7). They, not
+ * the priority bits (PRIbits, which may be more), say how many ICH_AP<g>R<n>
+ * exist: one per 32 preemption levels (1, 2, 4; an absent one is UNDEFINED
+ * to access), and that bit k of them stands for group priority k << (8 - bits).
+ */
+static unsigned int pre_bits(void)
+{
+	static unsigned int bits; /* as in arch_vgic_nr_lrs() */
+
+	if (!bits) {
+		bits = ICH_VTR_PREBITS(RD(ICH_VTR_EL2));
+	}
+	return bits;
+}
+
 static unsigned int nr_aprs(void)
 {
-	static unsigned int nr; /* as in arch_vgic_nr_lrs() */
+	unsigned int bits = pre_bits();
 
-	if (!nr) {
-		unsigned int bits = ICH_VTR_PRIBITS(RD(ICH_VTR_EL2));
-
-		nr = bits >= 7 ? 4 : bits == 6 ? 2 : 1;
-	}
-	return nr;
+	return bits >= 7 ? 4 : bits == 6 ? 2 : 1;
 }
 
 static void apr_restore(const struct vgic_cpu *c)
@@ -132,25 +143,52 @@ static void apr_restore(const struct vgic_cpu *c)
 	}
 }
 
-static void apr_save(struct vgic_cpu *c)
+static void apr_read(u32 *ap0r, u32 *ap1r)
 {
 	unsigned int n = nr_aprs();
 
 	switch (n) {
 	case 4:
-		c->ap0r[3] = (u32)RD(ICH_AP0R(3));
-		c->ap1r[3] = (u32)RD(ICH_AP1R(3));
-		c->ap0r[2] = (u32)RD(ICH_AP0R(2));
-		c->ap1r[2] = (u32)RD(ICH_AP1R(2));
+		ap0r[3] = (u32)RD(ICH_AP0R(3));
+		ap1r[3] = (u32)RD(ICH_AP1R(3));
+		ap0r[2] = (u32)RD(ICH_AP0R(2));
+		ap1r[2] = (u32)RD(ICH_AP1R(2));
 		/* fallthrough */
 	case 2:
-		c->ap0r[1] = (u32)RD(ICH_AP0R(1));
-		c->ap1r[1] = (u32)RD(ICH_AP1R(1));
+		ap0r[1] = (u32)RD(ICH_AP0R(1));
+		ap1r[1] = (u32)RD(ICH_AP1R(1));
 		/* fallthrough */
 	default:
-		c->ap0r[0] = (u32)RD(ICH_AP0R(0));
-		c->ap1r[0] = (u32)RD(ICH_AP1R(0));
+		ap0r[0] = (u32)RD(ICH_AP0R(0));
+		ap1r[0] = (u32)RD(ICH_AP1R(0));
 	}
+}
+
+static void apr_save(struct vgic_cpu *c)
+{
+	apr_read(c->ap0r, c->ap1r);
+}
+
+u64 arch_vgic_vmcr(void)
+{
+	return RD(ICH_VMCR_EL2);
+}
+
+u32 arch_vgic_running_priority(void)
+{
+	u32 ap0r[VGIC_MAX_APR] = { 0 }, ap1r[VGIC_MAX_APR] = { 0 };
+	unsigned int n = nr_aprs();
+
+	apr_read(ap0r, ap1r);
+	/* Lowest bit = highest active group priority: the running priority, as ICV_RPR_EL1 would read. */
+	for (unsigned int i = 0; i < n; i++) {
+		u32 active = ap0r[i] | ap1r[i];
+
+		if (active) {
+			return (32 * i + (u32)__builtin_ctz(active)) << (8 - pre_bits());
+		}
+	}
+	return 0xff; /* idle */
 }
 
 #define LR_CASE(n, reg)                                                                                              	case n:                                                                                                      		if (write) {                                                                                         			write_sysreg(reg, *v);                                                                       		} else {                                                                                             			*v = read_sysreg(reg);                                                                       		}                                                                                                    		break;

@@ -30,6 +30,8 @@ void (*fake_spin_hook)(u32 *word);
 void fake_reset(void)
 {
 	memset(&fake, 0, sizeof(fake));
+	fake.ich_vmcr = 0xffUL << 24 | 3;
+	fake.vgic_rpr = 0xff;
 	fake_spin_hook = NULL;
 }
 
@@ -329,6 +331,16 @@ u64 arch_vtimer_ctl(void)
 void arch_vtimer_set_ctl(u64 ctl)
 {
 	fake.cntv_ctl = ctl;
+}
+
+u64 arch_vgic_vmcr(void)
+{
+	return fake.ich_vmcr;
+}
+
+u32 arch_vgic_running_priority(void)
+{
+	return fake.vgic_rpr;
 }
 
 void arch_guest_run(struct vcpu *vcpu, struct guest_exit *exit)

@@ -80,6 +80,14 @@ struct fake_state {
 	u64 ich_hcr;
 	u32 ich_misr;
 	u64 cntv_ctl; /* the loaded guest's CNTV_CTL_EL0 */
+	/*
+	 * The loaded vCPU's ICH_VMCR_EL2 and running priority, as
+	 * arch_vgic_vmcr()/arch_vgic_running_priority() report them. fake_reset()
+	 * leaves a guest that enabled both groups and masks nothing: VENG0 |
+	 * VENG1, VPMR 0xff, no active priority (0xff).
+	 */
+	u64 ich_vmcr;
+	u32 vgic_rpr;
 	unsigned int entries; /* arch_guest_run() calls */
 	/*
 	 * Device accessors: plain memory at pa, counted; when device_fault

@@ -598,6 +598,17 @@ static long a_share_vm_protected(void)
 	return CALL(MOAT_FN_SHARE_VM, F.cfg.handle, fresh_page(), FREE_IPA);
 }
 
+/* GUEST_SHARED hands out only what the guest shared: never a protected VM's private page. */
+static long a_guest_shared_private_page(void)
+{
+	return CALL(MOAT_FN_GUEST_SHARED, F.fin.handle, MOAT_GUEST_RAM_BASE);
+}
+
+static long a_guest_shared_outside_ram(void)
+{
+	return CALL(MOAT_FN_GUEST_SHARED, F.fin.handle, MOAT_GUEST_RAM_BASE - PAGE_SIZE);
+}
+
 /* A page the host lends a normal VM is not the host's alone: it cannot also go to a protected VM. */
 static long a_donate_page_shared_with_vm(void)
 {
@@ -996,7 +1007,7 @@ struct attack {
 
 static const struct attack attacks[] = {
 	ATTACK(unknown_function, "function MOAT_FN(0x7ff)", MOAT_E_NOT_SUPPORTED),
-	ATTACK(function_past_table, "function MOAT_FN(22), one past the table", MOAT_E_NOT_SUPPORTED),
+	ATTACK(function_past_table, "function MOAT_FN(23), one past the table", MOAT_E_NOT_SUPPORTED),
 	ATTACK(other_smccc_owner, "PSCI_VERSION 0x84000000 over HVC", MOAT_E_NOT_SUPPORTED),
 	ATTACK(function_id_upper_bits, "MOAT_FN_VERSION with bit 32 set", MOAT_E_NOT_SUPPORTED),
 	ATTACK(hvc_immediate_1, "VERSION via hvc #1", MOAT_E_NOT_SUPPORTED),
@@ -1056,6 +1067,8 @@ static const struct attack attacks[] = {
 	ATTACK(donate_to_off_vm, "DONATE_VM to a VM that powered off", MOAT_E_STATE),
 	ATTACK(load_after_finalize, "LOAD after FINALIZE", MOAT_E_STATE),
 	ATTACK(share_vm_protected, "SHARE_VM with a protected VM", MOAT_E_PERM),
+	ATTACK(guest_shared_private_page, "GUEST_SHARED of a protected VM's private (loaded) page", MOAT_E_PERM),
+	ATTACK(guest_shared_outside_ram, "GUEST_SHARED of an IPA below the VM's RAM", MOAT_E_RANGE),
 	ATTACK(donate_page_shared_with_vm, "DONATE_VM of a page shared with a normal VM", MOAT_E_PERM),
 	ATTACK(donate_pending_scrub, "DONATE_VM and SHARE_CORE of a page pending scrub", MOAT_E_PERM),
 	ATTACK(set_boot_outside_ram, "SET_BOOT pc 0x20000000", MOAT_E_RANGE),

@@ -1,7 +1,9 @@
 /*
  * The guest ABI from the host's side of the wall (docs/ABI.md "Guest ABI"),
  * with guest/share: a page the guest shares is readable and writable by the
- * host exactly while shared; once unshared a host read aborts (DESIGN §4);
+ * host exactly while shared, GUEST_SHARED names it; its unshare first ends
+ * the run with an UNSHARE exit (the page still the host's to read, no longer
+ * handed out by GUEST_SHARED), and once unshared a host read aborts (DESIGN §4);
  * a relinquished page comes back to the host, zeroed, through RECLAIM while
  * the VM lives on. The discovery values (call UID, feature bitmap) are the
  * guest's lines, checked exactly by tests/integration/test_guest_abi.py.
@@ -20,10 +22,37 @@
 #define WORDS 512
 
 struct share_ctx {
+	struct vmm_vm *vm;
 	u64 share_pa, relq_pa; /* the pages the VMM donated at SHARE_IPA and (first) RELQ_IPA */
 	unsigned int checkpoints;
 	unsigned int unexpected;
+	unsigned int unshares; /* UNSHARE exits for SHARE_IPA */
 };
+
+/* GUEST_SHARED: the PA, or the (negative) error. */
+static long shared_pa(struct vmm_vm *vm, u64 ipa)
+{
+	struct moat_result r = moat_hvc(MOAT_FN_GUEST_SHARED, vm->handle, ipa, 0);
+
+	return r.status ? r.status : (long)r.r1;
+}
+
+/* The UNSHARE exit: the page is still shared (readable), but no longer handed out for mapping. */
+static void share_unshare(struct vmm_vm *vm, u64 ipa)
+{
+	struct share_ctx *c = vm->ctx;
+	u64 v = 0;
+	int aborted = probe_read64(c->share_pa, &v);
+	long sp = shared_pa(vm, ipa);
+
+	tprintf("share: UNSHARE exit for IPA 0x%lx: host read %s, word 0 %s, GUEST_SHARED -> %ld\n", ipa,
+		aborted ? "aborted" : "ok", v == (SHARE_IPA ^ SHARE_MASK) ? "intact" : "changed", sp);
+	CHECK_EQ(ipa, SHARE_IPA);
+	CHECK_EQ(aborted, 0);
+	CHECK_EQ(sp, MOAT_E_PERM);
+	CHECK_EQ(moat_hvc(MOAT_FN_CHECK, 0, 0, 0).r1, 0);
+	c->unshares++;
+}
 
 static void share_donated(struct vmm_vm *vm, u64 ipa, u64 pa)
 {
@@ -49,6 +78,7 @@ static void host_reads_shared(struct share_ctx *c)
 	}
 	tprintf("share: host read %u of %u words of the shared page as the guest wrote them\n", WORDS - bad, WORDS);
 	CHECK_EQ(bad, 0);
+	CHECK_EQ(shared_pa(c->vm, SHARE_IPA), (long)c->share_pa);
 	CHECK_EQ(probe_write64(c->share_pa + (WORDS - 1) * 8, HOST_REPLY), 0);
 }
 
@@ -138,12 +168,16 @@ TEST(guest_share)
 
 	vmm_stats_read(&before);
 	vm = (struct vmm_vm){ .console_echo = true, .expect = share_lines, .mmio = share_mmio,
-			      .donated = share_donated, .ctx = &c };
+			      .donated = share_donated, .unshare = share_unshare, .ctx = &c };
+	c.vm = &vm;
 	if (!vmm_boot(&vm, MOAT_VM_PROTECTED, "share", 4 * MIB, 0)) {
 		return;
 	}
 	CHECK_EQ(c.checkpoints, 3);
 	CHECK_EQ(c.unexpected, 0);
+	/* One for the first MEM_UNSHARE; the second one (page private again) is refused without an exit. */
+	CHECK_EQ(c.unshares, 1);
+	CHECK_EQ(vm.unshare_exits, 1);
 	/* The retried MEM_SHARE's page, two for RELQ_IPA (before and after relinquishing), the image's BSS... */
 	tprintf("share: %lu exits, %lu memory faults\n", vm.exits, vm.mem_faults);
 	CHECK(vmm_destroy(&vm) > 0, "destroy/reclaim failed");

@@ -390,6 +390,8 @@ static long smp_loop(unsigned int i)
 			v->irq++;
 			ack_all();
 			continue;
+		case MOAT_EXIT_UNSHARE:
+			continue; /* nothing of the guest's is mapped here: running it again completes the unshare */
 		case MOAT_EXIT_KICK:
 			v->kicks++;
 			for (unsigned int t = 0; t < ctx.nr; t++) {

@@ -6,8 +6,13 @@
  * its CPU. On a KICK exit (docs/ABI.md "Interrupts") the sender's CPU sends
  * the host's own SGI (KICK_SGI) to the CPU of each vCPU named: that vCPU's
  * run there ends with an IRQ exit, the CPU acknowledges the SGI, and the next
- * VCPU_RUN enters with the guest's SGI in a list register. WFI exits are
- * answered by running again at once (the vCPU has nothing else to wait for).
+ * VCPU_RUN enters with the guest's SGI in a list register. A WFI exit with a
+ * deadline is answered by running again at once; one with no deadline (~0:
+ * no timer armed) parks the vCPU, as a host does, until a KICK names it --
+ * a per-vCPU `kicked` flag, set before the host's SGI and cleared when its
+ * loop starts VCPU_RUN (docs/ABI.md "Interrupts") -- or PARK_LIMIT_MS pass,
+ * which counts as a lost wake-up (step 3b of guest/mvcpu: the kicks of GIC
+ * writes).
  *
  * Only vCPU 0 prints or touches the VMM's devices, and vCPU 0 zeroes the
  * guest's BSS (stacks, page table, counters) before CPU_ON, so every exit of
@@ -22,7 +27,10 @@
  * Checks: the guest's exact counter, IPI and tick lines; every KICK named only
  * other vCPUs and each kicked CPU acknowledged the host SGI; exits during the
  * 100 ticks are the host's own ticks plus the window's end only (no exit per
- * guest tick), and the host ticked at least half as often as it asked.
+ * guest tick), and the host ticked at least half as often as it asked; no
+ * WFI exit but vCPU 1's parks in step 3b (its WFIs of step 3 each find an
+ * SGI already pending, which the core delivers without one), at least one
+ * park, and every park ended by a kick, none by the limit.
  */
 #include "lib.h"
 #include "sysreg.h"
@@ -37,14 +45,18 @@
 #define PPI_BITS ((1U << 25) | (1U << 27))
 #define CNT_CTL_ENABLE 1UL
 #define CNT_CTL_ISTATUS 4UL
+#define PARK_ROUNDS 4 /* guest/mvcpu's */
+#define PARK_LIMIT_MS 2000
 
 struct vcpu_loop {
 	struct vmm_vm *vm;
 	struct moat_run *run;
 	unsigned int index;
 	/* Written by this loop's CPU only; read by CPU 0 after smp_wait. */
-	u64 runs, kicks_sent, kick_bad, irq_exits, host_sgis, wfi_exits, other_exits;
+	u64 runs, kicks_sent, kick_bad, irq_exits, host_sgis, wfi_exits, other_exits, parks, park_timeouts;
 	long status;
+	/* Set by another CPU's loop before it sends KICK_SGI for this vCPU; cleared by this loop before VCPU_RUN. */
+	volatile u64 kicked;
 };
 
 struct mvcpu_ctx {
@@ -102,6 +114,8 @@ static void host_tick(struct mvcpu_ctx *c)
 static void kick(unsigned int target)
 {
 	u64 mpidr = plat.info.cpu_mpidr[target];
+
+	ctx.loop[target].kicked = 1; /* before the SGI: a parked loop sees the flag, a running one the IRQ */
 	u64 sgir = (u64)KICK_SGI << 24 | ((mpidr >> 8) & 0xff) << 16 | ((mpidr >> 16) & 0xff) << 32 |
 		   ((mpidr >> 32) & 0xff) << 48 | 1UL << (mpidr & 0xf);
 
@@ -128,6 +142,25 @@ static bool dev_mmio(struct vmm_vm *vm, struct moat_run *run)
 
 static u64 vcpu_loop_job(u64 lp);
 
+/*
+ * A WFI exit with no deadline: wait for a kick. The host runs with IRQs masked
+ * (the kick SGI stays pending and ends the next run at once, harmlessly); the
+ * flag is what wakes it. PARK_LIMIT_MS stands in for "forever".
+ */
+static void park(struct vcpu_loop *l)
+{
+	u64 end = read_sysreg(cntvct_el0) + read_sysreg(cntfrq_el0) / 1000 * PARK_LIMIT_MS;
+
+	l->parks++;
+	while (!l->kicked) {
+		if (read_sysreg(cntvct_el0) > end) {
+			l->park_timeouts++;
+			return;
+		}
+		__asm__ volatile("yield");
+	}
+}
+
 /* One vCPU's VCPU_RUN loop, on its own CPU. vCPU 0's also serves the VMM's devices and starts the others. */
 static long run_loop(struct vcpu_loop *l)
 {
@@ -135,8 +168,13 @@ static long run_loop(struct vcpu_loop *l)
 	long status = MOAT_OK;
 
 	for (;;) {
-		struct moat_result r = moat_hvc(MOAT_FN_VCPU_RUN, vm->handle, l->index, 0);
-		u64 reason = r.r1;
+		struct moat_result r;
+		u64 reason;
+
+		l->kicked = 0; /* a kick from now on is for what this run has not seen */
+		__asm__ volatile("dsb sy");
+		r = moat_hvc(MOAT_FN_VCPU_RUN, vm->handle, l->index, 0);
+		reason = r.r1;
 
 		l->runs++;
 		if (l->index == 0) {
@@ -164,6 +202,9 @@ static long run_loop(struct vcpu_loop *l)
 		}
 		if (reason == MOAT_EXIT_WFI) {
 			l->wfi_exits++;
+			if (l->run->u.wfi.deadline == ~0UL) {
+				park(l);
+			}
 			continue;
 		}
 		if (reason == MOAT_EXIT_VCPU_OFF) {
@@ -202,6 +243,8 @@ static u64 vcpu_loop_job(u64 lp)
 static const char *const mvcpu_lines[] = {
 	"guest: mvcpu counter=8000 expected=8000",
 	"guest: mvcpu ipis sent=120 received=120 wrong=0 spurious=0",
+	"guest: mvcpu wfi rounds=10 taken=10",
+	"guest: mvcpu park rounds=4 taken=4",
 	"guest: mvcpu done",
 	NULL,
 };
@@ -282,9 +325,9 @@ TEST(vm_mvcpu)
 		struct vcpu_loop *l = &ctx.loop[i];
 
 		tprintf("mvcpu: vCPU %u on CPU %u: status %ld, %lu runs, %lu kicks sent, %lu IRQ exits, %lu host SGIs "
-			"taken, %lu WFI, %lu other\n",
+			"taken, %lu WFI (%lu parked, %lu woken by no kick in %u ms), %lu other\n",
 			i, i, i ? l->status : ret, l->runs, l->kicks_sent, l->irq_exits, l->host_sgis, l->wfi_exits,
-			l->other_exits);
+			l->parks, l->park_timeouts, PARK_LIMIT_MS, l->other_exits);
 		runs[i] = l->runs;
 		kicks_sent += l->kicks_sent;
 		host_sgis += l->host_sgis;
@@ -293,7 +336,12 @@ TEST(vm_mvcpu)
 			CHECK_EQ(l->status, MOAT_OK);
 			CHECK_EQ(l->other_exits, 0);
 		}
+		/* vCPU 1's WFIs of step 3b park it (each when vCPU 1 got there before vCPU 0's write); no others. */
+		CHECK(l->wfi_exits <= (i == 1 ? PARK_ROUNDS : 0), "vCPU %u: %lu WFI exits", i, l->wfi_exits);
+		CHECK(l->park_timeouts == 0, "vCPU %u: %lu of %lu parks ended by no kick: a GIC write announced nothing",
+		      i, l->park_timeouts, l->parks);
 	}
+	CHECK(ctx.loop[1].parks >= 1, "vCPU 1 never parked in step 3b");
 	tprintf("mvcpu: %u VCPU_ON exits (mask 0x%lx); KICK exits named %lu vCPUs, %lu malformed; %lu host SGIs "
 		"taken\n",
 		ctx.vcpu_on_exits, ctx.vcpu_on_seen, kicks_sent, kick_bad, host_sgis);
@@ -306,8 +354,12 @@ TEST(vm_mvcpu)
 	CHECK_EQ(ctx.vcpu_on_exits, NR_VCPUS - 1);
 	CHECK_EQ(ctx.vcpu_on_seen, 0xe);
 	CHECK_EQ(kick_bad, 0);
-	/* Every SGI the guest sent to another vCPU ended its sender's run naming the target. */
-	CHECK_EQ(kicks_sent, 120);
+	/*
+	 * Every SGI the guest sent to another vCPU ended its sender's run naming the target (120), and so did
+	 * every GIC write of vCPU 0 that made an interrupt pending on vCPU 1: step 3's 10 GICR_ISPENDR0 writes
+	 * and step 3b's 4 (its other writes make nothing deliverable, and announce nothing).
+	 */
+	CHECK_EQ(kicks_sent, 120 + 10 + PARK_ROUNDS);
 	CHECK(host_sgis <= kicks_sent, "%lu host SGIs taken for %lu sent", host_sgis, kicks_sent);
 	/* 100 guest ticks, ~10 host ticks: the run ends only for the host's ticks (IRQ) and the window's own end. */
 	CHECK(ctx.host_ticks_end - ctx.host_ticks_start >= 100 / HOST_TICK_MS / 2, "host ticks %lu",
