@@ -4,15 +4,17 @@
   tools/bench-kvm.py [--reps N] [--bare-reps N] [--json FILE] [--log DIR] [--only wall|icount]
 
 One guest (guest/kbench), one VMM (moat-vmm), one QEMU baseline (virt, GICv3, cortex-a72, 1 GiB;
-2 CPUs, 1 under -icount: see below), three hypervisors, each in ONE boot that runs all repetitions inside (tests/linux/kbench.sh):
+2 CPUs, 1 under -icount: see below), three hypervisors, each in ONE boot that runs all repetitions
+inside (tests/linux/kbench.sh):
   moat   QEMU -> moat at EL2 -> Debian's kernel as the host -> moat-vmm --backend moat
          (normal and protected VM, interleaved)
   nvhe   QEMU (virtualization=on, no moat) -> the same kernel at EL2, kvm-arm.mode=nvhe
          -> moat-vmm --backend kvm
   pkvm   the same with kvm-arm.mode=protected: a normal VM under a pKVM-deprivileged host (moat-vmm
          cannot ask Debian's 6.12 for a protected VM: it offers no user-space protected VM type)
-and bare QEMU at EL1 running kbench.elf directly (no hypervisor; the guest runs its workload only,
---bare-reps times in one boot).
+Each boot first runs one warm-up repetition that is left out (the first VM after boot shares the
+host CPU with the kernel's late start-up work). And bare QEMU at EL1 running kbench.elf directly
+(no hypervisor; the guest runs its workload only, --bare-reps times in one boot).
 
 Each set runs twice: under normal multi-threaded TCG, where CNTVCT follows the host's clock, so
 ticks / CNTFRQ is wall-clock time; and under -icount shift=0,sleep=off, where the virtual clock
@@ -129,6 +131,8 @@ def parse_vm_runs(out):
         if not m:
             continue
         _, mode, rep, text = m.groups()
+        if rep == "0":
+            continue  # the warm-up run (tests/linux/kbench.sh kbench.warmup=1)
         r = runs.setdefault((mode, int(rep)), {})
         if (g := METRIC.match(text)):
             r[g[1]] = int(g[3]) / int(g[2])
@@ -168,7 +172,7 @@ def boot_config(name, icount, reps, logdir, limit):
         args = args + ["--smp", "1"]
     sock = os.path.join(logdir, f"kbench-{name}.monitor")
     qemu = qemu + (ICOUNT if icount else []) + ["-monitor", f"unix:{sock},server=on,wait=off"]
-    append = f"kbench.reps={reps} {kargs}".strip()
+    append = f"kbench.reps={reps} kbench.warmup=1 {kargs}".strip()
     cmd = ["tools/run-linux.sh", *args, "--run", "kbench", "--append", append, "--timeout", str(limit + 60),
            "--", *qemu]
     log = os.path.join(logdir, f"kbench-{name}-{'icount' if icount else 'tcg'}.log")
