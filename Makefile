@@ -8,8 +8,9 @@
 #   make linux      Debian's kernel + the host initramfs (mk/linux.mk)
 #   make test       install missing packages, build, make linux, run every suite, one summary line
 #   make unit       host-native cmocka tests (ARCH=fake, ASan + UBSan)
-#   make bench      deterministic instruction counts under QEMU -icount, and the Linux host's
-#                   boot time under moat against bare QEMU
+#   make bench      deterministic instruction counts under QEMU -icount, the Linux host's
+#                   boot time under moat against bare QEMU, and guest/kbench on moat, KVM nVHE,
+#                   pKVM and bare QEMU (tools/bench-kvm.py; build/bench.json)
 #
 # ARCH=arm64 (default) builds the EL2 image with CROSS_COMPILE; ARCH=fake builds
 # the generic core natively (unit tests, fuzzer) against core/arch/fake.

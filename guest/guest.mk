@@ -6,7 +6,7 @@
 # IPA 0x40000000 (guest/lib/guest.lds) into $(B)/guest/<name>.elf and
 # flattened into $(B)/guest/<name>.bin, the image a VMM loads at RAM base.
 
-GUEST_NAMES := hello memtouch canary regs fault mmio_sizes fpsimd bench idregs refuse share smp vgic mvcpu pmu debug
+GUEST_NAMES := hello memtouch canary regs fault mmio_sizes fpsimd bench idregs refuse share smp vgic mvcpu pmu debug kbench
 GUEST_IMAGES := $(patsubst %,$(B)/guest/%.bin,$(GUEST_NAMES))
 GUEST_ELFS := $(patsubst %,$(B)/guest/%.elf,$(GUEST_NAMES))
 
@@ -16,7 +16,9 @@ GUEST_LIB_SRCS := guest/lib/start.S guest/lib/secondary.S guest/lib/vectors.S gu
 		  guest/lib/console.c lib/el1/console.c lib/el1/el1_idregs.c core/fmt.c core/lib.c
 GUEST_LIB_OBJS := $(patsubst %,$(B)/guest/obj/%.o,$(GUEST_LIB_SRCS))
 
-guest_srcs = $(sort $(wildcard guest/$(1)/*.c guest/$(1)/*.S))
+# kbench also hashes its workload with the core's SHA-256 (compiled with the guest flags).
+GUEST_EXTRA_kbench := core/sha256.c
+guest_srcs = $(sort $(wildcard guest/$(1)/*.c guest/$(1)/*.S)) $(GUEST_EXTRA_$(1))
 guest_objs = $(patsubst %,$(B)/guest/obj/%.o,$(call guest_srcs,$(1)))
 
 # fpsimd tests the vector registers, so its own code may use them; the

@@ -4,9 +4,11 @@
 # printed as a table; then Debian's stock kernel booting as the host under moat
 # against the same kernel on bare QEMU at EL1 (tools/boot-time.py: wall clock
 # to the /init marker, median of LINUX_PAIRS pairs, and the kernel's uptime at
-# /init under -icount, i.e. instructions). docs/performance.md reads them.
-# Wall-clock ratios against stock KVM and pKVM need the KVM backend of
-# moat-vmm.
+# /init under -icount, i.e. instructions); last, moat side by side with stock
+# KVM nVHE and pKVM: the same guest (guest/kbench) through the same VMM
+# (moat-vmm --backend moat|kvm) on the same QEMU, wall clock and -icount
+# (tools/bench-kvm.py, results also in build/bench.json). docs/performance.md
+# reads them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log=build/bench.log
@@ -48,3 +50,6 @@ printf '%-34s %16s   (wall clock, 1 process, 100000 inputs)\n' "fuzzer inputs/s"
 pairs=${LINUX_PAIRS:-5}
 /usr/bin/python3 tools/boot-time.py --pairs "$pairs" || { echo "bench: the Linux host boot timing failed"; exit 1; }
 /usr/bin/python3 tools/boot-time.py --pairs 1 --icount || { echo "bench: the Linux host -icount boot failed"; exit 1; }
+
+# moat vs KVM nVHE vs pKVM vs bare QEMU with guest/kbench (8 boots, all repetitions inside each).
+/usr/bin/python3 tools/bench-kvm.py --reps "${KBENCH_REPS:-3}" || { echo "bench: the KVM comparison failed"; exit 1; }

@@ -23,6 +23,7 @@
 	.globl	_start
 	.type	_start, %function
 _start:
+	mrs	x20, cntpct_el0		/* the first instruction's time (guest_entry_cntpct), for kbench */
 	msr	daifset, #0xf
 	mov	x19, x0			/* the VMM's x0, kept across set-up */
 	ldr	x0, =SCTLR_EL1_MMU_OFF
@@ -51,7 +52,9 @@ _start:
 	stp	xzr, xzr, [x0], #16
 	b	1b
 
-2:	mov	x0, x19
+2:	adrp	x0, guest_entry_cntpct
+	str	x20, [x0, :lo12:guest_entry_cntpct]
+	mov	x0, x19
 	bl	guest_main
 
 	/* guest_main() returned: power off, and park if that ever returns. */
@@ -61,6 +64,13 @@ _start:
 	b	3b
 	.size	_start, . - _start
 	.ltorg
+
+	/* CNTPCT_EL0 at _start's first instruction (set after BSS is zeroed). */
+	.section .bss
+	.balign	8
+	.globl	guest_entry_cntpct
+guest_entry_cntpct:
+	.space	8
 
 	/* Not zeroed at boot: nothing reads stack memory before writing it. */
 	.section .stack, "aw", %nobits
