@@ -134,6 +134,10 @@ static int moat_create_vm(struct backend *b, const struct backend_vm_spec *spec)
 		if (b->ram == NULL) {
 			return fail(b, "mmap guest RAM");
 		}
+		/* The core maps a normal VM's RAM in 4 KiB pages (one demand-paging exit per page), so a
+		 * transparent huge page would only make the driver's first pin zero and hold 2 MiB for one
+		 * guest page. Advice only: a kernel without THP refuses it, which changes nothing. */
+		(void)madvise(b->ram, spec->mem_size, MADV_NOHUGEPAGE);
 		cfg.user_addr = (uint64_t)(uintptr_t)b->ram;
 	}
 	b->vm_fd = ioctl(b->sys_fd, MOAT_CREATE_VM,
