@@ -118,6 +118,8 @@ int vcpu_set_reg(struct vm *vm, u64 index, u64 reg, u64 value);
 /* Guest calls answered by the core (guest_call.c): the EC 0x16 handler of guest_exit.c's table. */
 struct guest_exit;
 u32 guest_hvc(struct vcpu *vcpu, const struct guest_exit *e);
+/* The calls answered from x0..x3 alone, on x (guest_call.c); false, x untouched, for the others. */
+bool guest_hvc_from_regs(struct vcpu *vcpu, u64 *x);
 
 /*
  * Guest PSCI power management (guest_psci.c). CPU_ON and CPU_OFF write the

@@ -157,6 +157,9 @@ void el2_trap(struct cpu_regs *regs, u64 slot)
 		return;
 	}
 	if (this_cpu()->guest_regs) {
+		if (type == VECTOR_SYNC && arch_guest_fast(regs)) {
+			return; /* answered: el2_exit ERETs straight back into the guest */
+		}
 		arch_guest_trap(regs, guest_exit_kind[type]);
 	}
 	/* A CPU that enters EL2 from the host while another one resets the machine waits here (cpu_power.c). */
