@@ -157,7 +157,10 @@ bool guest_hvc_from_regs(struct vcpu *vcpu, u64 *x)
 	case KVM_FN_MEM_RELINQUISH:
 		return false; /* other vCPUs, pages, waits or exits: guest_hvc */
 	default:
-		guest_call_refused(vcpu, x[0], ret);
+		/* Tested here too, not only in guest_call_refused: a guest's null-call loop skips the call. */
+		if (vcpu->refused_call != x[0] + 1) {
+			guest_call_refused(vcpu, x[0], ret);
+		}
 		break;
 	}
 	x[0] = (u64)ret;

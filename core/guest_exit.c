@@ -212,13 +212,9 @@ static void guest_serror(struct vcpu *vcpu)
  * overflow of the guest, its timer, a kick from another vCPU, a stop or the
  * host's deadline all raise a physical IRQ, routed to EL2 (HCR_EL2.IMO),
  * which ends the guest's very next instruction with an IRQ exit on the full
- * path; a virtual SError pending stays in HCR_EL2.VSE, untouched.
+ * path; a virtual SError pending stays in HCR_EL2.VSE, untouched. The classes are
+ * guest_exit_may_be_fast's (guest_exit.h).
  */
-bool guest_exit_may_be_fast(u64 esr)
-{
-	return ESR_EC(esr) == EC_HVC64 || ESR_EC(esr) == EC_DABT_LOWER;
-}
-
 bool guest_exit_fast(struct vcpu *vcpu, const struct guest_exit *e, struct cpu_regs *regs)
 {
 	switch (ESR_EC(e->esr)) {

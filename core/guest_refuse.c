@@ -290,6 +290,11 @@ static const char *call_name(u64 fid)
 
 void guest_call_refused(struct vcpu *vcpu, u64 fid, long ret)
 {
+	/* This vCPU repeating the ID it was last refused (a guest's null-call loop): recorded already, nothing to do. */
+	if (vcpu->refused_call == fid + 1) {
+		return;
+	}
+	vcpu->refused_call = fid + 1;
 	if (first_refusal(vcpu, REFUSAL_CALL, fid)) {
 		log_ratelimited(&vcpu->vm->refusals.limiter, LOG_INFO, "vm%u vcpu%u: HVC %s 0x%lx: %s", vcpu->vm->slot,
 				vcpu->index, call_name(fid), fid, ret == PSCI_RET_DENIED ? "DENIED" : "NOT_SUPPORTED");

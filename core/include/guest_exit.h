@@ -9,6 +9,7 @@
 #ifndef MOAT_GUEST_EXIT_H
 #define MOAT_GUEST_EXIT_H
 
+#include "esr.h"
 #include "types.h"
 
 struct vcpu;
@@ -67,7 +68,10 @@ u32 guest_exit_handle(struct vcpu *vcpu, const struct guest_exit *e);
  * (regs untouched) for the exits that take the full path (arch_guest_run).
  * e holds esr, far and ipa (no SError: the arch layer checked).
  */
-bool guest_exit_may_be_fast(u64 esr);
+static inline bool guest_exit_may_be_fast(u64 esr)
+{
+	return ESR_EC(esr) == EC_HVC64 || ESR_EC(esr) == EC_DABT_LOWER; /* inline: it runs on every guest exit */
+}
 bool guest_exit_fast(struct vcpu *vcpu, const struct guest_exit *e, struct cpu_regs *regs);
 
 /*

@@ -90,6 +90,7 @@ struct vcpu {
 	u8 power;	/* enum vcpu_power, under vm->lock */
 	bool off_at_load; /* the VCPU_RUN that loaded it found it off: nothing to run (set under vm->lock) */
 	bool wfe_exit;	  /* the WFI exit being reported was a WFE: runnable at once (vcpu.c) */
+	u64 refused_call; /* fid + 1 of the last call refused and recorded (guest_refuse.c); 0: none */
 	u64 on_entry, on_context; /* the guest's CPU_ON arguments, while ON_PENDING */
 	/*
 	 * The MEM_UNSHARE this vCPU's last UNSHARE exit asked the host about

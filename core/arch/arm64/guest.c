@@ -463,14 +463,18 @@ static bool serror_in_flight(void)
  * (its timer deadline on CNTHP, a stop or kick SGI) is taken at EL2 from
  * the guest's next instruction, an IRQ exit on the full path.
  */
-bool arch_guest_fast(struct cpu_regs *frame)
+bool arch_guest_fast(struct percpu *pc, struct cpu_regs *frame)
 {
-	struct vcpu *vcpu = this_cpu()->loaded_vcpu;
-	struct guest_exit e = { .kind = GUEST_EXIT_SYNC, .esr = read_sysreg(esr_el2) };
+	struct vcpu *vcpu = pc->loaded_vcpu;
+	struct guest_exit e;
 
+	e.esr = read_sysreg(esr_el2);
 	if (!guest_exit_may_be_fast(e.esr) || serror_in_flight()) {
 		return false;
 	}
+	e.kind = GUEST_EXIT_SYNC;
+	e.serror = false;
+	e.far = e.ipa = 0;
 	if (ESR_EC(e.esr) != EC_HVC64) {
 		/* An abort: where, and the LRs, which vGIC reads show (the copy must be what the CPU holds now). */
 		e.far = read_sysreg(far_el2);
