@@ -892,9 +892,9 @@ static bool try_fast(struct vcpu *vcpu, u64 esr, u64 ipa, struct cpu_regs *regs)
 static void test_fast_path_decision(void **state)
 {
 	static const u64 slow_calls[] = {
-		PSCI_CPU_ON_64,	    PSCI_CPU_ON_32,	 PSCI_CPU_OFF,	       PSCI_CPU_SUSPEND_64,  PSCI_CPU_SUSPEND_32,
-		PSCI_AFFINITY_INFO_64, PSCI_AFFINITY_INFO_32, PSCI_SYSTEM_OFF,	PSCI_SYSTEM_RESET,    KVM_FN_HYP_MEMINFO,
-		KVM_FN_MEM_SHARE,	    KVM_FN_MEM_UNSHARE,	 KVM_FN_MMIO_GUARD, KVM_FN_MEM_RELINQUISH,
+		PSCI_CPU_ON_64, PSCI_CPU_ON_32, PSCI_CPU_OFF, PSCI_CPU_SUSPEND_64, PSCI_CPU_SUSPEND_32,
+		PSCI_AFFINITY_INFO_64, PSCI_AFFINITY_INFO_32, PSCI_SYSTEM_OFF, PSCI_SYSTEM_RESET,
+		KVM_FN_HYP_MEMINFO, KVM_FN_MEM_SHARE, KVM_FN_MEM_UNSHARE, KVM_FN_MMIO_GUARD, KVM_FN_MEM_RELINQUISH,
 	};
 	struct fm_vm v = fm_build_vm(m, PROT, 0);
 	struct vcpu *vcpu = fm_vm_of(&v)->vcpus[0];
