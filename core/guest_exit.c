@@ -204,6 +204,29 @@ static void guest_serror(struct vcpu *vcpu)
 	arch_vcpu_sync_serror(vcpu);
 }
 
+/*
+ * Which exits the fast path answers: HVC calls that need nothing but the
+ * caller's registers (guest_hvc_from_regs) and reads of the vGIC's MMIO
+ * (vgic_mmio_read_fast). Everything guest_exit_handle and the run loop do
+ * besides the handler is safe to leave to the next full exit: a PMU
+ * overflow of the guest, its timer, a kick from another vCPU, a stop or the
+ * host's deadline all raise a physical IRQ, routed to EL2 (HCR_EL2.IMO),
+ * which ends the guest's very next instruction with an IRQ exit on the full
+ * path; a virtual SError pending stays in HCR_EL2.VSE, untouched. The classes are
+ * guest_exit_may_be_fast's (guest_exit.h).
+ */
+bool guest_exit_fast(struct vcpu *vcpu, const struct guest_exit *e, struct cpu_regs *regs)
+{
+	switch (ESR_EC(e->esr)) {
+	case EC_HVC64:
+		return guest_hvc_from_regs(vcpu, regs->x);
+	case EC_DABT_LOWER:
+		return vgic_mmio_read_fast(vcpu, e, regs);
+	default:
+		return false;
+	}
+}
+
 u32 guest_exit_handle(struct vcpu *vcpu, const struct guest_exit *e)
 {
 	/*

@@ -41,7 +41,17 @@ static bool first_refusal(struct vcpu *vcpu, enum refusal_kind kind, u64 id)
 	struct refusal_record *rec = &vm->refusals;
 	u64 key = ((u64)kind << 32) | (id & 0xffffffffUL);
 	bool first = true, now_full = false;
+	u32 nr = __atomic_load_n(&rec->nr, __ATOMIC_ACQUIRE);
 
+	/*
+	 * A kind already recorded (a guest that repeats one refused call in a loop) needs no lock: keys are
+	 * written once, before the count that publishes them (release below), and never change.
+	 */
+	for (unsigned int i = 0; i < nr; i++) {
+		if (rec->key[i] == key) {
+			return false;
+		}
+	}
 	spin_lock(&vm->lock);
 	for (unsigned int i = 0; i < rec->nr; i++) {
 		if (rec->key[i] == key) {
@@ -50,7 +60,8 @@ static bool first_refusal(struct vcpu *vcpu, enum refusal_kind kind, u64 id)
 		}
 	}
 	if (first && rec->nr < VM_REFUSALS_LOGGED) {
-		rec->key[rec->nr++] = key;
+		rec->key[rec->nr] = key;
+		__atomic_store_n(&rec->nr, rec->nr + 1, __ATOMIC_RELEASE);
 	} else if (first) {
 		first = false;
 		now_full = !rec->full;
@@ -279,6 +290,11 @@ static const char *call_name(u64 fid)
 
 void guest_call_refused(struct vcpu *vcpu, u64 fid, long ret)
 {
+	/* This vCPU repeating the ID it was last refused (a guest's null-call loop): recorded already, nothing to do. */
+	if (vcpu->refused_call == fid + 1) {
+		return;
+	}
+	vcpu->refused_call = fid + 1;
 	if (first_refusal(vcpu, REFUSAL_CALL, fid)) {
 		log_ratelimited(&vcpu->vm->refusals.limiter, LOG_INFO, "vm%u vcpu%u: HVC %s 0x%lx: %s", vcpu->vm->slot,
 				vcpu->index, call_name(fid), fid, ret == PSCI_RET_DENIED ? "DENIED" : "NOT_SUPPORTED");

@@ -946,6 +946,31 @@ u32 vgic_mmio_abort(struct vcpu *vcpu, const struct guest_exit *e)
 	return vgic_kick_exit(vcpu);
 }
 
+/*
+ * The fast path's share (guest_exit_fast): a read of the vGIC's MMIO,
+ * answered on the exception frame. Reads change nothing in the model or the
+ * LRs, so nothing needs flushing before the guest continues; the arch layer
+ * refreshed this vCPU's LR copy from the CPU first, since reads of the
+ * pending and active registers show what the guest's LRs hold. Writes take
+ * the full path: they may change what the next entry must place in an LR,
+ * or make an interrupt deliverable elsewhere (a kick exit).
+ */
+bool vgic_mmio_read_fast(struct vcpu *vcpu, const struct guest_exit *e, struct cpu_regs *regs)
+{
+	unsigned int size = 1U << ESR_SAS(e->esr);
+	unsigned int rt = (unsigned int)ESR_SRT(e->esr);
+
+	if ((e->esr & (ESR_ISV | ESR_S1PTW | ESR_WNR)) != ESR_ISV || !vgic_owns_ipa(vcpu->vm, e->ipa)) {
+		return false;
+	}
+	if (rt != 31) {
+		regs->x[rt] = load_result(vgic_mmio_read(vcpu, e->ipa, size), size, (e->esr & ESR_SSE) != 0,
+					  (e->esr & ESR_SF) != 0);
+	}
+	regs_skip_insn(regs);
+	return true;
+}
+
 /* ---- SGIs
  * -------------------------------------------------------------------------- */
 

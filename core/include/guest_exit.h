@@ -9,9 +9,11 @@
 #ifndef MOAT_GUEST_EXIT_H
 #define MOAT_GUEST_EXIT_H
 
+#include "esr.h"
 #include "types.h"
 
 struct vcpu;
+struct cpu_regs;
 
 /*
  * What kind of exit: the arch layer maps its vectors onto these. A lower EL
@@ -54,6 +56,23 @@ typedef u32 guest_sync_handler(struct vcpu *vcpu, const struct guest_exit *e);
 
 /* Handle one exit: MOAT_EXIT_NONE while the guest should continue, else the reason the run ends. */
 u32 guest_exit_handle(struct vcpu *vcpu, const struct guest_exit *e);
+
+/*
+ * The fast path (docs/architecture.md, "The exit path"), called by the
+ * arm64 EL2 vector on a synchronous exit of a loaded vCPU, with only its
+ * general registers saved (regs, the exception frame):
+ * guest_exit_may_be_fast(esr) says from the syndrome alone whether the exit
+ * is of a class the fast path may answer; guest_exit_fast() then answers it
+ * on regs and returns true if the guest may continue at once, its EL1
+ * system registers, timer, vGIC and FP state still live in the CPU; false
+ * (regs untouched) for the exits that take the full path (arch_guest_run).
+ * e holds esr, far and ipa (no SError: the arch layer checked).
+ */
+static inline bool guest_exit_may_be_fast(u64 esr)
+{
+	return ESR_EC(esr) == EC_HVC64 || ESR_EC(esr) == EC_DABT_LOWER; /* inline: it runs on every guest exit */
+}
+bool guest_exit_fast(struct vcpu *vcpu, const struct guest_exit *e, struct cpu_regs *regs);
 
 /*
  * The run ends for reason: wipes the run page (nothing from an earlier exit,

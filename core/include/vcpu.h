@@ -90,6 +90,7 @@ struct vcpu {
 	u8 power;	/* enum vcpu_power, under vm->lock */
 	bool off_at_load; /* the VCPU_RUN that loaded it found it off: nothing to run (set under vm->lock) */
 	bool wfe_exit;	  /* the WFI exit being reported was a WFE: runnable at once (vcpu.c) */
+	u64 refused_call; /* fid + 1 of the last call refused and recorded (guest_refuse.c); 0: none */
 	u64 on_entry, on_context; /* the guest's CPU_ON arguments, while ON_PENDING */
 	/*
 	 * The MEM_UNSHARE this vCPU's last UNSHARE exit asked the host about
@@ -118,6 +119,8 @@ int vcpu_set_reg(struct vm *vm, u64 index, u64 reg, u64 value);
 /* Guest calls answered by the core (guest_call.c): the EC 0x16 handler of guest_exit.c's table. */
 struct guest_exit;
 u32 guest_hvc(struct vcpu *vcpu, const struct guest_exit *e);
+/* The calls answered from x0..x3 alone, on x (guest_call.c); false, x untouched, for the others. */
+bool guest_hvc_from_regs(struct vcpu *vcpu, u64 *x);
 
 /*
  * Guest PSCI power management (guest_psci.c). CPU_ON and CPU_OFF write the

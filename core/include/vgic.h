@@ -129,6 +129,8 @@ bool vgic_owns_ipa(const struct vm *vm, u64 ipa);
 /* A guest data abort with ISV = 1 at an IPA vgic_owns_ipa(): emulated, PC
  * advanced; MOAT_EXIT_KICK if a write reached another vCPU (vgic_kick_exit). */
 u32 vgic_mmio_abort(struct vcpu *vcpu, const struct guest_exit *e);
+/* The fast path (guest_exit_fast): a read of the vGIC's MMIO answered on regs; false, regs untouched, otherwise. */
+bool vgic_mmio_read_fast(struct vcpu *vcpu, const struct guest_exit *e, struct cpu_regs *regs);
 /* One emulated access (offset from VGIC_GICD_BASE), for vgic_mmio_abort and the
  * unit tests. */
 u64 vgic_mmio_read(struct vcpu *vcpu, u64 ipa, unsigned int size);

@@ -33,10 +33,13 @@
 #include "esr.h"
 #include "fake_arch.h"
 #include "fake_machine.h"
+#include "guest_call.h"
+#include "guest_exit.h"
 #include "pagedb.h"
 #include "psci.h"
 #include "vcpu.h"
 #include "vm.h"
+#include "vgic.h"
 
 #define RAM_MIB 32
 #define PROT MOAT_VM_PROTECTED
@@ -864,6 +867,90 @@ static void test_guest_calls(void **state)
 	assert_int_equal(fake.injected, 0);
 }
 
+#define ESR_OF(ec) ((u64)(ec) << ESR_EC_SHIFT | ESR_IL)
+/* A 32-bit LDR/STR into x5 with a valid syndrome (ISV, SAS = 2, SRT = 5). */
+#define ESR_DABT_W5 (ESR_OF(EC_DABT_LOWER) | ESR_ISV | (2UL << 22) | (5UL << 16))
+
+/* guest_exit_fast on a copy of the vCPU's registers: true and the answer, or false with them untouched. */
+static bool try_fast(struct vcpu *vcpu, u64 esr, u64 ipa, struct cpu_regs *regs)
+{
+	struct guest_exit e = { .kind = GUEST_EXIT_SYNC, .esr = esr, .far = ipa & 0xfff, .ipa = ipa };
+	struct cpu_regs before = *regs;
+	bool answered = guest_exit_fast(vcpu, &e, regs);
+
+	if (!answered && memcmp(&before, regs, sizeof(before)) != 0) {
+		fail_msg("guest_exit_fast(esr 0x%lx) declined but changed the registers", (unsigned long)esr);
+	}
+	return answered;
+}
+
+/*
+ * The fast path's decision (arm64 answers these at the EL2 vector, on the exception frame): HVC calls answered
+ * from x0..x3 and vGIC MMIO reads only; calls that touch other vCPUs, pages, waits or exits, vGIC writes, aborts
+ * without a valid syndrome or outside the vGIC, and every other class take the full path.
+ */
+static void test_fast_path_decision(void **state)
+{
+	static const u64 slow_calls[] = {
+		PSCI_CPU_ON_64, PSCI_CPU_ON_32, PSCI_CPU_OFF, PSCI_CPU_SUSPEND_64, PSCI_CPU_SUSPEND_32,
+		PSCI_AFFINITY_INFO_64, PSCI_AFFINITY_INFO_32, PSCI_SYSTEM_OFF, PSCI_SYSTEM_RESET,
+		KVM_FN_HYP_MEMINFO, KVM_FN_MEM_SHARE, KVM_FN_MEM_UNSHARE, KVM_FN_MMIO_GUARD, KVM_FN_MEM_RELINQUISH,
+	};
+	struct fm_vm v = fm_build_vm(m, PROT, 0);
+	struct vcpu *vcpu = fm_vm_of(&v)->vcpus[0];
+	struct cpu_regs r = { .elr = 0x1000, .spsr = 0x3c5 };
+	u64 typer = vgic_mmio_read(vcpu, VGIC_GICD_BASE + 4, 4);
+
+	assert_true(guest_exit_may_be_fast(ESR_OF(EC_HVC64)));
+	assert_true(guest_exit_may_be_fast(ESR_DABT_W5));
+	assert_false(guest_exit_may_be_fast(ESR_OF(EC_SMC64)));
+	assert_false(guest_exit_may_be_fast(ESR_OF(EC_SYSREG)));
+	assert_false(guest_exit_may_be_fast(ESR_OF(EC_WFX)));
+	assert_false(guest_exit_may_be_fast(ESR_OF(EC_IABT_LOWER)));
+	assert_false(guest_exit_may_be_fast(ESR_OF(EC_FP_ASIMD)));
+
+	/* Calls answered from registers: the same answers as the full path (test_guest_calls), PC untouched. */
+	r.x[0] = PSCI_VERSION;
+	assert_true(try_fast(vcpu, ESR_OF(EC_HVC64), 0, &r));
+	assert_int_equal(r.x[0], 0x10001);
+	assert_int_equal(r.elr, 0x1000);
+	r.x[0] = 0x83000001UL; /* an unassigned OEM ID: NOT_SUPPORTED */
+	assert_true(try_fast(vcpu, ESR_OF(EC_HVC64), 0, &r));
+	assert_int_equal(r.x[0], (u64)-1);
+	r.x[0] = 1UL << 32 | PSCI_CPU_ON_64; /* upper bits set: not CPU_ON, refused from registers */
+	assert_true(try_fast(vcpu, ESR_OF(EC_HVC64), 0, &r));
+	assert_int_equal(r.x[0], (u64)-1);
+	r.x[0] = KVM_CALL_UID;
+	assert_true(try_fast(vcpu, ESR_OF(EC_HVC64), 0, &r));
+	assert_int_equal(r.x[0], KVM_UID_0);
+	assert_int_equal(r.x[3], KVM_UID_3);
+	for (unsigned int i = 0; i < ARRAY_SIZE(slow_calls); i++) {
+		r.x[0] = slow_calls[i];
+		r.x[1] = 1;
+		if (try_fast(vcpu, ESR_OF(EC_HVC64), 0, &r)) {
+			fail_msg("call 0x%lx answered on the fast path", (unsigned long)slow_calls[i]);
+		}
+	}
+	/* Not a call the fast path knows: SMC, system registers, WFx. */
+	r.x[0] = PSCI_VERSION;
+	assert_false(try_fast(vcpu, ESR_OF(EC_SMC64), 0, &r));
+	assert_false(try_fast(vcpu, ESR_OF(EC_SYSREG) | ESR_SYSREG_READ, 0, &r));
+	assert_false(try_fast(vcpu, ESR_OF(EC_WFX), 0, &r));
+
+	/* A vGIC read: x5 gets GICD_TYPER, PC moves past the load. */
+	r.x[5] = 0xdead;
+	assert_true(try_fast(vcpu, ESR_DABT_W5, VGIC_GICD_BASE + 4, &r));
+	assert_int_equal(r.x[5], typer);
+	assert_int_equal(r.elr, 0x1004);
+	/* Writes, no valid syndrome, a stage-1 walk, an IPA outside the vGIC: the full path. */
+	assert_false(try_fast(vcpu, ESR_DABT_W5 | ESR_WNR, VGIC_GICD_BASE + 4, &r));
+	assert_false(try_fast(vcpu, ESR_DABT_W5 & ~ESR_ISV, VGIC_GICD_BASE + 4, &r));
+	assert_false(try_fast(vcpu, ESR_DABT_W5 | ESR_S1PTW, VGIC_GICD_BASE + 4, &r));
+	assert_false(try_fast(vcpu, ESR_DABT_W5, 0x0a000030UL, &r));
+	assert_false(try_fast(vcpu, ESR_DABT_W5, FM_VM_BOOT_PC, &r));
+	assert_false(try_fast(vcpu, ESR_OF(EC_IABT_LOWER) | ESR_ISV, VGIC_GICD_BASE + 4, &r));
+}
+
 static void test_system_off_and_reset(void **state)
 {
 	struct fm_vm off = fm_build_vm(m, PROT, 0), reset = fm_build_vm(m, NORM, 0);
@@ -1331,6 +1418,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wfe_runnable_now, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_psci_version_stays_in_guest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_guest_calls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fast_path_decision, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_system_off_and_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cpu_suspend_is_wfi, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_guest_smc_refused, setup, teardown),

@@ -151,12 +151,16 @@ static void core_trap(struct cpu_regs *regs, u64 slot)
 void el2_trap(struct cpu_regs *regs, u64 slot)
 {
 	enum vector_type type = VECTOR_TYPE(slot);
+	struct percpu *pc = this_cpu();
 
 	if (VECTOR_FROM(slot) < FROM_LOWER_A64) {
 		core_trap(regs, slot);
 		return;
 	}
-	if (this_cpu()->guest_regs) {
+	if (pc->guest_regs) {
+		if (type == VECTOR_SYNC && arch_guest_fast(pc, regs)) {
+			return; /* answered: el2_exit ERETs straight back into the guest */
+		}
 		arch_guest_trap(regs, guest_exit_kind[type]);
 	}
 	/* A CPU that enters EL2 from the host while another one resets the machine waits here (cpu_power.c). */

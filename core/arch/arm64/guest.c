@@ -239,14 +239,20 @@ static void vgic_enter(struct vcpu *vcpu)
 	WR(ICH_HCR_EL2, vcpu->vgic.hcr | ICH_HCR_EN);
 }
 
-/* After exit: what the guest made of them, and why a maintenance interrupt may be pending. */
-static void vgic_exit(struct vcpu *vcpu)
+/* The LRs in use, back into the vCPU's copy (they stay loaded). */
+static void vgic_read_lrs(struct vcpu *vcpu)
 {
 	for (u32 live = vcpu->vgic.lr_live; live; live &= live - 1) {
 		unsigned int i = (unsigned int)__builtin_ctz(live);
 
 		lr_access(i, &vcpu->vgic.lr[i], false);
 	}
+}
+
+/* After exit: what the guest made of them, and why a maintenance interrupt may be pending. */
+static void vgic_exit(struct vcpu *vcpu)
+{
+	vgic_read_lrs(vcpu);
 	vcpu->vgic.misr = vcpu->vgic.lr_live || vcpu->vgic.hcr ? (u32)RD(ICH_MISR_EL2) : 0;
 }
 
@@ -408,6 +414,12 @@ void arch_guest_run(struct vcpu *vcpu, struct guest_exit *exit)
 		vgic_enter(vcpu);
 		exit->kind = (enum guest_exit_kind)__guest_enter(&vcpu->ctx.regs, pc);
 		vgic_exit(vcpu);
+		if (exit->kind == GUEST_EXIT_NOT_ENTERED) {
+			/* arch_guest_fast answered a call, then found an SError that arose after the guest's exit. */
+			*exit = (struct guest_exit){ .kind = GUEST_EXIT_NOT_ENTERED };
+			vcpu->serror_pending = vcpu->serror_pending && (read_sysreg(hcr_el2) & HCR_VSE) != 0;
+			return;
+		}
 		exit->esr = read_sysreg(esr_el2);
 		exit->far = read_sysreg(far_el2);
 		exit->ipa = HPFAR_IPA(read_sysreg(hpfar_el2)) | (exit->far & (PAGE_SIZE - 1));
@@ -424,6 +436,58 @@ void arch_guest_run(struct vcpu *vcpu, struct guest_exit *exit)
 		}
 		return;
 	}
+}
+
+/* DSB SY: every access still outstanding (the guest's, at an exit) completes; ISB: ISR_EL1 is current. */
+static bool serror_in_flight(void)
+{
+	__asm__ volatile("dsb sy; isb" ::: "memory");
+	return (read_sysreg(isr_el1) & ISR_A) != 0;
+}
+
+/*
+ * The fast path (docs/architecture.md, "The exit path"): a synchronous exit
+ * the core answers from the guest's general registers alone
+ * (guest_exit_fast) is answered on the exception frame, and el2_exit ERETs
+ * straight back into the guest: no __guest_exit/__guest_enter, no LR
+ * save/restore, no vGIC flush/sync, and the guest's EL1 registers, timer
+ * and FP/SIMD state never leave the CPU (they are not the host's while a
+ * vCPU is loaded: load/put switch them).
+ *
+ * SError attribution stays as on the full path: one in flight when the
+ * guest exited is the guest's, so it takes the full path, whose
+ * __take_pending_serror window counts it against the guest; one that
+ * appears while the core answers is not the guest's, so the run ends with
+ * GUEST_EXIT_NOT_ENTERED as if re-entry had found it (the answer is kept).
+ * The host's interrupts need no check: with HCR_EL2.IMO set, one pending
+ * (its timer deadline on CNTHP, a stop or kick SGI) is taken at EL2 from
+ * the guest's next instruction, an IRQ exit on the full path.
+ */
+bool arch_guest_fast(struct percpu *pc, struct cpu_regs *frame)
+{
+	struct vcpu *vcpu = pc->loaded_vcpu;
+	struct guest_exit e;
+
+	e.esr = read_sysreg(esr_el2);
+	if (!guest_exit_may_be_fast(e.esr) || serror_in_flight()) {
+		return false;
+	}
+	e.kind = GUEST_EXIT_SYNC;
+	e.serror = false;
+	e.far = e.ipa = 0;
+	if (ESR_EC(e.esr) != EC_HVC64) {
+		/* An abort: where, and the LRs, which vGIC reads show (the copy must be what the CPU holds now). */
+		e.far = read_sysreg(far_el2);
+		e.ipa = HPFAR_IPA(read_sysreg(hpfar_el2)) | (e.far & (PAGE_SIZE - 1));
+		vgic_read_lrs(vcpu);
+	}
+	if (!guest_exit_fast(vcpu, &e, frame)) {
+		return false;
+	}
+	if (serror_in_flight()) {
+		arch_guest_trap(frame, GUEST_EXIT_NOT_ENTERED);
+	}
+	return true;
 }
 
 void arch_guest_trap(struct cpu_regs *frame, enum guest_exit_kind kind)

@@ -16,6 +16,10 @@
  *   host's CNTV shows ISTATUS; INTID 26 is not pending for the host after
  *   the return (CNTHP is off again), and the core left PPI 26 enabled,
  *   Group 1, priority 0.
+ * host_timer_ends_hvc_spin: the same with a guest that spins on HVC
+ *   PSCI_VERSION (bench, x0 = 2^63 | 2^62): every call is answered by the
+ *   core's fast path at the EL2 vector, never by the full run loop, and the
+ *   host's deadline must still end the run.
  * host_timer_off_no_exit: host CNTV disabled, then enabled but masked (both
  *   with a deadline long past): a short guest that powers off is never
  *   ended by an IRQ exit, and INTID 26 is never pending afterwards.
@@ -46,6 +50,7 @@
 #define MIB (1UL << 20)
 
 #define SPIN_FOREVER (1UL << 62)
+#define SPIN_HVC (1UL << 63) /* guest/bench: each iteration an HVC */
 #define SHORT_SPIN 1000000UL
 
 static u32 rd32(u64 pa)
@@ -135,7 +140,7 @@ static void delay_ticks(u64 ticks)
 	}
 }
 
-TEST(host_timer_ends_spin)
+static void ends_spin(u64 guest_x0)
 {
 	struct vmm_vm vm = { .console_echo = true };
 	u64 rd = gic_init_like_linux(), frq = read_sysreg(cntfrq_el0);
@@ -143,7 +148,7 @@ TEST(host_timer_ends_spin)
 	struct moat_result r = { 0 };
 	long status = MOAT_OK;
 
-	if (!rd || !CHECK_EQ(vmm_build(&vm, MOAT_VM_PROTECTED, "bench", 16 * MIB, SPIN_FOREVER), MOAT_OK)) {
+	if (!rd || !CHECK_EQ(vmm_build(&vm, MOAT_VM_PROTECTED, "bench", 16 * MIB, guest_x0), MOAT_OK)) {
 		return;
 	}
 	deadline = counter() + frq / 20; /* 50 ms */
@@ -177,6 +182,16 @@ TEST(host_timer_ends_spin)
 	CHECK_EQ(*(volatile u8 *)(rd + GICR_IPRIORITYR + PPI_CNTHP), 0);
 	set_host_timer(0, 0);
 	CHECK(vmm_destroy(&vm) > 0, "destroy/reclaim failed");
+}
+
+TEST(host_timer_ends_spin)
+{
+	ends_spin(SPIN_FOREVER);
+}
+
+TEST(host_timer_ends_hvc_spin)
+{
+	ends_spin(SPIN_HVC | SPIN_FOREVER);
 }
 
 struct irq_count {

@@ -51,5 +51,7 @@ void arch_vgic_cpu_reset(void);
 
 /* el2_trap() for any exception while a guest runs on this CPU: back out of __guest_enter with kind. */
 void arch_guest_trap(struct cpu_regs *frame, enum guest_exit_kind kind) __attribute__((noreturn));
+/* el2_trap() first, for a synchronous one: true if answered on the frame and the guest may continue (guest.c). */
+bool arch_guest_fast(struct percpu *pc, struct cpu_regs *frame);
 
 #endif
