@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""moat side by side with stock KVM and pKVM (make bench; issue 13, DESIGN §16, docs/performance.md).
+"""moat side by side with stock KVM and pKVM (make bench; issue 13, DESIGN §16, docs/PERFORMANCE.md).
 
   tools/bench-kvm.py [--reps N] [--bare-reps N] [--json FILE] [--log DIR] [--only wall|icount]
 
@@ -168,7 +168,7 @@ def boot_config(name, icount, reps, logdir, limit):
         # One host CPU under -icount, for every hypervisor alike: on two, QEMU's round-robin vCPU
         # scheduling (which -icount imposes) stalled about one moat boot in two for good -- CPU 0
         # spinning on a core lock (pagedb_lock, a VM's lock) that CPU 1 holds, CPU 1 never scheduled
-        # again right after its TLBI IPAS2E1IS (docs/performance.md); never seen under MTTCG.
+        # again right after its TLBI IPAS2E1IS (docs/PERFORMANCE.md); never seen under MTTCG.
         args = args + ["--smp", "1"]
     sock = os.path.join(logdir, f"kbench-{name}.monitor")
     qemu = qemu + (ICOUNT if icount else []) + ["-monitor", f"unix:{sock},server=on,wait=off"]

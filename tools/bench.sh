@@ -7,7 +7,7 @@
 # /init under -icount, i.e. instructions); last, moat side by side with stock
 # KVM nVHE and pKVM: the same guest (guest/kbench) through the same VMM
 # (moat-vmm --backend moat|kvm) on the same QEMU, wall clock and -icount
-# (tools/bench-kvm.py, results also in build/bench.json). docs/performance.md
+# (tools/bench-kvm.py, results also in build/bench.json). docs/PERFORMANCE.md
 # reads them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
