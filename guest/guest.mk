@@ -13,7 +13,7 @@ GUEST_ELFS := $(patsubst %,$(B)/guest/%.elf,$(GUEST_NAMES))
 GUEST_LDS := guest/lib/guest.lds
 GUEST_CFLAGS := $(BARE_CFLAGS) -Iguest/lib -Iinclude -Icore/include -Ilib/el1
 GUEST_LIB_SRCS := guest/lib/start.S guest/lib/secondary.S guest/lib/vectors.S guest/lib/exception.c \
-		  guest/lib/console.c lib/el1/console.c lib/el1/el1_idregs.c core/fmt.c core/lib.c
+		  guest/lib/console.c guest/lib/mmu.c lib/el1/console.c lib/el1/el1_idregs.c core/fmt.c core/lib.c
 GUEST_LIB_OBJS := $(patsubst %,$(B)/guest/obj/%.o,$(GUEST_LIB_SRCS))
 
 # kbench also hashes its workload with the core's SHA-256 (compiled with the guest flags).

@@ -72,14 +72,12 @@
 #define WORK_SHA_BYTES (4UL << 20)
 #define WORKLOAD_BARE_REPS 5
 
-#define write_sysreg(reg, v) __asm__ volatile("msr " #reg ", %0" : : "r"((uint64_t)(v)) : "memory")
 
 extern char secondary_entry[];
 extern uint64_t guest_entry_cntpct; /* start.S */
 void secondary_main(uint64_t context, uint64_t first);
 
 static uint64_t stack1[1024] __attribute__((aligned(16)));
-static uint64_t l1_table[512] __attribute__((aligned(4096)));
 static uint64_t freq;
 
 /* Written by IRQ handlers or the other vCPU. */
@@ -88,24 +86,6 @@ static volatile uint64_t ping_t0, pong_t0, ipi_ticks, pings, pongs;
 static volatile uint64_t deadline, vtimer_ticks, vtimer_irqs;
 static uint64_t vtimer_lost;
 
-/* Identity map, 1 GiB level-1 blocks: [0, 1 GiB) Device-nGnRnE (attr 0), [1 GiB, 2 GiB) RAM, Normal WB (attr 1). */
-static void build_identity_map(void)
-{
-	l1_table[0] = 0x0UL | 1UL << 10 | 0UL << 2 | 1;
-	l1_table[1] = 0x40000000UL | 1UL << 10 | 3UL << 8 | 1UL << 2 | 1; /* AF, inner shareable, attr 1 */
-	__asm__ volatile("dsb sy" ::: "memory");
-}
-
-static void mmu_on(void)
-{
-	write_sysreg(mair_el1, 0xffUL << 8);
-	/* T0SZ 32 (4 GiB, walk from level 1), WB WA walks, inner shareable, 4K granule, EPD1, IPS 32 bits. */
-	write_sysreg(tcr_el1, 32UL | 1UL << 8 | 1UL << 10 | 3UL << 12 | 1UL << 23);
-	write_sysreg(ttbr0_el1, (uint64_t)l1_table);
-	__asm__ volatile("isb; tlbi vmalle1; dsb nsh; isb" ::: "memory");
-	write_sysreg(sctlr_el1, read_sysreg(sctlr_el1) | 1UL << 0 | 1UL << 2 | 1UL << 12); /* M, C, I */
-	__asm__ volatile("isb" ::: "memory");
-}
 
 static unsigned int self(void)
 {
@@ -350,7 +330,7 @@ static void workload(void)
 void secondary_main(uint64_t context, uint64_t first)
 {
 	(void)context;
-	mmu_on(); /* first: cpu_on_t0 was written through vCPU 0's cacheable mapping */
+	guest_mmu_on(); /* first: cpu_on_t0 was written through vCPU 0's cacheable mapping */
 	cpu_on_ticks = first - cpu_on_t0;
 	gic_on();
 	vcpu1_ready = 1;
@@ -363,8 +343,8 @@ void guest_main(uint64_t x0)
 {
 	freq = read_sysreg(cntfrq_el0);
 	guest_irq_handler = irq;
-	build_identity_map();
-	mmu_on();
+	guest_mmu_build();
+	guest_mmu_on();
 	if (x0 == 0) {
 		printf("kbench: bare freq=%lu\n", freq);
 		for (int i = 0; i < WORKLOAD_BARE_REPS; i++) {

@@ -109,6 +109,13 @@ static inline uint32_t mmio_read32(uint64_t addr)
 		__val;                                               \
 	})
 
+#define write_sysreg(reg, v) __asm__ volatile("msr " #reg ", %0" : : "r"((uint64_t)(v)) : "memory")
+
+/* mmu.c: identity map, 1 GiB blocks, Device below RAM, Normal WB RAM. guest_mmu_build() once (before
+ * starting other vCPUs), then guest_mmu_on() on each vCPU. */
+void guest_mmu_build(void);
+void guest_mmu_on(void);
+
 /* The virtual counter, not speculated ahead of earlier instructions (isb). */
 static inline uint64_t read_cntvct(void)
 {

@@ -68,13 +68,11 @@
 #define PARK_ROUNDS 4
 #define PARK_DELAY_MS 50
 
-#define write_sysreg(reg, v) __asm__ volatile("msr " #reg ", %0" : : "r"((uint64_t)(v)) : "memory")
 
 extern char secondary_entry[];
 void secondary_main(uint64_t context, uint64_t first); /* guest/lib/secondary.S calls it */
 
 static uint64_t stacks[NR_VCPUS][1024] __attribute__((aligned(16)));
-static uint64_t l1_table[512] __attribute__((aligned(4096)));
 static volatile uint32_t lock;
 static volatile uint64_t counter;
 static volatile unsigned int arrived, lock_done, ipi_done;
@@ -128,28 +126,6 @@ static void spin_unlock(volatile uint32_t *l)
 	__asm__ volatile("stlr wzr, [%0]" : : "r"(l) : "memory");
 }
 
-/*
- * Identity map, 1 GiB blocks: [0, 1 GiB) Device-nGnRnE (attr 0), [1 GiB, 2 GiB) RAM, Normal WB (attr 1).
- * Built by vCPU 0 before it starts any other vCPU: a secondary that turned its
- * MMU on before the table was written took a translation fault (seen under load).
- */
-static void build_identity_map(void)
-{
-	l1_table[0] = 0x0UL | 1UL << 10 | 0UL << 2 | 1;			 /* AF, attr 0, block */
-	l1_table[1] = 0x40000000UL | 1UL << 10 | 3UL << 8 | 1UL << 2 | 1; /* AF, inner shareable, attr 1 */
-	__asm__ volatile("dsb sy" ::: "memory");
-}
-
-static void mmu_on(void)
-{
-	write_sysreg(mair_el1, 0xffUL << 8);
-	/* T0SZ 32 (4 GiB, walk starts at level 1), WB WA walks, inner shareable, 4K granule, EPD1, IPS 32 bits. */
-	write_sysreg(tcr_el1, 32UL | 1UL << 8 | 1UL << 10 | 3UL << 12 | 1UL << 23);
-	write_sysreg(ttbr0_el1, (uint64_t)l1_table);
-	__asm__ volatile("isb; tlbi vmalle1; dsb nsh; isb" ::: "memory");
-	write_sysreg(sctlr_el1, read_sysreg(sctlr_el1) | 1UL << 0 | 1UL << 2 | 1UL << 12); /* M, C, I */
-	__asm__ volatile("isb" ::: "memory");
-}
 
 static uint64_t stack_top(unsigned int i)
 {
@@ -315,7 +291,7 @@ static void work(void)
 {
 	unsigned int me = self();
 
-	mmu_on();
+	guest_mmu_on();
 	gic_on();
 	atomic_inc(&arrived);
 	wait_all(&arrived, NR_VCPUS);
@@ -404,7 +380,7 @@ void guest_main(uint64_t x0)
 	period = read_sysreg(cntfrq_el0) / 1000;
 	guest_irq_handler = irq;
 	mmio_write32(GICD, 2); /* EnableGrp1 */
-	build_identity_map();
+	guest_mmu_build();
 	if (x0 == 1) {
 		bench_main();
 		return;
