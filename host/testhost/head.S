@@ -17,6 +17,21 @@
  */
 #define SCTLR_EL1_MMU_OFF 0x30d00800
 
+/*
+ * The state a CPU was entered in (x0..x3, DAIF, SCTLR_EL1, SPSel, CurrentEL) into the record at
+ * x9, for check_boot_entry(): the boot CPU's and every secondary's. Clobbers x4, x5.
+ */
+.macro record_entry_state
+	stp	x0, x1, [x9, #BOOT_ENTRY_X0]
+	stp	x2, x3, [x9, #BOOT_ENTRY_X2]
+	mrs	x4, daif
+	mrs	x5, sctlr_el1
+	stp	x4, x5, [x9, #BOOT_ENTRY_DAIF]
+	mrs	x4, spsel
+	mrs	x5, CurrentEL
+	stp	x4, x5, [x9, #BOOT_ENTRY_SPSEL]
+.endm
+
 	.section .head, "ax"
 	.globl	_start
 _start:
@@ -36,14 +51,7 @@ primary_entry:
 	/* Record the state we were entered in for the boot_protocol test (.data, not BSS). */
 	adrp	x9, boot_entry
 	add	x9, x9, :lo12:boot_entry
-	stp	x0, x1, [x9, #BOOT_ENTRY_X0]
-	stp	x2, x3, [x9, #BOOT_ENTRY_X2]
-	mrs	x4, daif
-	mrs	x5, sctlr_el1
-	stp	x4, x5, [x9, #BOOT_ENTRY_DAIF]
-	mrs	x4, spsel
-	mrs	x5, CurrentEL
-	stp	x4, x5, [x9, #BOOT_ENTRY_SPSEL]
+	record_entry_state
 	msr	daifset, #0xf
 	mov	x19, x0			/* DTB address, kept across the BSS loop */
 	bl	cpu_setup
@@ -71,14 +79,7 @@ primary_entry:
 	.type	secondary_entry, %function
 secondary_entry:
 	add	x9, x0, #SMP_SLOT_ENTRY
-	stp	x0, x1, [x9, #BOOT_ENTRY_X0]
-	stp	x2, x3, [x9, #BOOT_ENTRY_X2]
-	mrs	x4, daif
-	mrs	x5, sctlr_el1
-	stp	x4, x5, [x9, #BOOT_ENTRY_DAIF]
-	mrs	x4, spsel
-	mrs	x5, CurrentEL
-	stp	x4, x5, [x9, #BOOT_ENTRY_SPSEL]
+	record_entry_state
 	msr	daifset, #0xf
 	mov	x19, x0
 	bl	cpu_setup
