@@ -21,7 +21,7 @@
 #include "errors.h"
 
 #define MOAT_ABI_VERSION_MAJOR 1
-#define MOAT_ABI_VERSION_MINOR 2
+#define MOAT_ABI_VERSION_MINOR 3
 
 /* (fixed) 0xC6000000 | (0x100 + n): host calls live at n >= 0. */
 #define MOAT_FN(n) (0xC6000000UL | (0x100UL + (n)))
@@ -51,6 +51,20 @@
 #define MOAT_FN_IRQ_LINE MOAT_FN(21)	 /* (handle, intid, level 0/1) -> x1 = the vCPU the SPI is routed to */
 #define MOAT_FN_GUEST_SHARED MOAT_FN(22) /* (handle, ipa) -> x1 = pa the guest shares there with the host (ABI 1.2) */
 #define MOAT_FN_COUNT 23
+
+/*
+ * Guest calls (ABI 1.3): moat's own block in the vendor-hypervisor range,
+ * above the KVM/pKVM numbers (0..127) and the host calls (0x100..), issued by
+ * a protected guest with HVC #0. Arguments a call does not use must be zero.
+ * `ipa` is a page-aligned IPA of a page of the calling VM's own RAM that it
+ * does not share with the host (MOAT_E_PERM otherwise): the core writes the
+ * answer there, so that secrets never pass through registers the host might
+ * see in a later exit. docs/attestation.md documents each layout.
+ */
+#define MOAT_GUEST_FN(n) (0xC6000000UL | (0x200UL + (n)))
+#define MOAT_GFN_MEASUREMENT MOAT_GUEST_FN(0) /* (ipa): 32-byte VM measurement at ipa -> x1 = 32 */
+#define MOAT_GFN_REPORT MOAT_GUEST_FN(1)      /* (ipa): 64-byte challenge at ipa in, report out -> x1 = report bytes */
+#define MOAT_GFN_SEALING_KEY MOAT_GUEST_FN(2) /* (ipa): 32-byte sealing key at ipa -> x1 = 32 */
 
 /* VM types (fixed values); MOAT_FN_CAPS x1 has bit (1 << type) set for each supported type. */
 #define MOAT_VM_NORMAL 0

@@ -22,6 +22,12 @@ enum moat_error {
 	MOAT_E_ALIGN = -10,	   /* address not page-aligned */
 	MOAT_E_EXIST = -11,	   /* IPA already mapped, object already exists */
 	MOAT_E_CORRUPT = -12,	   /* malformed input blob (device tree, image) */
+	/* ABI 1.3 (issue 14: measured and verified boot) */
+	MOAT_E_ORDER = -13,	    /* LOAD not in strictly ascending IPA order (the measurement's defined order) */
+	MOAT_E_UNSIGNED = -14,	    /* enforce mode: FINALIZE of a protected VM without an owner signature */
+	MOAT_E_WRONG_KEY = -15,	    /* signature blob names a key other than the owner key */
+	MOAT_E_BAD_SIGNATURE = -16, /* signature blob names the owner key but does not verify */
+	MOAT_E_NO_IDENTITY = -17,   /* the core has no device secret: no attestation or sealing */
 };
 
 #endif
