@@ -16,10 +16,12 @@
 #include <stdarg.h>
 
 #include "arch.h"
+#include "attest.h"
 #include "cpu_power.h"
 #include "fmt.h"
 #include "host_mmio.h"
 #include "host_s2.h"
+#include "kdf.h"
 #include "lib.h"
 #include "log.h"
 #include "moat/abi.h"
@@ -31,7 +33,7 @@
 #define IMAGE_MAGIC_OFFSET 0x38
 #define IMAGE_MAGIC 0x644d5241U /* "ARM\x64" */
 
-extern char __image_start[], __image_end[];
+extern char __image_start[], __image_end[], __rodata_end[];
 
 struct core_layout core_layout;
 static u8 dtb_copy[DTB_COPY_MAX] __attribute__((aligned(8)));
@@ -161,6 +163,51 @@ static u64 find_host_image(void)
 	return entry;
 }
 
+/*
+ * The device secret (docs/attestation.md): 32 bytes that the firmware -- here
+ * QEMU's loader, -device loader,file=SECRET,addr=ADDR,force-raw=on -- put at
+ * the page bootargs moat.secret=ADDR names. The page becomes the core's
+ * before anything derives from it, and is wiped (and cleaned to PoC, so that
+ * no dirty line or stale memory keeps a copy) before it goes back to the
+ * host: the host stage 2 is built after this, so the host never maps it
+ * while it holds the secret. Without moat.secret, or with an all-zero page
+ * (bootargs but no loader), the core runs without identity.
+ */
+static void take_device_secret(u64 dtb_pa)
+{
+	u64 pa, dtb_end = dtb_pa + fdt_total_size(phys_to_virt(dtb_pa));
+	struct page_info *page;
+	char value[32];
+	u8 *secret, any = 0;
+
+	if (!bootargs_get(plat.bootargs, "moat.secret", value, sizeof(value))) {
+		attest_init(__image_start, (size_t)(__rodata_end - __image_start), NULL);
+		return;
+	}
+	if (!parse_u64(value, strlen(value), &pa)) {
+		fatal("bootargs moat.secret=%s is not a number", value);
+	}
+	page = pagedb_lookup(pa);
+	if (!IS_ALIGNED(pa, PAGE_SIZE) || !page || page->owner != OWNER_HOST ||
+	    ranges_overlap(pa, pa + PAGE_SIZE, dtb_pa, dtb_end)) {
+		fatal("device secret address 0x%lx is not a page of host RAM outside the device tree", pa);
+	}
+	pagedb_set_range(pa, PAGE_SIZE, OWNER_CORE, PAGE_OWNED);
+	secret = phys_to_virt(pa);
+	/* Written by the loader with the MMU off: read memory, not a line cached before. */
+	arch_dcache_clean_inval_poc(pa, PAGE_SIZE);
+	for (unsigned int i = 0; i < ATTEST_SECRET_SIZE; i++) {
+		any |= secret[i];
+	}
+	attest_init(__image_start, (size_t)(__rodata_end - __image_start), any ? secret : NULL);
+	secret_wipe(secret, PAGE_SIZE);
+	arch_dcache_clean_poc(pa, PAGE_SIZE);
+	pagedb_set_range(pa, PAGE_SIZE, OWNER_HOST, PAGE_OWNED);
+	if (!any) {
+		log_info("device secret page 0x%lx is empty: no identity", pa);
+	}
+}
+
 /* Write the host's DTB over the original: compact, with the core reserved and fw_cfg gone. */
 static void write_host_dtb(u64 dtb_pa)
 {
@@ -238,6 +285,7 @@ void boot_main(u64 dtb_pa)
 		fatal("cannot build the EL2 page tables (error %d)", ret);
 	}
 	log_enable_locking();
+	take_device_secret(dtb_pa);
 #ifdef MOAT_PANIC_TEST
 	deliberate_core_fault();
 #endif

@@ -432,6 +432,18 @@ int mem_guest_shared_pa(struct vm *vm, u64 ipa, u64 *pa)
 	return MOAT_OK;
 }
 
+int mem_guest_private_pa(struct vm *vm, u64 ipa, u64 *pa)
+{
+	CHECK_PAGEDB_VM_LOCKED(vm);
+	if (!IS_ALIGNED(ipa, PAGE_SIZE)) {
+		return MOAT_E_ALIGN;
+	}
+	if (!vm_ipa_in_ram(vm, ipa)) {
+		return MOAT_E_RANGE;
+	}
+	return vm_own_page(vm, ipa, PAGE_OWNED, pa);
+}
+
 int mem_guest_relinquish(struct vm *vm, u64 ipa)
 {
 	struct stage2 *view = vm_view(vm);

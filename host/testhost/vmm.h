@@ -68,6 +68,9 @@ struct vmm_vm {
 	u64 run_pa;
 	u64 image_pa; /* the first page vmm_load gave the VM */
 	const char *image; /* the guest image's name */
+	/* 1 + the offset of an image byte vmm_load XORs with image_flip_mask (0: none): "another image". */
+	u64 image_flip;
+	u8 image_flip_mask;
 	struct moat_run *run;
 	/* Optional hooks: MMIO exits outside the UART, and how VCPU_RUN is issued. */
 	vmm_mmio_fn mmio;
