@@ -38,6 +38,7 @@
 #include "moat/attest.h"
 #include "policy.h"
 #include "sha256.h"
+#include "trng.h"
 #include "vcpu.h"
 #include "vm.h"
 
@@ -48,6 +49,7 @@
 #define LABEL_CORE_KEY "moat-core-key"
 #define LABEL_VM_KEY "moat-vm-key"
 #define LABEL_VM_SEAL "moat-vm-sealing-key"
+#define LABEL_DRBG "moat-drbg-seed"
 
 #define CORE_VERSION ((MOAT_ABI_VERSION_MAJOR << 16) | MOAT_ABI_VERSION_MINOR)
 
@@ -122,6 +124,9 @@ void attest_init(const void *core_image, size_t core_len, const u8 *secret)
 	}
 	put_le32(ctx.policy, policy_bits(policy));
 
+	/* The DRBG's share of the secret: a device with a secret has entropy even without rng-seed. */
+	derive(device_seed, secret, LABEL_DRBG, NULL, 0);
+	trng_seed(device_seed, sizeof(device_seed));
 	derive(device_seed, secret, LABEL_DEVICE_ID, NULL, 0);
 	derive(attest.cdi_attest, secret, LABEL_CDI_ATTEST, &ctx, sizeof(ctx));
 	derive(attest.cdi_seal, secret, LABEL_CDI_SEAL, &ctx, sizeof(ctx));

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "moat/abi.h"
 #include "pagedb.h"
+#include "trng.h"
 #include "vcpu.h"
 
 #define DTB_COPY_MAX (64 * 1024)
@@ -164,6 +165,32 @@ static u64 find_host_image(void)
 }
 
 /*
+ * Seed the core's DRBG (trng.c) from the firmware's /chosen/rng-seed and
+ * kaslr-seed, then forget them: the host's DTB gets seeds of its own
+ * (write_host_dtb), the core's copy of the boot DTB is wiped once written.
+ * The device secret, if any, adds its own share (attest_init).
+ */
+static void seed_entropy(void)
+{
+	u8 material[PLAT_SEED_MAX + 8];
+	u32 len = plat.rng_seed_len;
+
+	memcpy(material, plat.rng_seed, len);
+	if (plat.have_kaslr_seed) {
+		memcpy(material + len, &plat.kaslr_seed, 8);
+		len += 8;
+	}
+	if (len) {
+		trng_seed(material, len);
+	}
+	log_info("entropy: DRBG seeded with %u bytes of /chosen rng-seed and kaslr-seed%s", len,
+		 len ? "" : " (none: guests' TRNG has no entropy unless a device secret seeds it)");
+	secret_wipe(material, sizeof(material));
+	secret_wipe(plat.rng_seed, sizeof(plat.rng_seed));
+	secret_wipe(&plat.kaslr_seed, sizeof(plat.kaslr_seed));
+}
+
+/*
  * The device secret (docs/attestation.md): 32 bytes that the firmware -- here
  * QEMU's loader, -device loader,file=SECRET,addr=ADDR,force-raw=on -- put at
  * the page bootargs moat.secret=ADDR names. The page becomes the core's
@@ -219,17 +246,31 @@ static void write_host_dtb(u64 dtb_pa)
 		.initrd_end = plat.initrd_end,
 	};
 	u64 room = fdt_total_size(phys_to_virt(dtb_pa));
+	u8 host_seed[PLAT_SEED_MAX];
 	const char *why = "";
 	size_t size = 0;
 	int ret;
 
+	/* The host's seeds: DRBG output, from which the core's own seed cannot be recovered. */
+	if (trng_generate(host_seed, sizeof(host_seed)) &&
+	    trng_generate(&edit.host_kaslr_seed, sizeof(edit.host_kaslr_seed))) {
+		edit.host_seed = host_seed;
+	}
 	ret = fdt_write_host_dtb(dtb_copy, phys_to_virt(dtb_pa), room, &edit, &size, &why);
 	if (ret) {
 		fatal("cannot write the host device tree at 0x%lx: %s (error %d)", dtb_pa, why, ret);
 	}
+	/*
+	 * The original's seeds must not survive past the compact copy's end, nor in
+	 * the core's copy of the boot DTB (needed no more).
+	 */
+	memset((u8 *)phys_to_virt(dtb_pa) + size, 0, room - size);
+	secret_wipe(dtb_copy, sizeof(dtb_copy));
+	secret_wipe(host_seed, sizeof(host_seed));
 	/* The host starts with its MMU off: it reads memory, not our cache. */
-	arch_dcache_clean_poc(dtb_pa, size);
-	log_info("host device tree at 0x%lx (%lu bytes): core memory reserved, fw_cfg removed", dtb_pa, (u64)size);
+	arch_dcache_clean_poc(dtb_pa, room);
+	log_info("host device tree at 0x%lx (%lu bytes): core memory reserved, fw_cfg removed, seeds %s", dtb_pa,
+		 (u64)size, edit.host_seed ? "the host's own" : "none");
 }
 
 static void report_host_s2(void)
@@ -285,6 +326,7 @@ void boot_main(u64 dtb_pa)
 		fatal("cannot build the EL2 page tables (error %d)", ret);
 	}
 	log_enable_locking();
+	seed_entropy();
 	take_device_secret(dtb_pa);
 #ifdef MOAT_PANIC_TEST
 	deliberate_core_fault();

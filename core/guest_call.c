@@ -24,6 +24,7 @@
 #include "guest_refuse.h"
 #include "idregs.h"
 #include "psci.h"
+#include "trng.h"
 #include "vcpu.h"
 #include "vgic.h"
 
@@ -161,7 +162,12 @@ bool guest_hvc_from_regs(struct vcpu *vcpu, u64 *x)
 	case MOAT_GFN_MEASUREMENT:
 	case MOAT_GFN_REPORT:
 	case MOAT_GFN_SEALING_KEY:
-		return false; /* other vCPUs, pages, waits or exits: guest_hvc */
+	case TRNG_VERSION:
+	case TRNG_FEATURES:
+	case TRNG_GET_UUID:
+	case TRNG_RND32:
+	case TRNG_RND64:
+		return false; /* other vCPUs, pages, waits, exits or the DRBG's lock: guest_hvc */
 	default:
 		/* Tested here too, not only in guest_call_refused: a guest's null-call loop skips the call. */
 		if (vcpu->refused_call != x[0] + 1) {
@@ -213,6 +219,13 @@ u32 guest_hvc(struct vcpu *vcpu, const struct guest_exit *e)
 	case MOAT_GFN_REPORT:
 	case MOAT_GFN_SEALING_KEY:
 		return attest_guest_call(vcpu, (u32)x[0]);
+	case TRNG_VERSION:
+	case TRNG_FEATURES:
+	case TRNG_GET_UUID:
+	case TRNG_RND32:
+	case TRNG_RND64:
+		trng_guest_call(vcpu);
+		return MOAT_EXIT_NONE;
 	default:
 		guest_call_refused(vcpu, x[0], ret); /* not reached: the two lists above name the same IDs */
 		break;
