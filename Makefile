@@ -51,9 +51,9 @@ CORE_GENERIC := core/boot.c core/log.c core/fmt.c core/fdt.c core/fdt_write.c co
 		core/hc_vm.c core/hc_vcpu.c core/hc_mem.c core/hc_diag.c core/cpu_power.c \
 		core/guest_exit.c core/guest_call.c core/guest_mem.c core/guest_psci.c core/invariants.c core/host_mmio.c core/host_pmu.c core/guest_pmu.c core/guest_debug.c core/idregs.c core/guest_refuse.c \
 		core/host_timer.c core/vgic.c core/hc_irq.c
-# Issue 14, attestation (core/attest.c); policy_default.c and crypto_stub.c are placeholders until the
-# sign and crypto branches are merged.
-CORE_GENERIC += core/attest.c core/trng.c core/policy_default.c core/crypto_stub.c
+# Issue 14, attestation (core/attest.c); policy_default.c is a placeholder until the
+# sign branch is merged.
+CORE_GENERIC += core/attest.c core/trng.c core/policy_default.c
 CORE_ARM64 := core/arch/arm64/head.S core/arch/arm64/vectors.S core/arch/arm64/exception.c \
 	      core/arch/arm64/mmu.c core/arch/arm64/cpu.c core/arch/arm64/uart_pl011.c core/lib.c \
 	      core/arch/arm64/guest.c core/arch/arm64/switch.S core/arch/arm64/fpsimd.S core/arch/arm64/device.c \
