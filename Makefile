@@ -50,7 +50,7 @@ CORE_GENERIC := core/boot.c core/log.c core/fmt.c core/fdt.c core/fdt_write.c co
 		core/inject.c core/parse.c core/sha256.c core/mem.c core/memcache.c core/vm.c core/vcpu.c \
 		core/hc_vm.c core/hc_vcpu.c core/hc_mem.c core/hc_diag.c core/cpu_power.c \
 		core/guest_exit.c core/guest_call.c core/guest_mem.c core/guest_psci.c core/invariants.c core/host_mmio.c core/host_pmu.c core/guest_pmu.c core/guest_debug.c core/idregs.c core/guest_refuse.c \
-		core/host_timer.c core/vgic.c core/hc_irq.c
+		core/host_timer.c core/vgic.c core/hc_irq.c core/policy.c core/sign.c
 CORE_ARM64 := core/arch/arm64/head.S core/arch/arm64/vectors.S core/arch/arm64/exception.c \
 	      core/arch/arm64/mmu.c core/arch/arm64/cpu.c core/arch/arm64/uart_pl011.c core/lib.c \
 	      core/arch/arm64/guest.c core/arch/arm64/switch.S core/arch/arm64/fpsimd.S core/arch/arm64/device.c \

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "moat/abi.h"
 #include "pagedb.h"
+#include "policy.h"
 #include "vcpu.h"
 
 #define DTB_COPY_MAX (64 * 1024)
@@ -251,6 +252,8 @@ void boot_main(u64 dtb_pa)
 	}
 	report_host_s2();
 	cpu_power_init(&plat);
+	/* Before the host runs: nothing it does can change the owner's policy afterwards. */
+	policy_init(plat.bootargs);
 	entry = find_host_image();
 	write_host_dtb(dtb_pa);
 	log_info("entering host at 0x%lx (EL1h), boot pool %lu pages free, per-vCPU state: %lu bytes", entry,
