@@ -137,6 +137,15 @@ $(B)/dtbshim.elf: tests/integration/dtbshim.S
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$@)$(CC_EL) $(BARE_CFLAGS) -D__ASSEMBLY__ $(BARE_LDFLAGS) -Wl,-Ttext=0x4f000000 $< -o $@
 
+# ---------------------------------------------------------------- host tools (build/tools/)
+# Host-native C; moat-sign signs with OpenSSL's libcrypto (libssl-dev, scripts/deps.sh).
+TOOLS_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -Iinclude
+TOOLS := $(B)/tools/moat-sign
+$(B)/tools/moat-sign: tools/moat-sign.c include/moat/sign.h
+	@mkdir -p $(dir $@)
+	$(call msg,HOSTCC,$@)$(HOSTCC) $(TOOLS_CFLAGS) $< -lcrypto -o $@
+tools: $(TOOLS)
+
 IMAGES := $(B)/moat.bin $(B)/moat.elf $(B)/moat-panictest.bin $(B)/moat-poison.bin $(B)/moat-allgicr.bin $(B)/testhost.bin $(B)/dtbshim.elf $(GUEST_IMAGES)
 
 # ---------------------------------------------------------------- Linux host chain
@@ -192,13 +201,13 @@ $(B)/unit/%: tests/unit/%.c $(patsubst %,$(B)/fake/%.o,$(FAKE_GENERIC) $(TEST_CO
 	$(call msg,HOSTCC,$@)$(HOSTCC) $(FAKE_CFLAGS) $^ -lcmocka $(if $(filter test_fdt,$*),-lfdt) -o $@
 
 # ---------------------------------------------------------------- top-level targets
-.PHONY: all deps run run-testhost test unit integration bench clean format linux-guest
+.PHONY: all deps run run-testhost test unit integration bench clean format linux-guest tools
 .DEFAULT_GOAL := all
 
 ifeq ($(ARCH),fake)
 all: $(UNIT_TESTS)
 else
-all: $(IMAGES)
+all: $(IMAGES) $(TOOLS)
 endif
 
 deps:
