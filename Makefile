@@ -27,6 +27,7 @@ Q :=
 msg :=
 endif
 PYTHON := /usr/bin/python3
+comma := ,
 
 CC_EL := $(CROSS_COMPILE)gcc
 LD_EL := $(CROSS_COMPILE)ld
@@ -198,7 +199,8 @@ $(B)/fake/%.c.o: %.c
 TEST_COMMON := $(wildcard tests/common/*.c)
 $(B)/unit/%: tests/unit/%.c $(patsubst %,$(B)/fake/%.o,$(FAKE_GENERIC) $(TEST_COMMON))
 	@mkdir -p $(dir $@)
-	$(call msg,HOSTCC,$@)$(HOSTCC) $(FAKE_CFLAGS) $^ -lcmocka $(if $(filter test_fdt,$*),-lfdt) -o $@
+	$(call msg,HOSTCC,$@)$(HOSTCC) $(FAKE_CFLAGS) $^ -lcmocka $(if $(filter test_fdt,$*),-lfdt) \
+		$(if $(filter test_sign,$*),-lcrypto -Wl$(comma)--wrap=mem_copy_from_core_shared) -o $@
 
 # ---------------------------------------------------------------- top-level targets
 .PHONY: all deps run run-testhost test unit integration bench clean format linux-guest tools
