@@ -48,7 +48,7 @@ BARE_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,noexecstack
 # Generic modules: no inline assembly, built for EL2 and natively.
 CORE_GENERIC := core/boot.c core/log.c core/fmt.c core/fdt.c core/fdt_write.c core/pgtable.c core/alloc.c \
 		core/pagedb.c core/host_s2.c core/host_fault.c core/psci.c core/host_call.c \
-		core/inject.c core/parse.c core/sha256.c core/mem.c core/memcache.c core/vm.c core/vcpu.c \
+		core/inject.c core/parse.c core/sha256.c core/sha512.c core/ed25519.c core/kdf.c core/mem.c core/memcache.c core/vm.c core/vcpu.c \
 		core/hc_vm.c core/hc_vcpu.c core/hc_mem.c core/hc_diag.c core/cpu_power.c \
 		core/guest_exit.c core/guest_call.c core/guest_mem.c core/guest_psci.c core/invariants.c core/host_mmio.c core/host_pmu.c core/guest_pmu.c core/guest_debug.c core/idregs.c core/guest_refuse.c \
 		core/host_timer.c core/vgic.c core/hc_irq.c core/policy.c core/sign.c
