@@ -27,6 +27,7 @@ Q :=
 msg :=
 endif
 PYTHON := /usr/bin/python3
+comma := ,
 
 CC_EL := $(CROSS_COMPILE)gcc
 LD_EL := $(CROSS_COMPILE)ld
@@ -50,10 +51,9 @@ CORE_GENERIC := core/boot.c core/log.c core/fmt.c core/fdt.c core/fdt_write.c co
 		core/inject.c core/parse.c core/sha256.c core/sha512.c core/ed25519.c core/kdf.c core/mem.c core/memcache.c core/vm.c core/vcpu.c \
 		core/hc_vm.c core/hc_vcpu.c core/hc_mem.c core/hc_diag.c core/cpu_power.c \
 		core/guest_exit.c core/guest_call.c core/guest_mem.c core/guest_psci.c core/invariants.c core/host_mmio.c core/host_pmu.c core/guest_pmu.c core/guest_debug.c core/idregs.c core/guest_refuse.c \
-		core/host_timer.c core/vgic.c core/hc_irq.c
-# Issue 14, attestation (core/attest.c); policy_default.c is a placeholder until the
-# sign branch is merged.
-CORE_GENERIC += core/attest.c core/trng.c core/policy_default.c
+		core/host_timer.c core/vgic.c core/hc_irq.c core/policy.c core/sign.c
+# Issue 14, attestation and the guests' TRNG.
+CORE_GENERIC += core/attest.c core/trng.c
 CORE_ARM64 := core/arch/arm64/head.S core/arch/arm64/vectors.S core/arch/arm64/exception.c \
 	      core/arch/arm64/mmu.c core/arch/arm64/cpu.c core/arch/arm64/uart_pl011.c core/lib.c \
 	      core/arch/arm64/guest.c core/arch/arm64/switch.S core/arch/arm64/fpsimd.S core/arch/arm64/device.c \
@@ -140,6 +140,24 @@ $(B)/dtbshim.elf: tests/integration/dtbshim.S
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$@)$(CC_EL) $(BARE_CFLAGS) -D__ASSEMBLY__ $(BARE_LDFLAGS) -Wl,-Ttext=0x4f000000 $< -o $@
 
+# ---------------------------------------------------------------- host tools (build/tools/)
+# Host-native C; moat-sign signs with OpenSSL's libcrypto (libssl-dev, scripts/deps.sh).
+TOOLS_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -Iinclude
+TOOLS := $(B)/tools/moat-sign
+$(B)/tools/moat-sign: tools/moat-sign.c include/moat/sign.h
+	@mkdir -p $(dir $@)
+	$(call msg,HOSTCC,$@)$(HOSTCC) $(TOOLS_CFLAGS) $< -lcrypto -o $@
+# moat-provision (the device's public identity, the expected core measurement) and moat-verify (reports):
+# docs/attestation.md; also OpenSSL's libcrypto, so that the core's own crypto is checked independently.
+TOOLS += $(B)/tools/moat-provision $(B)/tools/moat-verify
+$(B)/tools/moat-provision: tools/moat-provision.c tools/report_check.c tools/attest_tool.h include/moat/attest.h
+	@mkdir -p $(dir $@)
+	$(call msg,HOSTCC,$@)$(HOSTCC) $(TOOLS_CFLAGS) tools/moat-provision.c tools/report_check.c -lcrypto -o $@
+$(B)/tools/moat-verify: tools/moat-verify.c tools/report_check.c tools/attest_tool.h include/moat/attest.h
+	@mkdir -p $(dir $@)
+	$(call msg,HOSTCC,$@)$(HOSTCC) $(TOOLS_CFLAGS) tools/moat-verify.c tools/report_check.c -lcrypto -o $@
+tools: $(TOOLS)
+
 # TEST-ONLY device secret (docs/attestation.md): 32 random bytes made once per build tree, which QEMU's
 # loader puts at 0x40100000 for the core (bootargs moat.secret=0x40100000) in the tests and `make run`.
 # A real device's secret comes from its firmware, never from a file in a build directory.
@@ -199,16 +217,17 @@ $(B)/fake/%.c.o: %.c
 TEST_COMMON := $(wildcard tests/common/*.c)
 $(B)/unit/%: tests/unit/%.c $(patsubst %,$(B)/fake/%.o,$(FAKE_GENERIC) $(TEST_COMMON))
 	@mkdir -p $(dir $@)
-	$(call msg,HOSTCC,$@)$(HOSTCC) $(FAKE_CFLAGS) $^ -lcmocka $(if $(filter test_fdt,$*),-lfdt) -o $@
+	$(call msg,HOSTCC,$@)$(HOSTCC) $(FAKE_CFLAGS) $^ -lcmocka $(if $(filter test_fdt,$*),-lfdt) \
+		$(if $(filter test_sign,$*),-lcrypto -Wl$(comma)--wrap=mem_copy_from_core_shared) -o $@
 
 # ---------------------------------------------------------------- top-level targets
-.PHONY: all deps run run-testhost test unit integration bench clean format linux-guest
+.PHONY: all deps run run-testhost test unit integration bench clean format linux-guest tools
 .DEFAULT_GOAL := all
 
 ifeq ($(ARCH),fake)
 all: $(UNIT_TESTS)
 else
-all: $(IMAGES)
+all: $(IMAGES) $(TOOLS)
 endif
 
 deps:

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "moat/abi.h"
 #include "pagedb.h"
+#include "policy.h"
 #include "trng.h"
 #include "vcpu.h"
 
@@ -327,6 +328,11 @@ void boot_main(u64 dtb_pa)
 	}
 	log_enable_locking();
 	seed_entropy();
+	/*
+	 * Before the host runs: nothing it does can change the owner's policy
+	 * afterwards; and before the identity, which is bound to the policy.
+	 */
+	policy_init(plat.bootargs);
 	take_device_secret(dtb_pa);
 #ifdef MOAT_PANIC_TEST
 	deliberate_core_fault();

@@ -232,6 +232,17 @@ int mem_attach_run_page(u64 pa)
 	return ret;
 }
 
+int mem_copy_from_core_shared(u64 pa, void *dst, size_t len)
+{
+	int ret = check_shared_with_core(pa);
+
+	CHECK_LOCKED(&pagedb_lock);
+	if (!ret) {
+		memcpy(dst, phys_to_virt(pa), MIN(len, PAGE_SIZE));
+	}
+	return ret;
+}
+
 void mem_detach_run_page(u64 pa)
 {
 	struct page_info *page = pagedb_lookup(pa);

@@ -197,14 +197,21 @@ void vm_init(struct vm *vm, const struct vm_config *cfg, u64 root_pa)
 	arch_s2_flush_vmid(&vm->s2);
 }
 
-void vm_finalize(struct vm *vm)
+void vm_final_measurement(const struct vm *vm, u8 out[SHA256_DIGEST_SIZE])
 {
 	/* The boot state is part of what the guest's owner attests: hash it after the image. */
 	u64 boot[2] = { vm->boot_pc, vm->boot_x0 };
+	/* A copy: FINALIZE's signature check needs the digest before anything commits. */
+	struct sha256_ctx ctx = vm->measure;
 
 	CHECK_LOCKED(&vm->lock);
-	sha256_update(&vm->measure, boot, sizeof(boot));
-	sha256_final(&vm->measure, vm->measurement);
+	sha256_update(&ctx, boot, sizeof(boot));
+	sha256_final(&ctx, out);
+}
+
+void vm_finalize(struct vm *vm)
+{
+	vm_final_measurement(vm, vm->measurement);
 	vm->state = VM_FINALIZED;
 }
 

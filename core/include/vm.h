@@ -141,6 +141,8 @@ struct vm *vm_alloc_slot(void); /* caller holds pagedb_lock */
  * VCPU_RUN with a stale handle may be waiting on that lock: it is kept).
  */
 void vm_init(struct vm *vm, const struct vm_config *cfg, u64 root_pa);
+/* The measurement FINALIZE would seal now; changes nothing. Caller holds vm->lock. */
+void vm_final_measurement(const struct vm *vm, u8 out[SHA256_DIGEST_SIZE]);
 /* Seal the measurement with the boot state; state FINALIZED. Caller holds vm->lock. */
 void vm_finalize(struct vm *vm);
 /* The slot becomes free; every handle to this life of it goes stale. Caller holds pagedb_lock and vm->lock. */

@@ -231,7 +231,13 @@ long vmm_finalize(struct vmm_vm *vm, u64 boot_x0)
 	if (r.status) {
 		return r.status;
 	}
-	r = moat_hvc(MOAT_FN_FINALIZE, vm->handle, 0, 0);
+	return vmm_finalize_signed(vm, vm->sig_pa);
+}
+
+long vmm_finalize_signed(struct vmm_vm *vm, u64 sig_pa)
+{
+	struct moat_result r = moat_hvc(MOAT_FN_FINALIZE, vm->handle, sig_pa, 0);
+
 	vm->measurement[0] = r.r1;
 	vm->measurement[1] = r.r2;
 	vm->measurement[2] = r.r3;

@@ -332,7 +332,7 @@ static void test_finalize_preconditions(void **state)
 	expect_ok(FM_CALL(MOAT_FN_SET_BOOT, v.handle, FM_VM_BOOT_PC, 0));
 	FM_REFUSED(m, MOAT_E_STATE, MOAT_FN_FINALIZE, v.handle);
 	FM_REFUSED(m, MOAT_E_STATE, MOAT_FN_MEASUREMENT, v.handle, 0);
-	FM_REFUSED(m, MOAT_E_INVAL, MOAT_FN_FINALIZE, v.handle, 1);
+	FM_REFUSED(m, MOAT_E_INVAL, MOAT_FN_FINALIZE, v.handle, 0, 1);
 
 	/* vCPU 0 but no boot entry. */
 	v = fm_create_vm(m, PROT);
