@@ -174,8 +174,7 @@ void attest_reset_for_test(void)
  */
 static const u8 *vm_image_digest(const struct vm *vm)
 {
-	/* TODO(measure): vm->image_digest once the measurement v2 lands; until then the whole measurement. */
-	return vm->measurement;
+	return vm->image_digest;
 }
 
 /* ---- guest calls ------------------------------------------------------------ */
