@@ -189,7 +189,7 @@ $(B)/fake/%.c.o: %.c
 TEST_COMMON := $(wildcard tests/common/*.c)
 $(B)/unit/%: tests/unit/%.c $(patsubst %,$(B)/fake/%.o,$(FAKE_GENERIC) $(TEST_COMMON))
 	@mkdir -p $(dir $@)
-	$(call msg,HOSTCC,$@)$(HOSTCC) $(FAKE_CFLAGS) $^ -lcmocka $(if $(filter test_fdt,$*),-lfdt) -o $@
+	$(call msg,HOSTCC,$@)$(HOSTCC) $(FAKE_CFLAGS) $^ -lcmocka $(if $(filter test_fdt,$*),-lfdt) $(if $(filter test_ed25519_openssl,$*),-lcrypto) -o $@
 
 # ---------------------------------------------------------------- top-level targets
 .PHONY: all deps run run-testhost test unit integration bench clean format linux-guest

@@ -24,6 +24,7 @@ test_packages=(
 	libc6-dev                             # host-native unit tests and the fuzzer (with gcc)
 	device-tree-compiler libfdt-dev       # dtc; libfdt for host-side tests
 	libcmocka-dev                         # unit tests
+	libssl-dev                            # libcrypto: the Ed25519 cross-check unit test (test_ed25519_openssl)
 	python3-pytest python3-pytest-xdist
 	clang libclang-rt-14-dev              # libFuzzer
 )
