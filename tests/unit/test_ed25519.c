@@ -333,14 +333,19 @@ static void test_invalid_signatures(void **state)
 {
 	static const u8 msg[1] = { 0x72 };
 
+	unsigned int accepted = 0;
+
 	for (unsigned int i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++) {
 		u8 pk[32], sig[64];
 
 		unhex(pk, sizeof(pk), invalid[i].public_key);
 		unhex(sig, sizeof(sig), invalid[i].signature);
-		print_message("%s\n", invalid[i].why);
-		assert_false(ed25519_verify(pk, msg, sizeof(msg), sig));
+		if (ed25519_verify(pk, msg, sizeof(msg), sig)) {
+			print_error("ACCEPTED: %s\n", invalid[i].why);
+			accepted++;
+		}
 	}
+	assert_int_equal(accepted, 0);
 }
 
 /* The invalid table's signer and message do verify: the rejections above are not about the key. */
