@@ -359,6 +359,25 @@ static void test_invalid_table_baseline(void **state)
 	assert_true(ed25519_verify(pk, msg, sizeof(msg), sig));
 }
 
+/*
+ * Signing one message with one seed under two different claimed public keys
+ * would give S1 - S2 = (k1 - k2) * s and so the secret scalar s; ed25519_sign
+ * uses the key derived from the seed, so the claimed one changes nothing.
+ */
+static void test_sign_ignores_wrong_public_key(void **state)
+{
+	u8 seed[32], pk[32], wrong[32], sig[64], sig_wrong[64];
+	static const u8 msg[3] = { 1, 2, 3 };
+
+	unhex(seed, sizeof(seed), rfc8032[0].seed);
+	unhex(pk, sizeof(pk), rfc8032[0].public_key);
+	unhex(wrong, sizeof(wrong), rfc8032[1].public_key);
+	ed25519_sign(sig, seed, pk, msg, sizeof(msg));
+	ed25519_sign(sig_wrong, seed, wrong, msg, sizeof(msg));
+	assert_memory_equal(sig, sig_wrong, 64);
+	assert_true(ed25519_verify(pk, msg, sizeof(msg), sig_wrong));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -366,6 +385,7 @@ int main(void)
 		cmocka_unit_test(test_sign_input_vectors),
 		cmocka_unit_test(test_invalid_table_baseline),
 		cmocka_unit_test(test_invalid_signatures),
+		cmocka_unit_test(test_sign_ignores_wrong_public_key),
 	};
 
 	return cmocka_run_group_tests_name("ed25519", tests, NULL, NULL);

@@ -96,51 +96,59 @@ static void test_small_order(void **state)
 	assert_false(pt_small_order(&mixed));
 }
 
-static void test_field_edges(void **state)
+static void assert_fe(const fe *f, const char *expect_hex)
 {
-	fe f, g;
 	u8 s[32], expect[32];
 
-	/* Non-reduced inputs come out canonical: p -> 0, p + 1 -> 1, 2^255 - 1 -> 18. */
-	unhex32(s, "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f");
-	fe_frombytes(&f, s);
-	fe_tobytes(s, &f);
-	unhex32(expect, "0000000000000000000000000000000000000000000000000000000000000000");
+	fe_tobytes(s, f);
+	unhex32(expect, expect_hex);
 	assert_memory_equal(s, expect, 32);
-	unhex32(s, "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f");
+}
+
+/* Non-reduced inputs come out canonical: fe_frombytes(in) encodes as out. */
+static void assert_reduces(const char *in_hex, const char *out_hex)
+{
+	u8 s[32];
+	fe f;
+
+	unhex32(s, in_hex);
 	fe_frombytes(&f, s);
-	fe_tobytes(s, &f);
-	unhex32(expect, "0100000000000000000000000000000000000000000000000000000000000000");
-	assert_memory_equal(s, expect, 32);
-	unhex32(s, "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f");
-	fe_frombytes(&f, s);
-	fe_tobytes(s, &f);
-	unhex32(expect, "1200000000000000000000000000000000000000000000000000000000000000");
-	assert_memory_equal(s, expect, 32);
-	/* (p - 1)^2 = 1; 0 - 1 = p - 1; sqrt(-1)^2 = -1. */
-	unhex32(s, "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f");
+	assert_fe(&f, out_hex);
+}
+
+#define FE_ZERO "0000000000000000000000000000000000000000000000000000000000000000"
+#define FE_ONE "0100000000000000000000000000000000000000000000000000000000000000"
+#define FE_P_MINUS_1 "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"
+
+static void test_field_edges(void **state)
+{
+	u8 s[32];
+	fe f, g;
+
+	assert_reduces("edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", FE_ZERO); /* p */
+	assert_reduces("eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", FE_ONE); /* p + 1 */
+	assert_reduces("ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", /* 2^255 - 1 = p + 18 */
+		       "1200000000000000000000000000000000000000000000000000000000000000");
+	assert_reduces(FE_P_MINUS_1, FE_P_MINUS_1);
+	/* (p - 1)^2 = 1 */
+	unhex32(s, FE_P_MINUS_1);
 	fe_frombytes(&f, s);
 	fe_mul(&g, &f, &f);
-	fe_tobytes(s, &g);
-	unhex32(expect, "0100000000000000000000000000000000000000000000000000000000000000");
-	assert_memory_equal(s, expect, 32);
+	assert_fe(&g, FE_ONE);
+	/* 0 - 1 = p - 1 */
 	fe_set(&f, 0);
 	fe_set(&g, 1);
 	fe_sub(&f, &f, &g);
-	fe_tobytes(s, &f);
-	unhex32(expect, "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f");
-	assert_memory_equal(s, expect, 32);
+	assert_fe(&f, FE_P_MINUS_1);
+	/* sqrt(-1)^2 = -1 */
 	fe_frombytes(&f, sqrtm1_bytes);
 	fe_mul(&g, &f, &f);
-	fe_tobytes(s, &g);
-	assert_memory_equal(s, expect, 32);
-	/* The inverse: x * x^(p-2) = 1 for x = 2. */
+	assert_fe(&g, FE_P_MINUS_1);
+	/* The inverse: 2 * 2^(p-2) = 1. */
 	fe_set(&f, 2);
 	fe_pow(&g, &f, exp_invert);
 	fe_mul(&g, &g, &f);
-	fe_tobytes(s, &g);
-	unhex32(expect, "0100000000000000000000000000000000000000000000000000000000000000");
-	assert_memory_equal(s, expect, 32);
+	assert_fe(&g, FE_ONE);
 }
 
 static void test_scalar_edges(void **state)
