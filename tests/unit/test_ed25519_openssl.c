@@ -70,8 +70,8 @@ static void test_against_openssl(void **state)
 		ed25519_public_key(our_pk, seed);
 		ed25519_sign(our_sig, seed, our_pk, msg, len);
 		if (memcmp(our_pk, pk, 32) != 0 || memcmp(our_sig, sig, 64) != 0) {
-			fail_msg("round %u (message of %zu bytes): public key or signature differs from OpenSSL's", round,
-				 len);
+			fail_msg("round %u (%zu-byte message): public key or signature differs from OpenSSL's",
+				 round, len);
 		}
 		assert_true(ed25519_verify(pk, msg, len, sig));
 
