@@ -137,7 +137,7 @@ static void fe_sub(fe *h, const fe *f, const fe *g)
 
 /*
  * Schoolbook product. Limb i+j >= 5 stands for 2^(51(i+j)) = 2^255 * 2^(51(i+j-5)),
- * and 2^255 = 19 (mod p), so it folds into limb i+j-5 times 19 (the g19 terms).
+ * and 2^255 = 19 (mod p), so it folds into limb i+j-5 times 19 (b1..b4 are 19 * g's limbs).
  * With limbs < 2^52 each sum stays below 5 * 2^52 * 19 * 2^52 < 2^113. Written
  * out rather than looped: this is where signing spends most of its time.
  * h may alias f or g.
