@@ -1,6 +1,6 @@
 # moat — one Makefile for the core, the test host, guests and every test suite.
 #
-#   make            build/moat.bin, build/moat.elf, the test host and test images
+#   make            build/moat.bin, build/moat.elf, the test host and test images, build/tools/*
 #   make run        the whole chain: install missing packages, build, fetch Debian's arm64 kernel
 #                   (make linux, cached), boot moat -> the test host's demo, then moat -> Debian's
 #                   kernel as the host running /tests/demo.sh (tools/run-chain.sh)
@@ -191,6 +191,16 @@ $(B)/unit/%: tests/unit/%.c $(patsubst %,$(B)/fake/%.o,$(FAKE_GENERIC) $(TEST_CO
 	@mkdir -p $(dir $@)
 	$(call msg,HOSTCC,$@)$(HOSTCC) $(FAKE_CFLAGS) $^ -lcmocka $(if $(filter test_fdt,$*),-lfdt) $(if $(filter test_ed25519_openssl,$*),-lcrypto) -o $@
 
+# ---------------------------------------------------------------- host tools (build/tools/)
+# Host-native programs for the machine the VMs are built on. tools/moat-measure predicts a VM's
+# measurement from moat-vmm's own plan code (vmm/plan.c and the pure vmm/ files it needs) and
+# OpenSSL's libcrypto for SHA-256.
+TOOLS_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -Iinclude -Ivmm -MMD -MP
+TOOLS := $(B)/tools/moat-measure
+$(B)/tools/moat-measure: tools/moat-measure.c $(VMM_PURE_SRCS) $(wildcard vmm/*.h include/moat/*.h)
+	@mkdir -p $(dir $@)
+	$(call msg,HOSTCC,$@)$(HOSTCC) $(TOOLS_CFLAGS) tools/moat-measure.c $(VMM_PURE_SRCS) -lfdt -lcrypto -o $@
+
 # ---------------------------------------------------------------- top-level targets
 .PHONY: all deps run run-testhost test unit integration bench clean format linux-guest
 .DEFAULT_GOAL := all
@@ -198,7 +208,7 @@ $(B)/unit/%: tests/unit/%.c $(patsubst %,$(B)/fake/%.o,$(FAKE_GENERIC) $(TEST_CO
 ifeq ($(ARCH),fake)
 all: $(UNIT_TESTS)
 else
-all: $(IMAGES)
+all: $(IMAGES) $(TOOLS)
 endif
 
 deps:
