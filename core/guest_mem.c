@@ -42,12 +42,14 @@
  * has its calls accepted and counted, not enforced. Guarding a page of the
  * core's vGIC succeeds, takes no entry and opts nothing in: those accesses
  * never reach the host (and see mmio_guard() for the early console that
- * depends on it). There is no unguard: Linux 6.12 guards on ioremap and never unguards
- * (Android's MMIO_GUARD_UNMAP, function 8, is not upstream).
+ * depends on it). There is no unguard: Linux 6.12 guards on ioremap and
+ * never unguards (Android's MMIO_GUARD_UNMAP, function 8, is not upstream).
  *
  * Called from guest_hvc() (guest_call.c) on the CPU that has the vCPU
- * loaded. Lock: takes pagedb_lock, then the VM's lock (the order of
- * pagedb.h), for the transitions; no lock across the exit.
+ * loaded, and guest_mmio_allowed() from guest_exit.c's stage-2 abort handler.
+ * Lock: takes pagedb_lock, then the VM's lock (the order of pagedb.h), for
+ * the transitions; the VM's lock alone for the guard record; no lock across
+ * the exit.
  */
 #include "guest_call.h"
 
@@ -99,22 +101,24 @@ static long mmio_guard(struct vcpu *vcpu, u64 ipa)
 	struct vm *vm = vcpu->vm;
 	bool enforce = vm_is_protected(vm), first, full = false;
 
-	if (!vm_ipa_in_mmio(vm, ipa)) {
-		return refuse(vcpu, KVM_FN_MMIO_GUARD, ipa);
-	}
-	spin_lock(&vm->lock);
+	/*
+	 * The vGIC's pages come first, inside the MMIO window or not: the core answers them itself, guarded or not
+	 * (guest_exit.c checks them before the window too), so the guest's guard succeeds with no entry -- and no
+	 * opt-in either. A Linux guest guards the GIC first (init_IRQ), long before its UART driver guards the
+	 * UART (an arch_initcall): were that the opt-in, every line its earlycon -- a fixmap mapping of the UART,
+	 * never ioremapped, never guarded -- printed in between would be refused, and the guest would fault
+	 * inside printk. From the UART's own guard on, earlycon writes a guarded page.
+	 */
 	if (vgic_owns_ipa(vm, ipa)) {
-		/*
-		 * The core answers these pages itself, guarded or not: no entry, and no opt-in either. A Linux
-		 * guest guards the GIC first (init_IRQ), long before its UART driver guards the UART (an
-		 * arch_initcall): were that the opt-in, every line its earlycon -- a fixmap mapping of the UART,
-		 * never ioremapped, never guarded -- printed in between would be refused, and the guest would
-		 * fault inside printk. From the UART's own guard on, earlycon writes a guarded page.
-		 */
+		spin_lock(&vm->lock);
 		vm->mmio_guarded++;
 		spin_unlock(&vm->lock);
 		return SMCCC_RET_SUCCESS;
 	}
+	if (!vm_ipa_in_mmio(vm, ipa)) {
+		return refuse(vcpu, KVM_FN_MMIO_GUARD, ipa);
+	}
+	spin_lock(&vm->lock);
 	first = !vm->mmio_guard.enrolled;
 	if (enforce && !mmio_guarded(vm, ipa)) {
 		full = vm->mmio_guard.nr == VM_MMIO_GUARD_MAX;
@@ -136,9 +140,10 @@ static long mmio_guard(struct vcpu *vcpu, u64 ipa)
 		return SMCCC_RET_INVALID_PARAMETER;
 	}
 	if (first) {
+		const char *what = enforce ? "unguarded MMIO is refused from now on" : "counted, not enforced (normal VM)";
+
 		log_ratelimited(&vm->refusals.limiter, LOG_INFO, "vm%u vcpu%u: first MMIO_GUARD (IPA page 0x%lx): %s",
-				vm->slot, vcpu->index, ipa,
-				enforce ? "unguarded MMIO is refused from now on" : "counted, not enforced (normal VM)");
+				vm->slot, vcpu->index, ipa, what);
 	}
 	return SMCCC_RET_SUCCESS;
 }

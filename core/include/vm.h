@@ -67,7 +67,7 @@ struct refusal_record {
 struct mmio_guard {
 	u64 page[VM_MMIO_GUARD_MAX]; /* guarded IPA pages, page-aligned, in the MMIO window, in call order */
 	u32 nr;
-	bool enrolled; /* the guest's first accepted MMIO_GUARD call happened: the guard is enforced */
+	bool enrolled; /* the guest's first accepted MMIO_GUARD of a non-vGIC page happened (protected: enforced) */
 };
 
 struct vcpu;
