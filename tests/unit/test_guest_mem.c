@@ -653,6 +653,18 @@ static void test_mmio_guard_full(void **state)
 	expect_mmio_refused(&v, last, true, true);
 	expect_mmio_exit(&v, last - PAGE_SIZE);
 	assert_int_equal(fm_violations(), 0);
+	/* The invariant checker knows the record: a duplicate, a RAM page, a vGIC page, an overfull count. */
+	vm->mmio_guard.page[1] = vm->mmio_guard.page[0];
+	assert_int_equal(fm_violations(), 1);
+	vm->mmio_guard.page[1] = IPA_A;
+	assert_int_equal(fm_violations(), 1);
+	vm->mmio_guard.page[1] = VGIC_GICD_BASE;
+	assert_int_equal(fm_violations(), 1);
+	vm->mmio_guard.page[1] = base + 0x100000 + PAGE_SIZE;
+	vm->mmio_guard.nr = VM_MMIO_GUARD_MAX + 1;
+	assert_int_equal(fm_violations(), 1);
+	vm->mmio_guard.nr = VM_MMIO_GUARD_MAX;
+	assert_int_equal(fm_violations(), 0);
 }
 
 /* ---- hostile arguments ------------------------------------------------------------------- */
