@@ -32,10 +32,10 @@ GUEST_BAD = re.compile(r"WARNING:|Call trace|Internal error|Oops|Kernel panic|Un
                        r"SError|external abort", re.I)
 
 
-def run_cases(request, cases: str, append: str = "") -> list[str]:
+def run_cases(request, cpu: str, cases: str, append: str = "") -> list[str]:
     if not INITRAMFS_PKVM.exists():
         pytest.fail(f"no {INITRAMFS_PKVM.name}: run 'make -j2 && make linux && make guest-kernel' first")
-    lines, rc = boot_linux_host(request, "vmm-linux", smp=2, cpu="cortex-a72", timeout=600,
+    lines, rc = boot_linux_host(request, "vmm-linux", smp=2, cpu=cpu, timeout=600,
                                 append=f"VMM_LINUX_KERNEL=/guests/pkvm-Image VMM_LINUX_CASES={cases} {append}",
                                 initrd=INITRAMFS_PKVM)
     tail = "\n".join(lines[-80:])
@@ -64,22 +64,25 @@ def first_guards(lines: list[str]) -> list[str]:
                       "\n".join(lines), re.M)
 
 
-def test_pkvm_guest(request):
+# A "cpu" parameter: the second integration pass (-cpu max) leaves these out instead of booting them again.
+@pytest.mark.parametrize("cpu", ["cortex-a72"])
+def test_pkvm_guest(request, cpu):
     """The guest kernel, protected and normal, 1 and 2 vCPUs: user space reached, MMIO_GUARD called
     (first of the PL011 page), enforced for the protected guests with nothing refused."""
     cases = "protected:1,protected:2,normal:1,normal:2"
-    lines = run_cases(request, cases)
+    lines = run_cases(request, cpu, cases)
     guards = first_guards(lines)
     assert sorted(guards) == sorted([("0x9000000", "unguarded MMIO is refused from now on")] * 2 +
                                     [("0x9000000", "counted, not enforced (normal VM)")] * 2), guards
 
 
+@pytest.mark.parametrize("cpu", ["cortex-a72"])
 @pytest.mark.parametrize("earlycon", [True, False], ids=["earlycon", "no-earlycon"])
-def test_pkvm_guest_loglevel8(request, earlycon):
+def test_pkvm_guest_loglevel8(request, cpu, earlycon):
     """The whole boot log (loglevel 8), with and without earlycon. With it, the boot console prints
     after the GIC's guard and before the PL011's: the guard lets it through (the GIC does not opt in).
     The guest's own log shows the vendor service it found: KVM_FEATURES 0x29d, bit 7 included."""
-    lines = run_cases(request, "protected:1",
+    lines = run_cases(request, cpu, "protected:1",
                       append="VMM_LINUX_LOGLEVEL=8" + ("" if earlycon else " VMM_LINUX_EARLYCON=0"))
     assert first_guards(lines) == [("0x9000000", "unguarded MMIO is refused from now on")], first_guards(lines)
     guest = [line for line in lines if line.startswith("linux-protected-1| ")]
