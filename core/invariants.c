@@ -18,7 +18,8 @@
  *  emulates (a redistributor's RD_base, DESIGN §0).
  *  And of the bookkeeping: each VM's stage-2 view names its root and a
  *  VMID of its own; each VM's page index (vm->pages, mem.c) holds exactly
- *  the pages that serve the VM, and a page is on an index iff it serves one.
+ *  the pages that serve the VM, and a page is on an index iff it serves one;
+ *  each VM's MMIO guard record holds distinct pages of its MMIO window.
  *
  * Three scopes, so that a caller checking after every host call need not pay
  * O(RAM pages) each time:
@@ -49,6 +50,7 @@
 #include "log.h"
 #include "moat/abi.h"
 #include "pagedb.h"
+#include "vgic.h"
 #include "vm.h"
 
 static struct log_limiter violation_log;
@@ -265,15 +267,47 @@ static void host_table(void *ctx, u64 table_pa)
 	}
 }
 
+/*
+ * The VM's MMIO guard record (guest_mem.c): no more entries than it holds, each a page of the VM's
+ * MMIO window outside the vGIC, none twice, none for a normal VM. Under the VM's lock, after
+ * pagedb_lock (the order of pagedb.h): a guest's MMIO_GUARD on another CPU appends to it.
+ */
+static void check_mmio_guard(struct check *c, struct vm *vm)
+{
+	const struct mmio_guard *g = &vm->mmio_guard;
+
+	spin_lock(&vm->lock);
+	if (g->nr > VM_MMIO_GUARD_MAX || (g->nr && !vm_is_protected(vm))) {
+		violation(c, "MMIO guard record overfull, or kept for a normal VM", vm->slot);
+	} else {
+		for (u32 i = 0; i < g->nr; i++) {
+			bool dup = false;
+
+			for (u32 j = 0; j < i; j++) {
+				dup |= g->page[j] == g->page[i];
+			}
+			if (dup || !IS_ALIGNED(g->page[i], PAGE_SIZE) || !vm_ipa_in_mmio(vm, g->page[i]) ||
+			    vgic_owns_ipa(vm, g->page[i])) {
+				violation(c, "MMIO guard record: a page twice, outside the MMIO window or in the vGIC",
+					  g->page[i]);
+			}
+		}
+	}
+	spin_unlock(&vm->lock);
+}
+
 static void check_vms(struct check *c)
 {
 	struct pgt_visitor vv = { vm_leaf, vm_table, c };
 
 	for (unsigned int slot = 0; slot < MAX_VMS; slot++) {
-		c->vm = vm_slot(slot);
-		if (c->vm) {
+		struct vm *vm = vm_slot(slot);
+
+		c->vm = vm;
+		if (vm) {
 			check_index(c);
-			check_view(c, &c->vm->s2, &vv);
+			check_view(c, &vm->s2, &vv);
+			check_mmio_guard(c, vm);
 		}
 	}
 }

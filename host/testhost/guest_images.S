@@ -29,3 +29,4 @@ guest_\name\()_end:
 	guest_image pmu
 	guest_image debug
 	guest_image attest
+	guest_image mmioguard
