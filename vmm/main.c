@@ -76,7 +76,7 @@ static uint8_t *read_file(const char *what, const char *path, uint64_t max, cons
 	if ((uint64_t)st.st_size > max) {
 		fprintf(stderr, "moat-vmm: %s '%s': %lld bytes, larger than %s (%llu bytes)\n", what, path,
 			(long long)st.st_size, limit_name, (unsigned long long)max);
-		if (max != VMM_DTB_MAX) {
+		if (strcmp(limit_name, "guest RAM") == 0) {
 			fprintf(stderr, "moat-vmm: give the VM more RAM with --mem\n");
 		}
 		goto fail;
@@ -116,8 +116,8 @@ static int write_file(const char *path, const void *buf, size_t len)
 /* ---- what goes into guest RAM ---- */
 
 struct guest_files {
-	uint8_t *kernel, *initrd, *dtb_user;
-	size_t kernel_len, initrd_len, dtb_user_len;
+	uint8_t *kernel, *initrd, *dtb_user, *signature;
+	size_t kernel_len, initrd_len, dtb_user_len, signature_len;
 	struct vmm_kernel_info kinfo;
 	void *dtb; /* VMM_DTB_MAX bytes */
 	struct vmm_layout layout;
@@ -145,6 +145,18 @@ static int read_guest_files(const struct vmm_args *a, struct guest_files *g)
 	if (a->dtb) {
 		g->dtb_user = read_file("--dtb", a->dtb, VMM_DTB_MAX, "a devicetree may be", &g->dtb_user_len);
 		if (g->dtb_user == NULL) {
+			return -1;
+		}
+	}
+	if (a->signature) {
+		/* The core judges the blob (include/moat/sign.h); the driver takes up to a page of it. */
+		g->signature = read_file("--signature", a->signature, VMM_PAGE_SIZE, "a signature blob may be",
+					 &g->signature_len);
+		if (g->signature == NULL) {
+			return -1;
+		}
+		if (g->signature_len == 0) {
+			fprintf(stderr, "moat-vmm: --signature '%s': empty file\n", a->signature);
 			return -1;
 		}
 	}
@@ -471,7 +483,7 @@ static int build_vm(const struct vmm_args *a, const struct guest_files *g)
 			return -1;
 		}
 	}
-	r = ops->finalize(vmm.be, measurement);
+	r = ops->finalize(vmm.be, g->signature, g->signature_len, measurement);
 	if (r < 0) {
 		return -1;
 	}

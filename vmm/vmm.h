@@ -71,6 +71,7 @@ struct vmm_args {
 	const char *dtb;     /* NULL: generate one */
 	const char *dump_dtb; /* non-NULL: write the DTB here and exit without running */
 	const char *backend;  /* "moat" (default) or "kvm" */
+	const char *signature; /* NULL: none; else the owner's signature blob passed at FINALIZE */
 	uint64_t mem_size;
 	unsigned int cpus;
 	bool protected_vm;
