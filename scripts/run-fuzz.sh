@@ -19,8 +19,8 @@
 # per process at most, MIN_EXECS (1000000), FUZZ_SEED (1), CLANG (clang).
 #
 # Then the owner-policy parsers (tests/fuzz/fuzz_sign.c: bootargs policy, signature
-# blob), briefly: one process, FUZZ_SIGN_RUNS (50000) executions, at most
-# FUZZ_SIGN_MAX_TIME (60) seconds, seeds in tests/fuzz/corpus-sign. FUZZ_RUNS=0
+# blob), briefly: one process, FUZZ_SIGN_RUNS (30000) executions, at most
+# FUZZ_SIGN_MAX_TIME (45) seconds, seeds in tests/fuzz/corpus-sign. FUZZ_RUNS=0
 # skips the host ABI and runs only this.
 #
 # Reproduce a failure: FUZZ_TRACE=1 build/fuzz/fuzz_host_abi <crash file>
@@ -41,8 +41,8 @@ CLANG=${CLANG:-clang}
 HARNESS=tests/fuzz/fuzz_host_abi.c
 SIGN_OUT=$B/fuzz_sign
 SIGN_HARNESS=tests/fuzz/fuzz_sign.c
-SIGN_RUNS=${FUZZ_SIGN_RUNS:-50000}
-SIGN_MAX_TIME=${FUZZ_SIGN_MAX_TIME:-60}
+SIGN_RUNS=${FUZZ_SIGN_RUNS:-30000}
+SIGN_MAX_TIME=${FUZZ_SIGN_MAX_TIME:-45}
 
 mkdir -p "$B" build/test-results
 
