@@ -200,6 +200,7 @@ TEST_COMMON := $(wildcard tests/common/*.c)
 $(B)/unit/%: tests/unit/%.c $(patsubst %,$(B)/fake/%.o,$(FAKE_GENERIC) $(TEST_COMMON))
 	@mkdir -p $(dir $@)
 	$(call msg,HOSTCC,$@)$(HOSTCC) $(FAKE_CFLAGS) $^ -lcmocka $(if $(filter test_fdt,$*),-lfdt) \
+		$(if $(filter test_ed25519_openssl,$*),-lcrypto) \
 		$(if $(filter test_sign,$*),-lcrypto -Wl$(comma)--wrap=mem_copy_from_core_shared) -o $@
 
 # ---------------------------------------------------------------- top-level targets

@@ -19,7 +19,7 @@ run_packages=(
 	libc6-dev-arm64-cross                 # static arm64 user space: moat-vmm, driver tests
 	qemu-system-arm                       # qemu-system-aarch64
 	python3                               # tools/mkinitramfs.py (the Linux host's initramfs)
-	libssl-dev                            # OpenSSL libcrypto: tools/moat-sign (Ed25519)
+	libssl-dev                            # OpenSSL libcrypto: tools/moat-sign; unit tests (test_ed25519_openssl, test_sign)
 )
 test_packages=(
 	libc6-dev                             # host-native unit tests and the fuzzer (with gcc)
