@@ -482,6 +482,21 @@ static const u8 finalize_seed[32] = { [0 ... 31] = 0x5e };
 static u8 owner_pub[32];
 static char owner_arg[] = "moat.owner_key=" "0000000000000000000000000000000000000000000000000000000000000000";
 
+/* A blob as moat-sign writes it: the owner's signature of measurement m. */
+static void sign_blob(struct moat_signature *blob, const u8 m[32])
+{
+	u8 msg[MOAT_SIG_MESSAGE_LEN];
+
+	memset(blob, 0, sizeof(*blob));
+	blob->magic = MOAT_SIG_MAGIC;
+	blob->version = MOAT_SIG_VERSION;
+	policy_key_id(owner_pub, blob->key_id);
+	memcpy(blob->measurement, m, 32);
+	memcpy(msg, MOAT_SIG_DOMAIN, MOAT_SIG_DOMAIN_LEN);
+	memcpy(msg + MOAT_SIG_DOMAIN_LEN, m, 32);
+	ed25519_sign(blob->signature, finalize_seed, owner_pub, msg, sizeof(msg));
+}
+
 static void hex_key(const u8 key[32], char *out)
 {
 	for (unsigned int i = 0; i < 32; i++) {
@@ -1628,35 +1643,38 @@ static void op_handle_only(u64 fid)
 
 /*
  * FINALIZE, x2 = 0 or a page shared with the core holding a signature blob: the owner's signature of
- * the measurement the VM would get (so FINALIZE may succeed), of another measurement, one with a byte
- * changed, or raw input bytes (the blob parser).
+ * the measurement the VM would get (so FINALIZE may succeed), the owner's signature of another
+ * measurement (made once: signing costs more than a hundred host calls), that one with a bit
+ * flipped, or raw input bytes (the blob parser).
  */
 static void op_finalize(void)
 {
+	static struct moat_signature other;
 	u8 sel = u8_in();
 	u64 a[HOST_CALL_MAX_ARGS] = { gen_handle_sel(u8_in()) };
-	struct moat_signature blob = { .magic = MOAT_SIG_MAGIC, .version = MOAT_SIG_VERSION };
-	u8 msg[MOAT_SIG_MESSAGE_LEN], m[32] = { 0 };
+	struct moat_signature blob = other;
 	int err;
 	struct vm *vm = vm_from_handle(a[0], &err);
 
-	if (sel >= 0x80) {
+	if (sel >= 0xc0) {
 		a[1] = find_pages(u8_in() * 4UL, 1, 1, shared_with_core);
+	}
+	if (!other.magic) {
+		u8 m[32] = { 0x5e };
+
+		sign_blob(&other, m);
+		blob = other;
 	}
 	/* find_pages falls back to any page when none is shared: only a shared page is the host's to write. */
 	if (a[1] && shared_with_core(a[1])) {
-		if (vm) {
+		if ((sel & 3) == 0 && vm) {
+			u8 m[32];
+
 			spin_lock(&vm->lock);
 			vm_final_measurement(vm, m);
 			spin_unlock(&vm->lock);
-		}
-		m[0] ^= (sel & 3) == 1; /* another measurement */
-		policy_key_id(owner_pub, blob.key_id);
-		memcpy(blob.measurement, m, 32);
-		memcpy(msg, MOAT_SIG_DOMAIN, MOAT_SIG_DOMAIN_LEN);
-		memcpy(msg + MOAT_SIG_DOMAIN_LEN, m, 32);
-		ed25519_sign(blob.signature, finalize_seed, owner_pub, msg, sizeof(msg));
-		if ((sel & 3) == 2) {
+			sign_blob(&blob, m);
+		} else if ((sel & 3) == 2) {
 			((u8 *)&blob)[u8_in() % MOAT_SIG_SIZE] ^= (u8)(1 << (sel >> 2 & 7));
 		} else if ((sel & 3) == 3) {
 			for (unsigned int i = 0; i < MOAT_SIG_SIZE; i++) {
