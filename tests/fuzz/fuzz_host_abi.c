@@ -52,6 +52,10 @@
  *   21..   "good" recipes whose arguments are chosen to pass (a host page
  *          found in the page database, a known handle), each ending in a
  *          corruption byte (>= 0xe0: replace one argument, even an unused one).
+ *          The last, FINALIZE_SIGNED: handle, selector (< 0x40: no blob;
+ *          else a page shared with the core, and selector & 3: 0 the owner's
+ *          signature of the VM's measurement, 1 of another one, 2 that one
+ *          with a bit flipped (one more byte: where), 3 raw (112 more bytes)).
  * A missing byte reads as 0, so any prefix of an input is an input.
  */
 #include <stdarg.h>
@@ -1513,6 +1517,7 @@ enum {
 	OP_UNSHARE,
 	OP_CPU,
 	OP_REG,
+	OP_FINALIZE_SIGNED,
 	NR_OPS
 };
 
@@ -1650,13 +1655,13 @@ static void op_handle_only(u64 fid)
 static void op_finalize(void)
 {
 	static struct moat_signature other;
-	u8 sel = u8_in();
 	u64 a[HOST_CALL_MAX_ARGS] = { gen_handle_sel(u8_in()) };
+	u8 sel = u8_in();
 	struct moat_signature blob = other;
 	int err;
 	struct vm *vm = vm_from_handle(a[0], &err);
 
-	if (sel >= 0xc0) {
+	if (sel >= 0x40) {
 		a[1] = find_pages(u8_in() * 4UL, 1, 1, shared_with_core);
 	}
 	if (!other.magic) {
@@ -1780,6 +1785,9 @@ static void run_op(unsigned int op)
 		op_set_boot();
 		break;
 	case OP_FINALIZE:
+		op_handle_only(MOAT_FN_FINALIZE);
+		break;
+	case OP_FINALIZE_SIGNED:
 		op_finalize();
 		break;
 	case OP_RUN:
