@@ -259,7 +259,7 @@ def test_driver_interrupts(request, cpu):
     host tick (measured: elapsed_ms=466 for the 105 ms of ticks, late=99)."""
     r = boot_linux(request, cpu, "drv_mvcpu", smp=4)
     assert not r.fails() and r.rc == 0, r.tail()
-    assert re.search(r"misc moat: core ABI 1\.2, .*maintenance IRQ [1-9]", r.output), r.tail()
+    assert re.search(r"misc moat: core ABI 1\.3, .*maintenance IRQ [1-9]", r.output), r.tail()
     # park: vCPU 1 sleeps in the driver's WFI wait (no deadline) until the KICK of vCPU 0's GIC write wakes it
     for want in ("guest: mvcpu counter=8000 expected=8000",
                  "guest: mvcpu ipis sent=120 received=120 wrong=0 spurious=0",
