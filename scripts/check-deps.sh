@@ -71,6 +71,7 @@ not_tools=" git clang-format sudo as init poweroff file flex bison m4 bc "
 mapfile -t make_files < <(echo Makefile; find mk guest tests -name '*.mk')
 # Left out: this script (its words are the check's; it needs only dpkg, apt, gcc, clang, python3)
 # and deps.sh (its words are package names; it needs only what every Debian has).
+# tools/*.c: host-native C (tools/moat-sign), built by the Makefile; its libraries come from its -l flags.
 mapfile -t shell_files < <(echo moat; echo .ci/run; find scripts tools -type f -not -name check-deps.sh \
 	-not -name deps.sh -not -name '*.py' -not -name '*.[ch]' -not -path '*/__pycache__/*'; find tests guest -name '*.sh')
 mapfile -t py_files < <(find tests scripts tools guest -name '*.py' -not -path '*/__pycache__/*')

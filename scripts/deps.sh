@@ -19,12 +19,11 @@ run_packages=(
 	libc6-dev-arm64-cross                 # static arm64 user space: moat-vmm, driver tests
 	qemu-system-arm                       # qemu-system-aarch64
 	python3                               # tools/mkinitramfs.py (the Linux host's initramfs)
-	libc6-dev libfdt-dev libssl-dev       # build/tools/ (host-native): libfdt and OpenSSL's libcrypto
+	libc6-dev libfdt-dev libssl-dev       # build/tools/ (host-native): libfdt and OpenSSL's libcrypto (moat-sign, -measure, -verify)
 )
 test_packages=(
 	device-tree-compiler                  # dtc (libc6-dev, libfdt-dev above: unit tests and fuzzer too)
 	libcmocka-dev                         # unit tests
-	libssl-dev                            # libcrypto: the Ed25519 cross-check unit test (test_ed25519_openssl)
 	python3-pytest python3-pytest-xdist
 	clang libclang-rt-14-dev              # libFuzzer
 )

@@ -20,6 +20,11 @@
 #
 # First, for a few seconds, the report check of tools/moat-verify (scripts/run-fuzz-report.sh).
 #
+# Then the owner-policy parsers (tests/fuzz/fuzz_sign.c: bootargs policy, signature
+# blob), briefly: one process, FUZZ_SIGN_RUNS (30000) executions, at most
+# FUZZ_SIGN_MAX_TIME (45) seconds, seeds in tests/fuzz/corpus-sign. FUZZ_RUNS=0
+# skips the host ABI and runs only this.
+#
 # Reproduce a failure: FUZZ_TRACE=1 build/fuzz/fuzz_host_abi <crash file>
 # prints every host call of the input; see the top of fuzz_host_abi.c.
 set -uo pipefail
@@ -36,6 +41,10 @@ MIN_EXECS=${MIN_EXECS:-1000000}
 SEED=${FUZZ_SEED:-1}
 CLANG=${CLANG:-clang}
 HARNESS=tests/fuzz/fuzz_host_abi.c
+SIGN_OUT=$B/fuzz_sign
+SIGN_HARNESS=tests/fuzz/fuzz_sign.c
+SIGN_RUNS=${FUZZ_SIGN_RUNS:-30000}
+SIGN_MAX_TIME=${FUZZ_SIGN_MAX_TIME:-45}
 
 mkdir -p "$B" build/test-results
 
@@ -61,6 +70,44 @@ if [ -z "$CORE_SRCS" ]; then
 	report 0 1
 fi
 CORE_SRCS="$CORE_SRCS core/arch/fake/fake_arch.c"
+
+# The owner-policy parsers: build (when stale) and run fuzz_sign briefly in $RUN/sign; false on any
+# violation, sanitizer report or crash (the first report is printed).
+fuzz_sign() {
+	local f stale=0 dir log n bin
+	[ -x "$SIGN_OUT" ] || stale=1
+	for f in $CORE_SRCS $SIGN_HARNESS include/moat/*.h core/include/*.h scripts/run-fuzz.sh; do
+		[ "$stale" -eq 1 ] || [ ! "$f" -nt "$SIGN_OUT" ] || stale=1
+	done
+	if [ "$stale" -eq 1 ]; then
+		echo "fuzz: building $SIGN_OUT"
+		# shellcheck disable=SC2086
+		if ! "$CLANG" -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+			-fno-omit-frame-pointer -Iinclude -Icore/include -Icore/arch/fake -DMOAT_FAKE $CORE_SRCS \
+			$SIGN_HARNESS -o "$SIGN_OUT.tmp.$$"; then
+			rm -f "$SIGN_OUT.tmp.$$"
+			echo "fuzz: fuzz_sign build failed"
+			return 1
+		fi
+		mv -f "$SIGN_OUT.tmp.$$" "$SIGN_OUT"
+	fi
+	dir=$RUN/sign
+	mkdir -p "$dir/corpus" "$dir/artifacts"
+	cp tests/fuzz/corpus-sign/* "$dir/corpus/"
+	log=$(realpath "$dir")/fuzz-sign.log
+	bin=$(realpath "$SIGN_OUT")
+	(cd "$dir" && exec "$bin" corpus -runs="$SIGN_RUNS" -max_total_time="$SIGN_MAX_TIME" \
+		-seed="$SEED" -print_final_stats=1 -timeout=10 -max_len=320 -artifact_prefix=artifacts/ >"$log" 2>&1)
+	rc=$?
+	n=$(sed -n 's/^stat::number_of_executed_units: *\([0-9]*\).*/\1/p' "$log")
+	echo "fuzz: fuzz_sign (policy, signature blob): ${n:-0} executions, exit status $rc, log $log"
+	if [ "$rc" -ne 0 ] || grep -qE '^VIOLATION:|^==[0-9]+==ERROR|runtime error:|deadly signal' "$log"; then
+		grep -m1 -A20 -E '^VIOLATION:|^==[0-9]+==ERROR|runtime error:|deadly signal' "$log" | sed '/^ *#[0-9]* 0x/,$d'
+		find "$dir/artifacts" -type f | sed 's#^#fuzz: crash input #'
+		return 1
+	fi
+	rm -rf "$dir/corpus"
+}
 
 # Rebuild when the binary is missing or older than anything it is built from.
 stale=0
@@ -97,6 +144,10 @@ find "$B" -maxdepth 1 -name 'run.*' -type d -mtime +1 -exec rm -rf {} + 2>/dev/n
 RUN=$(mktemp -d "$B/run.XXXXXX")
 mkdir -p "$RUN/corpus" "$RUN/artifacts"
 cp tests/fuzz/corpus/* "$RUN/corpus/"
+if [ "$RUNS" -eq 0 ]; then
+	fuzz_sign && report 1 0
+	report 0 1
+fi
 BIN=$(realpath "$OUT")
 per_job=$(((RUNS + JOBS - 1) / JOBS))
 # The attestation report check of tools/moat-verify first, briefly (scripts/run-fuzz-report.sh).
@@ -167,4 +218,5 @@ if [ "$execs" -lt "$MIN_EXECS" ]; then
 	report 0 1
 fi
 rm -rf "$RUN/corpus"
+fuzz_sign || report 0 1
 report 1 0

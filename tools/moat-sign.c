@@ -10,7 +10,7 @@
  *   moat-sign show SIG [--owner-key HEX]         print a blob; with --owner-key, verify it as the core would
  *
  * The blob and the signed message ("moat-measurement-v1" || measurement) are
- * defined once, in include/moat/sign.h. Exit status: 0 ok, 1 failure (one
+ * defined once, in include/moat/sign.h; exit status: 0 ok, 1 failure (one
  * line on stderr says why), 2 usage error.
  */
 #include <errno.h>

@@ -16,6 +16,7 @@ void vmm_usage(FILE *f)
 {
 	fputs("usage: moat-vmm run --kernel IMG [--initrd FILE] [--cmdline STRING] [--mem SIZE]\n"
 	      "                    [--cpus N] [--protected] [--dtb FILE] [--dump-dtb FILE] [--backend moat|kvm]\n"
+	      "                    [--signature FILE]\n"
 	      "       moat-vmm --help\n"
 	      "\n"
 	      "Runs IMG (an arm64 Linux Image, or a raw binary entered at its first byte) in a moat VM on\n"
@@ -31,6 +32,8 @@ void vmm_usage(FILE *f)
 	      "  --dtb FILE        use FILE instead of the generated devicetree (/chosen still set)\n"
 	      "  --dump-dtb FILE   write the devicetree the VM would get to FILE and exit (no VM)\n"
 	      "  --backend NAME    moat (default: /dev/moat) or kvm (/dev/kvm, normal VMs, for comparison)\n"
+	      "  --signature FILE  the owner's signature of the VM's measurement (moat-sign sign), passed to\n"
+	      "                    the core at FINALIZE; needed for protected VMs when the core enforces\n"
 	      "\n"
 	      "Exit status: 0 guest SYSTEM_OFF, 3 guest SYSTEM_RESET, 4 guest fault, 1 VMM or driver\n"
 	      "error, 2 bad arguments, 128+N killed by signal N. See docs/moat-vmm.md.\n",
@@ -121,7 +124,7 @@ static bool parse_cpus(const char *s, unsigned int *out)
 }
 
 enum { OPT_KERNEL = 'k', OPT_HELP = 'h', OPT_INITRD = 256, OPT_CMDLINE, OPT_MEM, OPT_CPUS, OPT_PROTECTED, OPT_DTB,
-       OPT_DUMP_DTB, OPT_BACKEND };
+       OPT_DUMP_DTB, OPT_BACKEND, OPT_SIGNATURE };
 
 static int parse_one(int opt, const char *val, struct vmm_args *a)
 {
@@ -140,6 +143,9 @@ static int parse_one(int opt, const char *val, struct vmm_args *a)
 		return 0;
 	case OPT_DUMP_DTB:
 		a->dump_dtb = val;
+		return 0;
+	case OPT_SIGNATURE:
+		a->signature = val;
 		return 0;
 	case OPT_PROTECTED:
 		a->protected_vm = true;
@@ -186,6 +192,7 @@ int vmm_parse_args(int argc, char **argv, struct vmm_args *a)
 		{ "dtb", required_argument, NULL, OPT_DTB },
 		{ "dump-dtb", required_argument, NULL, OPT_DUMP_DTB },
 		{ "backend", required_argument, NULL, OPT_BACKEND },
+		{ "signature", required_argument, NULL, OPT_SIGNATURE },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -230,6 +237,10 @@ int vmm_parse_args(int argc, char **argv, struct vmm_args *a)
 	}
 	if (a->kernel == NULL) {
 		fprintf(stderr, "%s: --kernel IMG is required\n", vmm_prog);
+		return -1;
+	}
+	if (a->signature && strcmp(a->backend, "moat") != 0) {
+		fprintf(stderr, "moat-vmm: --signature is for the moat core (--backend moat); KVM checks none\n");
 		return -1;
 	}
 	return 0;

@@ -65,8 +65,9 @@ struct backend_ops {
 	int (*load)(struct backend *b, uint64_t ipa, const void *src, uint64_t size);
 	int (*set_boot)(struct backend *b, uint64_t pc, uint64_t x0);
 	int (*create_vcpu)(struct backend *b, unsigned int index, struct backend_vcpu **v);
-	/* Fixes the VM; fills the 32-byte SHA-256 measurement if the backend has one (returns 1 then). */
-	int (*finalize)(struct backend *b, uint8_t measurement[32]);
+	/* Fixes the VM, with the owner's signature blob sig[0..sig_len) if sig is not NULL (moat only);
+	 * fills the 32-byte SHA-256 measurement if the backend has one (returns 1 then). */
+	int (*finalize)(struct backend *b, const void *sig, size_t sig_len, uint8_t measurement[32]);
 	/* Runs until an exit user space handles; -EINTR counts as BACKEND_EXIT_AGAIN, not an error. */
 	int (*run)(struct backend_vcpu *v, struct backend_exit *exit);
 	/* The value an MMIO read returns to the guest, before the next run of that vCPU. */

@@ -207,8 +207,12 @@ static int set_core_reg(struct backend_vcpu *v, uint64_t offset, uint64_t value)
 
 /* The GIC is initialised once every vCPU exists; vCPU 0 gets the boot PC and x0 (KVM resets it at
  * INIT, so this comes last). */
-static int kvm_finalize(struct backend *b, uint8_t measurement[32])
+static int kvm_finalize(struct backend *b, const void *sig, size_t sig_len, uint8_t measurement[32])
 {
+	if (sig) {
+		errno = EINVAL;
+		return fail(b, "a signature (KVM checks none)");
+	}
 	if (gic_attr(b, KVM_DEV_ARM_VGIC_GRP_CTRL, KVM_DEV_ARM_VGIC_CTRL_INIT, NULL) != 0) {
 		return fail(b, "GICv3 init");
 	}

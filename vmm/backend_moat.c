@@ -39,14 +39,15 @@ struct backend {
 	uint64_t mem_size;
 	struct backend_vcpu vcpus[VMM_MAX_CPUS];
 	unsigned int nr_vcpus;
-	char error[160];
+	char error[320];
 };
 
 static const char *core_error_name(long e)
 {
-	static const char *const names[] = { "OK",    "NOT_SUPPORTED", "INVAL", "NOMEM", "PERM",
-					     "BUSY",  "NOENT",	       "STALE", "STATE", "RANGE",
-					     "ALIGN", "EXIST",	       "CORRUPT" };
+	static const char *const names[] = { "OK",	 "NOT_SUPPORTED", "INVAL",	   "NOMEM",	  "PERM",
+					     "BUSY",	 "NOENT",	  "STALE",	   "STATE",	  "RANGE",
+					     "ALIGN",	 "EXIST",	  "CORRUPT",	   "ORDER",	  "UNSIGNED",
+					     "WRONG_KEY", "BAD_SIGNATURE", "NO_IDENTITY" };
 
 	return e <= 0 && -e < (long)(sizeof(names) / sizeof(names[0])) ? names[-e] : "?";
 }
@@ -62,7 +63,7 @@ static int fail(struct backend *b, const char *what)
 	if (core > 0) {
 		core = -core;
 	} else if (core == -1) {
-		core = errno > 0 && errno <= 12 ? -errno : 0;
+		core = errno > 0 && errno <= 17 ? -errno : 0;
 	}
 	if (core < 0) {
 		snprintf(b->error, sizeof(b->error), "%s: %s (core: MOAT_E_%s)", what, strerror(err),
@@ -200,14 +201,44 @@ static int moat_create_vcpu(struct backend *b, unsigned int index, struct backen
 	return 0;
 }
 
-static int moat_finalize(struct backend *b, uint8_t measurement[32])
+/* What the owner's policy refusal means, and what to do about it (docs/moat-vmm.md). */
+static const char *refusal_advice(long core)
 {
-	struct moat_measurement m;
-
-	if (ioctl(b->vm_fd, MOAT_VM_FINALIZE, &m) != 0) {
-		return fail(b, "MOAT_VM_FINALIZE");
+	switch (core) {
+	case MOAT_E_UNSIGNED:
+		return "unsigned: the core enforces the owner's policy and this protected VM has no signature; "
+		       "sign its measurement with moat-sign and pass --signature FILE";
+	case MOAT_E_WRONG_KEY:
+		return "wrong key: the signature was made with a key other than the core's owner key "
+		       "(moat.owner_key=)";
+	case MOAT_E_BAD_SIGNATURE:
+		return "bad signature: the signature is the owner key's but not of this VM's measurement "
+		       "(image, initrd, DTB, command line, memory or CPUs changed since signing) or was altered";
+	case MOAT_E_CORRUPT:
+		return "corrupt: --signature is not a moat signature blob (moat-sign show FILE)";
+	default:
+		return NULL;
 	}
-	memcpy(measurement, m.sha256, sizeof(m.sha256));
+}
+
+static int moat_finalize(struct backend *b, const void *sig, size_t sig_len, uint8_t measurement[32])
+{
+	struct moat_finalize f = { .signature = (uintptr_t)sig, .signature_len = (uint32_t)sig_len };
+	const char *advice;
+	long core;
+	int r;
+
+	if (ioctl(b->vm_fd, MOAT_VM_FINALIZE_SIGNED, &f) != 0) {
+		r = fail(b, "MOAT_VM_FINALIZE_SIGNED");
+		core = ioctl(b->vm_fd, MOAT_VM_LAST_ERROR, 0UL);
+		advice = core > 0 ? refusal_advice(-core) : NULL;
+		if (advice) {
+			snprintf(b->error, sizeof(b->error), "FINALIZE refused, %s (core: MOAT_E_%s)", advice,
+				 core_error_name(-core));
+		}
+		return r;
+	}
+	memcpy(measurement, f.sha256, sizeof(f.sha256));
 	return 1;
 }
 

@@ -353,7 +353,7 @@ static int build_vm(const struct vmm_args *a, const struct vmm_plan *p)
 			return -1;
 		}
 	}
-	r = ops->finalize(vmm.be, measurement);
+	r = ops->finalize(vmm.be, p->signature, p->signature_len, measurement);
 	if (r < 0) {
 		return -1;
 	}

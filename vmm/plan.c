@@ -92,6 +92,18 @@ int vmm_plan_read(const struct vmm_args *a, struct vmm_plan *p)
 			return -1;
 		}
 	}
+	if (a->signature) {
+		/* The core judges the blob (include/moat/sign.h); the driver takes up to a page of it. */
+		p->signature = read_file("--signature", a->signature, VMM_PAGE_SIZE, "a signature blob may be",
+					 &p->signature_len);
+		if (p->signature == NULL) {
+			return -1;
+		}
+		if (p->signature_len == 0) {
+			fprintf(stderr, "moat-vmm: --signature '%s': empty file\n", a->signature);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -188,6 +200,7 @@ void vmm_plan_free(struct vmm_plan *p)
 	free(p->kernel);
 	free(p->initrd);
 	free(p->dtb_user);
+	free(p->signature);
 	free(p->dtb);
 	memset(p, 0, sizeof(*p));
 }

@@ -77,6 +77,7 @@ struct vmm_args {
 	const char *dtb;     /* NULL: generate one */
 	const char *dump_dtb; /* non-NULL: write the DTB here and exit without running */
 	const char *backend;  /* "moat" (default) or "kvm" */
+	const char *signature; /* NULL: none; else the owner's signature blob passed at FINALIZE */
 	uint64_t mem_size;
 	unsigned int cpus;
 	bool protected_vm;
@@ -158,6 +159,8 @@ struct vmm_load {
 struct vmm_plan {
 	uint8_t *kernel, *initrd, *dtb_user; /* the files as read */
 	size_t kernel_len, initrd_len, dtb_user_len;
+	uint8_t *signature; /* --signature: the owner's blob for FINALIZE (not measured, not loaded) */
+	size_t signature_len;
 	struct vmm_kernel_info kinfo;
 	void *dtb; /* VMM_DTB_MAX bytes: the devicetree the guest gets (fdt_totalsize of it is loaded) */
 	struct vmm_layout layout;

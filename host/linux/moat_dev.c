@@ -57,6 +57,12 @@ int moat_errno(long e)
 		return -EEXIST;
 	case MOAT_E_CORRUPT:
 		return -EBADMSG;
+	case MOAT_E_UNSIGNED:
+		return -EACCES;
+	case MOAT_E_WRONG_KEY:
+		return -ENOKEY;
+	case MOAT_E_BAD_SIGNATURE:
+		return -EKEYREJECTED;
 	default:
 		return -EIO;
 	}

@@ -462,9 +462,35 @@ static int vm_set_boot(struct moat_vm *vm, const struct moat_boot __user *ub)
 	return 0;
 }
 
-static int vm_finalize(struct moat_vm *vm, struct moat_measurement __user *um)
+/*
+ * FINALIZE with sig (a kernel page holding the owner's signature blob) or NULL. The page is lent
+ * to the core for this call only: the core copies the blob once, then it comes back.
+ */
+static long finalize_call(struct moat_vm *vm, struct page *sig)
 {
-	struct moat_measurement m;
+	struct arm_smccc_res res;
+	long r, u;
+
+	if (!sig) {
+		return moat_hvc(MOAT_FN_FINALIZE, vm->handle, 0, 0, 0, 0, 0, &res);
+	}
+	r = moat_hvc3(MOAT_FN_SHARE_CORE, page_to_phys(sig), 0, 0);
+	if (r) {
+		return r;
+	}
+	r = moat_hvc(MOAT_FN_FINALIZE, vm->handle, page_to_phys(sig), 0, 0, 0, 0, &res);
+	u = moat_hvc3(MOAT_FN_UNSHARE_CORE, page_to_phys(sig), 0, 0);
+	if (u) {
+		/* The core still has it: never give it back to the allocator. */
+		get_page(sig);
+		atomic64_inc(&moat_pages_leaked);
+		vm_warn(vm, "signature page not unshared (%ld): leaked\n", u);
+	}
+	return r;
+}
+
+static int vm_finalize(struct moat_vm *vm, struct page *sig, u8 sha256[32])
+{
 	struct arm_smccc_res res;
 	long r;
 	int ret = need_configured(vm);
@@ -475,7 +501,7 @@ static int vm_finalize(struct moat_vm *vm, struct moat_measurement __user *um)
 	if (!vm->boot_set || !vm->vcpus[0]) {
 		return -EINVAL;
 	}
-	r = moat_hvc(MOAT_FN_FINALIZE, vm->handle, 0, 0, 0, 0, 0, &res);
+	r = finalize_call(vm, sig);
 	if (r) {
 		vm->last_error = r;
 		return moat_errno(r);
@@ -486,11 +512,54 @@ static int vm_finalize(struct moat_vm *vm, struct moat_measurement __user *um)
 		if (r) {
 			return moat_errno(r);
 		}
-		memcpy(&m.sha256[8 * w], &res.a1, 8);
+		memcpy(&sha256[8 * w], &res.a1, 8);
 	}
 	WRITE_ONCE(vm->state, MOAT_VM_FINALIZED);
-	vm_info(vm, "finalized, measurement %*phN\n", 8, m.sha256);
+	vm_info(vm, "finalized%s, measurement %*phN\n", sig ? " (signed)" : "", 8, sha256);
+	return 0;
+}
+
+static int vm_finalize_plain(struct moat_vm *vm, struct moat_measurement __user *um)
+{
+	struct moat_measurement m;
+	int ret = vm_finalize(vm, NULL, m.sha256);
+
+	if (ret) {
+		return ret;
+	}
 	return copy_to_user(um, &m, sizeof(m)) ? -EFAULT : 0;
+}
+
+static int vm_finalize_signed(struct moat_vm *vm, struct moat_finalize __user *uf)
+{
+	struct moat_finalize f;
+	struct page *sig = NULL;
+	int ret;
+
+	if (copy_from_user(&f, uf, sizeof(f))) {
+		return -EFAULT;
+	}
+	if (f.flags || (!f.signature != !f.signature_len) || f.signature_len > PAGE_SIZE) {
+		return -EINVAL;
+	}
+	if (f.signature) {
+		sig = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+		if (!sig) {
+			return -ENOMEM;
+		}
+		if (copy_from_user(page_address(sig), u64_to_user_ptr(f.signature), f.signature_len)) {
+			__free_page(sig);
+			return -EFAULT;
+		}
+	}
+	ret = vm_finalize(vm, sig, f.sha256);
+	if (sig) {
+		__free_page(sig); /* a leaked page holds its own extra reference */
+	}
+	if (ret) {
+		return ret;
+	}
+	return copy_to_user(uf, &f, sizeof(f)) ? -EFAULT : 0;
 }
 
 void moat_vm_wake_vcpu(struct moat_vm *vm, u32 index, bool kick)
@@ -706,7 +775,10 @@ static long moat_vm_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 		ret = vm_set_boot(vm, uarg);
 		break;
 	case MOAT_VM_FINALIZE:
-		ret = vm_finalize(vm, uarg);
+		ret = vm_finalize_plain(vm, uarg);
+		break;
+	case MOAT_VM_FINALIZE_SIGNED:
+		ret = vm_finalize_signed(vm, uarg);
 		break;
 	case MOAT_VM_CREATE_VCPU:
 		ret = need_configured(vm);

@@ -26,7 +26,8 @@
 #include "abi.h"
 
 /* Bumped on any incompatible change of this file; MOAT_GET_API_VERSION returns it. */
-#define MOAT_DRIVER_API_VERSION 2 /* 2: struct moat_vm_stats grew (share_faults, unshare_exits) */
+/* 2: struct moat_vm_stats grew (share_faults, unshare_exits); 3: MOAT_VM_FINALIZE_SIGNED (the owner's signature) */
+#define MOAT_DRIVER_API_VERSION 3
 
 #define MOAT_IOCTL_MAGIC 0xB7 /* unused by the kernel's ioctl-number registry */
 
@@ -99,6 +100,22 @@ struct moat_measurement {
 };
 /* Fixes configuration and images; returns the measurement. */
 #define MOAT_VM_FINALIZE _IOR(MOAT_IOCTL_MAGIC, 0x13, struct moat_measurement)
+
+/*
+ * FINALIZE with the owner's signature blob (API 3, core ABI 1.3; include/moat/sign.h): the
+ * driver copies signature_len bytes (1..4096) from user space into a zeroed kernel page, shares
+ * it with the core for the call and takes it back after. signature = 0 with signature_len = 0 is
+ * MOAT_VM_FINALIZE. Refusals: -EACCES (MOAT_E_UNSIGNED: the core enforces and no signature was
+ * given), -ENOKEY (MOAT_E_WRONG_KEY), -EKEYREJECTED (MOAT_E_BAD_SIGNATURE), -EBADMSG
+ * (MOAT_E_CORRUPT: not a signature blob); the VM stays unfinalized and the call can be retried.
+ */
+struct moat_finalize {
+	uint64_t signature;	/* in: user address of the blob, or 0 */
+	uint32_t signature_len; /* in: its length in bytes, 0 with no blob */
+	uint32_t flags;		/* in: 0 */
+	uint8_t sha256[32];	/* out: the measurement, as MOAT_VM_FINALIZE returns it */
+};
+#define MOAT_VM_FINALIZE_SIGNED _IOWR(MOAT_IOCTL_MAGIC, 0x18, struct moat_finalize)
 
 /* (index 0..max_vcpus-1) -> a new vCPU fd, O_CLOEXEC */
 #define MOAT_VM_CREATE_VCPU _IO(MOAT_IOCTL_MAGIC, 0x14)

@@ -19,7 +19,7 @@
  *   - after a success that changed the page database: all three STATS
  *     answers agree with a count of the database, VM table and pool;
  *   - no lock is left held and no vCPU is left loaded;
- *   - VERSION still answers 0x10003;
+ *   - VERSION still answers MOAT_ABI_VERSION_MAJOR.MINOR;
  *   - on success: result registers a call does not write are 0, and what the
  *     host can observe matches docs/ABI.md -- each page's new owner/state,
  *     the VM's stage 2 mapping the page, DONATE_VM and RECLAIM pages zeroed,
@@ -52,6 +52,10 @@
  *   21..   "good" recipes whose arguments are chosen to pass (a host page
  *          found in the page database, a known handle), each ending in a
  *          corruption byte (>= 0xe0: replace one argument, even an unused one).
+ *          The last, FINALIZE_SIGNED: handle, selector (< 0x40: no blob;
+ *          else a page shared with the core, and selector & 3: 0 the owner's
+ *          signature of the VM's measurement, 1 of another one, 2 that one
+ *          with a bit flipped (one more byte: where), 3 raw (112 more bytes)).
  * A missing byte reads as 0, so any prefix of an input is an input.
  */
 #include <stdarg.h>
@@ -63,6 +67,7 @@
 
 #include <moat/abi.h>
 #include <moat/errors.h>
+#include <moat/sign.h>
 
 #include "alloc.h"
 #include "esr.h"
@@ -71,8 +76,11 @@
 #include "host_mmio.h"
 #include "host_s2.h"
 #include "invariants.h"
+#include "ed25519.h"
 #include "log.h"
 #include "pagedb.h"
+#include "policy.h"
+#include "spinlock.h"
 #include "psci.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -237,10 +245,15 @@ static const char *const call_names[MOAT_FN_COUNT] = {
 
 /* Arguments each call uses (docs/ABI.md); the rest must be zero. */
 static const unsigned int call_nargs[MOAT_FN_COUNT] = { 0, 0, 6, 1, 3, 3, 1, 1, 3, 3, 3, 3,
-							 1, 2, 3, 4, 1, 1, 0, 2, 2, 3, 2 };
+							 2, 2, 3, 4, 1, 1, 0, 2, 2, 3, 2 };
 /* Results each call writes; the other result registers read 0. */
 static const unsigned int call_nresults[MOAT_FN_COUNT] = { 1, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 							    3, 1, 1, 0, 0, 3, 1, 1, 0, 1, 1 };
+
+static bool finalize_error(long ret)
+{
+	return ret == MOAT_E_CORRUPT || ret == MOAT_E_UNSIGNED || ret == MOAT_E_WRONG_KEY || ret == MOAT_E_BAD_SIGNATURE;
+}
 
 static const char *fid_name(u64 fid)
 {
@@ -468,6 +481,34 @@ static void init_layout(struct layout *l, const char *name, u64 base, u64 size)
 	save_booted();
 }
 
+/* The owner key the harness's policy names, and the seed that signs for it (a test-only key). */
+static const u8 finalize_seed[32] = { [0 ... 31] = 0x5e };
+static u8 owner_pub[32];
+static char owner_arg[] = "moat.owner_key=" "0000000000000000000000000000000000000000000000000000000000000000";
+
+/* A blob as moat-sign writes it: the owner's signature of measurement m. */
+static void sign_blob(struct moat_signature *blob, const u8 m[32])
+{
+	u8 msg[MOAT_SIG_MESSAGE_LEN];
+
+	memset(blob, 0, sizeof(*blob));
+	blob->magic = MOAT_SIG_MAGIC;
+	blob->version = MOAT_SIG_VERSION;
+	policy_key_id(owner_pub, blob->key_id);
+	memcpy(blob->measurement, m, 32);
+	memcpy(msg, MOAT_SIG_DOMAIN, MOAT_SIG_DOMAIN_LEN);
+	memcpy(msg + MOAT_SIG_DOMAIN_LEN, m, 32);
+	ed25519_sign(blob->signature, finalize_seed, owner_pub, msg, sizeof(msg));
+}
+
+static void hex_key(const u8 key[32], char *out)
+{
+	for (unsigned int i = 0; i < 32; i++) {
+		out[2 * i] = "0123456789abcdef"[key[i] >> 4];
+		out[2 * i + 1] = "0123456789abcdef"[key[i] & 15];
+	}
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
@@ -485,6 +526,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (!pagedb_storage || !pagedb_before) {
 		abort();
 	}
+	/* Open mode with an owner key (FINALIZE_SEED's): unsigned FINALIZE works as before, a given blob is checked. */
+	ed25519_public_key(owner_pub, finalize_seed);
+	hex_key(owner_pub, owner_arg + strlen("moat.owner_key="));
+	policy_init(owner_arg);
 	init_layout(&layouts[0], "small", region + REGION_SIZE - SMALL_SIZE, SMALL_SIZE);
 	init_layout(&layouts[1], "big", region, REGION_SIZE);
 	return 0;
@@ -631,7 +676,8 @@ static void check_version(void)
 	struct host_call_args a = { .a = { 0 } };
 	long ret = host_call_raw(MOAT_FN_VERSION, &a);
 
-	if (ret != MOAT_OK || a.res[0] != 0x10003 || a.res[1] || a.res[2]) {
+	if (ret != MOAT_OK || a.res[0] != ((u64)MOAT_ABI_VERSION_MAJOR << 16 | MOAT_ABI_VERSION_MINOR) || a.res[1] ||
+	    a.res[2]) {
 		violation("VERSION after the call: %ld [0x%lx 0x%lx 0x%lx]", ret, a.res[0], a.res[1], a.res[2]);
 	}
 }
@@ -1021,8 +1067,9 @@ static long call(u64 fid, const u64 a[HOST_CALL_MAX_ARGS])
 	if (known && unused_set && ret != MOAT_E_INVAL) {
 		violation("%s with a non-zero unused argument answered %ld, not INVAL", name, ret);
 	}
-	/* Host calls answer OK..EXIST, or ORDER from LOAD only (CORRUPT is boot's; -14.. are other calls'). */
-	if (ret > 0 || (ret < MOAT_E_EXIST && !(ret == MOAT_E_ORDER && fid == MOAT_FN_LOAD))) {
+	/* Host calls answer OK..EXIST; LOAD also ORDER; FINALIZE alone judges a signature blob (ABI 1.3): its own four errors. */
+	if (ret > 0 || (ret < MOAT_E_EXIST && !(ret == MOAT_E_ORDER && fid == MOAT_FN_LOAD) &&
+			!(fid == MOAT_FN_FINALIZE && finalize_error(ret)))) {
 		violation("%s answered %ld: not 0 or a host-call error", name, ret);
 	}
 	stats(MOAT_STATS_OBJECTS, objects);
@@ -1476,6 +1523,7 @@ enum {
 	OP_UNSHARE,
 	OP_CPU,
 	OP_REG,
+	OP_FINALIZE_SIGNED,
 	NR_OPS
 };
 
@@ -1604,6 +1652,52 @@ static void op_handle_only(u64 fid)
 	call(fid, a);
 }
 
+/*
+ * FINALIZE, x2 = 0 or a page shared with the core holding a signature blob: the owner's signature of
+ * the measurement the VM would get (so FINALIZE may succeed), the owner's signature of another
+ * measurement (made once: signing costs more than a hundred host calls), that one with a bit
+ * flipped, or raw input bytes (the blob parser).
+ */
+static void op_finalize(void)
+{
+	static struct moat_signature other;
+	u64 a[HOST_CALL_MAX_ARGS] = { gen_handle_sel(u8_in()) };
+	u8 sel = u8_in();
+	struct moat_signature blob = other;
+	int err;
+	struct vm *vm = vm_from_handle(a[0], &err);
+
+	if (sel >= 0x40) {
+		a[1] = find_pages(u8_in() * 4UL, 1, 1, shared_with_core);
+	}
+	if (!other.magic) {
+		u8 m[32] = { 0x5e };
+
+		sign_blob(&other, m);
+		blob = other;
+	}
+	/* find_pages falls back to any page when none is shared: only a shared page is the host's to write. */
+	if (a[1] && shared_with_core(a[1])) {
+		if ((sel & 3) == 0 && vm) {
+			u8 m[32];
+
+			spin_lock(&vm->lock);
+			vm_final_measurement(vm, m);
+			spin_unlock(&vm->lock);
+			sign_blob(&blob, m);
+		} else if ((sel & 3) == 2) {
+			((u8 *)&blob)[u8_in() % MOAT_SIG_SIZE] ^= (u8)(1 << (sel >> 2 & 7));
+		} else if ((sel & 3) == 3) {
+			for (unsigned int i = 0; i < MOAT_SIG_SIZE; i++) {
+				((u8 *)&blob)[i] = u8_in();
+			}
+		}
+		memcpy((void *)a[1], &blob, sizeof(blob));
+	}
+	maybe_corrupt(a);
+	call(MOAT_FN_FINALIZE, a);
+}
+
 static void op_run(void)
 {
 	u64 handle = gen_handle_sel(u8_in());
@@ -1698,6 +1792,9 @@ static void run_op(unsigned int op)
 		break;
 	case OP_FINALIZE:
 		op_handle_only(MOAT_FN_FINALIZE);
+		break;
+	case OP_FINALIZE_SIGNED:
+		op_finalize();
 		break;
 	case OP_RUN:
 		op_run();

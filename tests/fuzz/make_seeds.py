@@ -21,8 +21,8 @@ DONATE_VM, LOAD, SHARE_VM, SET_BOOT, FINALIZE, VCPU_RUN, GET_REG, SET_REG = rang
 RECLAIM, STATS, CHECK, MEASUREMENT, VM_SET_SPIS, IRQ_LINE, GUEST_SHARED = range(16, 23)
 FN_COUNT = 23
 (OP_UNKNOWN_FID, OP_CREATE, OP_DONATE_CORE, OP_VCPU, OP_LOAD, OP_DONATE_VM, OP_SHARE_VM, OP_SET_BOOT,
- OP_FINALIZE, OP_RUN, OP_FAULT_DONATE, OP_DESTROY, OP_RECLAIM, OP_UNSHARE, OP_CPU, OP_REG) = range(FN_COUNT,
-                                                                                                  FN_COUNT + 16)
+ OP_FINALIZE, OP_RUN, OP_FAULT_DONATE, OP_DESTROY, OP_RECLAIM, OP_UNSHARE, OP_CPU, OP_REG,
+ OP_FINALIZE_SIGNED) = range(FN_COUNT, FN_COUNT + 17)
 
 # Config byte: bit 7 = the big layout (a whole 2 MiB host block), else the small one;
 # (config & 0x7f) < 0x20 = a tiny boot pool of what boot needs + (config & 3) pages.
@@ -85,6 +85,12 @@ def set_boot(pc_word=0, x0=0, h=0, corrupt=b"\0"):
 
 def finalize(h=0, corrupt=b"\0"):
     return bytes([OP_FINALIZE, h]) + corrupt
+
+
+def finalize_signed(kind, page=0, h=0, extra=b"", corrupt=b"\0"):
+    """FINALIZE with a blob in a page shared with the core: kind 0 the owner's signature of the VM's
+    measurement, 1 of another measurement, 2 that with a bit flipped (extra: where), 3 raw (extra)."""
+    return bytes([OP_FINALIZE_SIGNED, h, 0xc0 | kind, page]) + extra + corrupt
 
 
 def destroy(h=0, corrupt=b"\0"):
@@ -309,6 +315,11 @@ def seeds():
         + run(hvc_mem("MEM_SHARE", 0), wfi()) + destroy() + reclaim(8),
         "off-then-donate": full + life + run() + fault_donate() + donate_vm(5) + run() + set_boot() + destroy()
         + destroy() + reclaim(8),
+        # The owner's signature (open mode with the harness's owner key): another measurement, a flipped
+        # bit, raw bytes (refused), then the right one (finalized) and a run.
+        "signed-protected": full + setup() + finalize_signed(1) + finalize_signed(2, extra=bytes([60]))
+        + finalize_signed(3, extra=bytes(range(112))) + finalize_signed(0) + run(hvc("SYSTEM_OFF")) + destroy()
+        + reclaim(8),
     }
 
 

@@ -76,7 +76,7 @@ def boot_linux(request, cpu: str, name: str, smp: int = 2, timeout: int = 240, o
 def test_driver_api(request, cpu):
     r = boot_linux(request, cpu, "drv_api")
     assert not r.fails() and r.rc == 0, r.tail()
-    for line in ["ok: /dev/moat is a char device with mode 0600", "ok: GET_API_VERSION = 2",
+    for line in ["ok: /dev/moat is a char device with mode 0600", "ok: GET_API_VERSION = 3",
                  "ok: CAP_VM_NORMAL = 1", "ok: CAP_VM_PROTECTED = 1", "ok: CAP_CORE_ABI = 0x10003",
                  "ok: CAP_IRQ_LINE = 1", "caps: max_vcpus=8 max_vms=32 max_mem_mib=1047552",
                  "ok: no VM, no page held, core invariants hold",
@@ -259,7 +259,7 @@ def test_driver_interrupts(request, cpu):
     host tick (measured: elapsed_ms=466 for the 105 ms of ticks, late=99)."""
     r = boot_linux(request, cpu, "drv_mvcpu", smp=4)
     assert not r.fails() and r.rc == 0, r.tail()
-    assert re.search(r"misc moat: core ABI 1\.2, .*maintenance IRQ [1-9]", r.output), r.tail()
+    assert re.search(r"misc moat: core ABI 1\.3, .*maintenance IRQ [1-9]", r.output), r.tail()
     # park: vCPU 1 sleeps in the driver's WFI wait (no deadline) until the KICK of vCPU 0's GIC write wakes it
     for want in ("guest: mvcpu counter=8000 expected=8000",
                  "guest: mvcpu ipis sent=120 received=120 wrong=0 spurious=0",

@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -168,3 +170,57 @@ def test_moat_sign_cli(keydir):
     assert r.returncode == 2 and "unknown command" in r.stderr
     r = sign_tool("--help")
     assert "moat-sign sign --key KEY --measurement HEX --out SIG" in r.stdout
+
+
+def cpio_with(base: Path, files: dict[str, bytes], out: Path) -> Path:
+    """base (an uncompressed newc initramfs) with a second archive holding files appended: the
+    kernel unpacks both, so the host finds them without rebuilding the initramfs."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    from mkinitramfs import Writer  # noqa: E402
+
+    with open(out, "wb") as f:
+        f.write(base.read_bytes())
+        w = Writer(f)
+        w.pos = f.tell()
+        w.entry("sign", 0o040755)
+        for name, data in sorted(files.items()):
+            w.entry(f"sign/{name}", 0o100644, data)
+        w.trailer()
+    return out
+
+
+def test_sign_linux_host(request, keydir):
+    """Through moat.ko and moat-vmm --signature on Debian's kernel (tests/linux/vmm-sign.sh): a first
+    host boot (open) prints the protected hello guest's measurement; moat-sign signs it; a second boot
+    enforces: unsigned, another key, a flipped bit, a corrupt blob and a changed VM are each refused
+    with their own message, the owner's signature runs the guest, and no page is held afterwards."""
+    from test_vmm import INITRAMFS, boot_linux_host
+
+    lines, rc = boot_linux_host(request, "vmm-sign", smp=1, cpu="cortex-a72", append="sign.phase=measure")
+    tail = "\n".join(lines[-60:])
+    found = [m.group(1) for line in lines if (m := re.match(r"sign-measurement: ([0-9a-f]{64})$", line))]
+    assert rc == 0 and len(found) == 1, tail
+    m = found[0]
+    owner_pub, owner_id = keygen(keydir / "owner.pem")
+    keygen(keydir / "other.pem")
+    sign_tool("sign", "--key", keydir / "owner.pem", "--measurement", m, "--out", keydir / "good.sig")
+    sign_tool("sign", "--key", keydir / "other.pem", "--measurement", m, "--out", keydir / "other.sig")
+    good = (keydir / "good.sig").read_bytes()
+    flipped = bytearray(good)
+    flipped[SIG_OFFSET + 40] ^= 0x02
+    corrupt = bytearray(good)
+    corrupt[0] ^= 0xff  # magic
+    initrd = cpio_with(INITRAMFS, {"good.sig": good, "other.sig": (keydir / "other.sig").read_bytes(),
+                                   "flipped.sig": bytes(flipped), "corrupt.sig": bytes(corrupt)},
+                       keydir / "host-initramfs-sign.cpio")
+    lines, rc = boot_linux_host(request, "vmm-sign", smp=1, cpu="cortex-a72", initrd=initrd,
+                                append=f"sign.phase=enforce moat.policy=enforce moat.owner_key={owner_pub}")
+    tail = "\n".join(lines[-80:])
+    fails = [line for line in lines if line.startswith("FAIL:")]
+    assert not fails and rc == 0, "\n".join(fails) + "\n" + tail
+    assert any(f"policy: enforce, owner key ID {owner_id}" in line for line in lines), tail
+    for want in ["ok: unsigned: exit status 1", "ok: wrong-key: exit status 1", "ok: flipped: exit status 1",
+                 "ok: corrupt: exit status 1", "ok: changed: exit status 1", "ok: signed: exit status 0",
+                 "ok: signed: out has 'guest: hello from a moat VM'", "ok: api: out has 'leaked=0'"]:
+        assert want in lines, f"missing {want!r}:\n{tail}"
+    assert f"sign-signed-measurement: {m}" in lines, tail

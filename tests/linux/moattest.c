@@ -799,6 +799,8 @@ static int cmd_badargs(void)
 	struct moat_irq_level irq = { 33, 1 };
 	struct moat_one_reg reg = { MOAT_REG_PC, 0 };
 	struct moat_measurement m;
+	struct moat_finalize fin;
+	static uint8_t sig[112];			      /* all zero: not a signature blob */
 	static uint8_t page[4096] = { 0x1f, 0x20, 0x03, 0xd5 }; /* nop */
 	int vm, vm2, vcpu;
 	void *p;
@@ -875,7 +877,22 @@ static int cmd_badargs(void)
 	expect_errno(vm, MOAT_VM_SET_BOOT, (uintptr_t)&boot, ERANGE, "SET_BOOT pc outside RAM (core RANGE)");
 	boot.pc = MOAT_GUEST_RAM_BASE;
 	check(ioctl(vm, MOAT_VM_SET_BOOT, &boot) == 0, "SET_BOOT");
-	check(ioctl(vm, MOAT_VM_FINALIZE, &m) == 0, "FINALIZE");
+	/* FINALIZE_SIGNED (API 3): the driver's argument checks, then a blob the core refuses (CORRUPT). */
+	fin = (struct moat_finalize){ .signature = (uintptr_t)sig, .signature_len = sizeof(sig), .flags = 1 };
+	expect_errno(vm, MOAT_VM_FINALIZE_SIGNED, (uintptr_t)&fin, EINVAL, "FINALIZE_SIGNED flags=1");
+	fin.flags = 0, fin.signature_len = 0;
+	expect_errno(vm, MOAT_VM_FINALIZE_SIGNED, (uintptr_t)&fin, EINVAL, "FINALIZE_SIGNED pointer, length 0");
+	fin.signature = 0, fin.signature_len = sizeof(sig);
+	expect_errno(vm, MOAT_VM_FINALIZE_SIGNED, (uintptr_t)&fin, EINVAL, "FINALIZE_SIGNED length, no pointer");
+	fin.signature = (uintptr_t)page, fin.signature_len = 4097;
+	expect_errno(vm, MOAT_VM_FINALIZE_SIGNED, (uintptr_t)&fin, EINVAL, "FINALIZE_SIGNED length 4097");
+	fin.signature = 16, fin.signature_len = sizeof(sig);
+	expect_errno(vm, MOAT_VM_FINALIZE_SIGNED, (uintptr_t)&fin, EFAULT, "FINALIZE_SIGNED from a bad pointer");
+	fin.signature = (uintptr_t)sig;
+	expect_errno(vm, MOAT_VM_FINALIZE_SIGNED, (uintptr_t)&fin, EBADMSG, "FINALIZE_SIGNED with a zeroed blob");
+	check(ioctl(vm, MOAT_VM_LAST_ERROR, 0) == -MOAT_E_CORRUPT, "LAST_ERROR = MOAT_E_CORRUPT negated");
+	check(ioctl(vm, MOAT_VM_FINALIZE, &m) == 0, "FINALIZE (after a refused FINALIZE_SIGNED)");
+	expect_errno(vm, MOAT_VM_FINALIZE_SIGNED, (uintptr_t)&fin, EBUSY, "FINALIZE_SIGNED after FINALIZE");
 	/* After FINALIZE: already done. */
 	expect_errno(vm, MOAT_VM_FINALIZE, (uintptr_t)&m, EBUSY, "FINALIZE again");
 	expect_errno(vm, MOAT_VM_LOAD_IMAGE, (uintptr_t)&li, EBUSY, "LOAD_IMAGE after FINALIZE");

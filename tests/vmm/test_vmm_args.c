@@ -87,6 +87,7 @@ static void test_defaults(void **state)
 	assert_null(a.cmdline);
 	assert_null(a.dtb);
 	assert_null(a.dump_dtb);
+	assert_null(a.signature);
 	assert_int_equal(a.mem_size, 256ULL << 20);
 	assert_int_equal(a.cpus, 1);
 	assert_false(a.protected_vm);
@@ -104,8 +105,8 @@ static void test_every_option(void **state)
 		"--cpus",      "4",
 		"--protected", "--dtb",
 		"my.dtb",      "--dump-dtb",
-		"out.dtb",     "--backend",
-		"kvm",	       NULL,
+		"out.dtb",     "--signature",
+		"vm.sig",      NULL,
 	};
 	struct vmm_args a;
 	const char *msg;
@@ -119,7 +120,7 @@ static void test_every_option(void **state)
 	assert_true(a.protected_vm);
 	assert_string_equal(a.dtb, "my.dtb");
 	assert_string_equal(a.dump_dtb, "out.dtb");
-	assert_string_equal(a.backend, "kvm");
+	assert_string_equal(a.signature, "vm.sig");
 }
 
 /* --opt=value works too, and the parser starts afresh on every call (getopt keeps global state). */
@@ -158,7 +159,7 @@ static void test_help(void **state)
 }
 
 struct bad_case {
-	char *argv[8];
+	char *argv[10];
 	const char *message; /* a substring stderr must hold */
 };
 
@@ -183,6 +184,8 @@ static void test_bad_arguments(void **state)
 		{ { "moat-vmm", "run", "--kernel", "k", "--cpus", "2x", NULL }, "--cpus '2x': want a number" },
 		{ { "moat-vmm", "run", "--kernel", "k", "--backend", "xen", NULL },
 		  "moat-vmm: --backend 'xen': want moat or kvm" },
+		{ { "moat-vmm", "run", "--kernel", "k", "--backend", "kvm", "--signature", "s", NULL },
+		  "moat-vmm: --signature is for the moat core (--backend moat); KVM checks none" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
