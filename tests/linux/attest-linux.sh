@@ -34,7 +34,7 @@ fi
 
 # run NAME INITRD VMM-FLAGS LINE...: boot the guest, type each LINE once it listens, wait for it.
 run() {
-	local name=$1 initrd=$2 flags=$3 i status
+	local name=$1 initrd=$2 flags=$3 i n status
 	shift 3
 	rm -f /tmp/in && mkfifo /tmp/in
 	moat-vmm run --kernel /guests/Image --initrd "$initrd" --mem 192M --cpus 1 $flags --cmdline "$args" \
@@ -46,10 +46,19 @@ run() {
 		sleep 0.2
 		i=$((i + 1))
 	done
-	for line in "$@"; do
+	# One line at a time, each once the answer to the one before is out: a line's echo must not land
+	# inside a report's line on the guest's console.
+	n=0
+	for line in "$@" done; do
+		i=0
+		while [ $i -lt 300 ] && kill -0 $pid 2>/dev/null &&
+			[ "$(grep -c -e "^MOAT-REPORT: " -e "^moat-attest: report: " /tmp/$name.out)" -lt $n ]; do
+			sleep 0.2
+			i=$((i + 1))
+		done
 		echo "$line" >&3
+		n=$((n + 1))
 	done
-	echo "done" >&3
 	exec 3>&-
 	wait $pid
 	status=$?

@@ -162,6 +162,13 @@ static int cmd_sealing_key_id(void)
 
 int main(int argc, char **argv)
 {
+	/*
+	 * One write() per answer: a report line is over a thousand characters, and a console shared
+	 * with other output must not get it in pieces.
+	 */
+	static char out_buf[16384];
+
+	setvbuf(stdout, out_buf, _IOFBF, sizeof(out_buf));
 	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		usage(stdout);
 		return 0;

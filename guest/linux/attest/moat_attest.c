@@ -45,7 +45,10 @@ static int moat_errno(long e)
 	case MOAT_E_PERM:
 		return -EPERM;
 	case MOAT_E_INVAL:
+	case MOAT_E_ALIGN:
 		return -EINVAL;
+	case MOAT_E_RANGE:
+		return -ERANGE;
 	case MOAT_E_NOMEM:
 		return -ENOMEM;
 	default:

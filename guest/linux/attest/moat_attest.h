@@ -7,7 +7,8 @@
  *   EOPNOTSUPP  NOT_SUPPORTED: not a protected VM of moat, or a core without these calls
  *   ENOKEY      NO_IDENTITY: the core has no device secret, so no report and no sealing key
  *   EPERM       PERM: the core refused the page (it must be the guest's own, unshared)
- *   EINVAL      INVAL, ENOMEM NOMEM, EIO anything else (or an answer of the wrong length)
+ *   EINVAL      INVAL or ALIGN, ERANGE RANGE, ENOMEM NOMEM, EIO anything else (or an answer of the
+ *               wrong length)
  * The device is root's only (mode 0600): the sealing key is a secret of the VM.
  */
 #ifndef MOAT_ATTEST_H
