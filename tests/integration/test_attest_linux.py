@@ -54,7 +54,9 @@ def expected_measurement(initrd) -> str:
     r = tool("moat-measure", "--kernel", linux_image(), "--initrd", str(initrd), "--cmdline", GUEST_CMDLINE,
              "--mem", GUEST_MEM, "--cpus", str(GUEST_CPUS), "--protected")
     assert r.returncode == 0, r
-    return r.stdout.split()[-1]
+    m = re.search(r"^measurement ([0-9a-f]{64})$", r.stdout, re.M)
+    assert m, r.stdout
+    return m.group(1)
 
 
 def device_public_key() -> str:
