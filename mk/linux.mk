@@ -76,7 +76,7 @@ $(LX)/guest/moat-attest: guest/linux/attest/moat-attest.c guest/linux/attest/moa
 $(LX)/guest-initramfs.cpio: tests/linux/guest/init.sh tools/mkinitramfs.py $(LX)/guest/moat_attest.ko \
 		$(LX)/guest/moat-attest $(LINUX_VARS)
 	$(call msg,CPIO,$@)$(PYTHON) tools/mkinitramfs.py --busybox $(BUSYBOX) --init $< \
-		--file lib/moat/moat_attest.ko=$(LX)/guest/moat_attest.ko --file bin/moat-attest=$(LX)/guest/moat-attest -o $@
+		--file /lib/moat/moat_attest.ko=$(LX)/guest/moat_attest.ko --file /bin/moat-attest=$(LX)/guest/moat-attest -o $@
 LINUX_GUEST_FILES = --file guests/Image=$(LINUX_IMAGE) --file guests/linux-initramfs.cpio=$(LX)/guest-initramfs.cpio
 
 # ---- the host initramfs: busybox, the /init harness, the module, the VMM, test programs and
