@@ -40,7 +40,7 @@ step() { # name command...
 
 # Step 6: the guest's report from the Linux host's log, checked here with what this machine knows.
 verify_report() {
-	local log=build/test-logs/run-linux-demo.log report cmd opts cmdline image
+	local log=build/test-logs/run-linux-demo.log report cmd opts cmdline image measurement device_key
 	report=$(tr -d '\r' <"$log" | sed -n 's/^guest| MOAT-REPORT: //p' | tail -1)
 	[ -n "$report" ] || { echo "attestation: no 'guest| MOAT-REPORT:' line in $log"; return 1; }
 	# demo-20's exact moat-vmm command, with the host's paths swapped for the files they came from.
@@ -53,10 +53,19 @@ verify_report() {
 	cmdline=${cmd#* --cmdline \"}
 	cmdline=${cmdline%\"}
 	echo "attestation: the challenge sent: $challenge"
-	echo "attestation: the guest's report: $((${#report} / 2)) bytes"
-	# TODO: moat-measure / moat-provision / moat-verify once on main
+	echo "attestation: the guest's report ($((${#report} / 2)) bytes): ${report:0:64}..."
 	echo "attestation: moat-measure $opts --cmdline \"$cmdline\""
-	return 1
+	# shellcheck disable=SC2086 # $opts: moat-vmm's options as logged, paths without spaces
+	measurement=$(build/tools/moat-measure $opts --cmdline "$cmdline" | sed -n 's/^measurement //p')
+	[ -n "$measurement" ] || { echo "attestation: moat-measure failed"; return 1; }
+	echo "attestation: expected measurement $measurement"
+	device_key=$(build/tools/moat-provision --secret build/device-secret.bin | sed -n 's/^device-public-key: //p')
+	[ -n "$device_key" ] || { echo "attestation: moat-provision failed"; return 1; }
+	echo "attestation: device public key (moat-provision --secret build/device-secret.bin) $device_key"
+	echo "attestation: moat-verify --report - --device-key ... --measurement ... --challenge ..."
+	echo "$report" | build/tools/moat-verify --report - --device-key "$device_key" --measurement "$measurement" \
+		--challenge "$challenge" | sed 's/^/attestation: moat-verify: /'
+	return "${PIPESTATUS[1]}"
 }
 
 summary() {
