@@ -1,6 +1,6 @@
 # moat — one Makefile for the core, the test host, guests and every test suite.
 #
-#   make            build/moat.bin, build/moat.elf, the test host and test images
+#   make            build/moat.bin, build/moat.elf, the test host and test images, build/tools/*
 #   make run        the whole chain: install missing packages, build, fetch Debian's arm64 kernel
 #                   (make linux, cached), boot moat -> the test host's demo, then moat -> Debian's
 #                   kernel as the host running /tests/demo.sh (tools/run-chain.sh)
@@ -27,6 +27,7 @@ Q :=
 msg :=
 endif
 PYTHON := /usr/bin/python3
+comma := ,
 
 CC_EL := $(CROSS_COMPILE)gcc
 LD_EL := $(CROSS_COMPILE)ld
@@ -47,10 +48,12 @@ BARE_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,noexecstack
 # Generic modules: no inline assembly, built for EL2 and natively.
 CORE_GENERIC := core/boot.c core/log.c core/fmt.c core/fdt.c core/fdt_write.c core/pgtable.c core/alloc.c \
 		core/pagedb.c core/host_s2.c core/host_fault.c core/psci.c core/host_call.c \
-		core/inject.c core/parse.c core/sha256.c core/mem.c core/memcache.c core/vm.c core/vcpu.c \
+		core/inject.c core/parse.c core/sha256.c core/sha512.c core/ed25519.c core/kdf.c core/mem.c core/memcache.c core/vm.c core/vcpu.c \
 		core/hc_vm.c core/hc_vcpu.c core/hc_mem.c core/hc_diag.c core/cpu_power.c \
 		core/guest_exit.c core/guest_call.c core/guest_mem.c core/guest_psci.c core/invariants.c core/host_mmio.c core/host_pmu.c core/guest_pmu.c core/guest_debug.c core/idregs.c core/guest_refuse.c \
-		core/host_timer.c core/vgic.c core/hc_irq.c
+		core/host_timer.c core/vgic.c core/hc_irq.c core/policy.c core/sign.c
+# Issue 14, attestation and the guests' TRNG.
+CORE_GENERIC += core/attest.c core/trng.c
 CORE_ARM64 := core/arch/arm64/head.S core/arch/arm64/vectors.S core/arch/arm64/exception.c \
 	      core/arch/arm64/mmu.c core/arch/arm64/cpu.c core/arch/arm64/uart_pl011.c core/lib.c \
 	      core/arch/arm64/guest.c core/arch/arm64/switch.S core/arch/arm64/fpsimd.S core/arch/arm64/device.c \
@@ -137,7 +140,32 @@ $(B)/dtbshim.elf: tests/integration/dtbshim.S
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$@)$(CC_EL) $(BARE_CFLAGS) -D__ASSEMBLY__ $(BARE_LDFLAGS) -Wl,-Ttext=0x4f000000 $< -o $@
 
-IMAGES := $(B)/moat.bin $(B)/moat.elf $(B)/moat-panictest.bin $(B)/moat-poison.bin $(B)/moat-allgicr.bin $(B)/testhost.bin $(B)/dtbshim.elf $(GUEST_IMAGES)
+# ---------------------------------------------------------------- host tools (build/tools/)
+# Host-native C; moat-sign signs with OpenSSL's libcrypto (libssl-dev, scripts/deps.sh).
+TOOLS_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -Iinclude
+TOOLS := $(B)/tools/moat-sign
+$(B)/tools/moat-sign: tools/moat-sign.c include/moat/sign.h
+	@mkdir -p $(dir $@)
+	$(call msg,HOSTCC,$@)$(HOSTCC) $(TOOLS_CFLAGS) $< -lcrypto -o $@
+# moat-provision (the device's public identity, the expected core measurement) and moat-verify (reports):
+# docs/attestation.md; also OpenSSL's libcrypto, so that the core's own crypto is checked independently.
+TOOLS += $(B)/tools/moat-provision $(B)/tools/moat-verify
+$(B)/tools/moat-provision: tools/moat-provision.c tools/report_check.c tools/attest_tool.h include/moat/attest.h
+	@mkdir -p $(dir $@)
+	$(call msg,HOSTCC,$@)$(HOSTCC) $(TOOLS_CFLAGS) tools/moat-provision.c tools/report_check.c -lcrypto -o $@
+$(B)/tools/moat-verify: tools/moat-verify.c tools/report_check.c tools/attest_tool.h include/moat/attest.h
+	@mkdir -p $(dir $@)
+	$(call msg,HOSTCC,$@)$(HOSTCC) $(TOOLS_CFLAGS) tools/moat-verify.c tools/report_check.c -lcrypto -o $@
+tools: $(TOOLS)
+
+# TEST-ONLY device secret (docs/attestation.md): 32 random bytes made once per build tree, which QEMU's
+# loader puts at 0x40100000 for the core (bootargs moat.secret=0x40100000) in the tests and `make run`.
+# A real device's secret comes from its firmware, never from a file in a build directory.
+$(B)/device-secret.bin:
+	@mkdir -p $(dir $@)
+	$(call msg,GEN,$@)head -c 32 /dev/urandom > $@.tmp && mv $@.tmp $@
+
+IMAGES := $(B)/moat.bin $(B)/moat.elf $(B)/device-secret.bin $(B)/moat-panictest.bin $(B)/moat-poison.bin $(B)/moat-allgicr.bin $(B)/testhost.bin $(B)/dtbshim.elf $(GUEST_IMAGES)
 
 # ---------------------------------------------------------------- Linux host chain
 include mk/linux.mk
@@ -189,16 +217,27 @@ $(B)/fake/%.c.o: %.c
 TEST_COMMON := $(wildcard tests/common/*.c)
 $(B)/unit/%: tests/unit/%.c $(patsubst %,$(B)/fake/%.o,$(FAKE_GENERIC) $(TEST_COMMON))
 	@mkdir -p $(dir $@)
-	$(call msg,HOSTCC,$@)$(HOSTCC) $(FAKE_CFLAGS) $^ -lcmocka $(if $(filter test_fdt,$*),-lfdt) -o $@
+	$(call msg,HOSTCC,$@)$(HOSTCC) $(FAKE_CFLAGS) $^ -lcmocka $(if $(filter test_fdt,$*),-lfdt) \
+		$(if $(filter test_sign,$*),-lcrypto -Wl$(comma)--wrap=mem_copy_from_core_shared) -o $@
+
+# ---------------------------------------------------------------- host tools (build/tools/)
+# Host-native programs for the machine the VMs are built on. tools/moat-measure predicts a VM's
+# measurement from moat-vmm's own plan code (vmm/plan.c and the pure vmm/ files it needs) and
+# OpenSSL's libcrypto for SHA-256.
+TOOLS_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -Iinclude -Ivmm -MMD -MP
+TOOLS := $(B)/tools/moat-measure
+$(B)/tools/moat-measure: tools/moat-measure.c $(VMM_PURE_SRCS) $(wildcard vmm/*.h include/moat/*.h)
+	@mkdir -p $(dir $@)
+	$(call msg,HOSTCC,$@)$(HOSTCC) $(TOOLS_CFLAGS) tools/moat-measure.c $(VMM_PURE_SRCS) -lfdt -lcrypto -o $@
 
 # ---------------------------------------------------------------- top-level targets
-.PHONY: all deps run run-testhost test unit integration bench clean format linux-guest
+.PHONY: all deps run run-testhost test unit integration bench clean format linux-guest tools
 .DEFAULT_GOAL := all
 
 ifeq ($(ARCH),fake)
 all: $(UNIT_TESTS)
 else
-all: $(IMAGES)
+all: $(IMAGES) $(TOOLS)
 endif
 
 deps:

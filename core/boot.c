@@ -16,14 +16,18 @@
 #include <stdarg.h>
 
 #include "arch.h"
+#include "attest.h"
 #include "cpu_power.h"
 #include "fmt.h"
 #include "host_mmio.h"
 #include "host_s2.h"
+#include "kdf.h"
 #include "lib.h"
 #include "log.h"
 #include "moat/abi.h"
 #include "pagedb.h"
+#include "policy.h"
+#include "trng.h"
 #include "vcpu.h"
 
 #define DTB_COPY_MAX (64 * 1024)
@@ -31,7 +35,7 @@
 #define IMAGE_MAGIC_OFFSET 0x38
 #define IMAGE_MAGIC 0x644d5241U /* "ARM\x64" */
 
-extern char __image_start[], __image_end[];
+extern char __image_start[], __image_end[], __rodata_end[];
 
 struct core_layout core_layout;
 static u8 dtb_copy[DTB_COPY_MAX] __attribute__((aligned(8)));
@@ -161,6 +165,77 @@ static u64 find_host_image(void)
 	return entry;
 }
 
+/*
+ * Seed the core's DRBG (trng.c) from the firmware's /chosen/rng-seed and
+ * kaslr-seed, then forget them: the host's DTB gets seeds of its own
+ * (write_host_dtb), the core's copy of the boot DTB is wiped once written.
+ * The device secret, if any, adds its own share (attest_init).
+ */
+static void seed_entropy(void)
+{
+	u8 material[PLAT_SEED_MAX + 8];
+	u32 len = plat.rng_seed_len;
+
+	memcpy(material, plat.rng_seed, len);
+	if (plat.have_kaslr_seed) {
+		memcpy(material + len, &plat.kaslr_seed, 8);
+		len += 8;
+	}
+	if (len) {
+		trng_seed(material, len);
+	}
+	log_info("entropy: DRBG seeded with %u bytes of /chosen rng-seed and kaslr-seed%s", len,
+		 len ? "" : " (none: guests' TRNG has no entropy unless a device secret seeds it)");
+	secret_wipe(material, sizeof(material));
+	secret_wipe(plat.rng_seed, sizeof(plat.rng_seed));
+	secret_wipe(&plat.kaslr_seed, sizeof(plat.kaslr_seed));
+}
+
+/*
+ * The device secret (docs/attestation.md): 32 bytes that the firmware -- here
+ * QEMU's loader, -device loader,file=SECRET,addr=ADDR,force-raw=on -- put at
+ * the page bootargs moat.secret=ADDR names. The page becomes the core's
+ * before anything derives from it, and is wiped (and cleaned to PoC, so that
+ * no dirty line or stale memory keeps a copy) before it goes back to the
+ * host: the host stage 2 is built after this, so the host never maps it
+ * while it holds the secret. Without moat.secret, or with an all-zero page
+ * (bootargs but no loader), the core runs without identity.
+ */
+static void take_device_secret(u64 dtb_pa)
+{
+	u64 pa, dtb_end = dtb_pa + fdt_total_size(phys_to_virt(dtb_pa));
+	struct page_info *page;
+	char value[32];
+	u8 *secret, any = 0;
+
+	if (!bootargs_get(plat.bootargs, "moat.secret", value, sizeof(value))) {
+		attest_init(__image_start, (size_t)(__rodata_end - __image_start), NULL);
+		return;
+	}
+	if (!parse_u64(value, strlen(value), &pa)) {
+		fatal("bootargs moat.secret=%s is not a number", value);
+	}
+	page = pagedb_lookup(pa);
+	if (!IS_ALIGNED(pa, PAGE_SIZE) || !page || page->owner != OWNER_HOST ||
+	    ranges_overlap(pa, pa + PAGE_SIZE, dtb_pa, dtb_end)) {
+		fatal("device secret address 0x%lx is not a page of host RAM outside the device tree", pa);
+	}
+	pagedb_set_range(pa, PAGE_SIZE, OWNER_CORE, PAGE_OWNED);
+	secret = phys_to_virt(pa);
+	/* Written by the loader with the MMU off: read memory, not a line cached before. */
+	arch_dcache_clean_inval_poc(pa, PAGE_SIZE);
+	for (unsigned int i = 0; i < ATTEST_SECRET_SIZE; i++) {
+		any |= secret[i];
+	}
+	attest_init(__image_start, (size_t)(__rodata_end - __image_start), any ? secret : NULL);
+	secret_wipe(secret, PAGE_SIZE);
+	arch_dcache_clean_poc(pa, PAGE_SIZE);
+	pagedb_set_range(pa, PAGE_SIZE, OWNER_HOST, PAGE_OWNED);
+	if (!any) {
+		log_info("device secret page 0x%lx is empty: no identity", pa);
+	}
+}
+
 /* Write the host's DTB over the original: compact, with the core reserved and fw_cfg gone. */
 static void write_host_dtb(u64 dtb_pa)
 {
@@ -172,17 +247,31 @@ static void write_host_dtb(u64 dtb_pa)
 		.initrd_end = plat.initrd_end,
 	};
 	u64 room = fdt_total_size(phys_to_virt(dtb_pa));
+	u8 host_seed[PLAT_SEED_MAX];
 	const char *why = "";
 	size_t size = 0;
 	int ret;
 
+	/* The host's seeds: DRBG output, from which the core's own seed cannot be recovered. */
+	if (trng_generate(host_seed, sizeof(host_seed)) &&
+	    trng_generate(&edit.host_kaslr_seed, sizeof(edit.host_kaslr_seed))) {
+		edit.host_seed = host_seed;
+	}
 	ret = fdt_write_host_dtb(dtb_copy, phys_to_virt(dtb_pa), room, &edit, &size, &why);
 	if (ret) {
 		fatal("cannot write the host device tree at 0x%lx: %s (error %d)", dtb_pa, why, ret);
 	}
+	/*
+	 * The original's seeds must not survive past the compact copy's end, nor in
+	 * the core's copy of the boot DTB (needed no more).
+	 */
+	memset((u8 *)phys_to_virt(dtb_pa) + size, 0, room - size);
+	secret_wipe(dtb_copy, sizeof(dtb_copy));
+	secret_wipe(host_seed, sizeof(host_seed));
 	/* The host starts with its MMU off: it reads memory, not our cache. */
-	arch_dcache_clean_poc(dtb_pa, size);
-	log_info("host device tree at 0x%lx (%lu bytes): core memory reserved, fw_cfg removed", dtb_pa, (u64)size);
+	arch_dcache_clean_poc(dtb_pa, room);
+	log_info("host device tree at 0x%lx (%lu bytes): core memory reserved, fw_cfg removed, seeds %s", dtb_pa,
+		 (u64)size, edit.host_seed ? "the host's own" : "none");
 }
 
 static void report_host_s2(void)
@@ -238,6 +327,13 @@ void boot_main(u64 dtb_pa)
 		fatal("cannot build the EL2 page tables (error %d)", ret);
 	}
 	log_enable_locking();
+	seed_entropy();
+	/*
+	 * Before the host runs: nothing it does can change the owner's policy
+	 * afterwards; and before the identity, which is bound to the policy.
+	 */
+	policy_init(plat.bootargs);
+	take_device_secret(dtb_pa);
 #ifdef MOAT_PANIC_TEST
 	deliberate_core_fault();
 #endif

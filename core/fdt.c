@@ -288,6 +288,7 @@ int walk_next(struct walk *w, struct tok *t, const char **why)
 const char *const pnames[P_NR] = {
 	"reg", "ranges", "compatible", "device_type", "method", "bootargs",
 	"linux,initrd-start", "linux,initrd-end", "#address-cells", "#size-cells", "no-map",
+	"rng-seed", "kaslr-seed",
 };
 
 /* Does a string-list property (NUL-separated, e.g. "compatible") contain s? */
@@ -500,6 +501,15 @@ static int parse_chosen(struct parser *ps, const char **why)
 	}
 	if (!err && pi->initrd_end < pi->initrd_start) {
 		FAIL(MOAT_E_CORRUPT, "linux,initrd-end below linux,initrd-start");
+	}
+	/* Entropy for the core's DRBG (trng.c): any length is fine, the first PLAT_SEED_MAX bytes are kept. */
+	pi->rng_seed_len = (u32)MIN(ps->cur.p[P_RNG_SEED].len, PLAT_SEED_MAX);
+	if (ps->cur.p[P_RNG_SEED].val) {
+		memcpy(pi->rng_seed, ps->cur.p[P_RNG_SEED].val, pi->rng_seed_len);
+	}
+	if (ps->cur.p[P_KASLR_SEED].val && ps->cur.p[P_KASLR_SEED].len == 8) {
+		pi->kaslr_seed = be64(ps->cur.p[P_KASLR_SEED].val);
+		pi->have_kaslr_seed = true;
 	}
 	return err;
 }

@@ -1,6 +1,7 @@
 /*
  * Host-DTB writer: a compact copy of the checked boot DTB with the core's
- * memory reserved, fw_cfg removed and the initrd recorded (see fdt.h).
+ * memory reserved, fw_cfg removed, the initrd recorded and /chosen's seeds
+ * replaced by the host's own (see fdt.h).
  * Same rules as the reader (fdt.c): caller buffers only, no allocation, no
  * lock, every write bounded by the destination size.
  */
@@ -227,6 +228,30 @@ static int write_begin(struct writer *wr, struct walk *w, const struct tok *t, c
 	return 0;
 }
 
+/* /chosen's rng-seed or kaslr-seed, with the host's own value, under the source's name offset. */
+static bool replace_seed(struct writer *wr, const struct tok *t)
+{
+	bool kaslr_seed = strcmp(t->name, pnames[P_KASLR_SEED]) == 0 && t->len == 8;
+	u8 kaslr[8];
+	u32 len = kaslr_seed ? 8 : MIN(t->len, PLAT_SEED_MAX);
+
+	if (!kaslr_seed && strcmp(t->name, pnames[P_RNG_SEED]) != 0) {
+		return false;
+	}
+	out_u32(wr, FDT_PROP);
+	out_u32(wr, len);
+	out_u32(wr, (u32)((const u8 *)t->name - wr->b->str));
+	if (kaslr_seed) {
+		put_be32(kaslr, (u32)(wr->edit->host_kaslr_seed >> 32));
+		put_be32(kaslr + 4, (u32)wr->edit->host_kaslr_seed);
+		out(wr, kaslr, 8);
+	} else {
+		out(wr, wr->edit->host_seed, len);
+	}
+	out_pad(wr);
+	return true;
+}
+
 static void write_prop(struct writer *wr, const struct walk *w, const struct tok *t)
 {
 	struct prop p = { t->val, t->len };
@@ -237,6 +262,9 @@ static void write_prop(struct writer *wr, const struct walk *w, const struct tok
 		} else if (strcmp(t->name, pnames[P_SCELLS]) == 0) {
 			prop_u32(&p, &wr->rm_sc);
 		}
+	}
+	if (w->depth == 2 && wr->in_chosen && wr->edit->host_seed && replace_seed(wr, t)) {
+		return;
 	}
 	if (w->depth == 2 && wr->in_chosen && wr->initrd &&
 	    (strcmp(t->name, pnames[P_INITRD_START]) == 0 ||

@@ -2,9 +2,11 @@
  * Calls from guests that the core answers itself (DESIGN §8): PSCI 1.1, the
  * SMCCC 1.1 architecture calls and the KVM vendor-hypervisor service a
  * protected Linux guest discovers (call UID, feature bitmap; its memory
- * calls are guest_mem.c's), over HVC. Answered without leaving guest
+ * calls are guest_mem.c's), moat's own attestation block (attest.c) and
+ * the SMCCC TRNG (trng.c), over HVC. Answered without leaving guest
  * context; only SYSTEM_OFF / SYSTEM_RESET and CPU_SUSPEND (a wait) reach the
- * host, as exits, and a MEM_SHARE of a page not yet backed (a MEM_FAULT).
+ * host, as exits, and a MEM_SHARE or attestation call on a page not yet
+ * backed (a MEM_FAULT).
  * Every other function ID answers NOT_SUPPORTED (-1), logged once per VM.
  *
  * CPU_ON, CPU_OFF and AFFINITY_INFO act on the vCPUs' power states
@@ -17,10 +19,12 @@
  */
 #include "guest_call.h"
 
+#include "attest.h"
 #include "guest_exit.h"
 #include "guest_refuse.h"
 #include "idregs.h"
 #include "psci.h"
+#include "trng.h"
 #include "vcpu.h"
 #include "vgic.h"
 
@@ -155,7 +159,15 @@ bool guest_hvc_from_regs(struct vcpu *vcpu, u64 *x)
 	case KVM_FN_MEM_UNSHARE:
 	case KVM_FN_MMIO_GUARD:
 	case KVM_FN_MEM_RELINQUISH:
-		return false; /* other vCPUs, pages, waits or exits: guest_hvc */
+	case MOAT_GFN_MEASUREMENT:
+	case MOAT_GFN_REPORT:
+	case MOAT_GFN_SEALING_KEY:
+	case TRNG_VERSION:
+	case TRNG_FEATURES:
+	case TRNG_GET_UUID:
+	case TRNG_RND32:
+	case TRNG_RND64:
+		return false; /* other vCPUs, pages, waits, exits or the DRBG's lock: guest_hvc */
 	default:
 		/* Tested here too, not only in guest_call_refused: a guest's null-call loop skips the call. */
 		if (vcpu->refused_call != x[0] + 1) {
@@ -203,6 +215,17 @@ u32 guest_hvc(struct vcpu *vcpu, const struct guest_exit *e)
 	case KVM_FN_MMIO_GUARD:
 	case KVM_FN_MEM_RELINQUISH:
 		return guest_mem_call(vcpu, (u32)x[0]);
+	case MOAT_GFN_MEASUREMENT:
+	case MOAT_GFN_REPORT:
+	case MOAT_GFN_SEALING_KEY:
+		return attest_guest_call(vcpu, (u32)x[0]);
+	case TRNG_VERSION:
+	case TRNG_FEATURES:
+	case TRNG_GET_UUID:
+	case TRNG_RND32:
+	case TRNG_RND64:
+		trng_guest_call(vcpu);
+		return MOAT_EXIT_NONE;
 	default:
 		guest_call_refused(vcpu, x[0], ret); /* not reached: the two lists above name the same IDs */
 		break;

@@ -17,6 +17,7 @@
 #include "mem.h"
 #include "moat/abi.h"
 #include "pagedb.h"
+#include "sign.h"
 #include "vcpu.h"
 #include "vm.h"
 
@@ -134,6 +135,7 @@ static void boot_vcpu0(struct vm *vm)
 int hc_finalize(struct host_call_args *args)
 {
 	u64 handle = args->a[0];
+	u64 sig_pa = args->a[1]; /* the owner's signature blob (ABI 1.3), 0: none */
 	int ret;
 	struct vm *vm = vm_lock_with_pagedb(handle, &ret);
 
@@ -142,6 +144,11 @@ int hc_finalize(struct host_call_args *args)
 	}
 	if (vm->state != VM_CREATED || !vm->vcpus[0] || !vm->boot_set) {
 		return vm_unlock_with_pagedb(vm, MOAT_E_STATE);
+	}
+	/* The owner's policy decides before anything commits: a refused VM stays CREATED. */
+	ret = sign_finalize_check(vm, sig_pa);
+	if (ret) {
+		return vm_unlock_with_pagedb(vm, ret);
 	}
 	vm_finalize(vm);
 	boot_vcpu0(vm);

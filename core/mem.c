@@ -232,6 +232,17 @@ int mem_attach_run_page(u64 pa)
 	return ret;
 }
 
+int mem_copy_from_core_shared(u64 pa, void *dst, size_t len)
+{
+	int ret = check_shared_with_core(pa);
+
+	CHECK_LOCKED(&pagedb_lock);
+	if (!ret) {
+		memcpy(dst, phys_to_virt(pa), MIN(len, PAGE_SIZE));
+	}
+	return ret;
+}
+
 void mem_detach_run_page(u64 pa)
 {
 	struct page_info *page = pagedb_lookup(pa);
@@ -242,7 +253,12 @@ void mem_detach_run_page(u64 pa)
 	}
 }
 
-/* State, then alignment, then range, then ownership, then what is already there, then capacity. */
+/*
+ * State, then alignment, then range, then (LOAD only) order, then ownership, then what is already there,
+ * then capacity. The order rule (docs/measurement.md): a LOAD's IPA is above every earlier LOAD's, so the
+ * image digest has one defined page order; it is an argument check, so it comes with the IPA's others,
+ * before anything about the page.
+ */
 static int check_give_vm(struct vm *vm, u64 pa, u64 ipa, enum vm_page_kind kind)
 {
 	u64 out;
@@ -257,6 +273,9 @@ static int check_give_vm(struct vm *vm, u64 pa, u64 ipa, enum vm_page_kind kind)
 	}
 	if (!pagedb_lookup(pa) || !vm_ipa_in_ram(vm, ipa)) {
 		return MOAT_E_RANGE;
+	}
+	if (kind == VM_PAGE_MEASURED && ipa < vm->next_load_ipa) {
+		return MOAT_E_ORDER;
 	}
 	ret = mem_check_host_page(pa);
 	if (ret) {
@@ -282,8 +301,9 @@ static void prepare_vm_page(struct vm *vm, u64 pa, u64 ipa, enum vm_page_kind ki
 	if (kind == VM_PAGE_ZEROED) {
 		memset(va, 0, PAGE_SIZE);
 	} else if (kind == VM_PAGE_MEASURED) {
-		sha256_update(&vm->measure, &ipa, sizeof(ipa));
-		sha256_update(&vm->measure, va, PAGE_SIZE);
+		vm_measure_page(vm, ipa, va);
+		/* Only a LOAD that succeeds moves the order on (check_give_vm refused the others). */
+		vm->next_load_ipa = ipa + PAGE_SIZE;
 	}
 	arch_dcache_clean_inval_poc(pa, PAGE_SIZE);
 	arch_icache_inval_pou(pa, PAGE_SIZE);
@@ -430,6 +450,18 @@ int mem_guest_shared_pa(struct vm *vm, u64 ipa, u64 *pa)
 		return MOAT_E_PERM;
 	}
 	return MOAT_OK;
+}
+
+int mem_guest_private_pa(struct vm *vm, u64 ipa, u64 *pa)
+{
+	CHECK_PAGEDB_VM_LOCKED(vm);
+	if (!IS_ALIGNED(ipa, PAGE_SIZE)) {
+		return MOAT_E_ALIGN;
+	}
+	if (!vm_ipa_in_ram(vm, ipa)) {
+		return MOAT_E_RANGE;
+	}
+	return vm_own_page(vm, ipa, PAGE_OWNED, pa);
 }
 
 int mem_guest_relinquish(struct vm *vm, u64 ipa)

@@ -158,13 +158,26 @@ struct vm *vm_alloc_slot(void)
 	return NULL;
 }
 
-static void measure_config(struct vm *vm)
-{
-	u64 config[5] = { vm->type, vm->max_vcpus, vm->ram_size, vm->mmio_base, vm->mmio_size };
+/* Domain tags of docs/measurement.md: no NUL, so the lengths are the strings' own. */
+#define IMAGE_TAG "moat-image-v1"
+#define VM_TAG "moat-vm-v2"
 
-	sha256_init(&vm->measure);
-	sha256_update(&vm->measure, "moat-vm-v1", 10);
-	sha256_update(&vm->measure, config, sizeof(config));
+/* Every 64-bit field is hashed little-endian, whatever the CPU's data endianness (the document says so). */
+static void hash_le64(struct sha256_ctx *ctx, u64 value)
+{
+	u8 bytes[8];
+
+	for (unsigned int i = 0; i < sizeof(bytes); i++) {
+		bytes[i] = (u8)(value >> (8 * i));
+	}
+	sha256_update(ctx, bytes, sizeof(bytes));
+}
+
+void vm_measure_page(struct vm *vm, u64 ipa, const void *page)
+{
+	CHECK_LOCKED(&vm->lock);
+	hash_le64(&vm->image_hash, ipa);
+	sha256_update(&vm->image_hash, page, PAGE_SIZE);
 }
 
 void vm_init(struct vm *vm, const struct vm_config *cfg, u64 root_pa)
@@ -190,21 +203,58 @@ void vm_init(struct vm *vm, const struct vm_config *cfg, u64 root_pa)
 	alloc = memcache_pgt_allocator(&vm->memcache);
 	/* root_pa passed vm_check_config's alignment check. VMID 0 is the host's. */
 	stage2_init(&vm->s2, root_pa, VM_IPA_BITS, (u16)(slot + 1), &alloc);
-	measure_config(vm);
+	sha256_init(&vm->image_hash);
+	sha256_update(&vm->image_hash, IMAGE_TAG, sizeof(IMAGE_TAG) - 1);
 	vgic_dist_init(&vm->vgic);
 	vm->state = VM_CREATED;
 	/* A reused VMID may still have TLB entries from the slot's previous VM. */
 	arch_s2_flush_vmid(&vm->s2);
 }
 
-void vm_finalize(struct vm *vm)
+/*
+ * The image digest and the measurement as FINALIZE seals them, computed on
+ * copies so that nothing changes: FINALIZE's signature check (sign.c) needs
+ * the measurement before anything commits.
+ */
+static void final_digests(struct vm *vm, u8 image_digest[SHA256_DIGEST_SIZE],
+			  u8 measurement[SHA256_DIGEST_SIZE])
 {
-	/* The boot state is part of what the guest's owner attests: hash it after the image. */
-	u64 boot[2] = { vm->boot_pc, vm->boot_x0 };
+	struct sha256_ctx img = vm->image_hash, m;
+
+	/* The boot state is part of the image: the same pages entered elsewhere are another program. */
+	hash_le64(&img, vm->boot_pc);
+	hash_le64(&img, vm->boot_x0);
+	sha256_final(&img, image_digest);
+	/*
+	 * The configuration is hashed here, once, from the values that are final now, rather than as calls
+	 * come: so VM_SET_SPIS may come before or after the LOADs and the result is still one defined
+	 * byte string. It stays out of the image digest, which the sealing key is bound to: more memory or
+	 * vCPUs must not lose a guest its sealed data.
+	 */
+	sha256_init(&m);
+	sha256_update(&m, VM_TAG, sizeof(VM_TAG) - 1);
+	hash_le64(&m, vm->type);
+	hash_le64(&m, vm->max_vcpus);
+	hash_le64(&m, vm->ram_size);
+	hash_le64(&m, vm->mmio_base);
+	hash_le64(&m, vm->mmio_size);
+	hash_le64(&m, vgic_spi_mask(vm));
+	sha256_update(&m, image_digest, SHA256_DIGEST_SIZE);
+	sha256_final(&m, measurement);
+}
+
+void vm_final_measurement(struct vm *vm, u8 out[SHA256_DIGEST_SIZE])
+{
+	u8 image_digest[SHA256_DIGEST_SIZE];
 
 	CHECK_LOCKED(&vm->lock);
-	sha256_update(&vm->measure, boot, sizeof(boot));
-	sha256_final(&vm->measure, vm->measurement);
+	final_digests(vm, image_digest, out);
+}
+
+void vm_finalize(struct vm *vm)
+{
+	CHECK_LOCKED(&vm->lock);
+	final_digests(vm, vm->image_digest, vm->measurement);
 	vm->state = VM_FINALIZED;
 }
 

@@ -19,10 +19,10 @@ run_packages=(
 	libc6-dev-arm64-cross                 # static arm64 user space: moat-vmm, driver tests
 	qemu-system-arm                       # qemu-system-aarch64
 	python3                               # tools/mkinitramfs.py (the Linux host's initramfs)
+	libc6-dev libfdt-dev libssl-dev       # build/tools/ (host-native): libfdt and OpenSSL's libcrypto
 )
 test_packages=(
-	libc6-dev                             # host-native unit tests and the fuzzer (with gcc)
-	device-tree-compiler libfdt-dev       # dtc; libfdt for host-side tests
+	device-tree-compiler                  # dtc (libc6-dev, libfdt-dev above: unit tests and fuzzer too)
 	libcmocka-dev                         # unit tests
 	python3-pytest python3-pytest-xdist
 	clang libclang-rt-14-dev              # libFuzzer

@@ -10,6 +10,8 @@
 
 #include "vmm.h"
 
+const char *vmm_prog = "moat-vmm";
+
 void vmm_usage(FILE *f)
 {
 	fputs("usage: moat-vmm run --kernel IMG [--initrd FILE] [--cmdline STRING] [--mem SIZE]\n"
@@ -144,26 +146,26 @@ static int parse_one(int opt, const char *val, struct vmm_args *a)
 		return 0;
 	case OPT_BACKEND:
 		if (strcmp(val, "moat") != 0 && strcmp(val, "kvm") != 0) {
-			fprintf(stderr, "moat-vmm: --backend '%s': want moat or kvm\n", val);
+			fprintf(stderr, "%s: --backend '%s': want moat or kvm\n", vmm_prog, val);
 			return -1;
 		}
 		a->backend = val;
 		return 0;
 	case OPT_MEM:
 		if (!vmm_parse_size(val, &a->mem_size) || a->mem_size % VMM_PAGE_SIZE) {
-			fprintf(stderr, "moat-vmm: --mem '%s': want a size such as 256M or 1G, a multiple of 4 KiB\n",
+			fprintf(stderr, "%s: --mem '%s': want a size such as 256M or 1G, a multiple of 4 KiB\n", vmm_prog,
 				val);
 			return -1;
 		}
 		/* The IPA space ends at 2^40 (VM_IPA_BITS); RAM starts at 1 GiB. */
 		if (a->mem_size > (1ULL << 40) - VMM_RAM_BASE) {
-			fprintf(stderr, "moat-vmm: --mem '%s': larger than the guest address space\n", val);
+			fprintf(stderr, "%s: --mem '%s': larger than the guest address space\n", vmm_prog, val);
 			return -1;
 		}
 		return 0;
 	case OPT_CPUS:
 		if (!parse_cpus(val, &a->cpus)) {
-			fprintf(stderr, "moat-vmm: --cpus '%s': want a number from 1 to %d\n", val, VMM_MAX_CPUS);
+			fprintf(stderr, "%s: --cpus '%s': want a number from 1 to %d\n", vmm_prog, val, VMM_MAX_CPUS);
 			return -1;
 		}
 		return 0;
@@ -199,7 +201,7 @@ int vmm_parse_args(int argc, char **argv, struct vmm_args *a)
 		return 1;
 	}
 	if (argc < 2 || strcmp(argv[1], "run") != 0) {
-		fprintf(stderr, "moat-vmm: %s%s%s\n", argc < 2 ? "no command" : "unknown command '",
+		fprintf(stderr, "%s: %s%s%s\n", vmm_prog, argc < 2 ? "no command" : "unknown command '",
 			argc < 2 ? "" : argv[1], argc < 2 ? " (want: run)" : "' (want: run)");
 		vmm_usage(stderr);
 		return -1;
@@ -214,7 +216,7 @@ int vmm_parse_args(int argc, char **argv, struct vmm_args *a)
 		}
 		if (opt == '?' || opt == ':') {
 			/* optind counts in argv + 1 and is already past the culprit. */
-			fprintf(stderr, "moat-vmm: bad option '%s' (unknown, or its value is missing); see --help\n",
+			fprintf(stderr, "%s: bad option '%s' (unknown, or its value is missing); see --help\n", vmm_prog,
 				argv[optind]);
 			return -1;
 		}
@@ -223,11 +225,11 @@ int vmm_parse_args(int argc, char **argv, struct vmm_args *a)
 		}
 	}
 	if (optind < argc - 1) {
-		fprintf(stderr, "moat-vmm: unexpected argument '%s'\n", argv[optind + 1]);
+		fprintf(stderr, "%s: unexpected argument '%s'\n", vmm_prog, argv[optind + 1]);
 		return -1;
 	}
 	if (a->kernel == NULL) {
-		fprintf(stderr, "moat-vmm: --kernel IMG is required\n");
+		fprintf(stderr, "%s: --kernel IMG is required\n", vmm_prog);
 		return -1;
 	}
 	return 0;

@@ -2,7 +2,7 @@
  * The /dev/moat backend (include/moat/ioctl.h): one system fd, one VM fd, one fd and one mmap()ed run
  * structure per vCPU. Guest RAM:
  *  - protected VMs: the driver allocates it and never maps it into this process (config.user_addr = 0);
- *    images go in only through MOAT_VM_LOAD_IMAGE, which the core measures in call order;
+ *    images go in only through MOAT_VM_LOAD_IMAGE, which the core measures (ascending IPA only);
  *  - normal VMs: an anonymous mapping of ours (backend_ram_map: MADV_DONTFORK, MADV_DONTDUMP) that
  *    the driver pins. Images are written straight into it, as a KVM VMM does; LOAD_IMAGE would only
  *    copy the same bytes through the kernel.

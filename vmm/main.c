@@ -15,7 +15,6 @@
  */
 #define _GNU_SOURCE /* pthread_timedjoin_np */
 #include <errno.h>
-#include <fcntl.h>
 #include <libfdt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -23,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -56,128 +54,12 @@ static bool tty_raw;
 
 /* ---- files ---- */
 
-/* Reads a whole regular file of at most max bytes (what the limit is: limit_name). Prints why not and
- * returns NULL on failure. */
-static uint8_t *read_file(const char *what, const char *path, uint64_t max, const char *limit_name, size_t *len)
-{
-	struct stat st;
-	uint8_t *buf;
-	size_t done = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0 || fstat(fd, &st) != 0) {
-		fprintf(stderr, "moat-vmm: %s '%s': %s\n", what, path, strerror(errno));
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		fprintf(stderr, "moat-vmm: %s '%s': not a regular file\n", what, path);
-		goto fail;
-	}
-	if ((uint64_t)st.st_size > max) {
-		fprintf(stderr, "moat-vmm: %s '%s': %lld bytes, larger than %s (%llu bytes)\n", what, path,
-			(long long)st.st_size, limit_name, (unsigned long long)max);
-		if (max != VMM_DTB_MAX) {
-			fprintf(stderr, "moat-vmm: give the VM more RAM with --mem\n");
-		}
-		goto fail;
-	}
-	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
-	while (buf && done < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + done, (size_t)st.st_size - done);
-
-		if (n <= 0) {
-			fprintf(stderr, "moat-vmm: %s '%s': %s\n", what, path, n ? strerror(errno) : "file shrank");
-			free(buf);
-			goto fail;
-		}
-		done += (size_t)n;
-	}
-	close(fd);
-	*len = done;
-	return buf;
-fail:
-	if (fd >= 0) {
-		close(fd);
-	}
-	return NULL;
-}
-
 static int write_file(const char *path, const void *buf, size_t len)
 {
 	FILE *f = fopen(path, "wb");
 
 	if (f == NULL || fwrite(buf, 1, len, f) != len || fclose(f) != 0) {
 		fprintf(stderr, "moat-vmm: --dump-dtb '%s': %s\n", path, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-/* ---- what goes into guest RAM ---- */
-
-struct guest_files {
-	uint8_t *kernel, *initrd, *dtb_user;
-	size_t kernel_len, initrd_len, dtb_user_len;
-	struct vmm_kernel_info kinfo;
-	void *dtb; /* VMM_DTB_MAX bytes */
-	struct vmm_layout layout;
-};
-
-static int read_guest_files(const struct vmm_args *a, struct guest_files *g)
-{
-	const char *why;
-
-	g->kernel = read_file("--kernel", a->kernel, a->mem_size, "guest RAM", &g->kernel_len);
-	if (g->kernel == NULL) {
-		return -1;
-	}
-	why = vmm_kernel_probe(g->kernel, g->kernel_len, &g->kinfo);
-	if (why) {
-		fprintf(stderr, "moat-vmm: --kernel '%s' %s\n", a->kernel, why);
-		return -1;
-	}
-	if (a->initrd) {
-		g->initrd = read_file("--initrd", a->initrd, a->mem_size, "guest RAM", &g->initrd_len);
-		if (g->initrd == NULL) {
-			return -1;
-		}
-	}
-	if (a->dtb) {
-		g->dtb_user = read_file("--dtb", a->dtb, VMM_DTB_MAX, "a devicetree may be", &g->dtb_user_len);
-		if (g->dtb_user == NULL) {
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* The DTB first (its size does not depend on the initrd's address), then the layout, then the address. */
-static int prepare_dtb(const struct vmm_args *a, struct guest_files *g)
-{
-	struct vmm_dtb_params p = { .mem_size = a->mem_size, .cpus = a->cpus, .cmdline = a->cmdline,
-				    .has_initrd = a->initrd != NULL };
-	const char *why;
-	int err;
-
-	g->dtb = calloc(1, VMM_DTB_MAX);
-	if (g->dtb == NULL) {
-		fprintf(stderr, "moat-vmm: out of memory\n");
-		return -1;
-	}
-	err = a->dtb ? vmm_dtb_adopt(g->dtb_user, g->dtb_user_len, g->dtb, VMM_DTB_MAX, &p)
-		     : vmm_dtb_build(g->dtb, VMM_DTB_MAX, &p);
-	if (err < 0) {
-		fprintf(stderr, "moat-vmm: %s%s%s: %s\n", a->dtb ? "--dtb '" : "building the devicetree",
-			a->dtb ? a->dtb : "", a->dtb ? "'" : "", fdt_strerror(err));
-		return -1;
-	}
-	why = vmm_layout(a->mem_size, &g->kinfo, g->kernel_len, g->initrd_len, fdt_totalsize(g->dtb), &g->layout);
-	if (why) {
-		fprintf(stderr, "moat-vmm: %s\n", why);
-		return -1;
-	}
-	if (a->initrd && vmm_dtb_set_initrd(g->dtb, g->layout.initrd_addr, g->layout.initrd_end) < 0) {
-		fprintf(stderr, "moat-vmm: setting the initrd in the devicetree failed\n");
 		return -1;
 	}
 	return 0;
@@ -443,27 +325,27 @@ static void print_create_count(void)
 	}
 }
 
-/* Loads in a fixed order -- kernel, initrd, DTB -- because a protected VM's measurement follows it. */
-static int build_vm(const struct vmm_args *a, const struct guest_files *g)
+/*
+ * The plan (plan.c, shared with tools/moat-measure) fixes the VM's configuration and its LOADs in
+ * ascending IPA, the one order the core takes them in (docs/measurement.md), so a protected VM's
+ * measurement is what moat-measure predicts from the same arguments.
+ */
+static int build_vm(const struct vmm_args *a, const struct vmm_plan *p)
 {
 	const struct backend_ops *ops = vmm.ops;
-	const struct vmm_layout *l = &g->layout;
-	struct backend_vm_spec spec = {
-		.protected_vm = a->protected_vm,
-		.mem_size = a->mem_size,
-		.mmio_base = VMM_MMIO_BASE,
-		.mmio_size = VMM_MMIO_SIZE,
-		.spi_mask = 1ULL << VMM_UART_SPI,
-		.cpus = a->cpus,
-	};
 	uint8_t measurement[32];
 	int r;
 
 	read_create_count();
-	if (ops->create_vm(vmm.be, &spec) != 0 || ops->load(vmm.be, l->kernel_addr, g->kernel, g->kernel_len) != 0 ||
-	    (g->initrd && ops->load(vmm.be, l->initrd_addr, g->initrd, g->initrd_len) != 0) ||
-	    ops->load(vmm.be, l->dtb_addr, g->dtb, fdt_totalsize(g->dtb)) != 0 ||
-	    ops->set_boot(vmm.be, l->entry, l->dtb_addr) != 0) {
+	if (ops->create_vm(vmm.be, &p->spec) != 0) {
+		return -1;
+	}
+	for (unsigned int i = 0; i < p->nr_loads; i++) {
+		if (ops->load(vmm.be, p->loads[i].ipa, p->loads[i].data, p->loads[i].size) != 0) {
+			return -1;
+		}
+	}
+	if (ops->set_boot(vmm.be, p->boot_pc, p->boot_x0) != 0) {
 		return -1;
 	}
 	for (unsigned int i = 0; i < a->cpus; i++) {
@@ -532,17 +414,8 @@ static int run_vm(const struct vmm_args *a)
 	return status;
 }
 
-static void free_guest_files(struct guest_files *g)
-{
-	free(g->kernel);
-	free(g->initrd);
-	free(g->dtb_user);
-	free(g->dtb);
-	memset(g, 0, sizeof(*g));
-}
-
 /* Builds the VM on the backend, runs it to its end and tears it down; returns the exit status. */
-static int run(const struct vmm_args *a, struct guest_files *g)
+static int run(const struct vmm_args *a, struct vmm_plan *p)
 {
 	struct backend_limits lim = { 0 };
 	int r;
@@ -554,11 +427,11 @@ static int run(const struct vmm_args *a, struct guest_files *g)
 		return VMM_EXIT_ERROR;
 	}
 	r = check_limits(a, &lim);
-	if (r == 0 && (add_devices() != 0 || build_vm(a, g) != 0)) {
+	if (r == 0 && (add_devices() != 0 || build_vm(a, p) != 0)) {
 		fprintf(stderr, "moat-vmm: %s\n", vmm.ops->error(vmm.be));
 		r = VMM_EXIT_ERROR;
 	}
-	free_guest_files(g); /* in guest RAM now (or never): a kernel's tens of MiB need not stay */
+	vmm_plan_free(p); /* in guest RAM now (or never): a kernel's tens of MiB need not stay */
 	if (r == 0) {
 		r = run_vm(a);
 		mmio_report(&vmm.bus, stderr);
@@ -571,20 +444,20 @@ static int run(const struct vmm_args *a, struct guest_files *g)
 int main(int argc, char **argv)
 {
 	struct vmm_args a;
-	struct guest_files g;
+	struct vmm_plan p;
 	int r = vmm_parse_args(argc, argv, &a);
 
 	if (r != 0) {
 		return r > 0 ? 0 : VMM_EXIT_USAGE;
 	}
-	memset(&g, 0, sizeof(g));
-	if (read_guest_files(&a, &g) != 0 || prepare_dtb(&a, &g) != 0) {
+	memset(&p, 0, sizeof(p));
+	if (vmm_plan_build(&a, &p) != 0) {
 		r = VMM_EXIT_USAGE;
 	} else if (a.dump_dtb) {
-		r = write_file(a.dump_dtb, g.dtb, fdt_totalsize(g.dtb)) == 0 ? 0 : VMM_EXIT_ERROR;
+		r = write_file(a.dump_dtb, p.dtb, fdt_totalsize(p.dtb)) == 0 ? 0 : VMM_EXIT_ERROR;
 	} else {
-		r = run(&a, &g);
+		r = run(&a, &p);
 	}
-	free_guest_files(&g);
+	vmm_plan_free(&p);
 	return r;
 }

@@ -7,6 +7,8 @@
  *   args.c          command line -> struct vmm_args
  *   image.c         Image header, where kernel / initrd / DTB go in guest RAM
  *   dtb.c           the QEMU-virt-compatible devicetree (libfdt)
+ *   plan.c          what goes into the VM: files, devicetree, layout, the LOADs in ascending IPA,
+ *                   boot registers, the VM's configuration (shared with tools/moat-measure)
  *   pl011.c         the PL011 UART model
  *   mmio.c          MMIO dispatch and the count of accesses no device claimed
  *   backend.h       the hypervisor interface: backend_moat.c on /dev/moat, backend_kvm.c on /dev/kvm,
@@ -21,6 +23,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "backend.h"
 #include "moat/abi.h"
 
 /* Exit status of `moat-vmm run` (docs/moat-vmm.md, EXIT STATUS). */
@@ -62,6 +65,9 @@
 #define VMM_DTB_MAX (2 * VMM_MIB)
 #define VMM_DTB_WINDOW (512 * VMM_MIB)
 #define VMM_MAX_CPUS 64 /* the VMM's own table size; the driver's MOAT_CAP_MAX_VCPUS is checked too */
+
+/* The program messages name ("moat-vmm"; tools/moat-measure sets its own before parsing). */
+extern const char *vmm_prog;
 
 /* ---- args.c ---- */
 struct vmm_args {
@@ -137,5 +143,38 @@ int vmm_dtb_set_initrd(void *fdt, uint64_t start, uint64_t end);
  * has_initrd. Returns 0 or a negative libfdt error.
  */
 int vmm_dtb_adopt(const void *user, size_t len, void *buf, size_t size, const struct vmm_dtb_params *p);
+
+/* ---- plan.c: what goes into the VM, for moat-vmm and tools/moat-measure alike ---- */
+#define VMM_MAX_LOADS 3 /* kernel, initrd, devicetree */
+
+/* One LOAD_IMAGE: size bytes at ipa (page-aligned); the tail of the last page is zero. */
+struct vmm_load {
+	const char *what; /* "kernel", "initrd", "devicetree" (for messages) */
+	uint64_t ipa;
+	const void *data;
+	uint64_t size;
+};
+
+struct vmm_plan {
+	uint8_t *kernel, *initrd, *dtb_user; /* the files as read */
+	size_t kernel_len, initrd_len, dtb_user_len;
+	struct vmm_kernel_info kinfo;
+	void *dtb; /* VMM_DTB_MAX bytes: the devicetree the guest gets (fdt_totalsize of it is loaded) */
+	struct vmm_layout layout;
+	struct backend_vm_spec spec; /* the VM as created: type, RAM, MMIO window, SPI mask, vCPUs */
+	struct vmm_load loads[VMM_MAX_LOADS]; /* in strictly ascending IPA order, pages disjoint */
+	unsigned int nr_loads;
+	uint64_t boot_pc, boot_x0; /* SET_BOOT */
+};
+
+/* Reads --kernel, --initrd, --dtb into *p (zeroed first). 0, or -1 after a message on stderr. */
+int vmm_plan_read(const struct vmm_args *a, struct vmm_plan *p);
+/* From the files in *p: the devicetree, the layout, the LOAD list, boot registers, VM spec. 0 or -1 (message). */
+int vmm_plan_prepare(const struct vmm_args *a, struct vmm_plan *p);
+/* Both. */
+int vmm_plan_build(const struct vmm_args *a, struct vmm_plan *p);
+/* True if every LOAD starts at or above the page after the previous one ends (message on stderr if not). */
+bool vmm_plan_check_order(const struct vmm_plan *p);
+void vmm_plan_free(struct vmm_plan *p);
 
 #endif

@@ -19,6 +19,7 @@
 #define PLAT_MAX_MEM 8
 #define PLAT_MAX_MMIO 64
 #define PLAT_BOOTARGS_MAX 256
+#define PLAT_SEED_MAX 64 /* bytes of /chosen/rng-seed the core keeps (QEMU gives 32) */
 
 struct fdt_range {
 	u64 base;
@@ -47,6 +48,11 @@ struct platform_info {
 	unsigned int nr_mmio;
 	char bootargs[PLAT_BOOTARGS_MAX]; /* /chosen/bootargs, "" when absent */
 	u64 initrd_start, initrd_end;	  /* /chosen/linux,initrd-*; 0 when absent */
+	/* /chosen/rng-seed (first PLAT_SEED_MAX bytes) and kaslr-seed: the core's secrets once parsed. */
+	u8 rng_seed[PLAT_SEED_MAX];
+	u32 rng_seed_len;
+	u64 kaslr_seed;
+	bool have_kaslr_seed;
 };
 
 /*
@@ -80,6 +86,13 @@ struct fdt_host_edit {
 	struct fdt_range core_reserved[FDT_HOST_MAX_RESERVED];
 	bool drop_fw_cfg;		/* remove the "qemu,fw-cfg-mmio" node */
 	u64 initrd_start, initrd_end;	/* written to /chosen when initrd_end > initrd_start */
+	/*
+	 * When host_seed is set: /chosen/rng-seed's value becomes host_seed's first
+	 * bytes (at most PLAT_SEED_MAX) and kaslr-seed becomes host_kaslr_seed, so
+	 * the host never sees the seeds the core took for itself.
+	 */
+	const u8 *host_seed;
+	u64 host_kaslr_seed;
 };
 
 /*

@@ -64,7 +64,7 @@ struct walk {
 
 /* Names the reader looks for and the writer emits; one table for both. */
 enum pname { P_REG, P_RANGES, P_COMPAT, P_DEVTYPE, P_METHOD, P_BOOTARGS, P_INITRD_START,
-	     P_INITRD_END, P_ACELLS, P_SCELLS, P_NOMAP, P_NR };
+	     P_INITRD_END, P_ACELLS, P_SCELLS, P_NOMAP, P_RNG_SEED, P_KASLR_SEED, P_NR };
 
 extern const char *const pnames[P_NR];
 

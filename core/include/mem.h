@@ -68,8 +68,21 @@ int mem_guest_relinquish(struct vm *vm, u64 ipa);
  */
 int mem_guest_shared_pa(struct vm *vm, u64 ipa, u64 *pa);
 
+/*
+ * The guest calls that write secrets (attest.c): the PA of the VM's own page
+ * at ipa that nobody else can see (VM OWNED, not shared, not borrowed).
+ * MOAT_E_ALIGN, MOAT_E_RANGE (outside RAM), MOAT_E_NOENT (nothing backs
+ * ipa yet), MOAT_E_PERM (any other page). Caller holds both locks.
+ */
+int mem_guest_private_pa(struct vm *vm, u64 ipa, u64 *pa);
 /* Attach/detach a run page (a host page shared with the core). */
 int mem_attach_run_page(u64 pa);
 void mem_detach_run_page(u64 pa);
+/*
+ * Copy len (<= PAGE_SIZE) bytes from the start of a host page shared with the
+ * core (FINALIZE's signature blob): MOAT_E_ALIGN, _RANGE or _PERM if pa is not
+ * one. The host may write the page meanwhile: callers check only the copy.
+ */
+int mem_copy_from_core_shared(u64 pa, void *dst, size_t len);
 
 #endif

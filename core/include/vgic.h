@@ -191,6 +191,8 @@ void vgic_sync(struct vcpu *vcpu);
 /* VM_SET_SPIS (before FINALIZE; caller holds vm->lock) and IRQ_LINE (caller
  * holds vm->lock). */
 int vgic_set_spis(struct vm *vm, u64 mask);
+/* The mask VM_SET_SPIS set last (0: none), for the measurement at FINALIZE. Caller holds vm->lock. */
+u64 vgic_spi_mask(struct vm *vm);
 int vgic_irq_line(struct vm *vm, u64 intid, u64 level, u64 *target);
 
 #endif

@@ -69,7 +69,15 @@ struct vm {
 	struct memcache memcache;
 	/* Every page serving this VM (pagedb_page_vm): mem.c keeps it, under pagedb_lock. */
 	struct page_list pages;
-	struct sha256_ctx measure;
+	/*
+	 * docs/measurement.md: image_hash runs over the LOADed pages (mem.c) in the one order the core
+	 * accepts them, strictly ascending IPA, next_load_ipa the lowest IPA the next LOAD may name (0: none
+	 * yet). FINALIZE closes it with the boot registers into image_digest (I), then hashes the
+	 * configuration and I into measurement (M).
+	 */
+	struct sha256_ctx image_hash;
+	u64 next_load_ipa;
+	u8 image_digest[SHA256_DIGEST_SIZE];
 	u8 measurement[SHA256_DIGEST_SIZE];
 	int last_vcpu[MAX_CPUS]; /* vCPU index last run on each physical CPU, -1 if none */
 	struct refusal_record refusals;
@@ -137,12 +145,22 @@ int vm_check_config(const struct vm_config *cfg, u64 root_pa);
 struct vm *vm_alloc_slot(void); /* caller holds pagedb_lock */
 /*
  * Fill a claimed slot: configuration, stage 2 on root_pa (already the core's),
- * measurement; state CREATED. Caller holds pagedb_lock and vm->lock (a
+ * the image hash started; state CREATED. Caller holds pagedb_lock and vm->lock (a
  * VCPU_RUN with a stale handle may be waiting on that lock: it is kept).
  */
 void vm_init(struct vm *vm, const struct vm_config *cfg, u64 root_pa);
-/* Seal the measurement with the boot state; state FINALIZED. Caller holds vm->lock. */
+/* The measurement FINALIZE would seal now; changes nothing. Caller holds vm->lock. */
+void vm_final_measurement(struct vm *vm, u8 out[SHA256_DIGEST_SIZE]);
+/*
+ * Close the image digest with the boot registers and compute the measurement over the configuration,
+ * the SPI mask and the image digest (docs/measurement.md); state FINALIZED. Caller holds vm->lock.
+ */
 void vm_finalize(struct vm *vm);
+/*
+ * Hash one LOADed page into the image digest: le64(ipa), then its 4096 bytes. mem.c calls it in LOAD's
+ * order, which hc_mem.c has made strictly ascending. Caller holds vm->lock.
+ */
+void vm_measure_page(struct vm *vm, u64 ipa, const void *page);
 /* The slot becomes free; every handle to this life of it goes stale. Caller holds pagedb_lock and vm->lock. */
 void vm_release(struct vm *vm);
 

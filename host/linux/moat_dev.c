@@ -39,6 +39,7 @@ int moat_errno(long e)
 	case MOAT_E_INVAL:
 	case MOAT_E_ALIGN:
 	case MOAT_E_STATE:
+	case MOAT_E_ORDER: /* a LOAD below the previous one; LAST_ERROR tells it apart */
 		return -EINVAL;
 	case MOAT_E_NOMEM:
 		return -ENOMEM;

@@ -77,7 +77,8 @@ void host_pages_reserve(u64 base, u64 size)
 #define DECLARE_IMAGE(n) extern const u8 guest_##n##_start[], guest_##n##_end[];
 #define IMAGE(n) { #n, guest_##n##_start, guest_##n##_end },
 #define GUESTS(X)                                                                                                    \
-	X(hello) X(memtouch) X(canary) X(regs) X(fault) X(mmio_sizes) X(fpsimd) X(bench) X(idregs) X(refuse) X(share) X(smp) X(vgic) X(mvcpu) X(pmu) X(debug)
+	X(hello) X(memtouch) X(canary) X(regs) X(fault) X(mmio_sizes) X(fpsimd) X(bench) X(idregs) X(refuse) X(share) X(smp) X(vgic) X(mvcpu) X(pmu) X(debug) \
+		X(attest)
 
 GUESTS(DECLARE_IMAGE)
 static const struct guest_image images[] = { GUESTS(IMAGE) };
@@ -208,6 +209,9 @@ long vmm_load(struct vmm_vm *vm, const char *image)
 		struct moat_result r;
 
 		memcpy((void *)pa, img->start + off, MIN(PAGE_SIZE, size - off));
+		if (vm->image_flip > off && vm->image_flip <= off + PAGE_SIZE) {
+			((u8 *)pa)[vm->image_flip - 1 - off] ^= vm->image_flip_mask;
+		}
 		r = moat_hvc(MOAT_FN_LOAD, vm->handle, pa, GUEST_RAM + off);
 		if (r.status) {
 			return r.status;
@@ -227,7 +231,13 @@ long vmm_finalize(struct vmm_vm *vm, u64 boot_x0)
 	if (r.status) {
 		return r.status;
 	}
-	r = moat_hvc(MOAT_FN_FINALIZE, vm->handle, 0, 0);
+	return vmm_finalize_signed(vm, vm->sig_pa);
+}
+
+long vmm_finalize_signed(struct vmm_vm *vm, u64 sig_pa)
+{
+	struct moat_result r = moat_hvc(MOAT_FN_FINALIZE, vm->handle, sig_pa, 0);
+
 	vm->measurement[0] = r.r1;
 	vm->measurement[1] = r.r2;
 	vm->measurement[2] = r.r3;

@@ -68,6 +68,9 @@ struct vmm_vm {
 	u64 run_pa;
 	u64 image_pa; /* the first page vmm_load gave the VM */
 	const char *image; /* the guest image's name */
+	/* 1 + the offset of an image byte vmm_load XORs with image_flip_mask (0: none): "another image". */
+	u64 image_flip;
+	u8 image_flip_mask;
 	struct moat_run *run;
 	/* Optional hooks: MMIO exits outside the UART, and how VCPU_RUN is issued. */
 	vmm_mmio_fn mmio;
@@ -75,6 +78,8 @@ struct vmm_vm {
 	vmm_donated_fn donated;
 	vmm_unshare_fn unshare; /* this VMM maps nothing of a guest's, so it only runs the vCPU again */
 	void *ctx;
+	/* FINALIZE's x2: a page shared with the core holding the owner's signature blob (0: none). */
+	u64 sig_pa;
 	/* FINALIZE's x1..x3: the first 24 bytes of the measurement. */
 	u64 measurement[3];
 	/* Counters the tests assert on. */
@@ -105,8 +110,10 @@ long vmm_create(struct vmm_vm *vm, u64 type, u64 ram_size);
 long vmm_add_vcpu0(struct vmm_vm *vm);
 /* LOAD the named guest image at the start of RAM. */
 long vmm_load(struct vmm_vm *vm, const char *image);
-/* SET_BOOT (entry at the start of RAM, x0 = boot_x0) and FINALIZE; keeps the measurement prefix. */
+/* SET_BOOT (entry at the start of RAM, x0 = boot_x0) and FINALIZE with vm->sig_pa; keeps the measurement prefix. */
 long vmm_finalize(struct vmm_vm *vm, u64 boot_x0);
+/* FINALIZE alone, with the owner's signature blob in the shared page sig_pa (0: none); keeps the prefix. */
+long vmm_finalize_signed(struct vmm_vm *vm, u64 sig_pa);
 /* All of the above. */
 long vmm_build(struct vmm_vm *vm, u64 type, const char *image, u64 ram_size, u64 boot_x0);
 

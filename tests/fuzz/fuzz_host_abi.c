@@ -834,6 +834,11 @@ static void check_lifecycle(u64 fid, const u64 a[HOST_CALL_MAX_ARGS], const u64 
 	default:
 		break;
 	}
+	/* docs/measurement.md: LOADs in strictly ascending IPA order, each moving the order on. */
+	if (fid == MOAT_FN_LOAD && (a[2] < before->next_load_ipa || !now || now->next_load_ipa != a[2] + PAGE_SIZE)) {
+		violation("LOAD at IPA 0x%lx succeeded on vm%u, whose next LOAD had to be at 0x%lx or above", a[2], slot,
+			  before->next_load_ipa);
+	}
 	if ((fid == MOAT_FN_SHARE_VM || fid == MOAT_FN_VCPU_GET_REG || fid == MOAT_FN_VCPU_SET_REG) &&
 	    before->type == MOAT_VM_PROTECTED) {
 		violation("%s succeeded on protected vm%u", name, slot);

@@ -77,16 +77,18 @@ def boot(request):
     def _boot(test: str | None = None, mem: str = "1G", smp: int = 1, kernel: str = "build/moat.bin",
               host: bool = True, append: str = "", extra=(), timeout: float = 60, *,
               cpu: str | None = None, virtualization: bool = True, reboot: bool = False,
-              fail_on_timeout: bool = True) -> BootResult:
+              fail_on_timeout: bool = True, secret=True) -> BootResult:
         n = next(counter)
         name = base if n == 0 else f"{base}-{n}"
-        for path in [kernel] + (["build/testhost.bin"] if host else []):
+        needed = [kernel] + (["build/testhost.bin"] if host else [])
+        needed += ["build/device-secret.bin"] if secret is True else []
+        for path in needed:
             if not (ROOT / path).is_file():
                 pytest.fail(f"{path} is missing: run `make` first")
         qemu_log = QEMU_LOG_DIR / f"{name}.log"
         cmd = qemu_command(test=test, mem=mem, smp=smp, kernel=kernel, host=host, append=append,
                            extra=extra, qemu_log=qemu_log, cpu=cpu, virtualization=virtualization,
-                           reboot=reboot)
+                           reboot=reboot, secret=secret)
         result = run_qemu(cmd, LOG_DIR / f"{name}.log", qemu_log, timeout)
         if result.timed_out and fail_on_timeout:
             pytest.fail(f"QEMU did not finish within {timeout} s and was killed\n{result.describe()}",

@@ -36,6 +36,10 @@ DEFAULT_CPU = os.environ.get("MOAT_TEST_CPU") or BASELINE_CPU
 TESTHOST_BIN = "build/testhost.bin"
 TESTHOST_ADDR = 0x41000000
 RAM_BASE = 0x40000000
+# The TEST-ONLY device secret (Makefile: build/device-secret.bin) and where QEMU's loader puts it for the
+# core (bootargs moat.secret=, docs/attestation.md): between the boot DTB's slot and the core image.
+SECRET_BIN = "build/device-secret.bin"
+SECRET_ADDR = 0x40100000
 PAGE_SIZE = 4096
 
 MARKER_RE = re.compile(r"^TEST-(START|PASS|FAIL|END): ([^:\s]+)(?:: (.*))?$")
@@ -139,6 +143,7 @@ def qemu_command(
     cpu: str | None = None,
     virtualization: bool = True,
     reboot: bool = False,
+    secret: bool = True,
 ) -> list[str]:
     """reboot=True leaves out -no-reboot: a reset then restarts the machine with the same
     -kernel, loader blobs and -append (so the same test runs again), and RAM survives."""
@@ -153,7 +158,12 @@ def qemu_command(
     ]
     if host:
         cmd += ["-device", f"loader,file={TESTHOST_BIN},addr={TESTHOST_ADDR:#x},force-raw=on"]
-    bootargs = " ".join(x for x in (f"test={test}" if test else "", append) if x)
+    secret_arg = ""
+    if secret and Path(kernel).name.startswith("moat"):  # only the core takes it
+        path = SECRET_BIN if secret is True else str(secret)
+        cmd += ["-device", f"loader,file={path},addr={SECRET_ADDR:#x},force-raw=on"]
+        secret_arg = f"moat.secret={SECRET_ADDR:#x}"
+    bootargs = " ".join(x for x in (f"test={test}" if test else "", secret_arg, append) if x)
     if bootargs:
         cmd += ["-append", bootargs]
     cmd += ["-d", "guest_errors,unimp", "-D", str(qemu_log)]

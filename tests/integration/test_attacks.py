@@ -98,6 +98,7 @@ ATTACKS = {
     "run_vcpu_index_out_of_range": "MOAT_E_RANGE",
     "run_vcpu_not_created": "MOAT_E_NOENT",
     "run_after_system_off": "MOAT_E_STATE",
+    "load_below_previous": "MOAT_E_ORDER",
     "measurement_before_finalize": "MOAT_E_STATE",
     "measurement_bad_word": "MOAT_E_RANGE",
     "get_reg_protected": "MOAT_E_PERM",

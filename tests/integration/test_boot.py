@@ -185,7 +185,7 @@ def test_psci(boot, smp):
 def test_hvc_version(boot):
     b = boot(test="hvc_version")
     assert_passed(b, "hvc_version")
-    assert "hvc: MOAT_FN_VERSION -> status 0, version 0x10002" in b.lines
+    assert "hvc: MOAT_FN_VERSION -> status 0, version 0x10003" in b.lines
     assert "hvc: MOAT_FN(0x7ff) -> status -1" in b.lines
     assert "hvc: MOAT_FN_VERSION with x4..x6 non-zero -> status -2" in b.lines
     assert len([line for line in b.lines if line.endswith(", x4..x30 preserved")]) == 3, b.describe()

@@ -77,7 +77,7 @@ def test_driver_api(request, cpu):
     r = boot_linux(request, cpu, "drv_api")
     assert not r.fails() and r.rc == 0, r.tail()
     for line in ["ok: /dev/moat is a char device with mode 0600", "ok: GET_API_VERSION = 2",
-                 "ok: CAP_VM_NORMAL = 1", "ok: CAP_VM_PROTECTED = 1", "ok: CAP_CORE_ABI = 0x10002",
+                 "ok: CAP_VM_NORMAL = 1", "ok: CAP_VM_PROTECTED = 1", "ok: CAP_CORE_ABI = 0x10003",
                  "ok: CAP_IRQ_LINE = 1", "caps: max_vcpus=8 max_vms=32 max_mem_mib=1047552",
                  "ok: no VM, no page held, core invariants hold",
                  # errno mapping: driver checks, and core errors passed through (RANGE -> ERANGE, ...)

@@ -36,7 +36,7 @@ def test_smp_boot(boot, smp):
         assert int(m.group(1)) == cpu
         assert int(m.group(2), 16) & 0xff00ffffff == cpu, line  # QEMU virt: MPIDR Aff0 = the CPU number
         assert int(m.group(4), 16) & 0b101 == 0, line  # MMU and D-cache off
-        assert f"smp: CPU {cpu}: MOAT_FN_VERSION -> 0x10002" in b.lines, b.describe()
+        assert f"smp: CPU {cpu}: MOAT_FN_VERSION -> 0x10003" in b.lines, b.describe()
     assert f"smp: {smp} CPU(s) started, checked in and turned off" in b.lines
     for cpu in range(1, smp):
         # The core's log: the CPU came up on its own per-CPU data and stack.

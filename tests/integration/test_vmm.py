@@ -7,11 +7,17 @@ Two halves:
   - end to end: QEMU -> moat -> Debian's stock kernel as the host, whose /init runs
     tests/linux/vmm-guests.sh: the bare-metal guests through the arm64 moat-vmm on /dev/moat
     (needs `make -j2 && make linux`).
+And tools/moat-measure (docs/measurement.md): host-native, its output against the byte layout written
+out again here with hashlib; end to end, equal bit for bit to the measurement the core gave moat-vmm
+for the bare-metal guests and for Debian's kernel as a protected guest.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+import struct
 import subprocess
 import time
 from pathlib import Path
@@ -25,6 +31,8 @@ INITRAMFS = ROOT / "build" / "linux" / "host-initramfs.cpio"
 # the same plus Debian's kernel and a guest initramfs in /guests (mk/linux.mk)
 INITRAMFS_LINUX = ROOT / "build" / "linux" / "host-initramfs-linux.cpio"
 LOG_DIR = ROOT / "build" / "test-logs"
+MEASURE = ROOT / "build" / "tools" / "moat-measure"
+GUESTS = ROOT / "build" / "guest"
 
 
 @pytest.fixture(scope="module")
@@ -156,6 +164,97 @@ def test_vmm_deterministic_dtb(vmm, tmp_path):
     assert a.read_bytes() == b.read_bytes()
 
 
+# ---- tools/moat-measure ----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def measure_tool():
+    subprocess.run(["make", "--no-print-directory", "-s", str(MEASURE.relative_to(ROOT))], cwd=ROOT, check=True)
+    return MEASURE
+
+
+def moat_measure(*args) -> tuple[str, str]:
+    """(measurement, image digest) as moat-measure prints them."""
+    r = subprocess.run([str(MEASURE), *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r
+    m = re.fullmatch(r"measurement ([0-9a-f]{64})\nimage-digest ([0-9a-f]{64})\n", r.stdout)
+    assert m, r.stdout
+    return m.group(1), m.group(2)
+
+
+def test_measure_help_and_errors(measure_tool, tmp_path):
+    r = subprocess.run([str(MEASURE), "--help"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert r.returncode == 0 and r.stderr == "" and r.stdout.startswith("usage: moat-measure --kernel IMG"), r
+    for opt in ["--initrd", "--cmdline", "--mem", "--cpus", "--protected", "--dtb", "--json"]:
+        assert opt in r.stdout
+    empty = tmp_path / "empty"
+    empty.write_bytes(b"")
+    cases = [
+        ([], "usage: moat-measure"),
+        (["--protected"], "moat-measure: --kernel IMG is required"),
+        (["--kernel", str(tmp_path / "missing")], f"moat-measure: --kernel '{tmp_path / 'missing'}': No such file"),
+        (["--kernel", str(HELLO), "--initrd", str(empty)], f"moat-measure: --initrd '{empty}': the file is empty"),
+        (["--kernel", str(HELLO), "--mem", "1Q"], "moat-measure: --mem '1Q': want a size"),
+        (["--kernel", str(HELLO), "--backend", "kvm"], "moat-measure: '--backend' is an option of moat-vmm only"),
+        (["--kernel", str(HELLO), "--bogus"], "moat-measure: bad option '--bogus'"),
+    ]
+    for args, message in cases:
+        r = subprocess.run([str(MEASURE), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert r.returncode == 2 and r.stdout == "", (args, r)
+        assert message in r.stderr, (args, r.stderr)
+
+
+def expected_vm(kernel: bytes, initrd: bytes | None, dtb: bytes, mem: int, cpus: int) -> tuple[str, str]:
+    """docs/measurement.md and docs/moat-vmm.md's layout, written out again: a raw kernel at RAM base; the
+    DTB page-aligned at the top of RAM (of its first 512 MiB), the initrd page-aligned right below it;
+    LOADs ascending; pc = RAM base, x0 = the DTB; the UART's SPI 1 in the mask. (M, I) as hex."""
+    le64 = lambda v: struct.pack("<Q", v)  # noqa: E731
+    base, page = 0x40000000, 4096
+    top = base + min(mem, 512 << 20)
+    dtb_addr = (top - len(dtb)) & ~(page - 1)
+    loads = [(base, kernel)]
+    if initrd is not None:
+        loads.append(((dtb_addr - len(initrd)) & ~(page - 1), initrd))
+    loads.append((dtb_addr, dtb))
+    i = hashlib.sha256(b"moat-image-v1")
+    for ipa, data in loads:
+        for off in range(0, len(data), page):
+            i.update(le64(ipa + off) + data[off:off + page].ljust(page, b"\0"))
+    i.update(le64(base) + le64(dtb_addr))
+    m = hashlib.sha256(b"moat-vm-v2" + le64(1) + le64(cpus) + le64(mem) + le64(0x08000000) + le64(0x08000000)
+                       + le64(1 << 1) + i.digest())
+    return m.hexdigest(), i.hexdigest()
+
+
+def test_measure_layout_recomputed(measure_tool, vmm, tmp_path):
+    """moat-measure's digests equal the document's, recomputed here from the files and the DTB moat-vmm
+    dumps (--dump-dtb, the same plan code); the image digest ignores nothing it must cover and
+    depends on RAM size and vCPU count only through the DTB's bytes and address."""
+    initrd = tmp_path / "initrd"
+    initrd.write_bytes(bytes((i * 7) & 0xff for i in range(3 * 4096 + 5)))
+    dtb = tmp_path / "vm.dtb"
+    common = ["--kernel", str(HELLO), "--initrd", str(initrd), "--cpus", "2", "--mem", "64M", "--cmdline", "x y"]
+    assert run_vmm(vmm, "run", *common, "--dump-dtb", str(dtb)).returncode == 0
+    got = moat_measure(*common, "--protected")
+    want = expected_vm(HELLO.read_bytes(), initrd.read_bytes(), dtb.read_bytes(), 64 << 20, 2)
+    assert got == want
+    j = json.loads(subprocess.run([str(MEASURE), *common, "--protected", "--json"], check=True,
+                                  stdout=subprocess.PIPE, text=True).stdout)
+    assert (j["measurement"], j["image_digest"]) == want
+    assert [x["what"] for x in j["loads"]] == ["kernel", "initrd", "devicetree"]
+    assert [x["ipa"] for x in j["loads"]] == sorted(x["ipa"] for x in j["loads"])
+    # A tampered byte of the initrd changes both.
+    initrd.write_bytes(b"\x01" + initrd.read_bytes()[1:])
+    other = moat_measure(*common, "--protected")
+    assert other[0] != got[0] and other[1] != got[1]
+    # A user DTB and >= 512 MiB of RAM: the DTB's bytes and place no longer follow RAM size or vCPU
+    # count, so neither does the image digest; the measurement still does.
+    fixed = ["--kernel", str(HELLO), "--dtb", str(dtb), "--protected"]
+    a = moat_measure(*fixed, "--mem", "512M", "--cpus", "1")
+    b = moat_measure(*fixed, "--mem", "1G", "--cpus", "2")
+    assert a[1] == b[1] and a[0] != b[0]
+
+
 def boot_linux_host(request, name: str, smp: int, cpu: str, timeout: int = 300, append: str = "",
                     initrd: Path = INITRAMFS, kvm: bool = False) -> tuple[list[str], int | None]:
     """QEMU -> moat -> Debian's kernel, /init running tests/linux/NAME.sh; returns its lines and rc.
@@ -180,6 +279,12 @@ def boot_linux_host(request, name: str, smp: int, cpu: str, timeout: int = 300, 
     return lines, int(m.group(1))
 
 
+def vmm_measurements(lines: list[str]) -> dict[str, str]:
+    """NAME -> HEX of each "NAME| moat-vmm: measurement HEX" line the Linux host's scripts echo."""
+    found = (re.fullmatch(r"([\w-]+)\| moat-vmm: measurement ([0-9a-f]{64})", line) for line in lines)
+    return {m.group(1): m.group(2) for m in found if m}
+
+
 # A "cpu" parameter: the second integration pass (-cpu max) leaves this out instead of booting it again.
 @pytest.mark.parametrize("cpu", ["cortex-a72"])
 def test_vmm_guests_on_linux_host(request, cpu):
@@ -196,6 +301,16 @@ def test_vmm_guests_on_linux_host(request, cpu):
                  "ok: too-many-cpus: exit status 2"]:
         assert want in lines, f"missing {want!r}:\n{tail}"
     assert any(line.startswith("ok: measurement printed, same twice: ") for line in lines), tail
+    # The core's measurements, as moat-vmm printed them, equal moat-measure's from the same arguments.
+    got = vmm_measurements(lines)
+    subprocess.run(["make", "--no-print-directory", "-s", str(MEASURE.relative_to(ROOT))], cwd=ROOT, check=True)
+    want = {
+        "hello-protected": moat_measure("--kernel", str(HELLO), "--protected")[0],
+        "hello-protected2": moat_measure("--kernel", str(HELLO), "--protected")[0],
+        "hello-protected3": moat_measure("--kernel", str(HELLO), "--protected", "--cmdline", "other")[0],
+        "smp-protected": moat_measure("--kernel", str(GUESTS / "smp.bin"), "--cpus", "2", "--protected")[0],
+    }
+    assert {k: got.get(k) for k in want} == want, tail
 
 
 @pytest.mark.parametrize("cpu,smp,cases", [
@@ -221,6 +336,22 @@ def test_vmm_linux_guest(request, cpu, smp, cases):
             wants = [f"ok: {name}: exit status 143", f"ok: {name}: SIGTERM stopped the VM"]
         for want in wants:
             assert want in lines, f"missing {want!r}:\n{tail}"
+    # Debian's kernel as a protected guest: the core's measurement equals moat-measure's, from the same
+    # kernel, initrd, memory size, vCPU count and command line on the build machine.
+    protected = [c.split(":")[1] for c in cases.split(",") if c.startswith("protected:")]
+    if protected:
+        args = [re.fullmatch(r"vmm-linux: --mem (\S+) --cmdline '(.*)'", line) for line in lines]
+        args = [m for m in args if m]
+        assert len(args) == 1, tail
+        deps = dict(re.findall(r"^(\w+) := (.*)$", (ROOT / "build" / "linux" / "vars.mk").read_text(), re.M))
+        subprocess.run(["make", "--no-print-directory", "-s", str(MEASURE.relative_to(ROOT))], cwd=ROOT, check=True)
+        got = vmm_measurements(lines)
+        for cpus in protected:
+            want = moat_measure("--kernel", deps["LINUX_IMAGE"], "--initrd",
+                                str(ROOT / "build" / "linux" / "guest-initramfs.cpio"), "--mem", args[0].group(1),
+                                "--cpus", cpus, "--protected", "--cmdline", args[0].group(2))[0]
+            assert got.get(f"linux-protected-{cpus}") == want, f"core {got.get(f'linux-protected-{cpus}')}, " \
+                f"moat-measure {want}\n{tail}"
 
 
 @pytest.mark.parametrize("cpu", ["cortex-a72"])

@@ -850,6 +850,13 @@ static int cmd_badargs(void)
 	li.user_addr = (uintptr_t)page;
 	check(ioctl(vm, MOAT_VM_LOAD_IMAGE, &li) == 0, "LOAD_IMAGE");
 	expect_errno(vm, MOAT_VM_LOAD_IMAGE, (uintptr_t)&li, EEXIST, "LOAD_IMAGE over a loaded page");
+	/* LOADs in strictly ascending IPA order (docs/measurement.md): a gap is fine, going back is not. */
+	li.guest_addr = MOAT_GUEST_RAM_BASE + 2 * 4096;
+	check(ioctl(vm, MOAT_VM_LOAD_IMAGE, &li) == 0, "LOAD_IMAGE above a gap");
+	li.guest_addr = MOAT_GUEST_RAM_BASE + 4096;
+	expect_errno(vm, MOAT_VM_LOAD_IMAGE, (uintptr_t)&li, EINVAL, "LOAD_IMAGE below the previous one (core ORDER)");
+	check(ioctl(vm, MOAT_VM_LAST_ERROR, 0) == -MOAT_E_ORDER, "LAST_ERROR = MOAT_E_ORDER negated");
+	li.guest_addr = MOAT_GUEST_RAM_BASE;
 	/* vCPUs. */
 	expect_errno(vm, MOAT_VM_CREATE_VCPU, 2, EINVAL, "CREATE_VCPU(2) of max_vcpus 2");
 	expect_errno(vm, MOAT_VM_FINALIZE, (uintptr_t)&m, EINVAL, "FINALIZE without vCPU 0 and SET_BOOT");

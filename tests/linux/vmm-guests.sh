@@ -25,7 +25,8 @@ lacks() {
 	if grep -qF -- "$3" /tmp/$1.$2; then bad "$1: $2 has '$3'"; else ok "$1: $2 lacks '$3'"; fi
 }
 
-# The smallest guest, normal then protected (twice: same command line, same measurement).
+# The smallest guest, normal then protected (twice: same command line, same measurement). The
+# "NAME| moat-vmm: measurement HEX" lines are compared with build/tools/moat-measure's by test_vmm.py.
 vmm hello-normal 0 --kernel /guests/hello.bin
 has hello-normal out "guest: hello from a moat VM"
 has hello-normal out "guest: PSCI version 0x10001"
@@ -40,7 +41,7 @@ m2=$(sed -n 's/^moat-vmm: measurement \([0-9a-f]\{64\}\)$/\1/p' /tmp/hello-prote
 if [ -n "$m1" ] && [ "$m1" = "$m2" ]; then ok "measurement printed, same twice: $m1"; else bad "measurement '$m1' then '$m2'"; fi
 vmm hello-protected3 0 --kernel /guests/hello.bin --protected --cmdline other
 m3=$(sed -n 's/^moat-vmm: measurement \([0-9a-f]\{64\}\)$/\1/p' /tmp/hello-protected3.err)
-if [ -n "$m3" ] && [ "$m3" != "$m1" ]; then ok "another command line (DTB) -> another measurement"; else bad "measurement with --cmdline other: '$m3'"; fi
+if [ -n "$m3" ] && [ "$m3" != "$m1" ]; then ok "another command line (DTB) -> another measurement: $m3"; else bad "measurement with --cmdline other: '$m3'"; fi
 
 # Two vCPUs, one thread each: vCPU 1 waits in RUN until the guest's CPU_ON. Both vCPUs print at once
 # on one UART without a lock, so their first lines interleave byte by byte (as on hardware): only the

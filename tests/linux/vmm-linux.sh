@@ -17,6 +17,9 @@ bad() { echo "FAIL: $*"; rc=1; }
 # cma=0: Debian reserves 64 MiB for CMA otherwise, too much of a small guest; panic=-1: a guest panic
 # resets at once (exit 3) instead of hanging until the test's timeout; nokaslr: no seed in the DTB.
 args="console=ttyAMA0 earlycon rdinit=/init nokaslr cma=0 panic=-1 loglevel=4"
+# test_vmm.py recomputes a protected case's measurement with moat-measure from these very arguments.
+mem=192M
+echo "vmm-linux: --mem $mem --cmdline '$args'"
 for c in $(echo "${VMM_LINUX_CASES:-normal:1,protected:1,normal:2,protected:2}" | tr , ' '); do
 	type=${c%:*} cpus=${c#*:} name=linux-${c%:*}-${c#*:}
 	flag= want=0
@@ -26,7 +29,7 @@ for c in $(echo "${VMM_LINUX_CASES:-normal:1,protected:1,normal:2,protected:2}" 
 	start=$(date +%s)
 	# Input once the guest asks for it (it drains what arrives before its console driver starts).
 	rm -f /tmp/in && mkfifo /tmp/in
-	moat-vmm run --kernel /guests/Image --initrd /guests/linux-initramfs.cpio --mem 192M --cpus $cpus $flag \
+	moat-vmm run --kernel /guests/Image --initrd /guests/linux-initramfs.cpio --mem $mem --cpus $cpus $flag \
 		--cmdline "$args" </tmp/in >/tmp/$name.out 2>/tmp/$name.err &
 	pid=$!
 	exec 3>/tmp/in

@@ -552,7 +552,7 @@ static void test_host_call_version(void **state)
 
 	fill_args(&a);
 	assert_int_equal(host_call_raw(MOAT_FN_VERSION, &a), MOAT_OK);
-	assert_int_equal(a.res[0], 0x10002);
+	assert_int_equal(a.res[0], 0x10003);
 	assert_int_equal(a.res[0], ((u64)MOAT_ABI_VERSION_MAJOR << 16) | MOAT_ABI_VERSION_MINOR);
 	assert_int_equal(a.res[1], 0);
 	assert_int_equal(a.res[2], 0);
@@ -640,7 +640,7 @@ static void test_host_call_frame(void **state)
 	orig = r;
 	host_call(&r, 0);
 	assert_int_equal(r.x[0], 0);
-	assert_int_equal(r.x[1], 0x10002);
+	assert_int_equal(r.x[1], 0x10003);
 	assert_int_equal(r.x[2], 0);
 	assert_int_equal(r.x[3], 0);
 	expect_frame_kept(&r, &orig);

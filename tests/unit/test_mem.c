@@ -526,7 +526,8 @@ static void give_refusals(u64 fid, const struct fm_vm *v, const struct fm_vm *em
 	FM_REFUSED(m, MOAT_E_PERM, fid, h, v->code_pa, ipa); /* the VM's own page */
 	FM_REFUSED(m, MOAT_E_PERM, fid, h, v->memcache_pa, ipa);
 	FM_REFUSED(m, MOAT_E_PERM, fid, h, pending, ipa);
-	FM_REFUSED(m, MOAT_E_EXIST, fid, h, host, MOAT_GUEST_RAM_BASE);
+	/* The VM's own LOADed page: for LOAD the order rule (test_vm.c test_load_order) answers first. */
+	FM_REFUSED(m, fid == MOAT_FN_LOAD ? MOAT_E_ORDER : MOAT_E_EXIST, fid, h, host, MOAT_GUEST_RAM_BASE);
 	FM_REFUSED(m, MOAT_E_INVAL, fid, h, host, ipa, 1);
 	FM_REFUSED(m, MOAT_E_INVAL, fid, h, host, ipa, 0, 0, 1);
 	/* Memcache: none, or one page where a fresh region may need two. */

@@ -332,7 +332,7 @@ static void test_finalize_preconditions(void **state)
 	expect_ok(FM_CALL(MOAT_FN_SET_BOOT, v.handle, FM_VM_BOOT_PC, 0));
 	FM_REFUSED(m, MOAT_E_STATE, MOAT_FN_FINALIZE, v.handle);
 	FM_REFUSED(m, MOAT_E_STATE, MOAT_FN_MEASUREMENT, v.handle, 0);
-	FM_REFUSED(m, MOAT_E_INVAL, MOAT_FN_FINALIZE, v.handle, 1);
+	FM_REFUSED(m, MOAT_E_INVAL, MOAT_FN_FINALIZE, v.handle, 0, 1);
 
 	/* vCPU 0 but no boot entry. */
 	v = fm_create_vm(m, PROT);
@@ -531,6 +531,197 @@ static void test_measurement_inputs(void **state)
 	EXPECT_DIFFERENT(mmio_base, FM_VM_MMIO_BASE + PAGE_SIZE);
 	EXPECT_DIFFERENT(mmio_size, 2 * FM_VM_MMIO_SIZE);
 #undef EXPECT_DIFFERENT
+	assert_int_equal(fm_violations(), 0);
+}
+
+/*
+ * ---- measurement v2: docs/measurement.md's byte layout, recomputed here from the document ----
+ * The expected digests are built with the SHA-256 primitive alone, field by field as the document lists
+ * them, never by calling the core's measuring code.
+ */
+
+static void hash_le64(struct sha256_ctx *c, u64 v)
+{
+	u8 b[8];
+
+	for (unsigned int i = 0; i < 8; i++) {
+		b[i] = (u8)(v >> (8 * i));
+	}
+	sha256_update(c, b, sizeof(b));
+}
+
+struct layout_page {
+	u64 ipa;
+	u8 seed; /* byte i of the page is (i * 7 + seed) & 0xff */
+};
+
+struct layout {
+	u64 type, max_vcpus, ram_size, spis;
+	bool spis_first; /* VM_SET_SPIS before the LOADs rather than after */
+	unsigned int nr_pages;
+	struct layout_page page[3];
+	u64 boot_pc, boot_x0;
+};
+
+static const struct layout base_layout = {
+	PROT, 2, FM_VM_RAM_SIZE, 0x6, false, 2,
+	{ { MOAT_GUEST_RAM_BASE, 1 }, { MOAT_GUEST_RAM_BASE + 5 * PAGE_SIZE, 2 } },
+	FM_VM_BOOT_PC, FM_VM_BOOT_X0,
+};
+
+static void layout_fill(u8 *p, u8 seed)
+{
+	for (unsigned int i = 0; i < PAGE_SIZE; i++) {
+		p[i] = (u8)(i * 7 + seed);
+	}
+}
+
+/* I and M as docs/measurement.md defines them. */
+static void layout_expect(const struct layout *l, u8 image[32], u8 vm[32])
+{
+	static u8 page[PAGE_SIZE];
+	struct sha256_ctx c;
+
+	sha256_init(&c);
+	sha256_update(&c, "moat-image-v1", 13);
+	for (unsigned int i = 0; i < l->nr_pages; i++) {
+		layout_fill(page, l->page[i].seed);
+		hash_le64(&c, l->page[i].ipa);
+		sha256_update(&c, page, PAGE_SIZE);
+	}
+	hash_le64(&c, l->boot_pc);
+	hash_le64(&c, l->boot_x0);
+	sha256_final(&c, image);
+
+	sha256_init(&c);
+	sha256_update(&c, "moat-vm-v2", 10);
+	hash_le64(&c, l->type);
+	hash_le64(&c, l->max_vcpus);
+	hash_le64(&c, l->ram_size);
+	hash_le64(&c, FM_VM_MMIO_BASE);
+	hash_le64(&c, FM_VM_MMIO_SIZE);
+	hash_le64(&c, l->spis);
+	sha256_update(&c, image, 32);
+	sha256_final(&c, vm);
+}
+
+/* Builds and finalizes a VM from l through the host ABI; its 32-byte measurement as MEASUREMENT reads it. */
+static struct fm_vm layout_build(const struct layout *l, u8 measurement[32])
+{
+	struct fm_vm v;
+	u64 res[3];
+
+	memset(&v, 0, sizeof(v));
+	v.root_pa = fm_host_pair(m);
+	expect_ok(FM_CALLR(res, MOAT_FN_VM_CREATE, l->type, l->max_vcpus, v.root_pa, l->ram_size, FM_VM_MMIO_BASE,
+			   FM_VM_MMIO_SIZE));
+	v.handle = res[0];
+	v.slot = (unsigned int)(res[0] & 0xffff);
+	expect_ok(FM_CALL(MOAT_FN_DONATE_CORE, v.handle, fm_host_pages(m, 8), 8));
+	v.run_pa = fm_host_page(m);
+	expect_ok(FM_CALL(MOAT_FN_SHARE_CORE, v.run_pa));
+	expect_ok(FM_CALL(MOAT_FN_VCPU_CREATE, v.handle, 0, v.run_pa));
+	if (l->spis_first) {
+		expect_ok(FM_CALL(MOAT_FN_VM_SET_SPIS, v.handle, l->spis));
+	}
+	for (unsigned int i = 0; i < l->nr_pages; i++) {
+		u64 pa = fm_host_page(m);
+
+		layout_fill((u8 *)(uintptr_t)pa, l->page[i].seed);
+		expect_ok(FM_CALL(MOAT_FN_LOAD, v.handle, pa, l->page[i].ipa));
+	}
+	if (!l->spis_first) {
+		expect_ok(FM_CALL(MOAT_FN_VM_SET_SPIS, v.handle, l->spis));
+	}
+	expect_ok(FM_CALL(MOAT_FN_SET_BOOT, v.handle, l->boot_pc, l->boot_x0));
+	expect_ok(FM_CALLR(v.measurement, MOAT_FN_FINALIZE, v.handle));
+	for (unsigned int w = 0; w < 4; w++) {
+		expect_ok(FM_CALLR(res, MOAT_FN_MEASUREMENT, v.handle, w));
+		memcpy(measurement + 8 * w, &res[0], 8);
+	}
+	return v;
+}
+
+/* The measurement is exactly docs/measurement.md's M, byte for byte, and vm->image_digest its I. */
+static void test_measurement_layout(void **state)
+{
+	u8 want_image[32], want_vm[32], got[32];
+	struct fm_vm v;
+
+	layout_expect(&base_layout, want_image, want_vm);
+	v = layout_build(&base_layout, got);
+	assert_memory_equal(got, want_vm, 32);
+	assert_memory_equal(fm_vm_of(&v)->measurement, want_vm, 32);
+	assert_memory_equal(fm_vm_of(&v)->image_digest, want_image, 32);
+	assert_int_equal(fm_violations(), 0);
+}
+
+/*
+ * VM_SET_SPIS may come before or after the LOADs: the mask is one field of M, not a step of a running
+ * hash. The image digest leaves out memory size, vCPU count and the mask (the sealing key is bound to
+ * it); the measurement covers each of them.
+ */
+static void test_measurement_spis_and_image_digest(void **state)
+{
+	u8 base[32], other[32], want_image[32], want_vm[32];
+	struct fm_vm a, b;
+	struct layout l = base_layout;
+
+	a = layout_build(&base_layout, base);
+	l.spis_first = true;
+	b = layout_build(&l, other);
+	assert_memory_equal(base, other, 32);
+	assert_memory_equal(fm_vm_of(&a)->image_digest, fm_vm_of(&b)->image_digest, 32);
+
+	l = base_layout;
+	l.ram_size = 2 * FM_VM_RAM_SIZE;
+	l.max_vcpus = 1;
+	l.spis = 0;
+	b = layout_build(&l, other);
+	layout_expect(&l, want_image, want_vm);
+	assert_memory_equal(other, want_vm, 32);
+	assert_memory_not_equal(base, other, 32);
+	assert_memory_equal(fm_vm_of(&a)->image_digest, fm_vm_of(&b)->image_digest, 32);
+
+	/* The type is in M only too; a changed page, IPA or boot register changes I. */
+	l = base_layout;
+	l.page[1].seed = 3;
+	b = layout_build(&l, other);
+	assert_memory_not_equal(fm_vm_of(&a)->image_digest, fm_vm_of(&b)->image_digest, 32);
+	l = base_layout;
+	l.boot_x0 = 0;
+	b = layout_build(&l, other);
+	assert_memory_not_equal(fm_vm_of(&a)->image_digest, fm_vm_of(&b)->image_digest, 32);
+	assert_int_equal(fm_violations(), 0);
+}
+
+/*
+ * LOAD in strictly ascending IPA order: a LOAD at or below the VM's previous one is MOAT_E_ORDER and
+ * changes nothing (FM_REFUSED compares all of RAM and the VM); alignment and range come first; a
+ * refused LOAD does not move the order on; DONATE_VM is not ordered.
+ */
+static void test_load_order(void **state)
+{
+	struct fm_vm v = fm_build_vm(m, PROT, FM_NO_FINALIZE); /* one LOAD at the RAM base */
+	u64 base = MOAT_GUEST_RAM_BASE, d = fm_host_page(m), p = fm_host_page(m);
+
+	expect_ok(FM_CALL(MOAT_FN_DONATE_CORE, v.handle, fm_host_pages(m, 8), 8));
+	fm_fill(p, 0x77);
+	expect_ok(FM_CALL(MOAT_FN_LOAD, v.handle, fm_host_page(m), base + 4 * PAGE_SIZE));
+	FM_REFUSED(m, MOAT_E_ORDER, MOAT_FN_LOAD, v.handle, p, base + 4 * PAGE_SIZE); /* equal: also EXIST */
+	FM_REFUSED(m, MOAT_E_ORDER, MOAT_FN_LOAD, v.handle, p, base + 2 * PAGE_SIZE); /* below, free IPA */
+	FM_REFUSED(m, MOAT_E_ORDER, MOAT_FN_LOAD, v.handle, p, base);
+	FM_REFUSED(m, MOAT_E_ALIGN, MOAT_FN_LOAD, v.handle, p, base + 2 * PAGE_SIZE + 8);
+	FM_REFUSED(m, MOAT_E_RANGE, MOAT_FN_LOAD, v.handle, p, base - PAGE_SIZE);
+	/* Unordered DONATE_VM below the last LOAD; a LOAD refused above it (EXIST) does not advance the order. */
+	expect_ok(FM_CALL(MOAT_FN_DONATE_VM, v.handle, d, base + 2 * PAGE_SIZE));
+	expect_ok(FM_CALL(MOAT_FN_DONATE_VM, v.handle, fm_host_page(m), base + 9 * PAGE_SIZE));
+	FM_REFUSED(m, MOAT_E_EXIST, MOAT_FN_LOAD, v.handle, p, base + 9 * PAGE_SIZE);
+	expect_ok(FM_CALL(MOAT_FN_LOAD, v.handle, p, base + 5 * PAGE_SIZE));
+	FM_REFUSED(m, MOAT_E_ORDER, MOAT_FN_LOAD, v.handle, fm_host_page(m), base + 5 * PAGE_SIZE);
+	expect_ok(FM_CALL(MOAT_FN_LOAD, v.handle, fm_host_page(m), RAM_END - PAGE_SIZE));
+	FM_REFUSED(m, MOAT_E_ORDER, MOAT_FN_LOAD, v.handle, fm_host_page(m), base + 6 * PAGE_SIZE);
+	expect_ok(FM_CALL(MOAT_FN_FINALIZE, v.handle));
 	assert_int_equal(fm_violations(), 0);
 }
 
@@ -1409,6 +1600,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_set_boot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_measurement_words, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_measurement_inputs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_measurement_layout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_measurement_spis_and_image_digest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_load_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mmio_write_protected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mmio_write_normal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mmio_read_completion, setup, teardown),

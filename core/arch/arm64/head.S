@@ -18,7 +18,13 @@ _head:
 	.quad	0			// text_offset: load at a 2 MiB boundary + 0
 	.quad	__image_size		// image_size: image + BSS + stacks
 	.quad	0xa			// flags: little-endian, 4 KiB pages, anywhere in RAM
-	.quad	0, 0, 0			// res2..res4
+	/*
+	 * res2: bytes of the image the core measures at boot (text + rodata, from
+	 * _head; docs/attestation.md), so that tools/moat-provision recomputes the
+	 * core measurement from moat.bin alone. Loaders ignore res2..res4.
+	 */
+	.quad	__rodata_end - _head	// res2
+	.quad	0, 0			// res3, res4
 	.ascii	"ARM\x64"		// magic
 	.long	0			// res5
 

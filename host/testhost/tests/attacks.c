@@ -593,6 +593,12 @@ static long a_load_after_finalize(void)
 	return CALL(MOAT_FN_LOAD, F.fin.handle, fresh_page(), FREE_IPA);
 }
 
+/* docs/measurement.md: LOADs strictly ascend; cfg's image was LOADed from the RAM base up (ORDER before EXIST). */
+static long a_load_below_previous(void)
+{
+	return CALL(MOAT_FN_LOAD, F.cfg.handle, fresh_page(), MOAT_GUEST_RAM_BASE);
+}
+
 static long a_share_vm_protected(void)
 {
 	return CALL(MOAT_FN_SHARE_VM, F.cfg.handle, fresh_page(), FREE_IPA);
@@ -1066,6 +1072,7 @@ static const struct attack attacks[] = {
 	ATTACK(donate_memcache_empty, "DONATE_VM with an empty memcache", MOAT_E_NOMEM),
 	ATTACK(donate_to_off_vm, "DONATE_VM to a VM that powered off", MOAT_E_STATE),
 	ATTACK(load_after_finalize, "LOAD after FINALIZE", MOAT_E_STATE),
+	ATTACK(load_below_previous, "LOAD at an IPA at or below the VM's previous LOAD", MOAT_E_ORDER),
 	ATTACK(share_vm_protected, "SHARE_VM with a protected VM", MOAT_E_PERM),
 	ATTACK(guest_shared_private_page, "GUEST_SHARED of a protected VM's private (loaded) page", MOAT_E_PERM),
 	ATTACK(guest_shared_outside_ram, "GUEST_SHARED of an IPA below the VM's RAM", MOAT_E_RANGE),
@@ -1127,7 +1134,7 @@ static const struct attack attacks[] = {
 static const char *const code_names[] = {
 	"MOAT_OK",	 "MOAT_E_NOT_SUPPORTED", "MOAT_E_INVAL", "MOAT_E_NOMEM", "MOAT_E_PERM",
 	"MOAT_E_BUSY",	 "MOAT_E_NOENT",	 "MOAT_E_STALE", "MOAT_E_STATE", "MOAT_E_RANGE",
-	"MOAT_E_ALIGN", "MOAT_E_EXIST",	 "MOAT_E_CORRUPT",
+	"MOAT_E_ALIGN", "MOAT_E_EXIST",	 "MOAT_E_CORRUPT", "MOAT_E_ORDER",
 };
 
 static const char *code_name(long code, char *buf, size_t size)

@@ -119,6 +119,89 @@ TEST(vm_measurement)
 	CHECK_EQ(moat_hvc(MOAT_FN_CHECK, 0, 0, 0).r1, 0);
 }
 
+/*
+ * ---- measurement v2 (docs/measurement.md): values the Python side recomputes -------
+ * The hello image LOADed as vmm_load does, once as built and once with one byte changed (the
+ * tampered page is still LOADed at its IPA); and once more with VM_SET_SPIS before the LOADs and once
+ * after them: the mask is a field of M, so both orders give one value. test_vm.py recomputes every
+ * value from build/guest/hello.bin with hashlib, never from these lines.
+ */
+#define TAMPER_OFFSET 0x1234UL /* a byte in hello's second page */
+
+static long load_image_tampered(struct vmm_vm *vm, const char *image, u64 flip)
+{
+	const struct guest_image *img = guest_image_find(image);
+	u64 size = (u64)(img->end - img->start);
+
+	for (u64 off = 0; off < size; off += PAGE_SIZE) {
+		u64 pa = host_page_alloc();
+		struct moat_result r;
+
+		memcpy((void *)pa, img->start + off, MIN(PAGE_SIZE, size - off));
+		if (flip >= off && flip < off + PAGE_SIZE) {
+			((u8 *)pa)[flip - off] ^= 0x01;
+		}
+		r = moat_hvc(MOAT_FN_LOAD, vm->handle, pa, MOAT_GUEST_RAM_BASE + off);
+		if (r.status) {
+			return r.status;
+		}
+		vmm_remember_page(vm, pa);
+	}
+	return MOAT_OK;
+}
+
+TEST(vm_measure_v2)
+{
+	static const struct {
+		const char *what;
+		u64 flip; /* ~0: none */
+		u64 spis;
+		bool spis_first;
+	} builds[] = {
+		{ "hello", ~0UL, 0, false },
+		{ "hello tampered", TAMPER_OFFSET, 0, false },
+		{ "hello spis=0x2 before", ~0UL, 0x2, true },
+		{ "hello spis=0x2 after", ~0UL, 0x2, false },
+	};
+	static struct measured m[ARRAY_SIZE(builds)];
+	const struct guest_image *img = guest_image_find("hello");
+
+	if (!CHECK(img && (u64)(img->end - img->start) > TAMPER_OFFSET, "hello image too small to tamper with")) {
+		return;
+	}
+	memset(m, 0, sizeof(m));
+	for (unsigned int i = 0; i < ARRAY_SIZE(builds); i++) {
+		struct vmm_vm *vm = &m[i].vm;
+		bool ok = CHECK_EQ(vmm_create(vm, MOAT_VM_PROTECTED, 1 * MIB), MOAT_OK) &&
+			  CHECK_EQ(vmm_add_vcpu0(vm), MOAT_OK);
+
+		if (ok && builds[i].spis_first) {
+			ok = CHECK_EQ(moat_hvc(MOAT_FN_VM_SET_SPIS, vm->handle, builds[i].spis, 0).status, MOAT_OK);
+		}
+		ok = ok && CHECK_EQ(load_image_tampered(vm, "hello", builds[i].flip), MOAT_OK);
+		if (ok && !builds[i].spis_first) {
+			ok = CHECK_EQ(moat_hvc(MOAT_FN_VM_SET_SPIS, vm->handle, builds[i].spis, 0).status, MOAT_OK);
+		}
+		/* One LOAD below the last one: refused, and it must not change the measurement below. */
+		ok = ok && CHECK_EQ(moat_hvc(MOAT_FN_LOAD, vm->handle, host_page_alloc(), MOAT_GUEST_RAM_BASE).status,
+				    MOAT_E_ORDER);
+		ok = ok && CHECK_EQ(vmm_finalize(vm, 0), MOAT_OK) && measurement_words(&m[i]);
+		if (!ok) {
+			return;
+		}
+		tprintf("measure_v2: %s: %016lx%016lx%016lx%016lx\n", builds[i].what, __builtin_bswap64(m[i].word[0]),
+			__builtin_bswap64(m[i].word[1]), __builtin_bswap64(m[i].word[2]), __builtin_bswap64(m[i].word[3]));
+	}
+	tprintf("measure_v2: tampered byte at offset 0x%lx, config: 1 vCPU, 1 MiB, MMIO 0x%lx+0x%lx, pc 0x%lx x0 0\n",
+		TAMPER_OFFSET, VMM_MMIO_BASE, VMM_MMIO_SIZE, MOAT_GUEST_RAM_BASE);
+	CHECK(!same_measurement(&m[0], &m[1]), "a tampered byte left the measurement unchanged");
+	CHECK(same_measurement(&m[2], &m[3]), "VM_SET_SPIS before and after the LOADs measured differently");
+	for (unsigned int i = 0; i < ARRAY_SIZE(m); i++) {
+		CHECK(vmm_destroy(&m[i].vm) > 0, "destroy/reclaim of VM %u failed", i);
+	}
+	CHECK_EQ(moat_hvc(MOAT_FN_CHECK, 0, 0, 0).r1, 0);
+}
+
 /* ---- lifecycle: counters back to where they were ------------------------------- */
 
 static void print_stats(const char *when, const struct vmm_stats *s)
