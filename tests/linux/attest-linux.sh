@@ -1,8 +1,9 @@
 # Attestation from a protected Linux guest's user space (tests/integration/test_attest_linux.py; needs
 # the host initramfs with the Linux guest, build/linux/host-initramfs-linux.cpio). Debian's kernel as a
 # guest of moat-vmm on 1 vCPU, its /init (tests/linux/guest/init.sh) loading moat_attest.ko:
-#   protected-a     reports for two challenges (ATTEST_C1, ATTEST_C2: 128 hex digits each, from the
-#                   kernel command line; random if unset), its measurement and sealing key ID
+#   protected-a     reports for two challenges -- the verifier's (ATTEST_C1, 128 hex digits, from the
+#                   kernel command line; random if unset) and a random one made here (two would not
+#                   fit in the core's 256 bytes of bootargs) -- its measurement and sealing key ID
 #   protected-b     the same image again: the same sealing key ID is expected
 #   protected-flip  the guest's initramfs with one byte changed: byte 53, the last digit of the first
 #                   archive entry's mtime ("0" -> "1", so the archive stays valid and the guest boots
@@ -20,7 +21,7 @@ ok() { echo "ok: $*"; }
 bad() { echo "FAIL: $*"; rc=1; }
 random_hex() { od -An -tx1 -N64 /dev/urandom | tr -d ' \n'; }
 c1=${ATTEST_C1:-$(random_hex)}
-c2=${ATTEST_C2:-$(random_hex)}
+c2=$(random_hex)
 echo "attest: challenge 1 $c1"
 echo "attest: challenge 2 $c2"
 args="console=ttyAMA0 earlycon rdinit=/init nokaslr cma=0 panic=-1 loglevel=4"
@@ -32,30 +33,33 @@ else
 	bad "byte 53 of the guest's initramfs is not the '0' of the first entry's mtime"
 fi
 
-# run NAME INITRD VMM-FLAGS LINE...: boot the guest, type each LINE once it listens, wait for it.
+# wait_for NAME ERE COUNT: until COUNT lines of the guest's console match ERE and the console ends
+# with a whole line (the guest has printed all it had: the echo of a line typed now cannot land inside
+# one of its lines -- a report is over a thousand characters and the UART is slow), or the VM ended.
+wait_for() {
+	local i=0
+	while [ $i -lt 600 ] && kill -0 $pid 2>/dev/null; do
+		[ "$(grep -c -E "$2" /tmp/$1.out)" -ge "$3" ] && [ -z "$(tail -c 1 /tmp/$1.out)" ] && return 0
+		sleep 0.2
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# run NAME INITRD VMM-FLAGS LINE...: boot the guest, type each LINE (then "done") once it listens,
+# each after the answer to the one before, and wait for the guest to power off.
 run() {
-	local name=$1 initrd=$2 flags=$3 i n status
+	local name=$1 initrd=$2 flags=$3 n status
 	shift 3
 	rm -f /tmp/in && mkfifo /tmp/in
 	moat-vmm run --kernel /guests/Image --initrd "$initrd" --mem 192M --cpus 1 $flags --cmdline "$args" \
 		</tmp/in >/tmp/$name.out 2>/tmp/$name.err &
 	pid=$!
 	exec 3>/tmp/in
-	i=0
-	while [ $i -lt 600 ] && kill -0 $pid 2>/dev/null && ! grep -q "MOAT-LINUX-GUEST: type a line" /tmp/$name.out; do
-		sleep 0.2
-		i=$((i + 1))
-	done
-	# One line at a time, each once the answer to the one before is out: a line's echo must not land
-	# inside a report's line on the guest's console.
+	wait_for $name "MOAT-LINUX-GUEST: type a line" 1
 	n=0
 	for line in "$@" done; do
-		i=0
-		while [ $i -lt 300 ] && kill -0 $pid 2>/dev/null &&
-			[ "$(grep -c -e "^MOAT-REPORT: " -e "^moat-attest: report: " /tmp/$name.out)" -lt $n ]; do
-			sleep 0.2
-			i=$((i + 1))
-		done
+		wait_for $name "^(MOAT-REPORT|moat-attest: report): " $n
 		echo "$line" >&3
 		n=$((n + 1))
 	done

@@ -23,11 +23,19 @@ moat-vmm run --kernel /guests/Image --initrd /guests/linux-initramfs.cpio --mem 
 	--cmdline "$args" </tmp/in >/tmp/demo-20.out 2>/tmp/demo-20.err &
 pid=$!
 exec 3>/tmp/in
-i=0
-while [ $i -lt 600 ] && kill -0 $pid 2>/dev/null && ! grep -q "MOAT-LINUX-GUEST: type a line" /tmp/demo-20.out; do
-	sleep 0.2
-	i=$((i + 1))
-done
+# wait_for ERE: until a line of the guest's console matches ERE and the console ends with a whole
+# line (the guest has printed all it had: the echo of a line typed now cannot land inside one of its
+# lines -- a report is over a thousand characters and the UART is slow), or the VM ended.
+wait_for() {
+	local i=0
+	while [ $i -lt 600 ] && kill -0 $pid 2>/dev/null; do
+		grep -q -E "$1" /tmp/demo-20.out && [ -z "$(tail -c 1 /tmp/demo-20.out)" ] && return 0
+		sleep 0.2
+		i=$((i + 1))
+	done
+	return 1
+}
+wait_for "MOAT-LINUX-GUEST: type a line"
 tr -d '\r' </tmp/demo-20.out | sed 's/^/guest| /'
 : >/tmp/demo-20.shown
 grep -q "MOAT-LINUX-GUEST: up, 2 CPU(s)" /tmp/demo-20.out || { echo "demo-20: the guest did not come up on 2 CPUs"; rc=1; }
@@ -40,13 +48,7 @@ dmesg | grep -m 2 -E "Internal error|synchronous external abort" | sed 's/^/demo
 
 echo "demo-20: the verifier's challenge, typed into the guest: $challenge"
 echo "challenge $challenge" >&3
-# The next line only once the report (or moat-attest's error) is out: its echo must not land inside
-# the report's line on the guest's console.
-i=0
-while [ $i -lt 300 ] && kill -0 $pid 2>/dev/null && ! grep -q -e "^MOAT-REPORT: " -e "^moat-attest: " /tmp/demo-20.out; do
-	sleep 0.2
-	i=$((i + 1))
-done
+wait_for "^(MOAT-REPORT|moat-attest: report): "
 echo "typed into the guest after the refused read" >&3
 exec 3>&-
 wait $pid
