@@ -89,7 +89,9 @@ static void derive(u8 out[32], const u8 key[32], const char *label, const void *
 
 	CHECK(label_len + context_len <= sizeof(info));
 	memcpy(info, label, label_len);
-	memcpy(info + label_len, context, context_len);
+	if (context_len) {
+		memcpy(info + label_len, context, context_len);
+	}
 	hkdf_sha256(out, 32, NULL, 0, key, 32, info, label_len + context_len);
 }
 
@@ -98,8 +100,9 @@ static u32 policy_bits(const struct moat_policy *p)
 	return (p->have_owner_key ? MOAT_POLICY_OWNER_KEY : 0) | (p->enforce ? MOAT_POLICY_ENFORCE : 0);
 }
 
-void attest_init(const void *core_image, size_t core_len, const u8 *secret)
+bool attest_init(const void *core_image, size_t core_len, const u8 *secret)
 {
+	static const u8 unset[ATTEST_SECRET_SIZE];
 	const struct moat_policy *policy = policy_get();
 	struct moat_core_cert *cert = &attest.core_cert;
 	struct cdi_context ctx;
@@ -109,12 +112,13 @@ void attest_init(const void *core_image, size_t core_len, const u8 *secret)
 	sha256_init(&sha);
 	sha256_update(&sha, core_image, core_len);
 	sha256_final(&sha, attest.core_measurement);
-	if (!secret) {
+	/* A comparison of the secret: constant-time, like every other use of it. */
+	if (!secret || ct_equal(secret, unset, ATTEST_SECRET_SIZE)) {
 		log_info("attestation: no device secret (bootargs moat.secret): no identity; core measurement "
 			 "%02x%02x%02x%02x...",
 			 attest.core_measurement[0], attest.core_measurement[1], attest.core_measurement[2],
 			 attest.core_measurement[3]);
-		return;
+		return false;
 	}
 
 	memset(&ctx, 0, sizeof(ctx));
@@ -149,6 +153,7 @@ void attest_init(const void *core_image, size_t core_len, const u8 *secret)
 		 cert->device_public_key[0], cert->device_public_key[1], cert->device_public_key[2],
 		 cert->device_public_key[3], attest.core_measurement[0], attest.core_measurement[1],
 		 attest.core_measurement[2], attest.core_measurement[3], cert->policy);
+	return true;
 }
 
 bool attest_have_identity(void)

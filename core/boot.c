@@ -206,7 +206,7 @@ static void take_device_secret(u64 dtb_pa)
 	u64 pa, dtb_end = dtb_pa + fdt_total_size(phys_to_virt(dtb_pa));
 	struct page_info *page;
 	char value[32];
-	u8 *secret, any = 0;
+	u8 *secret;
 
 	if (!bootargs_get(plat.bootargs, "moat.secret", value, sizeof(value))) {
 		attest_init(__image_start, (size_t)(__rodata_end - __image_start), NULL);
@@ -224,16 +224,12 @@ static void take_device_secret(u64 dtb_pa)
 	secret = phys_to_virt(pa);
 	/* Written by the loader with the MMU off: read memory, not a line cached before. */
 	arch_dcache_clean_inval_poc(pa, PAGE_SIZE);
-	for (unsigned int i = 0; i < ATTEST_SECRET_SIZE; i++) {
-		any |= secret[i];
+	if (!attest_init(__image_start, (size_t)(__rodata_end - __image_start), secret)) {
+		log_info("device secret page 0x%lx is empty: no identity", pa);
 	}
-	attest_init(__image_start, (size_t)(__rodata_end - __image_start), any ? secret : NULL);
 	secret_wipe(secret, PAGE_SIZE);
 	arch_dcache_clean_poc(pa, PAGE_SIZE);
 	pagedb_set_range(pa, PAGE_SIZE, OWNER_HOST, PAGE_OWNED);
-	if (!any) {
-		log_info("device secret page 0x%lx is empty: no identity", pa);
-	}
 }
 
 /* Write the host's DTB over the original: compact, with the core reserved and fw_cfg gone. */

@@ -14,7 +14,7 @@ mem=${MEM:-1G}
 smp=${SMP:-1}
 limit=${TIMEOUT:-30}
 
-for f in build/moat.bin build/testhost.bin; do
+for f in build/moat.bin build/testhost.bin build/device-secret.bin; do
 	if [[ ! -f $f ]]; then
 		echo "run-demo: $f is missing; build it with 'make'" >&2
 		exit 2
@@ -31,7 +31,8 @@ timeout --foreground -k 5 "$limit" \
 	-m "$mem" -smp "$smp" -nographic -no-reboot -net none \
 	-kernel build/moat.bin \
 	-device loader,file=build/testhost.bin,addr=0x41000000,force-raw=on \
-	-append "test=demo" -d guest_errors,unimp -D build/qemu-logs/run-demo.log \
+	-device loader,file=build/device-secret.bin,addr=0x40100000,force-raw=on \
+	-append "test=demo moat.secret=0x40100000" -d guest_errors,unimp -D build/qemu-logs/run-demo.log \
 	"$@" </dev/null 2>&1 | tee "$log" || status=$?
 # With pipefail, status is QEMU's (124 on timeout) unless tee failed.
 

@@ -36,23 +36,19 @@ image=$(sed -n 's/^LINUX_IMAGE := //p' build/linux/vars.mk)
 [ -f "$image" ] || { echo "run-linux: no kernel image at $image: run 'make linux'" >&2; exit 2; }
 [ -f "$initrd" ] || { echo "run-linux: no initramfs at $initrd: run 'make linux'" >&2; exit 2; }
 [ $bare -eq 1 ] || [ -f build/moat.bin ] || { echo "run-linux: build/moat.bin missing: run 'make'" >&2; exit 2; }
+[ $bare -eq 1 ] || [ -f build/device-secret.bin ] || { echo "run-linux: build/device-secret.bin missing: run 'make'" >&2; exit 2; }
+cmdline="console=ttyAMA0 rdinit=/init moat.run=$run $append"
 if [ $bare -eq 1 ]; then
 	boot=(-M virt,gic-version=3,its=off -kernel "$image")
 else
 	# The core is QEMU's -kernel (an arm64 Image entered at EL2 with x0 = the DTB); the host kernel
 	# is a raw blob at 0x41000000, where the core enters it at EL1 (2 MiB-aligned, below the DTB).
+	# The TEST-ONLY device secret (docs/attestation.md) at the page moat.secret= names.
 	boot=(-M virt,virtualization=on,gic-version=3,its=off -kernel build/moat.bin
-		-device "loader,file=$image,addr=0x41000000,force-raw=on")
-	# The TEST-ONLY device secret (make: build/device-secret.bin; docs/attestation.md), as the
-	# integration tests give it (tests/integration/moat_qemu.py): QEMU's loader puts it at 0x40100000,
-	# below the core image, and bootargs moat.secret= tell the core, which claims it before the host
-	# runs, derives its identity and wipes it. Without it protected guests get no report (NO_IDENTITY).
-	if [ -f build/device-secret.bin ]; then
-		boot+=(-device "loader,file=build/device-secret.bin,addr=0x40100000,force-raw=on")
-		append="moat.secret=0x40100000 $append"
-	fi
+		-device "loader,file=$image,addr=0x41000000,force-raw=on"
+		-device "loader,file=build/device-secret.bin,addr=0x40100000,force-raw=on")
+	cmdline="$cmdline moat.secret=0x40100000"
 fi
-cmdline="console=ttyAMA0 rdinit=/init moat.run=$run $append"
 qemu=(timeout --foreground -k 5 "$limit" qemu-system-aarch64 "${boot[@]}" -cpu "$cpu" -m "$mem" -smp "$smp"
 	-nographic -no-reboot -net none -initrd "$initrd" -append "$cmdline" "$@")
 [ $check -eq 1 ] || exec "${qemu[@]}" </dev/null

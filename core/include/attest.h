@@ -12,13 +12,14 @@ struct vcpu;
 
 /*
  * Boot, before the host runs (boot.c): measure the core's text + rodata
- * (core_image[0..core_len)) and, when secret is not NULL, derive the
- * device key, the CDIs, the core key and the core certificate from it. The
+ * (core_image[0..core_len)) and, when secret is not NULL and not all zero
+ * (a page the firmware never filled), derive the device key, the CDIs, the
+ * core key and the core certificate from it; returns whether it did. The
  * caller wipes its own copy of the secret; everything derived that is not
  * kept is wiped here. Without a secret the core has no identity and the
  * report and sealing calls answer MOAT_E_NO_IDENTITY.
  */
-void attest_init(const void *core_image, size_t core_len, const u8 *secret);
+bool attest_init(const void *core_image, size_t core_len, const u8 *secret);
 
 bool attest_have_identity(void);
 /* The core measurement (also without a secret: it needs none). */

@@ -1360,6 +1360,59 @@ static void extra_existing_nodes(void *fdt)
 	assert_int_equal(fdt_end_node(fdt), 0);
 }
 
+static const uint8_t boot_rng_seed[40] = { 0xa0, 0xa1, 0xa2, 0xa3, [39] = 0xa4 };
+
+static void extra_seeds(void *fdt)
+{
+	static const uint8_t kaslr[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+
+	assert_int_equal(fdt_begin_node(fdt, "chosen"), 0);
+	assert_int_equal(fdt_property(fdt, "rng-seed", boot_rng_seed, sizeof(boot_rng_seed)), 0);
+	assert_int_equal(fdt_property(fdt, "kaslr-seed", kaslr, 8), 0);
+	sw_string(fdt, "bootargs", "x=1");
+	assert_int_equal(fdt_end_node(fdt), 0);
+}
+
+/* The boot DTB's seeds are the core's (parsed, first PLAT_SEED_MAX bytes); the host's DTB gets others. */
+static void test_writer_replaces_seeds(void **state)
+{
+	static const uint8_t host_seed[PLAT_SEED_MAX] = { 0x11, 0x12, [63] = 0x13 };
+	struct fdt_host_edit edit = { .host_seed = host_seed, .host_kaslr_seed = 0x0102030405060708UL ^ 0xffff };
+	struct platform_info pi;
+	uint8_t *src, *dst = malloc(DST_SIZE);
+	const char *why = NULL;
+	const uint8_t *v;
+	size_t size, out;
+
+	assert_non_null(dst);
+	src = sw_minimal(&size, extra_seeds);
+	parse_ok(src, size, &pi);
+	assert_int_equal(pi.rng_seed_len, sizeof(boot_rng_seed));
+	assert_memory_equal(pi.rng_seed, boot_rng_seed, sizeof(boot_rng_seed));
+	assert_true(pi.have_kaslr_seed);
+	assert_int_equal(pi.kaslr_seed, 0x0102030405060708UL);
+
+	assert_int_equal(fdt_write_host_dtb(src, dst, DST_SIZE, &edit, &out, &why), 0);
+	assert_int_equal(libfdt_check_full(dst, out), 0);
+	assert_dtc_reads(dst, out);
+	v = getprop_len(dst, "/chosen", "rng-seed", sizeof(boot_rng_seed)); /* same length */
+	assert_memory_equal(v, host_seed, sizeof(boot_rng_seed));
+	v = getprop_len(dst, "/chosen", "kaslr-seed", 8);
+	assert_int_equal(get32(v), 0x01020304);
+	assert_int_equal(get32(v + 4), 0x0506f8f7);
+	assert_string_equal(getprop_len(dst, "/chosen", "bootargs", 4), "x=1");
+	/* Nothing of the boot seeds is left in the host's blob. */
+	assert_null(memmem(dst, out, boot_rng_seed, 4));
+
+	/* Without host_seed the writer copies them (the fuzzer and older callers). */
+	edit.host_seed = NULL;
+	assert_int_equal(fdt_write_host_dtb(src, dst, DST_SIZE, &edit, &out, &why), 0);
+	assert_memory_equal(getprop_len(dst, "/chosen", "rng-seed", sizeof(boot_rng_seed)), boot_rng_seed,
+			    sizeof(boot_rng_seed));
+	free(src);
+	free(dst);
+}
+
 /* Existing /chosen and /reserved-memory are edited in place, in their cells. */
 static void test_writer_existing_nodes(void **state)
 {
@@ -1586,6 +1639,7 @@ int main(void)
 		cmocka_unit_test(test_writer_virt),
 		cmocka_unit_test(test_writer_identity),
 		cmocka_unit_test(test_writer_existing_nodes),
+		cmocka_unit_test(test_writer_replaces_seeds),
 		cmocka_unit_test(test_writer_creates_nodes),
 		cmocka_unit_test(test_writer_small_dst),
 		cmocka_unit_test(test_bootargs_get),

@@ -88,3 +88,32 @@ TEST(attest)
 	run_one("flipped", MOAT_VM_PROTECTED, 4 * MIB, 1, flip);
 	run_one("normal", MOAT_VM_NORMAL, 4 * MIB, 1, 0);
 }
+
+/*
+ * The host's side of the entropy split (docs/attestation.md "Entropy"): its
+ * DTB carries seeds the core derived from its DRBG, printed here so that
+ * test_attest.py compares them with the ones QEMU put in the boot DTB; and
+ * its own TRNG probes, through SMC (the firmware conduit) and HVC (the
+ * core's), answer NOT_SUPPORTED: the core's DRBG serves guests only.
+ */
+TEST(entropy)
+{
+	static const char digits[] = "0123456789abcdef";
+	char hex[2 * PLAT_SEED_MAX + 1];
+	long smc = psci_call(0x84000050UL, 0, 0, 0);
+	long smc64 = psci_call(0xc4000053UL, 64, 0, 0);
+	long hvc = moat_hvc(0x84000050UL, 0, 0, 0).status;
+
+	for (unsigned int i = 0; i < plat.info.rng_seed_len; i++) {
+		hex[2 * i] = digits[plat.info.rng_seed[i] >> 4];
+		hex[2 * i + 1] = digits[plat.info.rng_seed[i] & 15];
+	}
+	hex[2 * plat.info.rng_seed_len] = 0;
+	tprintf("entropy: host rng-seed %s\n", hex);
+	tprintf("entropy: host kaslr-seed 0x%016lx\n", plat.info.kaslr_seed);
+	tprintf("entropy: host TRNG smc %ld %ld hvc %ld\n", smc, smc64, hvc);
+	CHECK_EQ(smc, -1);
+	CHECK_EQ(smc64, -1);
+	CHECK_EQ(hvc, -1);
+	CHECK(plat.info.rng_seed_len == 32, "rng-seed of %u bytes", plat.info.rng_seed_len);
+}
