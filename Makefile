@@ -225,7 +225,7 @@ $(B)/unit/%: tests/unit/%.c $(patsubst %,$(B)/fake/%.o,$(FAKE_GENERIC) $(TEST_CO
 # measurement from moat-vmm's own plan code (vmm/plan.c and the pure vmm/ files it needs) and
 # OpenSSL's libcrypto for SHA-256.
 TOOLS_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -Iinclude -Ivmm -MMD -MP
-TOOLS := $(B)/tools/moat-measure
+TOOLS += $(B)/tools/moat-measure
 $(B)/tools/moat-measure: tools/moat-measure.c $(VMM_PURE_SRCS) $(wildcard vmm/*.h include/moat/*.h)
 	@mkdir -p $(dir $@)
 	$(call msg,HOSTCC,$@)$(HOSTCC) $(TOOLS_CFLAGS) tools/moat-measure.c $(VMM_PURE_SRCS) -lfdt -lcrypto -o $@
