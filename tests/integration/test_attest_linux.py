@@ -18,6 +18,7 @@ NOT_SUPPORTED in user space. Needs `make -j2 && make linux`.
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import subprocess
@@ -140,7 +141,34 @@ def test_attest_from_linux_guest(request, cpu):
     assert r.returncode == 1 and "measurement" in r.stdout, r
 
     # The sealing key: the same image gets the same key, one byte of initrd another.
-    ids = {case: values(lines, case, "MOAT-SEALING-KEY-ID") for case in ["protected-a", "protected-b", "protected-flip"]}
+    ids = {case: values(lines, case, "MOAT-SEALING-KEY-ID")
+           for case in ["protected-a", "protected-b", "protected-flip"]}
     assert all(len(v) == 1 and re.fullmatch(r"[0-9a-f]{64}", v[0]) for v in ids.values()), ids
     assert ids["protected-a"] == ids["protected-b"], ids
     assert ids["protected-flip"] != ids["protected-a"], ids
+
+
+def test_moat_attest_tool_arguments(tmp_path):
+    """moat-attest's argument handling and its message without the module, built for this machine
+    (the same source as the guest's static arm64 build; no /dev/moat-attest here)."""
+    exe = tmp_path / "moat-attest"
+    subprocess.run(["gcc", "-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror", "-Iguest/linux/attest", "-iquote",
+                    "core/include", "guest/linux/attest/moat-attest.c", "core/sha256.c", "-o", str(exe)], cwd=ROOT,
+                   check=True)
+
+    def run(*args):
+        return subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=10)
+
+    r = run("--help")
+    assert r.returncode == 0 and r.stdout.startswith("usage: moat-attest measurement | report --challenge HEX"), r
+    for args in [(), ("bogus",), ("report",), ("report", "--challenge"), ("measurement", "extra")]:
+        r = run(*args)
+        assert r.returncode == 2 and r.stderr.startswith("usage: moat-attest"), (args, r)
+    for bad in ["00" * 63, "00" * 65, "zz" * 64, "0" * 127]:
+        r = run("report", "--challenge", bad)
+        assert (r.returncode, r.stderr) == (2, "moat-attest: --challenge wants exactly 128 hex digits (64 bytes)\n"), r
+    if not os.path.exists("/dev/moat-attest"):
+        for args in [("measurement",), ("sealing-key-id",), ("report", "--challenge", "ab" * 64)]:
+            r = run(*args)
+            assert r.returncode == 1 and r.stdout == "", (args, r)
+            assert r.stderr == "moat-attest: /dev/moat-attest: No such file or directory (is moat_attest.ko loaded?)\n"

@@ -37,11 +37,11 @@ fi
 # with a whole line (the guest has printed all it had: the echo of a line typed now cannot land inside
 # one of its lines -- a report is over a thousand characters and the UART is slow), or the VM ended.
 wait_for() {
-	local i=0
-	while [ $i -lt 600 ] && kill -0 $pid 2>/dev/null; do
-		[ "$(grep -c -E "$2" /tmp/$1.out)" -ge "$3" ] && [ -z "$(tail -c 1 /tmp/$1.out)" ] && return 0
+	w=0
+	while [ $w -lt 600 ] && kill -0 $pid 2>/dev/null; do
+		[ "$(grep -c -E "$2" "/tmp/$1.out")" -ge "$3" ] && [ -z "$(tail -c 1 "/tmp/$1.out")" ] && return 0
 		sleep 0.2
-		i=$((i + 1))
+		w=$((w + 1))
 	done
 	return 1
 }
@@ -49,7 +49,7 @@ wait_for() {
 # run NAME INITRD VMM-FLAGS LINE...: boot the guest, type each LINE (then "done") once it listens,
 # each after the answer to the one before, and wait for the guest to power off.
 run() {
-	local name=$1 initrd=$2 flags=$3 n status
+	name=$1 initrd=$2 flags=$3
 	shift 3
 	rm -f /tmp/in && mkfifo /tmp/in
 	moat-vmm run --kernel /guests/Image --initrd "$initrd" --mem 192M --cpus 1 $flags --cmdline "$args" \
@@ -58,7 +58,7 @@ run() {
 	exec 3>/tmp/in
 	wait_for $name "MOAT-LINUX-GUEST: type a line" 1
 	n=0
-	for line in "$@" done; do
+	for line in "$@" "done"; do
 		wait_for $name "^(MOAT-REPORT|moat-attest: report): " $n
 		echo "$line" >&3
 		n=$((n + 1))

@@ -18,20 +18,22 @@ rc=0
 args="console=ttyAMA0 earlycon rdinit=/init nokaslr cma=0 panic=-1 loglevel=4"
 challenge=${MOAT_CHALLENGE:-$(od -An -tx1 -N64 /dev/urandom | tr -d ' \n')}
 rm -f /tmp/in && mkfifo /tmp/in
-echo "demo-20: moat-vmm run --kernel /guests/Image --initrd /guests/linux-initramfs.cpio --mem 192M --cpus 2 --protected --cmdline \"$args\""
-moat-vmm run --kernel /guests/Image --initrd /guests/linux-initramfs.cpio --mem 192M --cpus 2 --protected \
-	--cmdline "$args" </tmp/in >/tmp/demo-20.out 2>/tmp/demo-20.err &
+# One string for the command run and the one printed (tools/run-chain.sh measures what is printed).
+vmm_args="--kernel /guests/Image --initrd /guests/linux-initramfs.cpio --mem 192M --cpus 2 --protected"
+echo "demo-20: moat-vmm run $vmm_args --cmdline \"$args\""
+# shellcheck disable=SC2086 # $vmm_args: words without spaces
+moat-vmm run $vmm_args --cmdline "$args" </tmp/in >/tmp/demo-20.out 2>/tmp/demo-20.err &
 pid=$!
 exec 3>/tmp/in
 # wait_for ERE: until a line of the guest's console matches ERE and the console ends with a whole
 # line (the guest has printed all it had: the echo of a line typed now cannot land inside one of its
 # lines -- a report is over a thousand characters and the UART is slow), or the VM ended.
 wait_for() {
-	local i=0
-	while [ $i -lt 600 ] && kill -0 $pid 2>/dev/null; do
+	w=0
+	while [ $w -lt 600 ] && kill -0 $pid 2>/dev/null; do
 		grep -q -E "$1" /tmp/demo-20.out && [ -z "$(tail -c 1 /tmp/demo-20.out)" ] && return 0
 		sleep 0.2
-		i=$((i + 1))
+		w=$((w + 1))
 	done
 	return 1
 }
