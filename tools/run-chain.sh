@@ -11,8 +11,9 @@
 #                    /tests/demo.sh (tests/linux/demo.sh, which runs every /tests/demo-*.sh); the
 #                    protected Linux guest (demo-20) prints a report for a challenge chosen here
 #   6. attestation   back on this machine: that report checked by tools/moat-verify against the
-#                    measurement tools/moat-measure computes from the demo's moat-vmm command and
-#                    the device key tools/moat-provision derives from the (test) device secret
+#                    measurement tools/moat-measure computes from the demo's moat-vmm command, the
+#                    device key tools/moat-provision derives from the (test) device secret and the
+#                    core measurement it computes from build/moat.bin
 # Exits 0 only if every step succeeded. Environment: SMP (default 4), TIMEOUT per boot (default 180).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -40,7 +41,7 @@ step() { # name command...
 
 # Step 6: the guest's report from the Linux host's log, checked here with what this machine knows.
 verify_report() {
-	local log=build/test-logs/run-linux-demo.log report cmd opts cmdline image measurement device_key
+	local log=build/test-logs/run-linux-demo.log report cmd opts cmdline image measurement identity device_key core
 	report=$(tr -d '\r' <"$log" | sed -n 's/^guest| MOAT-REPORT: //p' | tail -1)
 	[ -n "$report" ] || { echo "attestation: no 'guest| MOAT-REPORT:' line in $log"; return 1; }
 	# demo-20's exact moat-vmm command, with the host's paths swapped for the files they came from.
@@ -59,12 +60,17 @@ verify_report() {
 	measurement=$(build/tools/moat-measure $opts --cmdline "$cmdline" | sed -n 's/^measurement //p')
 	[ -n "$measurement" ] || { echo "attestation: moat-measure failed"; return 1; }
 	echo "attestation: expected measurement $measurement"
-	device_key=$(build/tools/moat-provision --secret build/device-secret.bin | sed -n 's/^device-public-key: //p')
-	[ -n "$device_key" ] || { echo "attestation: moat-provision failed"; return 1; }
-	echo "attestation: device public key (moat-provision --secret build/device-secret.bin) $device_key"
-	echo "attestation: moat-verify --report - --device-key ... --measurement ... --challenge ..."
+	# The device's public key and the core's expected measurement, from the device secret and the
+	# core image this machine built: nothing the host printed is trusted.
+	identity=$(build/tools/moat-provision --secret build/device-secret.bin --core build/moat.bin)
+	device_key=$(sed -n 's/^device-public-key: //p' <<<"$identity")
+	core=$(sed -n 's/^core-measurement: //p' <<<"$identity")
+	[ -n "$device_key" ] && [ -n "$core" ] || { echo "attestation: moat-provision failed"; return 1; }
+	echo "attestation: moat-provision --secret build/device-secret.bin --core build/moat.bin"
+	echo "attestation: device public key $device_key, core measurement $core"
+	echo "attestation: moat-verify --report - --device-key ... --measurement ... --challenge ... --core-measurement ..."
 	echo "$report" | build/tools/moat-verify --report - --device-key "$device_key" --measurement "$measurement" \
-		--challenge "$challenge" | sed 's/^/attestation: moat-verify: /'
+		--challenge "$challenge" --core-measurement "$core" | sed 's/^/attestation: moat-verify: /'
 	return "${PIPESTATUS[1]}"
 }
 

@@ -9,8 +9,8 @@ challenge chosen here and one the host makes), protected-b (the same image again
 (the guest's initramfs with one byte changed) and normal (a normal VM).
 
 On the build machine: the report for the first challenge verifies with tools/moat-verify against the
-measurement tools/moat-measure computes from moat-vmm's inputs and the device key tools/moat-provision
-derives from the device secret (OK); the report for the second challenge does not verify against the
+measurement tools/moat-measure computes from moat-vmm's inputs, the device key tools/moat-provision
+derives from the device secret and the core measurement it computes from build/moat.bin (OK); the report for the second challenge does not verify against the
 first (a replay); a report with one byte changed does not verify; the sealing key ID is the same for
 protected-a and -b and another for protected-flip; in the normal VM each call fails cleanly with
 NOT_SUPPORTED in user space. Needs `make -j2 && make linux`.
@@ -60,12 +60,14 @@ def expected_measurement(initrd) -> str:
     return m.group(1)
 
 
-def device_public_key() -> str:
-    r = tool("moat-provision", "--secret", str(DEVICE_SECRET))
+def device_identity() -> tuple[str, str]:
+    """The device public key and the core's measurement, from the device secret and build/moat.bin."""
+    r = tool("moat-provision", "--secret", str(DEVICE_SECRET), "--core", str(ROOT / "build" / "moat.bin"))
     assert r.returncode == 0, r
-    m = re.search(r"^device-public-key: ([0-9a-f]{64})$", r.stdout, re.M)
-    assert m, r.stdout
-    return m.group(1)
+    key = re.search(r"^device-public-key: ([0-9a-f]{64})$", r.stdout, re.M)
+    core = re.search(r"^core-measurement: ([0-9a-f]{64})$", r.stdout, re.M)
+    assert key and core, r.stdout
+    return key.group(1), core.group(1)
 
 
 def verify(report_hex: str, measurement: str, challenge: str) -> subprocess.CompletedProcess:
@@ -73,9 +75,10 @@ def verify(report_hex: str, measurement: str, challenge: str) -> subprocess.Comp
     path = TOOLS / "moat-verify"
     if not path.exists():
         pytest.fail(f"{path} is missing: run `make -j2` first", pytrace=False)
-    return subprocess.run([str(path), "--report", "-", "--device-key", device_public_key(), "--measurement",
-                           measurement, "--challenge", challenge], input=report_hex + "\n", capture_output=True,
-                          text=True, timeout=60, cwd=ROOT)
+    key, core = device_identity()
+    return subprocess.run([str(path), "--report", "-", "--device-key", key, "--measurement", measurement,
+                           "--challenge", challenge, "--core-measurement", core], input=report_hex + "\n",
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
 
 
 def values(lines: list[str], case: str, key: str) -> list[str]:
