@@ -156,7 +156,6 @@ $(B)/tools/moat-provision: tools/moat-provision.c tools/report_check.c tools/att
 $(B)/tools/moat-verify: tools/moat-verify.c tools/report_check.c tools/attest_tool.h include/moat/attest.h
 	@mkdir -p $(dir $@)
 	$(call msg,HOSTCC,$@)$(HOSTCC) $(TOOLS_CFLAGS) tools/moat-verify.c tools/report_check.c -lcrypto -o $@
-tools: $(TOOLS)
 
 # TEST-ONLY device secret (docs/attestation.md): 32 random bytes made once per build tree, which QEMU's
 # loader puts at 0x40100000 for the core (bootargs moat.secret=0x40100000) in the tests and `make run`.
@@ -218,17 +217,17 @@ TEST_COMMON := $(wildcard tests/common/*.c)
 $(B)/unit/%: tests/unit/%.c $(patsubst %,$(B)/fake/%.o,$(FAKE_GENERIC) $(TEST_COMMON))
 	@mkdir -p $(dir $@)
 	$(call msg,HOSTCC,$@)$(HOSTCC) $(FAKE_CFLAGS) $^ -lcmocka $(if $(filter test_fdt,$*),-lfdt) \
+		$(if $(filter test_ed25519_openssl,$*),-lcrypto) \
 		$(if $(filter test_sign,$*),-lcrypto -Wl$(comma)--wrap=mem_copy_from_core_shared) -o $@
 
 # ---------------------------------------------------------------- host tools (build/tools/)
-# Host-native programs for the machine the VMs are built on. tools/moat-measure predicts a VM's
-# measurement from moat-vmm's own plan code (vmm/plan.c and the pure vmm/ files it needs) and
-# OpenSSL's libcrypto for SHA-256.
-TOOLS_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -Iinclude -Ivmm -MMD -MP
+# tools/moat-measure predicts a VM's measurement from moat-vmm's own plan code (vmm/plan.c and the pure
+# vmm/ files it needs) and OpenSSL's libcrypto for SHA-256.
 TOOLS += $(B)/tools/moat-measure
 $(B)/tools/moat-measure: tools/moat-measure.c $(VMM_PURE_SRCS) $(wildcard vmm/*.h include/moat/*.h)
 	@mkdir -p $(dir $@)
-	$(call msg,HOSTCC,$@)$(HOSTCC) $(TOOLS_CFLAGS) tools/moat-measure.c $(VMM_PURE_SRCS) -lfdt -lcrypto -o $@
+	$(call msg,HOSTCC,$@)$(HOSTCC) $(TOOLS_CFLAGS) -Ivmm -MMD -MP tools/moat-measure.c $(VMM_PURE_SRCS) -lfdt -lcrypto -o $@
+tools: $(TOOLS)
 
 # ---------------------------------------------------------------- top-level targets
 .PHONY: all deps run run-testhost test unit integration bench clean format linux-guest tools

@@ -24,6 +24,7 @@ run_packages=(
 test_packages=(
 	device-tree-compiler                  # dtc (libc6-dev, libfdt-dev above: unit tests and fuzzer too)
 	libcmocka-dev                         # unit tests
+	libssl-dev                            # libcrypto: the Ed25519 cross-check unit test (test_ed25519_openssl)
 	python3-pytest python3-pytest-xdist
 	clang libclang-rt-14-dev              # libFuzzer
 )

@@ -18,6 +18,8 @@
 # of CPUs, at most 4) parallel libFuzzer processes, FUZZ_MAX_TIME (1800) seconds
 # per process at most, MIN_EXECS (1000000), FUZZ_SEED (1), CLANG (clang).
 #
+# First, for a few seconds, the report check of tools/moat-verify (scripts/run-fuzz-report.sh).
+#
 # Reproduce a failure: FUZZ_TRACE=1 build/fuzz/fuzz_host_abi <crash file>
 # prints every host call of the input; see the top of fuzz_host_abi.c.
 set -uo pipefail
@@ -97,6 +99,8 @@ mkdir -p "$RUN/corpus" "$RUN/artifacts"
 cp tests/fuzz/corpus/* "$RUN/corpus/"
 BIN=$(realpath "$OUT")
 per_job=$(((RUNS + JOBS - 1) / JOBS))
+# The attestation report check of tools/moat-verify first, briefly (scripts/run-fuzz-report.sh).
+scripts/run-fuzz-report.sh "$RUN/report" || report 0 1
 
 echo "fuzz: $JOBS process(es) x $per_job runs (at most $MAX_TIME s each), seed corpus copied to $RUN/corpus"
 start=$(date +%s)

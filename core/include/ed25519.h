@@ -23,7 +23,12 @@ bool ed25519_verify(const u8 public_key[ED25519_PUBLIC_KEY_SIZE], const void *ms
 /* The public key of a 32-byte secret seed (RFC 8032 §5.1.5). Constant-time. */
 void ed25519_public_key(u8 public_key[ED25519_PUBLIC_KEY_SIZE], const u8 seed[ED25519_SEED_SIZE]);
 
-/* Sign msg with seed, whose public key is public_key (RFC 8032 §5.1.6). Constant-time in the seed. */
+/*
+ * Sign msg with seed, whose public key is public_key (RFC 8032 §5.1.6).
+ * Constant-time in the seed. The signature always uses the public key derived
+ * from seed: a mismatching public_key cannot make two signatures that reveal
+ * the secret scalar (it costs one more base-point multiplication).
+ */
 void ed25519_sign(u8 signature[ED25519_SIGNATURE_SIZE], const u8 seed[ED25519_SEED_SIZE],
 		  const u8 public_key[ED25519_PUBLIC_KEY_SIZE], const void *msg, size_t len);
 
