@@ -71,7 +71,7 @@ mapfile -t make_files < <(echo Makefile; find mk guest tests -name '*.mk')
 # Left out: this script (its words are the check's; it needs only dpkg, apt, gcc, clang, python3)
 # and deps.sh (its words are package names; it needs only what every Debian has).
 mapfile -t shell_files < <(echo moat; echo .ci/run; find scripts tools -type f -not -name check-deps.sh \
-	-not -name deps.sh -not -name '*.py' -not -path '*/__pycache__/*'; find tests guest -name '*.sh')
+	-not -name deps.sh -not -name '*.py' -not -name '*.[ch]' -not -path '*/__pycache__/*'; find tests guest -name '*.sh')
 mapfile -t py_files < <(find tests scripts tools guest -name '*.py' -not -path '*/__pycache__/*')
 strip_comments() { sed -E 's/(^|[[:space:]])#.*$//' "$@"; }
 
@@ -106,9 +106,10 @@ for l in $(grep -ohE '(^|[[:space:],])-l[A-Za-z0-9_+]+' "${make_files[@]}" | sed
 done
 
 # Headers: <...> includes of the C built for this machine (unit tests, fixtures, fuzzer, the
-# generic core and the fake arch); the tree's own headers are not packages.
-local_inc=(include core/include core/arch/fake tests/common)
-for h in $(cat core/*.c core/include/*.h core/arch/fake/*.[ch] $(find tests -name '*.[ch]') |
+# generic core and the fake arch, moat-vmm's host build, the tools under tools/); the tree's own
+# headers are not packages.
+local_inc=(include core/include core/arch/fake tests/common vmm)
+for h in $(cat core/*.c core/include/*.h core/arch/fake/*.[ch] $(find tests vmm tools -name '*.[ch]') |
 	sed -nE 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*<([^>]+)>.*/\1/p' | sort -u); do
 	mine=
 	for d in "${local_inc[@]}"; do [ -f "$d/$h" ] && mine=1; done

@@ -340,3 +340,18 @@ def test_host_entropy():
     assert len(host_seed) == 64 and bytes.fromhex(host_seed) != rng_seed
     assert host_kaslr != int.from_bytes(kaslr_seed, "big")
     assert "entropy: host TRNG smc -1 -1 hvc -1" in out
+
+
+def test_attest_owner_policy_binds_identity(boot, tools_built, tmp_path):
+    """The owner key and policy mode are part of the core's identity: with an owner key the core certificate
+    carries it (policy bit 1), the report still verifies, and the sealing key differs from the one without."""
+    owner = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"  # RFC 8032 test 1's public key
+    plain = boot_attest(boot)["base"]
+    owned = boot_attest(boot, append=f"moat.owner_key={owner} moat.policy=open")["base"]
+    key = provision()["device-public-key"]
+    ok = verify(owned.report, key, owned.host_measurement, tmp_path, challenge=owned.value("challenge"))
+    assert ok.returncode == 0 and "policy 0x1," in ok.stdout, ok.stdout + ok.stderr
+    assert owned.report[432:464] == bytes.fromhex(owner)  # core_cert.owner_key
+    assert plain.report[432:464] == bytes(32)
+    assert owned.host_measurement == plain.host_measurement
+    assert owned.value("sealing") != plain.value("sealing")

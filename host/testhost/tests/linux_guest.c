@@ -604,6 +604,7 @@ TEST(linux_guest)
 	if (!ret) {
 		ret = add_vcpus();
 	}
+	/* Image, initramfs, DTB: ascending IPA (layout.h), the only order the core LOADs in (docs/measurement.md). */
 	if (!ret) {
 		ret = give_blob(&image);
 	}

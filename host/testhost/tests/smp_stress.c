@@ -108,9 +108,12 @@ static u64 rnd(struct stress_cpu *c)
 
 static bool racing_error(long s)
 {
-	/* What another CPU's call in between can make a call return (docs/ABI.md). */
+	/*
+	 * What another CPU's call in between can make a call return (docs/ABI.md). ORDER: a foreign LOAD
+	 * at a random IPA lands above the owner's next image page (or below one already LOADed).
+	 */
 	return s == MOAT_E_BUSY || s == MOAT_E_STALE || s == MOAT_E_NOENT || s == MOAT_E_PERM || s == MOAT_E_STATE ||
-	       s == MOAT_E_EXIST || s == MOAT_E_NOMEM;
+	       s == MOAT_E_EXIST || s == MOAT_E_NOMEM || s == MOAT_E_ORDER;
 }
 
 static struct moat_result scall6(struct stress_cpu *c, u64 fn, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5)
