@@ -80,7 +80,7 @@ summary() {
 	if [ $failed -eq 0 ]; then
 		echo "make run: OK in $(($(date +%s) - total_start)) s -- moat booted the test host's demo and" \
 			"Debian's stock kernel as its host ($smp CPUs), which ran /tests/demo.sh to the end;" \
-			"tools/moat-verify accepted the protected Linux guest's report"
+			"moat-verify accepted the protected Linux guest's report"
 	else
 		echo "make run: FAILED (see the step marked FAILED above; UART logs in build/test-logs/)"
 	fi

@@ -37,11 +37,11 @@ fi
 # with a whole line (the guest has printed all it had: the echo of a line typed now cannot land inside
 # one of its lines -- a report is over a thousand characters and the UART is slow), or the VM ended.
 wait_for() {
-	w=0
-	while [ $w -lt 600 ] && kill -0 $pid 2>/dev/null; do
+	tries=0
+	while [ $tries -lt 600 ] && kill -0 $pid 2>/dev/null; do
 		[ "$(grep -c -E "$2" "/tmp/$1.out")" -ge "$3" ] && [ -z "$(tail -c 1 "/tmp/$1.out")" ] && return 0
 		sleep 0.2
-		w=$((w + 1))
+		tries=$((tries + 1))
 	done
 	return 1
 }

@@ -29,11 +29,11 @@ exec 3>/tmp/in
 # line (the guest has printed all it had: the echo of a line typed now cannot land inside one of its
 # lines -- a report is over a thousand characters and the UART is slow), or the VM ended.
 wait_for() {
-	w=0
-	while [ $w -lt 600 ] && kill -0 $pid 2>/dev/null; do
+	tries=0
+	while [ $tries -lt 600 ] && kill -0 $pid 2>/dev/null; do
 		grep -q -E "$1" /tmp/demo-20.out && [ -z "$(tail -c 1 /tmp/demo-20.out)" ] && return 0
 		sleep 0.2
-		w=$((w + 1))
+		tries=$((tries + 1))
 	done
 	return 1
 }
