@@ -355,3 +355,21 @@ def test_attest_owner_policy_binds_identity(boot, tools_built, tmp_path):
     assert plain.report[432:464] == bytes(32)
     assert owned.host_measurement == plain.host_measurement
     assert owned.value("sealing") != plain.value("sealing")
+
+
+def test_tools_cli(tools_built, tmp_path):
+    """moat-verify and moat-provision: --help, usage errors (exit 2), bad input (exit 1)."""
+    for tool in (VERIFY, PROVISION):
+        r = subprocess.run([str(tool), "--help"], capture_output=True, text=True)
+        assert r.returncode == 0 and r.stdout.startswith("usage: "), r.stdout
+        assert subprocess.run([str(tool)], capture_output=True, text=True).returncode == 2
+    r = subprocess.run([str(VERIFY), "--report", "-", "--device-key", "zz", "--measurement", "00" * 32],
+                       capture_output=True, text=True, input="")
+    assert r.returncode == 2 and "--device-key must be 64 hex digits" in r.stderr, r.stderr
+    r = subprocess.run([str(VERIFY), "--report", "-", "--device-key", "00" * 32, "--measurement", "00" * 32],
+                       capture_output=True, text=True, input="not a report")
+    assert r.returncode == 1 and r.stdout.startswith("FAIL: malformed"), r.stdout
+    short = tmp_path / "short-secret.bin"
+    short.write_bytes(b"\1" * 31)
+    r = subprocess.run([str(PROVISION), "--secret", str(short)], capture_output=True, text=True)
+    assert r.returncode == 1 and "exactly 32 bytes" in r.stderr, r.stderr
