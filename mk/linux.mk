@@ -53,12 +53,32 @@ $(LX)/bin/%: tests/linux/%.c $(wildcard include/moat/*.h)
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$@)$(LINUX_CROSS)gcc $(LINUX_USER_CFLAGS) $< -o $@
 
+# ---- inside the Linux guest (guest/linux/attest/, docs/attestation.md "From a Linux guest"): the
+# guest module moat_attest.ko (/dev/moat-attest, the core's guest calls) and the static tool
+# moat-attest. Under $(LX)/guest/, not $(LX)/: the host initramfs takes every $(LX)/*.ko.
+GATTEST_KMOD_SRCS := guest/linux/attest/moat_attest.c guest/linux/attest/moat_attest.h guest/linux/attest/Kbuild
+$(LX)/guest/moat_attest.ko: $(GATTEST_KMOD_SRCS) $(wildcard include/moat/*.h) $(LINUX_VARS)
+	@mkdir -p $(LX)/guest-kmod $(dir $@)
+	$(Q)cp $(GATTEST_KMOD_SRCS) $(LX)/guest-kmod/
+	$(call msg,KBUILD,$@)$(MAKE) -s -C $(LINUX_KDIR) M=$(CURDIR)/$(LX)/guest-kmod ARCH=arm64 \
+		CROSS_COMPILE=$(LINUX_CROSS) MOAT_INCLUDE=$(CURDIR)/include CONFIG_DEBUG_INFO_BTF_MODULES= modules
+	$(Q)$(LINUX_CROSS)strip --strip-debug -o $@ $(LX)/guest-kmod/moat_attest.ko
+# The sealing key's ID is its SHA-256: the core's own (core/sha256.c) serves. Both stripped (-s): every
+# byte of the guest's initramfs is loaded and measured on each boot.
+$(LX)/guest/moat-attest: guest/linux/attest/moat-attest.c guest/linux/attest/moat_attest.h core/sha256.c \
+		core/include/sha256.h
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$@)$(LINUX_CROSS)gcc $(LINUX_USER_CFLAGS) -s -Iguest/linux/attest -iquote core/include \
+		guest/linux/attest/moat-attest.c core/sha256.c -o $@
+
 # ---- a Linux guest for moat-vmm (tests/linux/vmm-linux.sh): Debian's same kernel Image and a tiny
-# busybox initramfs whose /init is tests/linux/guest/init.sh, both in /guests of a second host
-# initramfs, host-initramfs-linux.cpio (tools/run-linux.sh --initrd ...). Kept out of the default one:
-# 44 MB more to load and unpack add about 9 s to every host boot under TCG.
-$(LX)/guest-initramfs.cpio: tests/linux/guest/init.sh tools/mkinitramfs.py $(LINUX_VARS)
-	$(call msg,CPIO,$@)$(PYTHON) tools/mkinitramfs.py --busybox $(BUSYBOX) --init $< -o $@
+# busybox initramfs whose /init is tests/linux/guest/init.sh (it loads moat_attest.ko), both in
+# /guests of a second host initramfs, host-initramfs-linux.cpio (tools/run-linux.sh --initrd ...).
+# Kept out of the default one: 44 MB more to load and unpack add about 9 s to every host boot under TCG.
+$(LX)/guest-initramfs.cpio: tests/linux/guest/init.sh tools/mkinitramfs.py $(LX)/guest/moat_attest.ko \
+		$(LX)/guest/moat-attest $(LINUX_VARS)
+	$(call msg,CPIO,$@)$(PYTHON) tools/mkinitramfs.py --busybox $(BUSYBOX) --init $< \
+		--file /lib/moat/moat_attest.ko=$(LX)/guest/moat_attest.ko --file /bin/moat-attest=$(LX)/guest/moat-attest -o $@
 LINUX_GUEST_FILES = --file guests/Image=$(LINUX_IMAGE) --file guests/linux-initramfs.cpio=$(LX)/guest-initramfs.cpio
 
 # ---- the host initramfs: busybox, the /init harness, the module, the VMM, test programs and

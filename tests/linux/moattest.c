@@ -1011,7 +1011,7 @@ static int cmd_peek(void)
 
 /*
  * The VM fd of another process (moat-vmm): the fd whose /proc/PID/fd link names the driver's
- * "moat-vm" anonymous inode, copied into this process with pidfd_getfd (root: ptrace access).
+ * "moat-vm" anonymous file, copied into this process with pidfd_getfd (root: ptrace access).
  */
 static int foreign_vm_fd(pid_t pid)
 {
@@ -1028,7 +1028,11 @@ static int foreign_vm_fd(pid_t pid)
 		n = readlink(path, link, sizeof(link) - 1);
 		if (n > 0) {
 			link[n] = '\0';
-			if (!strcmp(link, "anon_inode:moat-vm")) {
+			/*
+			 * "anon_inode:[moat-vm]" since the VM file has an inode of its own (moat_vm.c, for
+			 * mmap); "anon_inode:moat-vm" from a driver that used the shared anonymous inode.
+			 */
+			if (!strcmp(link, "anon_inode:[moat-vm]") || !strcmp(link, "anon_inode:moat-vm")) {
 				int copy = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
 
 				close(pidfd);
