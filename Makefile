@@ -146,16 +146,16 @@ $(B)/dtbshim.elf: tests/integration/dtbshim.S
 # Host-native C; moat-sign signs with OpenSSL's libcrypto (libssl-dev, scripts/deps.sh).
 TOOLS_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -Iinclude
 TOOLS := $(B)/tools/moat-sign
-$(B)/tools/moat-sign: tools/moat-sign.c include/moat/sign.h
+$(B)/tools/moat-sign: tools/moat-sign.c tools/hex.h include/moat/sign.h
 	@mkdir -p $(dir $@)
 	$(call msg,HOSTCC,$@)$(HOSTCC) $(TOOLS_CFLAGS) $< -lcrypto -o $@
 # moat-provision (the device's public identity, the expected core measurement) and moat-verify (reports):
 # docs/attestation.md; also OpenSSL's libcrypto, so that the core's own crypto is checked independently.
 TOOLS += $(B)/tools/moat-provision $(B)/tools/moat-verify
-$(B)/tools/moat-provision: tools/moat-provision.c tools/report_check.c tools/attest_tool.h include/moat/attest.h
+$(B)/tools/moat-provision: tools/moat-provision.c tools/report_check.c tools/attest_tool.h tools/hex.h include/moat/attest.h
 	@mkdir -p $(dir $@)
 	$(call msg,HOSTCC,$@)$(HOSTCC) $(TOOLS_CFLAGS) tools/moat-provision.c tools/report_check.c -lcrypto -o $@
-$(B)/tools/moat-verify: tools/moat-verify.c tools/report_check.c tools/attest_tool.h include/moat/attest.h
+$(B)/tools/moat-verify: tools/moat-verify.c tools/report_check.c tools/attest_tool.h tools/hex.h include/moat/attest.h
 	@mkdir -p $(dir $@)
 	$(call msg,HOSTCC,$@)$(HOSTCC) $(TOOLS_CFLAGS) tools/moat-verify.c tools/report_check.c -lcrypto -o $@
 

@@ -66,9 +66,9 @@ $(LX)/guest/moat_attest.ko: $(GATTEST_KMOD_SRCS) $(wildcard include/moat/*.h) $(
 # The sealing key's ID is its SHA-256: the core's own (core/sha256.c) serves. Both stripped (-s): every
 # byte of the guest's initramfs is loaded and measured on each boot.
 $(LX)/guest/moat-attest: guest/linux/attest/moat-attest.c guest/linux/attest/moat_attest.h core/sha256.c \
-		core/include/sha256.h
+		core/include/sha256.h tools/hex.h
 	@mkdir -p $(dir $@)
-	$(call msg,CC,$@)$(LINUX_CROSS)gcc $(LINUX_USER_CFLAGS) -s -Iguest/linux/attest -iquote core/include \
+	$(call msg,CC,$@)$(LINUX_CROSS)gcc $(LINUX_USER_CFLAGS) -s -Iguest/linux/attest -iquote core/include -iquote tools \
 		guest/linux/attest/moat-attest.c core/sha256.c -o $@
 
 # ---- a Linux guest for moat-vmm (tests/linux/vmm-linux.sh): Debian's same kernel Image and a tiny

@@ -51,22 +51,9 @@ flock 9
 
 hash=$(sha256sum "$fragment" | cut -c1-12)
 
-apt_dir=$cache/apt
-apt_opts=(
-	-o "Dir::Etc::SourceList=$apt_dir/sources.list" -o "Dir::Etc::SourceParts=$apt_dir/none"
-	-o "Dir::State=$apt_dir/state" -o "Dir::Cache=$apt_dir/cache"
-	-o "APT::Architectures::=amd64" -o "Debug::NoLocking=1"
-	-o "Acquire::Retries=3" -o "APT::Sandbox::User=$(id -un)" -q
-)
-apt_update() {
-	mkdir -p "$apt_dir/state/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/none"
-	local keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-	cat >"$apt_dir/sources.list" <<EOF
-deb [signed-by=$keyring] http://deb.debian.org/debian bookworm main
-deb [signed-by=$keyring] http://deb.debian.org/debian bookworm-backports main
-EOF
-	apt-get "${apt_opts[@]}" update >&2
-}
+apt_dir=$cache/apt apt_archs="amd64"
+# shellcheck source=scripts/private-apt.sh
+. "$(dirname "$0")/private-apt.sh"
 # The version of linux-source-6.12 the archive offers today (e.g. 6.12.95-1~bpo12+1).
 resolve_version() {
 	apt-cache "${apt_opts[@]}" policy linux-source-6.12 2>/dev/null | sed -n 's/^ *Candidate: //p' | grep -v none

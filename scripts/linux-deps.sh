@@ -37,23 +37,9 @@ esac
 mkdir -p "$cache"
 log() { echo "linux-deps: $*" >&2; }
 
-apt_dir=$cache/apt
-apt_opts=(
-	-o "Dir::Etc::SourceList=$apt_dir/sources.list" -o "Dir::Etc::SourceParts=$apt_dir/none"
-	-o "Dir::State=$apt_dir/state" -o "Dir::Cache=$apt_dir/cache"
-	-o "APT::Architectures::=amd64" -o "APT::Architectures::=arm64" -o "Debug::NoLocking=1"
-	-o "Acquire::Retries=3" -o "APT::Sandbox::User=$(id -un)" -q
-)
-
-apt_update() {
-	mkdir -p "$apt_dir/state/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/none"
-	local keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-	cat >"$apt_dir/sources.list" <<EOF
-deb [signed-by=$keyring] http://deb.debian.org/debian bookworm main
-deb [signed-by=$keyring] http://deb.debian.org/debian bookworm-backports main
-EOF
-	apt-get "${apt_opts[@]}" update >&2
-}
+apt_dir=$cache/apt apt_archs="amd64 arm64"
+# shellcheck source=scripts/private-apt.sh
+. "$(dirname "$0")/private-apt.sh"
 
 # The kernel ABI (e.g. 6.12.95+deb12) the backports metapackage points at today.
 resolve_abi() {

@@ -19,7 +19,7 @@ DIR=${1:-$(mktemp -d "$B/report.XXXXXX")}
 mkdir -p "$DIR/corpus" "$DIR/artifacts"
 stale=0
 [ -x "$OUT" ] || stale=1
-for f in $SRCS tools/attest_tool.h include/moat/attest.h scripts/run-fuzz-report.sh; do
+for f in $SRCS tools/attest_tool.h tools/hex.h include/moat/attest.h scripts/run-fuzz-report.sh; do
 	[ "$stale" -eq 1 ] || [ ! "$f" -nt "$OUT" ] || stale=1
 done
 if [ "$stale" -eq 1 ]; then

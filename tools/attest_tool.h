@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hex.h"
 #include "moat/attest.h"
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -45,8 +46,7 @@ enum report_verdict {
 enum report_verdict report_check(const uint8_t *report, size_t len, const struct report_expect *e, const char **why,
 				 struct moat_report *out);
 
-/* Parse exactly n bytes from hex (whitespace ignored); 0 or -1. */
-int hex_decode(const char *hex, uint8_t *out, size_t n);
+
 /* Lower-case hex of n bytes into out (2n + 1 bytes). */
 void hex_encode(const uint8_t *in, size_t n, char *out);
 

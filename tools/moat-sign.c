@@ -29,6 +29,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "hex.h"
 #include "moat/sign.h"
 
 #define KEY_SIZE 32
@@ -71,36 +72,7 @@ static void __attribute__((noreturn)) usage(const char *why)
 	exit(why ? 2 : 0);
 }
 
-static int hex_nibble(char c)
-{
-	if (c >= '0' && c <= '9') {
-		return c - '0';
-	}
-	if (c >= 'a' && c <= 'f') {
-		return c - 'a' + 10;
-	}
-	if (c >= 'A' && c <= 'F') {
-		return c - 'A' + 10;
-	}
-	return -1;
-}
 
-/* Exactly 2 * n hex digits -> n bytes. */
-static bool parse_hex(const char *s, uint8_t *out, size_t n)
-{
-	if (strlen(s) != 2 * n) {
-		return false;
-	}
-	for (size_t i = 0; i < n; i++) {
-		int hi = hex_nibble(s[2 * i]), lo = hex_nibble(s[2 * i + 1]);
-
-		if (hi < 0 || lo < 0) {
-			return false;
-		}
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return true;
-}
 
 static void print_hex(FILE *f, const uint8_t *p, size_t n)
 {
@@ -229,7 +201,7 @@ static int cmd_sign(const char *key, const char *hex, const char *out)
 	EVP_PKEY *pkey;
 	FILE *f;
 
-	if (!parse_hex(hex, measurement, sizeof(measurement))) {
+	if (hex_decode(hex, measurement, sizeof(measurement)) != 0) {
 		die("--measurement must be 64 hex digits (the 32-byte VM measurement), got \"%s\"", hex);
 	}
 	pkey = read_key(key);
@@ -283,7 +255,7 @@ static int cmd_show(const char *path, const char *owner_hex)
 	FILE *f = fopen(path, "rb");
 	size_t n;
 
-	if (owner_hex && !parse_hex(owner_hex, owner, sizeof(owner))) {
+	if (owner_hex && hex_decode(owner_hex, owner, sizeof(owner)) != 0) {
 		die("--owner-key must be 64 hex digits, got \"%s\"", owner_hex);
 	}
 	if (!f) {

@@ -93,38 +93,7 @@ enum report_verdict report_check(const uint8_t *report, size_t len, const struct
 	VERDICT(REPORT_OK, "OK");
 }
 
-static int nibble(int c)
-{
-	if (c >= '0' && c <= '9') {
-		return c - '0';
-	}
-	c = tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
 
-int hex_decode(const char *hex, uint8_t *out, size_t n)
-{
-	size_t got = 0;
-	int hi = -1;
-
-	for (; *hex; hex++) {
-		int v = nibble((unsigned char)*hex);
-
-		if (isspace((unsigned char)*hex)) {
-			continue;
-		}
-		if (v < 0 || got == n) {
-			return -1;
-		}
-		if (hi < 0) {
-			hi = v;
-		} else {
-			out[got++] = (uint8_t)(hi << 4 | v);
-			hi = -1;
-		}
-	}
-	return got == n && hi < 0 ? 0 : -1;
-}
 
 void hex_encode(const uint8_t *in, size_t n, char *out)
 {

@@ -17,6 +17,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "hex.h"
 #include "moat_attest.h"
 #include "sha256.h"
 
@@ -41,36 +42,7 @@ static void print_hex(const char *prefix, const unsigned char *p, size_t n)
 	printf("\n");
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9') {
-		return c - '0';
-	}
-	if (c >= 'a' && c <= 'f') {
-		return c - 'a' + 10;
-	}
-	if (c >= 'A' && c <= 'F') {
-		return c - 'A' + 10;
-	}
-	return -1;
-}
 
-/* Exactly 2 * n hex digits into out[n]; false on anything else. */
-static int parse_hex(const char *s, unsigned char *out, size_t n)
-{
-	if (strlen(s) != 2 * n) {
-		return 0;
-	}
-	for (size_t i = 0; i < n; i++) {
-		int hi = hex_digit(s[2 * i]), lo = hex_digit(s[2 * i + 1]);
-
-		if (hi < 0 || lo < 0) {
-			return 0;
-		}
-		out[i] = (unsigned char)(hi << 4 | lo);
-	}
-	return 1;
-}
 
 /* The core's refusals, as moat_attest.ko maps them (moat_attest.h), in words. */
 static const char *why(int err)
@@ -125,7 +97,7 @@ static int cmd_report(const char *challenge_hex)
 	static struct moat_attest_report r; /* 4 KiB: not on the stack */
 
 	memset(&r, 0, sizeof(r));
-	if (!parse_hex(challenge_hex, r.challenge, sizeof(r.challenge))) {
+	if (hex_decode(challenge_hex, r.challenge, sizeof(r.challenge)) != 0) {
 		fprintf(stderr, "moat-attest: --challenge wants exactly %zu hex digits (%zu bytes)\n",
 			2 * sizeof(r.challenge), sizeof(r.challenge));
 		return 2;
