@@ -156,7 +156,7 @@ def test_moat_attest_tool_arguments(tmp_path):
     (the same source as the guest's static arm64 build; no /dev/moat-attest here)."""
     exe = tmp_path / "moat-attest"
     subprocess.run(["gcc", "-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror", "-Iguest/linux/attest", "-iquote",
-                    "core/include", "guest/linux/attest/moat-attest.c", "core/sha256.c", "-o", str(exe)], cwd=ROOT,
+                    "core/include", "-iquote", "tools", "guest/linux/attest/moat-attest.c", "core/sha256.c", "-o", str(exe)], cwd=ROOT,
                    check=True)
 
     def run(*args):
