@@ -155,9 +155,9 @@ def test_moat_attest_tool_arguments(tmp_path):
     """moat-attest's argument handling and its message without the module, built for this machine
     (the same source as the guest's static arm64 build; no /dev/moat-attest here)."""
     exe = tmp_path / "moat-attest"
-    subprocess.run(["gcc", "-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror", "-Iguest/linux/attest", "-iquote",
-                    "core/include", "-iquote", "tools", "guest/linux/attest/moat-attest.c", "core/sha256.c", "-o", str(exe)], cwd=ROOT,
-                   check=True)
+    subprocess.run(["gcc", "-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror", "-Iguest/linux/attest",
+                    "-iquote", "core/include", "-iquote", "tools", "guest/linux/attest/moat-attest.c", "core/sha256.c",
+                    "-o", str(exe)], cwd=ROOT, check=True)
 
     def run(*args):
         return subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=10)
