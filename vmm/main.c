@@ -7,7 +7,9 @@
  *    SIGUSR2, which a vCPU thread sends once it has set the exit status; then stops the vCPUs;
  *  - one per vCPU: RUN in a loop, MMIO exits dispatched on the bus (mmio.h). vCPU 0 starts at the
  *    image's entry; the others block inside RUN until the guest's PSCI CPU_ON (the driver's job);
- *  - input: stdin into the PL011's RX FIFO (pl011.h), blocking while the FIFO is full.
+ *  - input: stdin into the PL011's RX FIFO (pl011.h), blocking while the FIFO is full;
+ *  - one worker per virtio device (virtio_mmio.h): QueueNotify only wakes it, so a vCPU thread never
+ *    does a device's I/O.
  * Stopping: a vCPU thread leaves RUN only when the guest exits to user space or a signal arrives, so
  * main sets `stopping` and sends SIGUSR1 (whose handler does nothing, installed without SA_RESTART so
  * RUN returns -EINTR) again and again until each thread is gone: a signal that lands just before a
@@ -29,8 +31,10 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "gmem.h"
 #include "mmio.h"
 #include "pl011.h"
+#include "virtio_dev.h"
 #include "vmm.h"
 
 #define GUEST_FAULTS_SHOWN 8 /* a guest faulting in a loop must not flood stderr */
@@ -48,6 +52,15 @@ struct vmm {
 	atomic_int status; /* -1 until the first vCPU thread (or main) decides how the VM ended */
 	atomic_bool stopping;
 	atomic_uint guest_faults; /* GUEST_FAULT exits seen: if any, the exit status is VMM_EXIT_GUEST_FAULT */
+	/* virtio: slots 0..nr_virtio-1 in the order disk, net, console (VMM_VIRTIO_*) */
+	struct gmem gmem;
+	struct virtio_mmio virtio[VMM_VIRTIO_MAX];
+	unsigned int nr_virtio, nr_virtio_planned;
+	uint64_t pool_base, pool_size;
+	struct virtio_blk blk;
+	struct virtio_net net;
+	struct virtio_console vcon;
+	bool has_blk, has_net, has_vcon;
 };
 
 static struct vmm vmm = { .status = -1 };
@@ -156,8 +169,24 @@ static int prepare_dtb(const struct vmm_args *a, struct guest_files *g)
 {
 	struct vmm_dtb_params p = { .mem_size = a->mem_size, .cpus = a->cpus, .cmdline = a->cmdline,
 				    .has_initrd = a->initrd != NULL };
+	uint64_t usable = a->mem_size; /* RAM the images may use: all of it, less a restricted-dma-pool */
 	const char *why;
 	int err;
+
+	p.nr_virtio = (a->disk != NULL) + (a->net_tap != NULL) + a->virtio_console;
+	if (a->protected_vm && p.nr_virtio) {
+		if (a->mem_size < 4 * VMM_DMA_POOL_SIZE) {
+			fprintf(stderr, "moat-vmm: --mem: a protected VM with virtio devices needs at least %llu MiB\n",
+				(unsigned long long)(4 * VMM_DMA_POOL_SIZE / VMM_MIB));
+			return -1;
+		}
+		/* At the top of RAM, 2 MiB aligned: out of the kernel's way, below nothing the layout places. */
+		p.pool_base = (VMM_RAM_BASE + a->mem_size - VMM_DMA_POOL_SIZE) & ~(2 * VMM_MIB - 1);
+		p.pool_size = VMM_DMA_POOL_SIZE;
+		usable = p.pool_base - VMM_RAM_BASE;
+		vmm.pool_base = p.pool_base;
+		vmm.pool_size = p.pool_size;
+	}
 
 	g->dtb = calloc(1, VMM_DTB_MAX);
 	if (g->dtb == NULL) {
@@ -171,7 +200,7 @@ static int prepare_dtb(const struct vmm_args *a, struct guest_files *g)
 			a->dtb ? a->dtb : "", a->dtb ? "'" : "", fdt_strerror(err));
 		return -1;
 	}
-	why = vmm_layout(a->mem_size, &g->kinfo, g->kernel_len, g->initrd_len, fdt_totalsize(g->dtb), &g->layout);
+	why = vmm_layout(usable, &g->kinfo, g->kernel_len, g->initrd_len, fdt_totalsize(g->dtb), &g->layout);
 	if (why) {
 		fprintf(stderr, "moat-vmm: %s\n", why);
 		return -1;
@@ -259,6 +288,134 @@ static void setup_tty(void)
 	if (tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0) {
 		tty_raw = true;
 		atexit(restore_tty);
+	}
+}
+
+/* ---- virtio ---- */
+
+static void virtio_irq(void *ctx, unsigned int intid, bool level)
+{
+	struct vmm *m = ctx;
+
+	if (m->ops->irq_line(m->be, intid, level) != 0) {
+		fprintf(stderr, "moat-vmm: virtio interrupt %u: %s\n", intid, m->ops->error(m->be));
+	}
+}
+
+static uint64_t virtio_read(void *dev, uint64_t off, unsigned int size)
+{
+	return virtio_mmio_read(dev, off, size);
+}
+
+static void virtio_write(void *dev, uint64_t off, unsigned int size, uint64_t value)
+{
+	virtio_mmio_write(dev, off, size, value);
+}
+
+/* Opens what the devices stand on (image, tap) before the VM exists; prints why not. */
+static int open_virtio(const struct vmm_args *a)
+{
+	const char *fault = getenv("MOAT_VMM_FAULT_INJECT");
+	int err;
+
+	if (fault && *fault && !vmm_fault_parse(fault)) {
+		fprintf(stderr, "moat-vmm: MOAT_VMM_FAULT_INJECT '%s': want vq-index, used-idx, desc-len or "
+				"desc-addr[:AFTER]\n", fault);
+		return VMM_EXIT_USAGE;
+	}
+	if (a->disk) {
+		err = virtio_blk_open(&vmm.blk, a->disk);
+		if (err) {
+			fprintf(stderr, "moat-vmm: --disk '%s': %s\n", a->disk, strerror(-err));
+			return VMM_EXIT_USAGE;
+		}
+		vmm.has_blk = true;
+	}
+	if (a->net_tap) {
+		err = virtio_net_open(&vmm.net, a->net_tap);
+		if (err) {
+			fprintf(stderr, "moat-vmm: --net tap:%s: %s (is tun.ko loaded?)\n", a->net_tap, strerror(-err));
+			return VMM_EXIT_ERROR;
+		}
+		vmm.has_net = true;
+	}
+	if (a->virtio_console) {
+		vmm.vcon.out_fd = STDOUT_FILENO;
+		vmm.has_vcon = true;
+	}
+	return 0;
+}
+
+static int add_one_virtio(const struct virtio_device_ops *ops, void *dev)
+{
+	unsigned int slot = vmm.nr_virtio;
+	struct virtio_mmio *t = &vmm.virtio[slot];
+	struct mmio_device d = { .name = ops->name, .base = VMM_VIRTIO_BASE + slot * VMM_VIRTIO_SLOT,
+				 .size = VMM_VIRTIO_SLOT, .read = virtio_read, .write = virtio_write, .dev = t };
+
+	if (virtio_mmio_init(t, ops, dev, &vmm.gmem, VMM_SPI_INTID(VMM_VIRTIO_SPI + slot), virtio_irq, &vmm) != 0) {
+		return -1;
+	}
+	vmm.nr_virtio++;
+	if (ops == &virtio_blk_ops || ops == &virtio_blk_ro_ops) {
+		virtio_blk_attach(t, dev);
+	} else if (ops == &virtio_net_ops) {
+		virtio_net_attach(t, dev);
+	} else {
+		virtio_console_attach(t, dev);
+	}
+	return mmio_add(&vmm.bus, &d);
+}
+
+/* After create_vm: the devices' view of guest memory, their slots on the bus, their threads. */
+static int add_virtio(const struct vmm_args *a)
+{
+	void *ram;
+
+	if (!vmm.has_blk && !vmm.has_net && !vmm.has_vcon) {
+		return 0;
+	}
+	ram = vmm.ops->guest_map ? vmm.ops->guest_map(vmm.be) : NULL;
+	if (ram == NULL) {
+		fprintf(stderr, "moat-vmm: %s\n", vmm.ops->error(vmm.be));
+		return -1;
+	}
+	gmem_install_sigbus();
+	/* A protected VM's devices see the pool only; a normal VM's all of RAM (its own memory). */
+	if (a->protected_vm) {
+		gmem_init(&vmm.gmem, ram, VMM_RAM_BASE, a->mem_size, vmm.pool_base, vmm.pool_size);
+	} else {
+		gmem_init(&vmm.gmem, ram, VMM_RAM_BASE, a->mem_size, VMM_RAM_BASE, a->mem_size);
+	}
+	if ((vmm.has_blk && add_one_virtio(vmm.blk.read_only ? &virtio_blk_ro_ops : &virtio_blk_ops, &vmm.blk)) ||
+	    (vmm.has_net && add_one_virtio(&virtio_net_ops, &vmm.net)) ||
+	    (vmm.has_vcon && add_one_virtio(&virtio_console_ops, &vmm.vcon))) {
+		fprintf(stderr, "moat-vmm: cannot set up the virtio devices\n");
+		return -1;
+	}
+	for (unsigned int i = 0; i < vmm.nr_virtio; i++) {
+		if (virtio_mmio_start(&vmm.virtio[i]) != 0) {
+			fprintf(stderr, "moat-vmm: cannot start a virtio thread\n");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void stop_virtio(void)
+{
+	for (unsigned int i = 0; i < vmm.nr_virtio; i++) {
+		virtio_mmio_stop(&vmm.virtio[i]);
+	}
+	if (getenv("MOAT_VMM_VIRTIO_STATS")) {
+		for (unsigned int i = 0; i < vmm.nr_virtio; i++) {
+			fprintf(stderr, "moat-vmm: %s: %llu notifies, %llu interrupts\n", vmm.virtio[i].ops->name,
+				(unsigned long long)vmm.virtio[i].notifies, (unsigned long long)vmm.virtio[i].interrupts);
+		}
+	}
+	if (vmm_fault_mode != VMM_FAULT_NONE) {
+		fprintf(stderr, "moat-vmm: fault injection: %llu guest-memory accesses refused\n",
+			(unsigned long long)gmem_refused());
 	}
 }
 
@@ -453,7 +610,7 @@ static int build_vm(const struct vmm_args *a, const struct guest_files *g)
 		.mem_size = a->mem_size,
 		.mmio_base = VMM_MMIO_BASE,
 		.mmio_size = VMM_MMIO_SIZE,
-		.spi_mask = 1ULL << VMM_UART_SPI,
+		.spi_mask = (1ULL << VMM_UART_SPI) | (((1ULL << vmm.nr_virtio_planned) - 1) << VMM_VIRTIO_SPI),
 		.cpus = a->cpus,
 	};
 	uint8_t measurement[32];
@@ -554,8 +711,15 @@ static int run(const struct vmm_args *a, struct guest_files *g)
 		return VMM_EXIT_ERROR;
 	}
 	r = check_limits(a, &lim);
+	if (r == 0) {
+		r = open_virtio(a);
+	}
+	vmm.nr_virtio_planned = vmm.has_blk + vmm.has_net + vmm.has_vcon;
 	if (r == 0 && (add_devices() != 0 || build_vm(a, g) != 0)) {
 		fprintf(stderr, "moat-vmm: %s\n", vmm.ops->error(vmm.be));
+		r = VMM_EXIT_ERROR;
+	}
+	if (r == 0 && add_virtio(a) != 0) {
 		r = VMM_EXIT_ERROR;
 	}
 	free_guest_files(g); /* in guest RAM now (or never): a kernel's tens of MiB need not stay */
@@ -564,6 +728,7 @@ static int run(const struct vmm_args *a, struct guest_files *g)
 		mmio_report(&vmm.bus, stderr);
 		print_create_count();
 	}
+	stop_virtio(); /* before destroy: the workers use guest memory the backend maps */
 	vmm.ops->destroy(vmm.be);
 	return r;
 }
