@@ -451,7 +451,7 @@ static void *scan_thread(void *arg)
 			scan.pool_pages = pool;
 		}
 		scan.other_pages += other;
-		usleep(100 * 1000);
+		sleep(1); /* a pass reads all of RAM: leave the vCPUs most of the host */
 	}
 	free(page);
 	return NULL;
