@@ -46,7 +46,10 @@ void virtio_blk_attach(struct virtio_mmio *t, struct virtio_blk *b);
 extern const struct virtio_device_ops virtio_blk_ops, virtio_blk_ro_ops;
 
 /* virtio-net (5.1) */
+#define VIRTIO_NET_F_CSUM (1ULL << 0)	    /* the guest may leave checksums to the device (the tap) */
 #define VIRTIO_NET_F_MAC (1ULL << 5)
+#define VIRTIO_NET_F_HOST_TSO4 (1ULL << 11) /* and send TCP segments up to 64 KiB (the tap splits them) */
+#define VIRTIO_NET_F_HOST_TSO6 (1ULL << 12)
 #define VIRTIO_NET_HDR_LEN 12 /* struct virtio_net_hdr_v1: VERSION_1 always has num_buffers */
 
 struct virtio_net {
