@@ -6,6 +6,8 @@
 #                   kernel as the host running /tests/demo.sh (tools/run-chain.sh)
 #   make run-testhost   only the bare-metal test host's demo (tools/run-demo.sh)
 #   make linux      Debian's kernel + the host initramfs (mk/linux.mk)
+#   make guest-kernel   the protected-guest kernel from Debian's linux-source-6.12, built once per
+#                   machine (cached) into build/linux/guest-kernel/Image (mk/linux.mk)
 #   make test       install missing packages, build, make linux, run every suite, one summary line
 #   make unit       host-native cmocka tests (ARCH=fake, ASan + UBSan)
 #   make bench      deterministic instruction counts under QEMU -icount, the Linux host's
@@ -219,17 +221,20 @@ unit: $(UNIT_TESTS)
 
 integration: $(IMAGES)
 	@$(MAKE) --no-print-directory linux
+	@$(MAKE) --no-print-directory guest-kernel
 	@$(PYTHON) -m pytest tests/integration
 
 test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory linux
+	@$(MAKE) --no-print-directory guest-kernel
 	@$(MAKE) --no-print-directory ARCH=fake all
 	@scripts/run-all-tests.sh
 
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory linux
+	@$(MAKE) --no-print-directory guest-kernel
 	@tools/bench.sh
 
 format:

@@ -20,6 +20,7 @@
 
 #include "arch.h"
 #include "esr.h"
+#include "guest_call.h"
 #include "guest_pmu.h"
 #include "guest_refuse.h"
 #include "inject.h"
@@ -83,6 +84,25 @@ static u32 guest_fault(struct vcpu *vcpu, const struct guest_exit *e)
 	return MOAT_EXIT_GUEST_FAULT;
 }
 
+/*
+ * A protected guest that opted in to the MMIO guard touched a page of its MMIO
+ * window it did not guard (guest_mem.c): the guest meant no device there, so
+ * the access must not reach the host. It gets the same synchronous external
+ * abort as guest_fault's, and the run goes on with no exit: the host learns
+ * nothing, not even the page. Logged through the VM's own limiter, so that
+ * one guest's loop cannot silence another's lines.
+ */
+static u32 mmio_refused(struct vcpu *vcpu, const struct guest_exit *e)
+{
+	struct vm *vm = vcpu->vm;
+
+	log_ratelimited(&vm->refusals.limiter, LOG_INFO,
+			"vm%u vcpu%u: MMIO access to unguarded IPA page 0x%lx: external abort injected", vm->slot,
+			vcpu->index, ALIGN_DOWN(e->ipa, PAGE_SIZE));
+	arch_inject_el1_sync(&vcpu->ctx.regs, sea_syndrome(e->esr, vcpu->ctx.regs.spsr), e->far);
+	return MOAT_EXIT_NONE;
+}
+
 static bool is_mapped(struct vm *vm, u64 ipa)
 {
 	u64 pa;
@@ -105,8 +125,13 @@ static u32 stage2_abort(struct vcpu *vcpu, const struct guest_exit *e)
 		vcpu->run->u.mem_fault.ipa = ALIGN_DOWN(e->ipa, PAGE_SIZE);
 		return MOAT_EXIT_MEM_FAULT;
 	}
-	if (data && vm_ipa_in_mmio(vm, e->ipa) && (e->esr & ESR_ISV) && !(e->esr & ESR_S1PTW)) {
-		return mmio_exit(vcpu, e);
+	if (data && vm_ipa_in_mmio(vm, e->ipa)) {
+		if (!guest_mmio_allowed(vm, e->ipa)) {
+			return mmio_refused(vcpu, e);
+		}
+		if ((e->esr & ESR_ISV) && !(e->esr & ESR_S1PTW)) {
+			return mmio_exit(vcpu, e);
+		}
 	}
 	return guest_fault(vcpu, e);
 }

@@ -29,10 +29,21 @@
  * the vCPU again stalls only this guest; VM_DESTROY takes the page as any
  * shared one.
  *
- * MMIO_GUARD is accepted and counted (vm->mmio_guarded), not enforced:
- * enforcement (only guarded MMIO pages reach the host with a syndrome it can
- * emulate) comes with the virtio work, which is why KVM_FEATURES does not
- * advertise it (bit 7).
+ * MMIO_GUARD (KVM_FEATURES bit 7) is enforced for a protected VM once it
+ * opted in with its first accepted call: from then on only the pages it
+ * guarded (vm->mmio_guard, see vm.h for the bound) reach the host as MMIO
+ * exits, and an access to any other page of its MMIO window gets an external
+ * abort and no exit (guest_mmio_allowed, called by guest_exit.c's stage-2
+ * abort handler). Before that first call nothing changes, so a guest that
+ * never calls it, or its early console before the call, works as before. The
+ * guard protects the guest from leaking through accesses it never meant for a
+ * device -- a stray pointer into the window, a device the host slipped into
+ * the devicetree -- so a normal VM, whose every page the host sees anyway,
+ * has its calls accepted and counted, not enforced. Guarding a page of the
+ * core's vGIC succeeds, takes no entry and opts nothing in: those accesses
+ * never reach the host (and see mmio_guard() for the early console that
+ * depends on it). There is no unguard: Linux 6.12 guards on ioremap and never unguards
+ * (Android's MMIO_GUARD_UNMAP, function 8, is not upstream).
  *
  * Called from guest_hvc() (guest_call.c) on the CPU that has the vCPU
  * loaded. Lock: takes pagedb_lock, then the VM's lock (the order of
@@ -45,6 +56,7 @@
 #include "log.h"
 #include "mem.h"
 #include "vcpu.h"
+#include "vgic.h"
 
 static const char *call_name(u32 fid)
 {
@@ -68,6 +80,80 @@ static long refuse(struct vcpu *vcpu, u32 fid, u64 ipa)
 	log_ratelimited(&vcpu->vm->refusals.limiter, LOG_INFO, "vm%u vcpu%u: HVC %s of IPA page 0x%lx: INVALID_PARAMETER",
 			vcpu->vm->slot, vcpu->index, call_name(fid), ALIGN_DOWN(ipa, PAGE_SIZE));
 	return SMCCC_RET_INVALID_PARAMETER;
+}
+
+/* True when the page is in the VM's guard record. Caller holds vm->lock. */
+static bool mmio_guarded(const struct vm *vm, u64 page)
+{
+	for (u32 i = 0; i < vm->mmio_guard.nr; i++) {
+		if (vm->mmio_guard.page[i] == page) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* MMIO_GUARD of ipa (granule-aligned, x2 and x3 zero): the SMCCC result. */
+static long mmio_guard(struct vcpu *vcpu, u64 ipa)
+{
+	struct vm *vm = vcpu->vm;
+	bool enforce = vm_is_protected(vm), first, full = false;
+
+	if (!vm_ipa_in_mmio(vm, ipa)) {
+		return refuse(vcpu, KVM_FN_MMIO_GUARD, ipa);
+	}
+	spin_lock(&vm->lock);
+	if (vgic_owns_ipa(vm, ipa)) {
+		/*
+		 * The core answers these pages itself, guarded or not: no entry, and no opt-in either. A Linux
+		 * guest guards the GIC first (init_IRQ), long before its UART driver guards the UART (an
+		 * arch_initcall): were that the opt-in, every line its earlycon -- a fixmap mapping of the UART,
+		 * never ioremapped, never guarded -- printed in between would be refused, and the guest would
+		 * fault inside printk. From the UART's own guard on, earlycon writes a guarded page.
+		 */
+		vm->mmio_guarded++;
+		spin_unlock(&vm->lock);
+		return SMCCC_RET_SUCCESS;
+	}
+	first = !vm->mmio_guard.enrolled;
+	if (enforce && !mmio_guarded(vm, ipa)) {
+		full = vm->mmio_guard.nr == VM_MMIO_GUARD_MAX;
+		if (!full) {
+			vm->mmio_guard.page[vm->mmio_guard.nr++] = ipa;
+		}
+	}
+	/* A refused call opts nothing in: the guest may not even know the call exists. */
+	if (!full) {
+		vm->mmio_guard.enrolled = true;
+		vm->mmio_guarded++;
+	}
+	spin_unlock(&vm->lock);
+	if (full) {
+		log_ratelimited(&vm->refusals.limiter, LOG_INFO,
+				"vm%u vcpu%u: HVC MMIO_GUARD of IPA page 0x%lx: %u pages guarded already, the most: "
+				"INVALID_PARAMETER",
+				vm->slot, vcpu->index, ipa, VM_MMIO_GUARD_MAX);
+		return SMCCC_RET_INVALID_PARAMETER;
+	}
+	if (first) {
+		log_ratelimited(&vm->refusals.limiter, LOG_INFO, "vm%u vcpu%u: first MMIO_GUARD (IPA page 0x%lx): %s",
+				vm->slot, vcpu->index, ipa,
+				enforce ? "unguarded MMIO is refused from now on" : "counted, not enforced (normal VM)");
+	}
+	return SMCCC_RET_SUCCESS;
+}
+
+bool guest_mmio_allowed(struct vm *vm, u64 ipa)
+{
+	bool allowed;
+
+	if (!vm_is_protected(vm)) {
+		return true;
+	}
+	spin_lock(&vm->lock);
+	allowed = !vm->mmio_guard.enrolled || mmio_guarded(vm, ALIGN_DOWN(ipa, PAGE_SIZE));
+	spin_unlock(&vm->lock);
+	return allowed;
 }
 
 /*
@@ -142,14 +228,7 @@ u32 guest_mem_call(struct vcpu *vcpu, u32 fid)
 		return MOAT_EXIT_NONE;
 	}
 	if (fid == KVM_FN_MMIO_GUARD) {
-		if (vm_ipa_in_mmio(vm, ipa)) {
-			spin_lock(&vm->lock);
-			vm->mmio_guarded++;
-			spin_unlock(&vm->lock);
-		} else {
-			ret = refuse(vcpu, fid, ipa);
-		}
-		x[0] = (u64)ret;
+		x[0] = (u64)mmio_guard(vcpu, ipa);
 		return MOAT_EXIT_NONE;
 	}
 	if (!vm_ipa_in_ram(vm, ipa)) {

@@ -6,7 +6,8 @@
 # IPA 0x40000000 (guest/lib/guest.lds) into $(B)/guest/<name>.elf and
 # flattened into $(B)/guest/<name>.bin, the image a VMM loads at RAM base.
 
-GUEST_NAMES := hello memtouch canary regs fault mmio_sizes fpsimd bench idregs refuse share smp vgic mvcpu pmu debug kbench
+GUEST_NAMES := hello memtouch canary regs fault mmio_sizes fpsimd bench idregs refuse share smp vgic mvcpu pmu debug kbench \
+	       mmioguard
 GUEST_IMAGES := $(patsubst %,$(B)/guest/%.bin,$(GUEST_NAMES))
 GUEST_ELFS := $(patsubst %,$(B)/guest/%.elf,$(GUEST_NAMES))
 

@@ -5,13 +5,15 @@
 #   make kmod         $(B)/linux/moat.ko       (host/linux/, cross-built against Debian's headers)
 #   make vmm          $(B)/linux/moat-vmm      (vmm/, static arm64 with Debian's libfdt)
 #   make initramfs    $(B)/linux/host-initramfs.cpio, and host-initramfs-linux.cpio (a Linux guest too)
+#   make guest-kernel $(B)/linux/guest-kernel/Image (the protected-guest kernel, scripts/guest-kernel.sh)
+#                     and $(B)/linux/host-initramfs-pkvm.cpio (a host initramfs that carries it)
 #
 # The Debian pieces come from scripts/linux-deps.sh (fetched once into a cache outside the tree);
 # its variables are read only for goals that need them, so `make unit` never touches the network.
 
 # make run, test, integration and bench call `$(MAKE) linux` after `make deps` (so a fresh machine
 # installs apt's tools first) instead of reading the variables themselves.
-LINUX_GOALS := linux kmod vmm initramfs linux-tests linux-guest
+LINUX_GOALS := linux kmod vmm initramfs linux-tests linux-guest guest-kernel
 LINUX_VARS := $(B)/linux/vars.mk
 LX := $(B)/linux
 
@@ -25,7 +27,7 @@ endif
 LINUX_CROSS := aarch64-linux-gnu-
 # Static arm64 user space for the host initramfs (Debian's libc6-dev-arm64-cross).
 LINUX_USER_CFLAGS := -std=gnu11 -O2 -g -static $(WARNINGS) -Iinclude
-.PHONY: linux kmod vmm initramfs
+.PHONY: linux kmod vmm initramfs guest-kernel
 
 # ---- moat.ko: kbuild writes next to its sources, so build a copy under $(LX)/kmod.
 KMOD_SRCS := $(wildcard host/linux/*.c host/linux/*.h host/linux/Kbuild)
@@ -114,3 +116,22 @@ $(LX)/host-initramfs-virtio.cpio: $(INITRAMFS_DEPS) $(LX)/virtio-initramfs.cpio 
 initramfs: $(LX)/host-initramfs.cpio $(LX)/host-initramfs-linux.cpio $(LX)/host-initramfs-virtio.cpio
 
 linux: $(B)/moat.bin initramfs
+
+# ---- the protected-guest kernel: Debian's linux-source-6.12 with guest/linux/kernel.config on top of
+# tinyconfig (ARM_PKVM_GUEST, DMA_RESTRICTED_POOL, virtio-mmio...), built once per machine into
+# ~/.cache/moat/guest-kernel/<version>-<fragment hash>/Image (a cold build takes minutes: see
+# docs/testing.md); the script prints that path and is quick when it is there. Copied to $(GK_IMAGE)
+# only when it differs, so that what depends on it is rebuilt only then. Not part of `make linux`
+# (make run needs no rebuilt kernel): make test, integration and bench make it after `make linux`.
+GK_IMAGE := $(LX)/guest-kernel/Image
+$(GK_IMAGE): scripts/guest-kernel.sh guest/linux/kernel.config FORCE
+	@mkdir -p $(dir $@)
+	$(call msg,KERNEL,$@)img=$$(scripts/guest-kernel.sh) && { cmp -s "$$img" $@ || cp "$$img" $@; }
+# The host initramfs with the protected-guest kernel and the guest initramfs in /guests (tests/linux/vmm-pkvm.sh).
+$(LX)/host-initramfs-pkvm.cpio: $(INITRAMFS_DEPS) $(LX)/guest-initramfs.cpio $(GK_IMAGE)
+	$(call msg,CPIO,$@)$(PYTHON) tools/mkinitramfs.py --busybox $(BUSYBOX) --init host/linux/init.sh \
+		$(INITRAMFS_FILES) --file guests/linux-initramfs.cpio=$(LX)/guest-initramfs.cpio \
+		--file guests/pkvm-Image=$(GK_IMAGE) -o $@
+guest-kernel: $(GK_IMAGE) $(LX)/host-initramfs-pkvm.cpio
+.PHONY: FORCE
+FORCE:

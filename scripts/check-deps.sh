@@ -63,8 +63,9 @@ fixed=(
 # help names it); as: the Python keyword (heredocs in scripts/ and tools/); init: /init on a Linux
 # kernel command line (tools/run-linux.sh); init, poweroff: the Linux guest's /init and the busybox
 # applet it calls, which run inside the guest; file: the --file option of tools/mkinitramfs.py
-# (mk/linux.mk).
-not_tools=" git clang-format sudo as init poweroff file "
+# (mk/linux.mk); flex, bison, m4, bc: package names scripts/guest-kernel.sh downloads and unpacks
+# into its cache with its private apt (like linux-deps.sh's), never taken from the system.
+not_tools=" git clang-format sudo as init poweroff file flex bison m4 bc "
 
 # ---------------------------------------------------------------- what the tree uses
 mapfile -t make_files < <(echo Makefile; find mk guest tests -name '*.mk')

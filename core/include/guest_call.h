@@ -41,11 +41,11 @@ struct vcpu;
 
 /*
  * KVM_FEATURES x0: the functions this core implements -- FEATURES itself (0),
- * HYP_MEMINFO (2), MEM_SHARE (3), MEM_UNSHARE (4), MEM_RELINQUISH (9). Not
- * MMIO_GUARD (7): a guest that sees bit 7 relies on the guard being enforced,
- * and the core only records it until the virtio work enforces it.
+ * HYP_MEMINFO (2), MEM_SHARE (3), MEM_UNSHARE (4), MMIO_GUARD (7),
+ * MEM_RELINQUISH (9). Bit 7 only because the guard is enforced (guest_mem.c):
+ * a guest that sees it relies on unguarded MMIO never reaching the host.
  */
-#define KVM_FEATURES_BITMAP ((1UL << 0) | (1UL << 2) | (1UL << 3) | (1UL << 4) | (1UL << 9))
+#define KVM_FEATURES_BITMAP ((1UL << 0) | (1UL << 2) | (1UL << 3) | (1UL << 4) | (1UL << 7) | (1UL << 9))
 
 /* The granule of MEM_SHARE and friends: the core's page. */
 #define KVM_HYP_MEMINFO_GRANULE 4096UL
@@ -56,5 +56,13 @@ struct vcpu;
  * MEM_FAULT exit and the HVC to be retried; returns the exit reason.
  */
 u32 guest_mem_call(struct vcpu *vcpu, u32 fid);
+
+/*
+ * guest_mem.c: may an access to ipa, in vm's MMIO window, reach the host as
+ * an MMIO exit? False only for a protected VM that opted in to the MMIO guard
+ * (its first MMIO_GUARD call) and did not guard ipa's page. Takes vm->lock.
+ */
+struct vm;
+bool guest_mmio_allowed(struct vm *vm, u64 ipa);
 
 #endif

@@ -51,6 +51,25 @@ struct refusal_record {
 	struct log_limiter limiter; /* per VM, so that one VM's lines never silence another's */
 };
 
+/*
+ * The MMIO pages a protected guest guarded (MMIO_GUARD, guest_mem.c; under
+ * vm->lock). Once the guest made its first MMIO_GUARD call (enrolled), an
+ * access to a page of its MMIO window that is not listed here is refused with
+ * an external abort, never an exit. A small array and not a bitmap over the
+ * window: the window's size is the host's choice (up to the IPA space), a
+ * guest guards a handful of device pages (a Linux guest: one per ioremap of a
+ * UART or virtio-mmio transport; the GIC's pages are the core's and take no
+ * entry), and the lookup on an MMIO exit is a short scan next to the exit's
+ * own cost. A guard call that finds it full gets INVALID_PARAMETER and
+ * changes nothing.
+ */
+#define VM_MMIO_GUARD_MAX 64
+struct mmio_guard {
+	u64 page[VM_MMIO_GUARD_MAX]; /* guarded IPA pages, page-aligned, in the MMIO window, in call order */
+	u32 nr;
+	bool enrolled; /* the guest's first accepted MMIO_GUARD call happened: the guard is enforced */
+};
+
 struct vcpu;
 
 struct vm {
@@ -73,7 +92,8 @@ struct vm {
 	u8 measurement[SHA256_DIGEST_SIZE];
 	int last_vcpu[MAX_CPUS]; /* vCPU index last run on each physical CPU, -1 if none */
 	struct refusal_record refusals;
-	u32 mmio_guarded; /* MMIO_GUARD calls accepted (guest_mem.c): recorded, not yet enforced */
+	u32 mmio_guarded; /* MMIO_GUARD calls accepted (guest_mem.c, under vm->lock), repeats included */
+	struct mmio_guard mmio_guard; /* a protected VM's guarded MMIO pages (guest_mem.c, under vm->lock) */
 	u64 share_gen;	  /* MEM_SHAREs done (guest_mem.c, under vm->lock): dates each vCPU's unshare request */
 	struct vgic_dist vgic; /* the VM's SPIs and distributor (vgic.c; its own lock) */
 };

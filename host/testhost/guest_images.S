@@ -28,3 +28,4 @@ guest_\name\()_end:
 	guest_image mvcpu
 	guest_image pmu
 	guest_image debug
+	guest_image mmioguard

@@ -77,7 +77,8 @@ void host_pages_reserve(u64 base, u64 size)
 #define DECLARE_IMAGE(n) extern const u8 guest_##n##_start[], guest_##n##_end[];
 #define IMAGE(n) { #n, guest_##n##_start, guest_##n##_end },
 #define GUESTS(X)                                                                                                    \
-	X(hello) X(memtouch) X(canary) X(regs) X(fault) X(mmio_sizes) X(fpsimd) X(bench) X(idregs) X(refuse) X(share) X(smp) X(vgic) X(mvcpu) X(pmu) X(debug)
+	X(hello) X(memtouch) X(canary) X(regs) X(fault) X(mmio_sizes) X(fpsimd) X(bench) X(idregs) X(refuse) X(share)  \
+		X(smp) X(vgic) X(mvcpu) X(pmu) X(debug) X(mmioguard)
 
 GUESTS(DECLARE_IMAGE)
 static const struct guest_image images[] = { GUESTS(IMAGE) };

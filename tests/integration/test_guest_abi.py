@@ -14,8 +14,8 @@ import pytest
 SHARE = [
     # KVM UID 28b46fb6-2ec5-11e9-a9ca-4b564d003a74 as Linux's kvm_guest.c compares it.
     "guest: uid 0xb66fb428 0xe911c52e 0x564bcaa9 0x743a004d",
-    # Bits 0 (FEATURES), 2 (HYP_MEMINFO), 3 (MEM_SHARE), 4 (MEM_UNSHARE), 9 (MEM_RELINQUISH); 7 is not enforced.
-    "guest: features 0x21d 0x0 0x0 0x0",
+    # Bits 0 (FEATURES), 2 (HYP_MEMINFO), 3 (MEM_SHARE), 4 (MEM_UNSHARE), 7 (MMIO_GUARD), 9 (MEM_RELINQUISH).
+    "guest: features 0x29d 0x0 0x0 0x0",
     "guest: meminfo 4096",
     "guest: share -> 0, again -> -3",
     "guest: host wrote 0x686f73747265706c",
@@ -39,6 +39,33 @@ def test_guest_share(boot):
     assert "share: host read after unshare: aborted, ESR_EL1 EC 0x25" in b.lines
     assert "share: RECLAIM of the relinquished page -> 0" in b.lines
     assert "share: relinquished page: 512 of 512 words zero" in b.lines
+
+
+MMIOGUARD = [
+    # MMIO_GUARD outside the window, of RAM, unaligned, x2 set: INVALID_PARAMETER, nothing opted in
+    "guest: refused -3 -3 -3 -3",
+    "guest: guard uart -> 0",
+    # EC 0x25 (data abort, same EL), IL, WnR as the access, FSC 0x10 (synchronous external abort);
+    # FAR the address the guest used (MMU off: the IPA)
+    "guest: unguarded write: ESR_EL1=0x96000050 FAR_EL1=0xa000040",
+    "guest: unguarded read: ESR_EL1=0x96000010 FAR_EL1=0xa001008",
+    "guest: unguarded ldp: ESR_EL1=0x96000010 FAR_EL1=0xa001010",
+    "guest: guard checkpoint -> 0, again -> 0",
+    "guest: mmioguard done",
+]
+
+
+def test_guest_mmioguard(boot):
+    """MMIO_GUARD enforced once the protected guest opted in: unguarded pages abort in the guest and
+    never reach the host; guarded ones do; before the first call everything does."""
+    b = boot(test="guest_mmioguard")
+    assert b.passed("guest_mmioguard"), f"{b.failures('guest_mmioguard')}\n{b.describe()}"
+    assert b.lines_starting("guest: ") == MMIOGUARD, b.describe()
+    assert "mmioguard: 3 checkpoints, 0 unexpected MMIO exits, 0 guest-fault exits" in b.lines, b.describe()
+    log = "\n".join(b.lines)
+    assert "vcpu0: first MMIO_GUARD (IPA page 0x9000000): unguarded MMIO is refused from now on" in log, b.describe()
+    for page in ["0xa000000", "0xa001000"]:
+        assert f"vcpu0: MMIO access to unguarded IPA page {page}: external abort injected" in log, b.describe()
 
 
 SMP = [

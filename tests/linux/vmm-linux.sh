@@ -6,9 +6,13 @@
 # driver's WFI sleep, inside RUN), sends moat-vmm SIGTERM: it must stop the vCPUs and exit 143.
 # A case "kvm:N" runs a normal guest through moat-vmm's KVM backend (a host booted with KVM, no moat).
 # VMM_LINUX_CASES (default all four; the kernel passes an unknown NAME=VALUE of the host's command line
-# to /init's environment) picks e.g. "normal:1,protected:2" for a shorter run.
-if [ ! -f /guests/Image ]; then
-	echo "FAIL: no /guests/Image: boot with --initrd build/linux/host-initramfs-linux.cpio"
+# to /init's environment) picks e.g. "normal:1,protected:2" for a shorter run. VMM_LINUX_KERNEL picks
+# another kernel (default /guests/Image, Debian's; /guests/pkvm-Image is the protected-guest kernel of
+# host-initramfs-pkvm.cpio), VMM_LINUX_EARLYCON=0 leaves earlycon off the guest's command line,
+# VMM_LINUX_LOGLEVEL=N replaces its loglevel=4.
+kernel=${VMM_LINUX_KERNEL:-/guests/Image}
+if [ ! -f "$kernel" ]; then
+	echo "FAIL: no $kernel: boot with --initrd build/linux/host-initramfs-linux.cpio (or -pkvm.cpio)"
 	exit 1
 fi
 rc=0
@@ -17,6 +21,8 @@ bad() { echo "FAIL: $*"; rc=1; }
 # cma=0: Debian reserves 64 MiB for CMA otherwise, too much of a small guest; panic=-1: a guest panic
 # resets at once (exit 3) instead of hanging until the test's timeout; nokaslr: no seed in the DTB.
 args="console=ttyAMA0 earlycon rdinit=/init nokaslr cma=0 panic=-1 loglevel=4"
+[ "${VMM_LINUX_EARLYCON:-1}" = 0 ] && args=${args/ earlycon/}
+args=${args/loglevel=4/loglevel=${VMM_LINUX_LOGLEVEL:-4}}
 for c in $(echo "${VMM_LINUX_CASES:-normal:1,protected:1,normal:2,protected:2}" | tr , ' '); do
 	type=${c%:*} cpus=${c#*:} name=linux-${c%:*}-${c#*:}
 	flag= want=0
@@ -26,7 +32,7 @@ for c in $(echo "${VMM_LINUX_CASES:-normal:1,protected:1,normal:2,protected:2}" 
 	start=$(date +%s)
 	# Input once the guest asks for it (it drains what arrives before its console driver starts).
 	rm -f /tmp/in && mkfifo /tmp/in
-	moat-vmm run --kernel /guests/Image --initrd /guests/linux-initramfs.cpio --mem 192M --cpus $cpus $flag \
+	moat-vmm run --kernel "$kernel" --initrd /guests/linux-initramfs.cpio --mem 192M --cpus $cpus $flag \
 		--cmdline "$args" </tmp/in >/tmp/$name.out 2>/tmp/$name.err &
 	pid=$!
 	exec 3>/tmp/in

@@ -14,7 +14,12 @@
  *   - MEM_RELINQUISH: unmapped from the VM's stage 2 under its VMID, off its
  *     page index, pending scrub, zeroed by RECLAIM;
  *   - VM_DESTROY of a VM with a shared page: scrubbed before the host has it;
- *   - MMIO_GUARD: accepted in the MMIO window and counted;
+ *   - MMIO_GUARD: accepted in the MMIO window and counted; enforced for a
+ *     protected VM after its first call (an unguarded page: an external
+ *     abort with the exact ESR/FAR, no exit; a guarded one: an MMIO exit),
+ *     not before it and not for a normal VM; a refused call records nothing
+ *     and opts nothing in; the full record refuses further pages; the vGIC's
+ *     pages take no entry and opt nothing in;
  *   - hostile arguments: every refusal is INVALID_PARAMETER with nothing
  *     changed, and the invariant checker finds nothing after any of them.
  */
@@ -39,9 +44,11 @@
 #include "pgtable.h"
 #include "psci.h"
 #include "vcpu.h"
+#include "vgic.h"
 #include "vm.h"
 
 #define EC(ec) ((u64)(ec) << ESR_EC_SHIFT)
+#define DFSC_TRANSLATION_L3 0x07UL
 #define RAM MOAT_GUEST_RAM_BASE
 #define IPA_A (RAM + 0x10000)
 #define IPA_B (RAM + 0x20000)
@@ -166,9 +173,9 @@ static void test_uid_and_features(void **state)
 	assert_int_equal(out[1], 0xE911C52EUL);
 	assert_int_equal(out[2], 0x564BCAA9UL);
 	assert_int_equal(out[3], 0x743A004DUL);
-	/* Bits 0 (FEATURES), 2 (HYP_MEMINFO), 3 (MEM_SHARE), 4 (MEM_UNSHARE), 9 (MEM_RELINQUISH); not 7. */
+	/* Bits 0 (FEATURES), 2 (HYP_MEMINFO), 3 (MEM_SHARE), 4 (MEM_UNSHARE), 7 (MMIO_GUARD), 9 (MEM_RELINQUISH). */
 	assert_int_equal(hvc_exit(&v, KVM_FN_FEATURES, 0, 0, 0, out), MOAT_EXIT_IRQ);
-	assert_int_equal(out[0], 0x21d);
+	assert_int_equal(out[0], 0x29d);
 	assert_int_equal(out[1], 0);
 	assert_int_equal(out[2], 0);
 	assert_int_equal(out[3], 0);
@@ -516,6 +523,133 @@ static void test_mmio_guard(void **state)
 	assert_int_equal(fm_vm_of(&v)->mmio_guarded, 2);
 }
 
+/*
+ * One VCPU_RUN in which the guest's access to ipa (4 bytes from x5, ISV set unless isv is false) traps as a
+ * stage-2 data abort at FAR 0xffff000012345678, then, if the guest continues, an IRQ ends the run. Returns
+ * the exit reason.
+ */
+#define GUARD_FAR 0xffff000012345678UL
+static u64 mmio_access(const struct fm_vm *v, u64 ipa, bool write, bool isv)
+{
+	u64 esr = EC(EC_DABT_LOWER) | ESR_IL | (isv ? ESR_ISV : 0) | 2UL << 22 | 5UL << 16 | (write ? ESR_WNR : 0) |
+		  DFSC_TRANSLATION_L3;
+	u64 res[3];
+
+	fake.nr_exits = fake.next_exit = 0;
+	fake_queue_exit(GUEST_EXIT_SYNC, esr, GUARD_FAR, ipa);
+	fake_queue_exit(GUEST_EXIT_IRQ, 0, 0, 0);
+	assert_int_equal(FM_CALLR(res, MOAT_FN_VCPU_RUN, v->handle, 0), MOAT_OK);
+	assert_int_equal(fm_violations(), 0);
+	return res[0];
+}
+
+/* The access was refused in the core: an external abort at the guest's EL1, the exact syndrome, no exit. */
+static void expect_mmio_refused(const struct fm_vm *v, u64 ipa, bool write, bool isv)
+{
+	unsigned int injected = fake.injected;
+
+	assert_int_equal(mmio_access(v, ipa, write, isv), MOAT_EXIT_IRQ);
+	assert_int_equal(fake.injected, injected + 1);
+	/* EC 0x25 (data abort, same EL), IL, WnR as the access, FSC 0b010000 (synchronous external abort). */
+	assert_int_equal(fake.last_esr_el1, write ? 0x96000050UL : 0x96000010UL);
+	assert_int_equal(fake.last_far_el1, GUARD_FAR);
+}
+
+/* The access reached the host as an MMIO exit, nothing injected. */
+static void expect_mmio_exit(const struct fm_vm *v, u64 ipa)
+{
+	unsigned int injected = fake.injected;
+
+	assert_int_equal(mmio_access(v, ipa, true, true), MOAT_EXIT_MMIO);
+	assert_int_equal(fm_run_page(v)->u.mmio.ipa, ipa);
+	assert_int_equal(fake.injected, injected);
+}
+
+#define MMIO_P (FM_VM_MMIO_BASE + 0x1000)
+#define MMIO_Q (FM_VM_MMIO_BASE + 0x2000)
+
+static void test_mmio_guard_enforced(void **state)
+{
+	struct fm_vm v = fm_build_vm(m, MOAT_VM_PROTECTED, 0);
+	struct vm *vm = fm_vm_of(&v);
+
+	/* Before the guest opts in: every page of the window reaches the host, as always. */
+	expect_mmio_exit(&v, MMIO_Q + 0x10);
+	expect_mmio_exit(&v, MMIO_P);
+	/* Refused calls (outside the window, unaligned, x2 set) opt nothing in and record nothing. */
+	assert_int_equal(hvc(&v, KVM_FN_MMIO_GUARD, FM_VM_MMIO_BASE + FM_VM_MMIO_SIZE, 0, 0), INVALID);
+	assert_int_equal(hvc(&v, KVM_FN_MMIO_GUARD, IPA_A, 0, 0), INVALID);
+	assert_int_equal(hvc(&v, KVM_FN_MMIO_GUARD, MMIO_P + 8, 0, 0), INVALID);
+	assert_int_equal(hvc(&v, KVM_FN_MMIO_GUARD, MMIO_P, 0, 1), INVALID);
+	assert_false(vm->mmio_guard.enrolled);
+	assert_int_equal(vm->mmio_guard.nr, 0);
+	expect_mmio_exit(&v, MMIO_Q);
+
+	/* The first call opts in: P reaches the host, Q (any offset, read or write, ISV or not) is refused. */
+	assert_int_equal(hvc(&v, KVM_FN_MMIO_GUARD, MMIO_P, 0, 0), 0);
+	expect_mmio_exit(&v, MMIO_P + 0x24);
+	expect_mmio_refused(&v, MMIO_Q, true, true);
+	expect_mmio_refused(&v, MMIO_Q + 0xffc, false, true);
+	expect_mmio_refused(&v, MMIO_Q + 8, true, false);
+	expect_mmio_refused(&v, FM_VM_MMIO_BASE, false, true);
+	assert_true(vm->mmio_guard.enrolled);
+	/* Guarding again is no new entry; guarding Q lets it through. */
+	assert_int_equal(hvc(&v, KVM_FN_MMIO_GUARD, MMIO_P, 0, 0), 0);
+	assert_int_equal(vm->mmio_guard.nr, 1);
+	assert_int_equal(hvc(&v, KVM_FN_MMIO_GUARD, MMIO_Q, 0, 0), 0);
+	expect_mmio_exit(&v, MMIO_Q + 4);
+	/* Still refused after opting in: outside the window, nothing recorded. */
+	assert_int_equal(hvc(&v, KVM_FN_MMIO_GUARD, FM_VM_MMIO_BASE - PAGE_SIZE, 0, 0), INVALID);
+	assert_int_equal(vm->mmio_guard.nr, 2);
+	assert_int_equal(vm->mmio_guarded, 3);
+	/* An unguarded page that is not MMIO at all keeps its fault with an exit (guest_fault's path). */
+	assert_int_equal(mmio_access(&v, FM_VM_MMIO_BASE + FM_VM_MMIO_SIZE, true, true), MOAT_EXIT_GUEST_FAULT);
+}
+
+static void test_mmio_guard_normal_vm(void **state)
+{
+	struct fm_vm v = fm_build_vm(m, MOAT_VM_NORMAL, 0);
+
+	/* Accepted and counted; the host sees a normal VM's every page anyway, so nothing is refused. */
+	assert_int_equal(hvc(&v, KVM_FN_MMIO_GUARD, MMIO_P, 0, 0), 0);
+	assert_int_equal(fm_vm_of(&v)->mmio_guarded, 1);
+	assert_int_equal(fm_vm_of(&v)->mmio_guard.nr, 0);
+	expect_mmio_exit(&v, MMIO_Q);
+	assert_int_equal(fake.injected, 0);
+}
+
+static void test_mmio_guard_full(void **state)
+{
+	struct fm_vm v = fm_build_vm(m, MOAT_VM_PROTECTED, 0);
+	struct vm *vm = fm_vm_of(&v);
+	u64 base = VGIC_GICD_BASE, last = base + 0x100000 + VM_MMIO_GUARD_MAX * PAGE_SIZE;
+
+	/*
+	 * The fake VM's window holds 16 pages: widen it (before its first run, as VM_CREATE would have) to span the
+	 * vGIC and more pages than the record has entries.
+	 */
+	vm->mmio_base = base;
+	vm->mmio_size = FM_VM_MMIO_BASE + FM_VM_MMIO_SIZE - base;
+	/* The vGIC's pages: accepted, no entry and no opt-in (the core answers them, they never reach the host). */
+	assert_int_equal(hvc(&v, KVM_FN_MMIO_GUARD, VGIC_GICD_BASE, 0, 0), 0);
+	assert_int_equal(hvc(&v, KVM_FN_MMIO_GUARD, VGIC_GICR_BASE, 0, 0), 0);
+	assert_int_equal(vm->mmio_guard.nr, 0);
+	assert_false(vm->mmio_guard.enrolled);
+	expect_mmio_exit(&v, last);
+	for (unsigned int i = 0; i < VM_MMIO_GUARD_MAX; i++) {
+		assert_int_equal(hvc(&v, KVM_FN_MMIO_GUARD, base + 0x100000 + i * PAGE_SIZE, 0, 0), 0);
+	}
+	assert_int_equal(vm->mmio_guard.nr, VM_MMIO_GUARD_MAX);
+	/* Full: a new page is INVALID_PARAMETER and stays unguarded; a page already guarded is still fine. */
+	assert_int_equal(hvc(&v, KVM_FN_MMIO_GUARD, last, 0, 0), INVALID);
+	assert_int_equal(vm->mmio_guard.nr, VM_MMIO_GUARD_MAX);
+	assert_int_equal(vm->mmio_guarded, VM_MMIO_GUARD_MAX + 2);
+	assert_int_equal(hvc(&v, KVM_FN_MMIO_GUARD, base + 0x100000, 0, 0), 0);
+	expect_mmio_refused(&v, last, true, true);
+	expect_mmio_exit(&v, last - PAGE_SIZE);
+	assert_int_equal(fm_violations(), 0);
+}
+
 /* ---- hostile arguments ------------------------------------------------------------------- */
 
 static void test_hostile_arguments(void **state)
@@ -604,6 +738,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_relinquish, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_destroy_with_shared_page, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mmio_guard, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mmio_guard_enforced, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mmio_guard_normal_vm, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mmio_guard_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_arguments, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checker_knows_guest_shares, setup, teardown),
 	};

@@ -147,7 +147,7 @@ static bool share_mmio(struct vmm_vm *vm, struct moat_run *run)
 
 static const char *const share_lines[] = {
 	"guest: uid 0xb66fb428 0xe911c52e 0x564bcaa9 0x743a004d",
-	"guest: features 0x21d 0x0 0x0 0x0",
+	"guest: features 0x29d 0x0 0x0 0x0",
 	"guest: meminfo 4096",
 	"guest: share -> 0, again -> -3",
 	"guest: host wrote 0x686f73747265706c",
@@ -190,6 +190,66 @@ TEST(guest_share)
 	}
 	CHECK_EQ(probe_read64(c.share_pa, &(u64){ 0 }), 0);
 	CHECK_EQ(*(volatile u64 *)c.share_pa, 0);
+}
+
+/* ---- the MMIO guard: guest/mmioguard ------------------------------------------------ */
+
+/*
+ * What reaches the host of guest/mmioguard's MMIO: checkpoint writes 1 and 2 (before it opts in) and
+ * 3 (once it guarded the page), in order; never the write of 3 it made to the page unguarded, nor
+ * its read or pair load of another unguarded page -- those are the guest's external aborts, and the
+ * host sees no exit at all for them (no MMIO, no GUEST_FAULT).
+ */
+#define GUARD_CHECKPOINT 0x0a000040UL
+
+struct guard_ctx {
+	unsigned int checkpoints;
+	unsigned int unexpected;
+};
+
+static bool guard_mmio(struct vmm_vm *vm, struct moat_run *run)
+{
+	struct guard_ctx *c = vm->ctx;
+
+	if (run->u.mmio.ipa == GUARD_CHECKPOINT && run->u.mmio.is_write && run->u.mmio.size == 4 &&
+	    run->u.mmio.value == c->checkpoints + 1) {
+		c->checkpoints++;
+	} else {
+		tprintf("mmioguard: unexpected MMIO exit: IPA 0x%lx, write %u, value 0x%lx\n", run->u.mmio.ipa,
+			run->u.mmio.is_write, run->u.mmio.value);
+		run->u.mmio.value = 0;
+		c->unexpected++;
+	}
+	return true;
+}
+
+static const char *const guard_lines[] = {
+	"guest: refused -3 -3 -3 -3",
+	"guest: guard uart -> 0",
+	"guest: unguarded write: ESR_EL1=0x96000050 FAR_EL1=0xa000040",
+	"guest: unguarded read: ESR_EL1=0x96000010 FAR_EL1=0xa001008",
+	"guest: unguarded ldp: ESR_EL1=0x96000010 FAR_EL1=0xa001010",
+	"guest: guard checkpoint -> 0, again -> 0",
+	"guest: mmioguard done",
+	NULL,
+};
+
+TEST(guest_mmioguard)
+{
+	static struct vmm_vm vm;
+	struct guard_ctx c = { 0 };
+
+	vm = (struct vmm_vm){ .console_echo = true, .expect = guard_lines, .mmio = guard_mmio, .ctx = &c };
+	if (!vmm_boot(&vm, MOAT_VM_PROTECTED, "mmioguard", 2 * MIB, 0)) {
+		return;
+	}
+	tprintf("mmioguard: %u checkpoints, %u unexpected MMIO exits, %lu guest-fault exits\n", c.checkpoints,
+		c.unexpected, vm.guest_faults);
+	CHECK_EQ(c.checkpoints, 3);
+	CHECK_EQ(c.unexpected, 0);
+	CHECK_EQ(vm.guest_faults, 0);
+	CHECK(vmm_destroy(&vm) > 0, "destroy/reclaim failed");
+	CHECK_EQ(moat_hvc(MOAT_FN_CHECK, 0, 0, 0).r1, 0);
 }
 
 /* ---- SMP guests: guest/smp ---------------------------------------------------------- */
