@@ -61,36 +61,26 @@ $(LX)/guest-initramfs.cpio: tests/linux/guest/init.sh tools/mkinitramfs.py $(LIN
 	$(call msg,CPIO,$@)$(PYTHON) tools/mkinitramfs.py --busybox $(BUSYBOX) --init $< -o $@
 LINUX_GUEST_FILES = --file guests/Image=$(LINUX_IMAGE) --file guests/linux-initramfs.cpio=$(LX)/guest-initramfs.cpio
 
-# ---- Debian's modules, unpacked from the package's .ko.xz (busybox's insmod takes plain .ko):
-# tun.ko for the host (moat-vmm --net tap:NAME; it has no dependencies), and for the stock kernel as
-# a virtio guest (its virtio-mmio, -blk, -net and ext4 are modules; virtio-init.sh loads them in order).
+# ---- Debian's tun.ko for the host (moat-vmm --net tap:NAME; no dependencies), unpacked from the
+# package's .ko.xz (busybox's insmod takes a plain .ko).
 $(LX)/mods/%.ko: $(LINUX_VARS)
 	@mkdir -p $(dir $@)
 	$(call msg,UNXZ,$@)$(PYTHON) -c 'import lzma,sys; open(sys.argv[2],"wb").write(lzma.open(sys.argv[1]).read())' \
 		$(LINUX_MODULES)/kernel/$*.ko.xz $@
 HOST_TUN := $(LX)/mods/drivers/net/tun.ko
-VIRTIO_GUEST_MODS := crypto/crc32c_generic lib/crc16 fs/mbcache fs/jbd2/jbd2 fs/ext4/ext4 net/core/failover \
-	drivers/net/net_failover drivers/net/virtio_net drivers/virtio/virtio_mmio drivers/block/virtio_blk
 
-# ---- virtio guests (tests/linux/vmm-virtio.sh): a kernel, a busybox initramfs whose /init is
-# tests/linux/guest/virtio-init.sh, and an ext4 image (made here with mke2fs, gzip'd: 160 MiB of
-# mostly zeros is ~200 KiB; the test unpacks it into the host's tmpfs). VIRTIO_GUEST_IMAGE is the
-# guest kernel: Debian's stock one (normal VMs only: it has no restricted-dma-pool support) until the
-# issue-15 guest kernel is built.
-VIRTIO_GUEST_IMAGE ?= $(LINUX_IMAGE)
-VIRTIO_GUEST_MOD_FILES = $(foreach m,$(VIRTIO_GUEST_MODS),$(LX)/mods/$(m).ko)
-$(LX)/virtio-initramfs.cpio: tests/linux/guest/virtio-init.sh tools/mkinitramfs.py $(VIRTIO_GUEST_MOD_FILES) $(LINUX_VARS)
-	$(call msg,CPIO,$@)$(PYTHON) tools/mkinitramfs.py --busybox $(BUSYBOX) --init $< -o $@ \
-		$(foreach m,$(VIRTIO_GUEST_MODS),--file lib/modules/$(notdir $(m)).ko=$(LX)/mods/$(m).ko)
-# A fixed UUID and time: the same image every build.
+# ---- virtio guests (tests/linux/vmm-virtio.sh, make bench): the protected-guest kernel (GK_IMAGE
+# below, virtio and ext4 built in), a busybox initramfs whose /init is tests/linux/guest/virtio-init.sh,
+# and an ext4 image made here with Debian's mke2fs, gzip'd (160 MiB of mostly zeros is ~0.7 MiB; the
+# test unpacks it into the host's tmpfs). A fixed UUID and time: the same image every build.
+$(LX)/virtio-initramfs.cpio: tests/linux/guest/virtio-init.sh tools/mkinitramfs.py $(LINUX_VARS)
+	$(call msg,CPIO,$@)$(PYTHON) tools/mkinitramfs.py --busybox $(BUSYBOX) --init $< -o $@
 $(LX)/virtio-disk.img.gz: mk/linux.mk
 	@mkdir -p $(dir $@)
 	$(call msg,MKE2FS,$@)rm -f $(LX)/virtio-disk.img && truncate -s 160M $(LX)/virtio-disk.img && \
 		E2FSPROGS_FAKE_TIME=1700000000 /usr/sbin/mke2fs -q -F -t ext4 -U 6d6f6174-7669-7274-696f-000000000001 \
 		-E lazy_itable_init=0,lazy_journal_init=0 -L moat $(LX)/virtio-disk.img && \
 		gzip -1 -n -c $(LX)/virtio-disk.img >$@.tmp && mv $@.tmp $@ && rm -f $(LX)/virtio-disk.img
-VIRTIO_GUEST_FILES = --file guests/virtio-Image=$(VIRTIO_GUEST_IMAGE) \
-	--file guests/virtio-initramfs.cpio=$(LX)/virtio-initramfs.cpio --file guests/virtio-disk.img.gz=$(LX)/virtio-disk.img.gz
 
 # ---- the host initramfs: busybox, the /init harness, the module, the VMM, test programs and
 # scripts, the bare-metal guest images. /init runs the script the kernel command line names
@@ -110,10 +100,7 @@ $(LX)/host-initramfs.cpio: $(INITRAMFS_DEPS)
 $(LX)/host-initramfs-linux.cpio: $(INITRAMFS_DEPS) $(LX)/guest-initramfs.cpio
 	$(call msg,CPIO,$@)$(PYTHON) tools/mkinitramfs.py --busybox $(BUSYBOX) --init host/linux/init.sh \
 		$(INITRAMFS_FILES) $(LINUX_GUEST_FILES) -o $@
-$(LX)/host-initramfs-virtio.cpio: $(INITRAMFS_DEPS) $(LX)/virtio-initramfs.cpio $(LX)/virtio-disk.img.gz $(VIRTIO_GUEST_IMAGE)
-	$(call msg,CPIO,$@)$(PYTHON) tools/mkinitramfs.py --busybox $(BUSYBOX) --init host/linux/init.sh \
-		$(INITRAMFS_FILES) $(VIRTIO_GUEST_FILES) -o $@
-initramfs: $(LX)/host-initramfs.cpio $(LX)/host-initramfs-linux.cpio $(LX)/host-initramfs-virtio.cpio
+initramfs: $(LX)/host-initramfs.cpio $(LX)/host-initramfs-linux.cpio
 
 linux: $(B)/moat.bin initramfs
 
@@ -132,6 +119,13 @@ $(LX)/host-initramfs-pkvm.cpio: $(INITRAMFS_DEPS) $(LX)/guest-initramfs.cpio $(G
 	$(call msg,CPIO,$@)$(PYTHON) tools/mkinitramfs.py --busybox $(BUSYBOX) --init host/linux/init.sh \
 		$(INITRAMFS_FILES) --file guests/linux-initramfs.cpio=$(LX)/guest-initramfs.cpio \
 		--file guests/pkvm-Image=$(GK_IMAGE) -o $@
-guest-kernel: $(GK_IMAGE) $(LX)/host-initramfs-pkvm.cpio
+# The host initramfs for the virtio tests and make bench: the same guest kernel with the virtio guest's
+# initramfs and disk image in /guests (tests/linux/vmm-virtio.sh).
+$(LX)/host-initramfs-virtio.cpio: $(INITRAMFS_DEPS) $(LX)/virtio-initramfs.cpio $(LX)/virtio-disk.img.gz $(GK_IMAGE)
+	$(call msg,CPIO,$@)$(PYTHON) tools/mkinitramfs.py --busybox $(BUSYBOX) --init host/linux/init.sh \
+		$(INITRAMFS_FILES) --file guests/virtio-Image=$(GK_IMAGE) \
+		--file guests/virtio-initramfs.cpio=$(LX)/virtio-initramfs.cpio \
+		--file guests/virtio-disk.img.gz=$(LX)/virtio-disk.img.gz -o $@
+guest-kernel: $(GK_IMAGE) $(LX)/host-initramfs-pkvm.cpio $(LX)/host-initramfs-virtio.cpio
 .PHONY: FORCE
 FORCE:

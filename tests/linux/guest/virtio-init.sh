@@ -12,10 +12,6 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mount -t tmpfs tmp /tmp
 say() { echo "MOAT-VIRTIO: $* (t=$(cut -d" " -f1 /proc/uptime))"; }
-# Debian's stock kernel has these as modules; a kernel with them built in has no /lib/modules.
-for m in crc32c_generic crc16 mbcache jbd2 ext4 failover net_failover virtio_net virtio_mmio virtio_blk; do
-	[ -f /lib/modules/$m.ko ] && insmod /lib/modules/$m.ko 2>/dev/null
-done
 mb=64 netmb=16 bench=0
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
