@@ -418,6 +418,8 @@ static struct {
 	atomic_bool stop, started;
 	const char *pattern;
 	uint64_t passes, pool_pages, other_pages, refused, hits;
+	uint64_t other_first[4]; /* the first readable pages outside the pool, for the report */
+	unsigned int nr_other_first;
 } scan;
 
 static void *scan_thread(void *arg)
@@ -442,6 +444,16 @@ static void *scan_thread(void *arg)
 				continue;
 			}
 			*(in_pool ? &pool : &other) += 1;
+			if (!in_pool && vmm.pool_size && scan.nr_other_first < 4) {
+				bool seen = false;
+
+				for (unsigned int i = 0; i < scan.nr_other_first; i++) {
+					seen |= scan.other_first[i] == ipa;
+				}
+				if (!seen) {
+					scan.other_first[scan.nr_other_first++] = ipa;
+				}
+			}
 			if (memmem(page + VMM_PAGE_SIZE - plen + 1, VMM_PAGE_SIZE + plen - 1, scan.pattern, plen)) {
 				scan.hits++;
 			}
@@ -478,6 +490,10 @@ static void stop_scan(void)
 		"hits=%llu\n",
 		(unsigned long long)scan.passes, (unsigned long long)scan.pool_pages,
 		(unsigned long long)scan.other_pages, (unsigned long long)scan.refused, (unsigned long long)scan.hits);
+	for (unsigned int i = 0; i < scan.nr_other_first; i++) {
+		fprintf(stderr, "moat-vmm: scan: readable outside the pool (shared by the guest): IPA 0x%llx\n",
+			(unsigned long long)scan.other_first[i]);
+	}
 }
 
 static void stop_virtio(void)

@@ -51,13 +51,17 @@ if [ -b /dev/vda ] && mount -t ext4 /dev/vda /mnt; then
 		t3=$(now)
 		say "bench blk write $(rate $mb $t0 $t1) MiB/s read $(rate $mb $t2 $t3) MiB/s ($mb MiB)"
 	else
+		t0=$(now)
 		w=$(dd if=/dev/urandom bs=1M count=$mb 2>/dev/null | tee /mnt/data | sha256sum | cut -d' ' -f1)
+		t1=$(now)
 		sync
+		t2=$(now)
 		echo 3 >/proc/sys/vm/drop_caches
 		r=$(sha256sum /mnt/data | cut -d' ' -f1)
+		t3=$(now)
 		size=$(stat -c %s /mnt/data)
-		say "blk wrote $size bytes sha256 $w"
-		say "blk read back sha256 $r"
+		say "blk wrote $size bytes sha256 $w (generate+write $((t1 - t0)) cs, sync $((t2 - t1)) cs)"
+		say "blk read back sha256 $r (read+sha256 $((t3 - t2)) cs)"
 		[ "$w" = "$r" ] && [ "$size" = $((mb * 1048576)) ] && say "blk: $mb MiB checksum ok"
 	fi
 	umount /mnt && say "ext4 unmounted"
@@ -79,7 +83,8 @@ if ifconfig eth0 10.0.2.15 netmask 255.255.255.0 up 2>/dev/null; then
 	if [ "$bench" != 1 ]; then
 		dd if=/dev/urandom of=/tmp/net.bin bs=1M count=$netmb 2>/dev/null
 		say "net sent sha256 $(sha256sum /tmp/net.bin | cut -d' ' -f1)"
-		nc 10.0.2.2 5000 </tmp/net.bin && say "net: nc done"
+		t0=$(now)
+		nc 10.0.2.2 5000 </tmp/net.bin && say "net: nc done ($(($(now) - t0)) cs)"
 	fi
 else
 	say "no eth0"
