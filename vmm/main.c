@@ -463,7 +463,7 @@ static void *scan_thread(void *arg)
 			scan.pool_pages = pool;
 		}
 		scan.other_pages += other;
-		sleep(1); /* a pass reads all of RAM: leave the vCPUs most of the host */
+		sleep(3); /* a pass reads all of RAM: leave the vCPUs most of the host */
 	}
 	free(page);
 	return NULL;
@@ -509,8 +509,8 @@ static void stop_virtio(void)
 		}
 	}
 	if (vmm_fault_mode != VMM_FAULT_NONE) {
-		fprintf(stderr, "moat-vmm: fault injection: %llu guest-memory accesses refused\n",
-			(unsigned long long)gmem_refused());
+		fprintf(stderr, "moat-vmm: fault injection: %llu reads outside the pool, %llu refused\n",
+			(unsigned long long)vmm_fault_probes, (unsigned long long)vmm_fault_refused);
 	}
 }
 

@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 
 enum vmm_fault vmm_fault_mode;
 unsigned int vmm_fault_after = 100;
+atomic_ullong vmm_fault_probes, vmm_fault_refused;
 
 static uint64_t offered(const struct virtio_mmio *t)
 {
@@ -456,7 +458,10 @@ static void probe_outside(const struct virtio_mmio *t)
 
 	for (unsigned int i = 0; i < 4; i++) {
 		if (gmem_ptr(g, probes[i], sizeof(buf)) == NULL) {
-			(void)gmem_read_unchecked(g, probes[i], buf, sizeof(buf));
+			atomic_fetch_add(&vmm_fault_probes, 1);
+			if (gmem_read_unchecked(g, probes[i], buf, sizeof(buf)) != 0) {
+				atomic_fetch_add(&vmm_fault_refused, 1);
+			}
 		}
 	}
 }

@@ -21,6 +21,7 @@
 #define MOAT_VMM_VIRTIO_MMIO_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -163,6 +164,8 @@ void virtio_mmio_run_once(struct virtio_mmio *t);
 enum vmm_fault { VMM_FAULT_NONE, VMM_FAULT_VQ_INDEX, VMM_FAULT_USED_IDX, VMM_FAULT_DESC_LEN, VMM_FAULT_DESC_ADDR };
 extern enum vmm_fault vmm_fault_mode;
 extern unsigned int vmm_fault_after;
+/* desc-addr: reads tried outside the window, and how many the kernel refused (SIGBUS) */
+extern _Atomic unsigned long long vmm_fault_probes, vmm_fault_refused;
 /* Parses the variable's value; false if unknown (mode left NONE). */
 bool vmm_fault_parse(const char *s);
 /* virtq_push plus the fault injection above; what devices call. */

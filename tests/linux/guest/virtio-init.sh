@@ -84,7 +84,8 @@ if ifconfig eth0 10.0.2.15 netmask 255.255.255.0 up 2>/dev/null; then
 		dd if=/dev/urandom of=/tmp/net.bin bs=1M count=$netmb 2>/dev/null
 		say "net sent sha256 $(sha256sum /tmp/net.bin | cut -d' ' -f1)"
 		t0=$(now)
-		nc 10.0.2.2 5000 </tmp/net.bin && say "net: nc done ($(($(now) - t0)) cs)"
+		# timeout: a test VMM that corrupts the rings may leave the transfer hanging
+		timeout 120 nc 10.0.2.2 5000 </tmp/net.bin && say "net: nc done ($(($(now) - t0)) cs)"
 	fi
 else
 	say "no eth0"
