@@ -471,10 +471,15 @@ static void *scan_thread(void *arg)
 
 static void start_scan(void)
 {
+	sigset_t old;
+
 	scan.pattern = getenv("MOAT_VMM_SCAN");
-	if (scan.pattern && strlen(scan.pattern) >= 8 && strlen(scan.pattern) < VMM_PAGE_SIZE && vmm.gmem.ram &&
-	    pthread_create(&scan.thread, NULL, scan_thread, NULL) == 0) {
-		atomic_store(&scan.started, true);
+	if (scan.pattern && strlen(scan.pattern) >= 8 && strlen(scan.pattern) < VMM_PAGE_SIZE && vmm.gmem.ram) {
+		virtio_block_signals(&old); /* as the device threads: no signal of main's */
+		if (pthread_create(&scan.thread, NULL, scan_thread, NULL) == 0) {
+			atomic_store(&scan.started, true);
+		}
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	}
 }
 

@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -398,9 +399,31 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+void virtio_block_signals(sigset_t *old)
+{
+	sigset_t all;
+
+	/* Every asynchronous signal is for main's sigwait() or a vCPU's kick, never for a device thread
+	 * (a SIGTERM taken here would kill the VMM without its clean stop). The synchronous ones stay
+	 * open: SIGBUS is gmem's guard. */
+	sigfillset(&all);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGFPE);
+	sigdelset(&all, SIGILL);
+	pthread_sigmask(SIG_BLOCK, &all, old);
+}
+
 int virtio_mmio_start(struct virtio_mmio *t)
 {
-	if (pthread_create(&t->thread, NULL, worker, t) != 0) {
+	sigset_t old;
+	int r;
+
+	/* The new thread inherits the creator's mask: block, create, restore. */
+	virtio_block_signals(&old);
+	r = pthread_create(&t->thread, NULL, worker, t);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r != 0) {
 		return -1;
 	}
 	t->started = true;

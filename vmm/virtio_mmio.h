@@ -21,6 +21,7 @@
 #define MOAT_VMM_VIRTIO_MMIO_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -135,7 +136,9 @@ struct virtio_mmio {
 /* Prepares the transport (no thread yet). Returns 0 or -1 (no eventfd). */
 int virtio_mmio_init(struct virtio_mmio *t, const struct virtio_device_ops *ops, void *dev, const struct gmem *mem,
 		     unsigned int intid, void (*irq)(void *, unsigned int, bool), void *irq_ctx);
-/* Starts the worker thread; 0 or -1. */
+/* Blocks every asynchronous signal in the calling thread (the old mask in *old): for device threads. */
+void virtio_block_signals(sigset_t *old);
+/* Starts the worker thread, which takes no asynchronous signal; 0 or -1. */
 int virtio_mmio_start(struct virtio_mmio *t);
 /* Stops and joins the worker (if started) and closes the eventfd. */
 void virtio_mmio_stop(struct virtio_mmio *t);

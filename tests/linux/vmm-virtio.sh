@@ -27,7 +27,7 @@ for c in $(echo "${VIRTIO_CASES:-normal,protected}" | tr , ' '); do
 	name=virtio-$(echo $c | tr : -)
 	case $type in
 	protected | bench-protected) flag=--protected ;;
-	fault) flag=--protected fault=${c#*:} limit=100 extra="virtio.mb=16 virtio.netmb=2" ;;
+	fault) flag=--protected fault=${c#*:} limit=60 extra="virtio.mb=16 virtio.netmb=2" ;;
 	kvm | bench-kvm) flag="--backend kvm" ;;
 	esac
 	case $type in bench-*) extra="virtio.bench=1" scanfor= ;; esac
@@ -60,7 +60,7 @@ for c in $(echo "${VIRTIO_CASES:-normal,protected}" | tr , ' '); do
 	sed "s/^/$name| /" /tmp/$name.out /tmp/$name.err | tr -d '\r'
 	echo "$name: $((end - start)) s"
 	case $type in bench-*) continue ;; esac
-	scan=$(grep "moat-vmm: scan: " /tmp/$name.err)
+	scan=$(grep "moat-vmm: scan: passes=" /tmp/$name.err)
 	hits=$(echo "$scan" | sed -n 's/.* hits=\([0-9]*\).*/\1/p')
 	if [ "$type" = normal ] || [ "$type" = kvm ]; then
 		# A normal VM's RAM is the VMM's own memory: the scan must find the secret (it works).
