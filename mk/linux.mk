@@ -91,7 +91,7 @@ INITRAMFS_FILES = $(foreach f,$(wildcard $(LX)/*.ko),--file lib/moat/$(notdir $(
 	$(foreach f,$(wildcard tests/linux/*.sh),--file tests/$(notdir $(f))=$(f)) \
 	$(foreach f,$(GUEST_IMAGES),--file guests/$(notdir $(f))=$(f)) \
 	$(foreach f,$(LINUX_EXTRA_FILES),--file $(f)) \
-	--file lib/modules/tun.ko=$(HOST_TUN)
+	--file lib/moat/$(notdir $(HOST_TUN))=$(HOST_TUN)
 INITRAMFS_DEPS = kmod vmm $(HOST_TUN) $(LINUX_TEST_PROGS) $(GUEST_IMAGES) host/linux/init.sh tools/mkinitramfs.py \
 	$(wildcard tests/linux/*.sh) $(LINUX_VARS)
 $(LX)/host-initramfs.cpio: $(INITRAMFS_DEPS)

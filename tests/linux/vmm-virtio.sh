@@ -18,7 +18,7 @@ if [ ! -f /guests/virtio-Image ]; then
 	echo "FAIL: no /guests/virtio-Image: boot with --initrd build/linux/host-initramfs-virtio.cpio"
 	exit 1
 fi
-insmod /lib/modules/tun.ko 2>/dev/null
+insmod /lib/moat/tun.ko 2>/dev/null
 [ -c /dev/net/tun ] || { mkdir -p /dev/net && mknod /dev/net/tun c 10 200; }
 secret=MOAT-CANARY-5a17e3d9b0c4
 args="console=ttyAMA0 rdinit=/init nokaslr cma=0 panic=-1 loglevel=4 ${VIRTIO_GUEST_ARGS:-}"

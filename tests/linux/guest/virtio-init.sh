@@ -64,17 +64,17 @@ if [ -b /dev/vda ] && mount -t ext4 /dev/vda /mnt; then
 		say "bench blk write $(rate $mb $t0 $t1) MiB/s read $(rate $mb $t2 $t3) MiB/s ($mb MiB)"
 	else
 		t0=$(now)
-		w=$(stream $mb | tee /mnt/data | sha256sum | cut -d' ' -f1)
+		wsum=$(stream $mb | tee /mnt/data | sha256sum | cut -d' ' -f1)
 		t1=$(now)
 		sync
 		t2=$(now)
 		echo 3 >/proc/sys/vm/drop_caches
-		r=$(sha256sum /mnt/data | cut -d' ' -f1)
+		rsum=$(sha256sum /mnt/data | cut -d' ' -f1)
 		t3=$(now)
 		size=$(stat -c %s /mnt/data)
-		say "blk wrote $size bytes sha256 $w (generate+write $((t1 - t0)) cs, sync $((t2 - t1)) cs)"
-		say "blk read back sha256 $r (read+sha256 $((t3 - t2)) cs)"
-		[ "$w" = "$r" ] && [ "$size" = $((mb * 1048576)) ] && say "blk: $mb MiB checksum ok"
+		say "blk wrote $size bytes sha256 $wsum (generate+write $((t1 - t0)) cs, sync $((t2 - t1)) cs)"
+		say "blk read back sha256 $rsum (read+sha256 $((t3 - t2)) cs)"
+		[ "$wsum" = "$rsum" ] && [ "$size" = $((mb * 1048576)) ] && say "blk: $mb MiB checksum ok"
 	fi
 	umount /mnt && say "ext4 unmounted"
 else
