@@ -1,6 +1,6 @@
 # moat-vmm's virtio devices with a Linux guest (tests/integration/test_virtio.py; boot the host with
 # --initrd build/linux/host-initramfs-virtio.cpio --mem 2G). Per case: a fresh copy of the ext4 image
-# in the host's tmpfs as --disk, a tap as --net (Debian's tun.ko), the guest of
+# in the host's tmpfs as --disk, a tap as --net (Debian's tun.ko), --virtio-console, the guest of
 # tests/linux/guest/virtio-init.sh, the VMM's guest-RAM scan (MOAT_VMM_SCAN) looking for the guest's
 # secret, and a busybox nc on the host receiving the guest's file. Cases (VIRTIO_CASES, comma-separated):
 #   normal, protected        the checks must pass
@@ -42,7 +42,8 @@ for c in $(echo "${VIRTIO_CASES:-normal,protected}" | tr , ' '); do
 	start=$(date +%s)
 	MOAT_VMM_SCAN=$scanfor MOAT_VMM_FAULT_INJECT=$fault MOAT_VMM_VIRTIO_STATS=1 timeout -s TERM $limit \
 		moat-vmm run --kernel /guests/virtio-Image --initrd /guests/virtio-initramfs.cpio --mem 256M $flag \
-		--disk /tmp/disk.img --net tap:vtap0 --cmdline "$args $extra" </dev/null >/tmp/$name.out 2>/tmp/$name.err &
+		--disk /tmp/disk.img --net tap:vtap0 --virtio-console --cmdline "$args $extra" </dev/null \
+		>/tmp/$name.out 2>/tmp/$name.err &
 	pid=$!
 	i=0
 	while [ $i -lt 100 ] && [ ! -e /sys/class/net/vtap0 ] && kill -0 $pid 2>/dev/null; do
@@ -86,7 +87,8 @@ for c in $(echo "${VIRTIO_CASES:-normal,protected}" | tr , ' '); do
 		continue
 	fi
 	[ $got -eq 0 ] && ok "$name: exit status 0" || bad "$name: exit status $got"
-	for want in "ext4 mounted on /dev/vda" "blk: 64 MiB checksum ok" "ping ok: 3 replies" "net: nc done" "done"; do
+	for want in "hello through hvc0" "ext4 mounted on /dev/vda" "blk: 64 MiB checksum ok" "ping ok: 3 replies" \
+		"net: nc done" "done"; do
 		grep -q "MOAT-VIRTIO: $want" /tmp/$name.out && ok "$name: $want" || bad "$name: no '$want'"
 	done
 	sent=$(sed -n 's/.*MOAT-VIRTIO: net sent sha256 \([0-9a-f]*\).*/\1/p' /tmp/$name.out | tr -d '\r')

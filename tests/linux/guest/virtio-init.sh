@@ -21,6 +21,8 @@ for arg in $(cat /proc/cmdline); do
 	esac
 done
 say "up, $(grep -c ^processor /proc/cpuinfo) CPU(s), kernel $(uname -r)"
+# virtio-console (moat-vmm --virtio-console): a line through hvc0, which moat-vmm writes to its stdout.
+[ -c /dev/hvc0 ] && echo "MOAT-VIRTIO: hello through hvc0" >/dev/hvc0
 # The secret: 64 KiB of it in tmpfs (private guest pages); built from two halves so that this script's
 # own bytes never hold it whole.
 c1=MOAT-CANARY c2=5a17e3d9b0c4
