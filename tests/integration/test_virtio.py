@@ -129,7 +129,8 @@ def io_wants(name: str) -> list[str]:
 
 def test_virtio_linux_guest(request):
     """A normal and a protected Linux guest on virtio-blk, virtio-net and virtio-console
-    (tests/linux/vmm-virtio.sh): a line through hvc0 to the VMM's stdout, ext4 on /dev/vda, 64 MiB written and read back with the same SHA-256, 3 pings of the host, 16 MiB
+    (tests/linux/vmm-virtio.sh): a line through hvc0 to the VMM's stdout, ext4 on /dev/vda, 64 MiB
+    written and read back with the same SHA-256, 3 pings of the host, 16 MiB
     sent to the host's nc with the same SHA-256 on both ends. The VMM's scan of guest RAM finds the
     guest's secret in the normal VM (its RAM is VMM memory) and never in the protected one, where the
     pool was readable and every page the guest did not share was refused; the core's CHECK counter
