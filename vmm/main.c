@@ -458,6 +458,9 @@ static void *scan_thread(void *arg)
 				scan.hits++;
 			}
 		}
+		if (atomic_load(&scan.stop)) {
+			break; /* a pass cut short is not counted */
+		}
 		scan.passes++;
 		if (pool > scan.pool_pages) {
 			scan.pool_pages = pool;
