@@ -81,6 +81,27 @@ $(LX)/guest-initramfs.cpio: tests/linux/guest/init.sh tools/mkinitramfs.py $(LX)
 		--file /lib/moat/moat_attest.ko=$(LX)/guest/moat_attest.ko --file /bin/moat-attest=$(LX)/guest/moat-attest -o $@
 LINUX_GUEST_FILES = --file guests/Image=$(LINUX_IMAGE) --file guests/linux-initramfs.cpio=$(LX)/guest-initramfs.cpio
 
+# ---- Debian's tun.ko for the host (moat-vmm --net tap:NAME; no dependencies), unpacked from the
+# package's .ko.xz (busybox's insmod takes a plain .ko).
+$(LX)/mods/%.ko: $(LINUX_VARS)
+	@mkdir -p $(dir $@)
+	$(call msg,UNXZ,$@)$(PYTHON) -c 'import lzma,sys; open(sys.argv[2],"wb").write(lzma.open(sys.argv[1]).read())' \
+		$(LINUX_MODULES)/kernel/$*.ko.xz $@
+HOST_TUN := $(LX)/mods/drivers/net/tun.ko
+
+# ---- virtio guests (tests/linux/vmm-virtio.sh, make bench): the protected-guest kernel (GK_IMAGE
+# below, virtio and ext4 built in), a busybox initramfs whose /init is tests/linux/guest/virtio-init.sh,
+# and an ext4 image made here with Debian's mke2fs, gzip'd (160 MiB of mostly zeros is ~0.7 MiB; the
+# test unpacks it into the host's tmpfs). A fixed UUID and time: the same image every build.
+$(LX)/virtio-initramfs.cpio: tests/linux/guest/virtio-init.sh tools/mkinitramfs.py $(LINUX_VARS)
+	$(call msg,CPIO,$@)$(PYTHON) tools/mkinitramfs.py --busybox $(BUSYBOX) --init $< -o $@
+$(LX)/virtio-disk.img.gz: mk/linux.mk
+	@mkdir -p $(dir $@)
+	$(call msg,MKE2FS,$@)rm -f $(LX)/virtio-disk.img && truncate -s 160M $(LX)/virtio-disk.img && \
+		E2FSPROGS_FAKE_TIME=1700000000 /usr/sbin/mke2fs -q -F -t ext4 -U 6d6f6174-7669-7274-696f-000000000001 \
+		-E lazy_itable_init=0,lazy_journal_init=0 -L moat $(LX)/virtio-disk.img && \
+		gzip -1 -n -c $(LX)/virtio-disk.img >$@.tmp && mv $@.tmp $@ && rm -f $(LX)/virtio-disk.img
+
 # ---- the host initramfs: busybox, the /init harness, the module, the VMM, test programs and
 # scripts, the bare-metal guest images. /init runs the script the kernel command line names
 # (moat.run=NAME runs /tests/NAME.sh; default /tests/demo.sh).
@@ -89,8 +110,9 @@ INITRAMFS_FILES = $(foreach f,$(wildcard $(LX)/*.ko),--file lib/moat/$(notdir $(
 	$(foreach f,$(LINUX_TEST_PROGS),--file bin/$(notdir $(f))=$(f)) \
 	$(foreach f,$(wildcard tests/linux/*.sh),--file tests/$(notdir $(f))=$(f)) \
 	$(foreach f,$(GUEST_IMAGES),--file guests/$(notdir $(f))=$(f)) \
-	$(foreach f,$(LINUX_EXTRA_FILES),--file $(f))
-INITRAMFS_DEPS = kmod vmm $(LINUX_TEST_PROGS) $(GUEST_IMAGES) host/linux/init.sh tools/mkinitramfs.py \
+	$(foreach f,$(LINUX_EXTRA_FILES),--file $(f)) \
+	--file lib/moat/$(notdir $(HOST_TUN))=$(HOST_TUN)
+INITRAMFS_DEPS = kmod vmm $(HOST_TUN) $(LINUX_TEST_PROGS) $(GUEST_IMAGES) host/linux/init.sh tools/mkinitramfs.py \
 	$(wildcard tests/linux/*.sh) $(LINUX_VARS)
 $(LX)/host-initramfs.cpio: $(INITRAMFS_DEPS)
 	$(call msg,CPIO,$@)$(PYTHON) tools/mkinitramfs.py --busybox $(BUSYBOX) --init host/linux/init.sh \
@@ -117,6 +139,13 @@ $(LX)/host-initramfs-pkvm.cpio: $(INITRAMFS_DEPS) $(LX)/guest-initramfs.cpio $(G
 	$(call msg,CPIO,$@)$(PYTHON) tools/mkinitramfs.py --busybox $(BUSYBOX) --init host/linux/init.sh \
 		$(INITRAMFS_FILES) --file guests/linux-initramfs.cpio=$(LX)/guest-initramfs.cpio \
 		--file guests/pkvm-Image=$(GK_IMAGE) -o $@
-guest-kernel: $(GK_IMAGE) $(LX)/host-initramfs-pkvm.cpio
+# The host initramfs for the virtio tests and make bench: the same guest kernel with the virtio guest's
+# initramfs and disk image in /guests (tests/linux/vmm-virtio.sh).
+$(LX)/host-initramfs-virtio.cpio: $(INITRAMFS_DEPS) $(LX)/virtio-initramfs.cpio $(LX)/virtio-disk.img.gz $(GK_IMAGE)
+	$(call msg,CPIO,$@)$(PYTHON) tools/mkinitramfs.py --busybox $(BUSYBOX) --init host/linux/init.sh \
+		$(INITRAMFS_FILES) --file guests/virtio-Image=$(GK_IMAGE) \
+		--file guests/virtio-initramfs.cpio=$(LX)/virtio-initramfs.cpio \
+		--file guests/virtio-disk.img.gz=$(LX)/virtio-disk.img.gz -o $@
+guest-kernel: $(GK_IMAGE) $(LX)/host-initramfs-pkvm.cpio $(LX)/host-initramfs-virtio.cpio
 .PHONY: FORCE
 FORCE:

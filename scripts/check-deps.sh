@@ -65,7 +65,10 @@ fixed=(
 # applet it calls, which run inside the guest; file: the --file option of tools/mkinitramfs.py
 # (mk/linux.mk); flex, bison, m4, bc: package names scripts/guest-kernel.sh downloads and unpacks
 # into its cache with its private apt (like linux-deps.sh's), never taken from the system.
-not_tools=" git clang-format sudo as init poweroff file flex bison m4 bc "
+# ifconfig: the busybox applet tests/linux/vmm-virtio.sh and the virtio guest's /init run inside the
+# Linux host and guest; uptime: /proc/uptime there; write: a word of the virtio guest's bench line;
+# lzma: the Python module mk/linux.mk unpacks Debian's tun.ko.xz with.
+not_tools=" git clang-format sudo as init poweroff file flex bison m4 bc ifconfig uptime write lzma "
 
 # ---------------------------------------------------------------- what the tree uses
 mapfile -t make_files < <(echo Makefile; find mk guest tests -name '*.mk')

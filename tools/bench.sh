@@ -8,7 +8,7 @@
 # KVM nVHE and pKVM: the same guest (guest/kbench) through the same VMM
 # (moat-vmm --backend moat|kvm) on the same QEMU, wall clock and -icount
 # (tools/bench-kvm.py, results also in build/bench.json). docs/PERFORMANCE.md
-# reads them.
+# reads them. Last, virtio-blk / virtio-net protected vs normal vs KVM (tools/bench-virtio.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log=build/bench.log
@@ -53,3 +53,7 @@ pairs=${LINUX_PAIRS:-5}
 
 # moat vs KVM nVHE vs pKVM vs bare QEMU with guest/kbench (8 boots, all repetitions inside each).
 /usr/bin/python3 tools/bench-kvm.py --reps "${KBENCH_REPS:-3}" || { echo "bench: the KVM comparison failed"; exit 1; }
+
+# virtio-blk and virtio-net: protected vs normal VM on moat vs stock KVM nVHE (2 boots; needs
+# make guest-kernel, which the Makefile's bench target runs first).
+/usr/bin/python3 tools/bench-virtio.py --reps "${VIRTIO_REPS:-2}" || { echo "bench: the virtio comparison failed"; exit 1; }

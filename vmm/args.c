@@ -16,7 +16,7 @@ void vmm_usage(FILE *f)
 {
 	fputs("usage: moat-vmm run --kernel IMG [--initrd FILE] [--cmdline STRING] [--mem SIZE]\n"
 	      "                    [--cpus N] [--protected] [--dtb FILE] [--dump-dtb FILE] [--backend moat|kvm]\n"
-	      "                    [--signature FILE]\n"
+	      "                    [--signature FILE] [--disk FILE] [--net tap:NAME] [--virtio-console]\n"
 	      "       moat-vmm --help\n"
 	      "\n"
 	      "Runs IMG (an arm64 Linux Image, or a raw binary entered at its first byte) in a moat VM on\n"
@@ -34,6 +34,10 @@ void vmm_usage(FILE *f)
 	      "  --backend NAME    moat (default: /dev/moat) or kvm (/dev/kvm, normal VMs, for comparison)\n"
 	      "  --signature FILE  the owner's signature of the VM's measurement (moat-sign sign), passed to\n"
 	      "                    the core at FINALIZE; needed for protected VMs when the core enforces\n"
+	      "                    the owner's policy (moat.policy=enforce)\n"
+	      "  --disk FILE       virtio-blk on a raw image file (read-only if the file is)\n"
+	      "  --net tap:NAME    virtio-net on the host's tap interface NAME (created if absent)\n"
+	      "  --virtio-console  a virtio-console (hvc0) whose output goes to stdout\n"
 	      "\n"
 	      "Exit status: 0 guest SYSTEM_OFF, 3 guest SYSTEM_RESET, 4 guest fault, 1 VMM or driver\n"
 	      "error, 2 bad arguments, 128+N killed by signal N. See docs/moat-vmm.md.\n",
@@ -124,7 +128,7 @@ static bool parse_cpus(const char *s, unsigned int *out)
 }
 
 enum { OPT_KERNEL = 'k', OPT_HELP = 'h', OPT_INITRD = 256, OPT_CMDLINE, OPT_MEM, OPT_CPUS, OPT_PROTECTED, OPT_DTB,
-       OPT_DUMP_DTB, OPT_BACKEND, OPT_SIGNATURE };
+       OPT_DUMP_DTB, OPT_BACKEND, OPT_SIGNATURE, OPT_DISK, OPT_NET, OPT_VIRTIO_CONSOLE };
 
 static int parse_one(int opt, const char *val, struct vmm_args *a)
 {
@@ -149,6 +153,19 @@ static int parse_one(int opt, const char *val, struct vmm_args *a)
 		return 0;
 	case OPT_PROTECTED:
 		a->protected_vm = true;
+		return 0;
+	case OPT_DISK:
+		a->disk = val;
+		return 0;
+	case OPT_NET:
+		if (strncmp(val, "tap:", 4) != 0 || val[4] == '\0' || strlen(val + 4) > 15) {
+			fprintf(stderr, "moat-vmm: --net '%s': want tap:NAME (a name of 1 to 15 characters)\n", val);
+			return -1;
+		}
+		a->net_tap = val + 4;
+		return 0;
+	case OPT_VIRTIO_CONSOLE:
+		a->virtio_console = true;
 		return 0;
 	case OPT_BACKEND:
 		if (strcmp(val, "moat") != 0 && strcmp(val, "kvm") != 0) {
@@ -193,6 +210,9 @@ int vmm_parse_args(int argc, char **argv, struct vmm_args *a)
 		{ "dump-dtb", required_argument, NULL, OPT_DUMP_DTB },
 		{ "backend", required_argument, NULL, OPT_BACKEND },
 		{ "signature", required_argument, NULL, OPT_SIGNATURE },
+		{ "disk", required_argument, NULL, OPT_DISK },
+		{ "net", required_argument, NULL, OPT_NET },
+		{ "virtio-console", no_argument, NULL, OPT_VIRTIO_CONSOLE },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};

@@ -73,6 +73,12 @@ struct backend_ops {
 	/* The value an MMIO read returns to the guest, before the next run of that vCPU. */
 	void (*mmio_complete)(struct backend_vcpu *v, uint64_t value);
 	int (*irq_line)(struct backend *b, unsigned int intid, bool level);
+	/*
+	 * Guest RAM as the VMM's devices may see it (after create_vm), or NULL with the error set: a
+	 * normal VM's own mapping; for a protected VM a window in which only the pages the guest shared
+	 * appear (any other access is SIGBUS; gmem.h). Valid until destroy.
+	 */
+	void *(*guest_map)(struct backend *b);
 	/* Closes every fd; the kernel tears the VM down. Safe on a half-built VM. */
 	void (*destroy)(struct backend *b);
 	/* A description of the last failure (the core's error when the kernel kept one), or "". */

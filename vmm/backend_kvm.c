@@ -277,6 +277,11 @@ static int kvm_irq_line(struct backend *b, unsigned int intid, bool level)
 	return ioctl(b->vm_fd, KVM_IRQ_LINE, &irq) != 0 ? fail(b, "KVM_IRQ_LINE") : 0;
 }
 
+static void *kvm_guest_map(struct backend *b)
+{
+	return b->ram; /* normal VMs only: RAM is our own memory, devices see all of it */
+}
+
 static void kvm_destroy(struct backend *b)
 {
 	if (b == NULL) {
@@ -310,6 +315,7 @@ const struct backend_ops backend_kvm = {
 	.run = kvm_run_vcpu,
 	.mmio_complete = kvm_mmio_complete,
 	.irq_line = kvm_irq_line,
+	.guest_map = kvm_guest_map,
 	.destroy = kvm_destroy,
 	.error = kvm_error,
 };

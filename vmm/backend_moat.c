@@ -36,6 +36,7 @@ struct backend {
 	int sys_fd, vm_fd;
 	long run_size;
 	void *ram; /* normal VMs: the VMM's mapping of guest RAM; protected VMs: NULL */
+	void *shared; /* protected VMs: mmap() of the VM fd, where only guest-shared pages appear */
 	uint64_t mem_size;
 	struct backend_vcpu vcpus[VMM_MAX_CPUS];
 	unsigned int nr_vcpus;
@@ -296,6 +297,25 @@ static int moat_irq_line(struct backend *b, unsigned int intid, bool level)
 	return ioctl(b->vm_fd, MOAT_VM_IRQ_LINE, &irq) != 0 ? fail(b, "MOAT_VM_IRQ_LINE") : 0;
 }
 
+static void *moat_guest_map(struct backend *b)
+{
+	void *p;
+
+	if (b->ram) {
+		return b->ram;
+	}
+	if (b->shared == NULL) {
+		/* Nothing is mapped up front: each page is asked for (GUEST_SHARED) at its first access. */
+		p = mmap(NULL, b->mem_size, PROT_READ | PROT_WRITE, MAP_SHARED, b->vm_fd, 0);
+		if (p == MAP_FAILED) {
+			fail(b, "mmap of the VM fd (guest-shared pages)");
+			return NULL;
+		}
+		b->shared = p;
+	}
+	return b->shared;
+}
+
 static void moat_destroy(struct backend *b)
 {
 	if (b == NULL) {
@@ -305,6 +325,8 @@ static void moat_destroy(struct backend *b)
 		backend_unmap((void **)&b->vcpus[i].run, (uint64_t)b->run_size);
 		backend_close(&b->vcpus[i].fd);
 	}
+	/* The shared window holds the VM file: unmapped first so that closing the fd releases the VM. */
+	backend_unmap(&b->shared, b->mem_size);
 	/* The VM fd last: its release tears the VM down and reclaims every page before RAM is unpinned. */
 	backend_close(&b->vm_fd);
 	backend_unmap(&b->ram, b->mem_size);
@@ -329,6 +351,7 @@ const struct backend_ops backend_moat = {
 	.run = moat_run,
 	.mmio_complete = moat_mmio_complete,
 	.irq_line = moat_irq_line,
+	.guest_map = moat_guest_map,
 	.destroy = moat_destroy,
 	.error = moat_error,
 };

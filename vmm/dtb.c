@@ -13,17 +13,22 @@
  *               enables apb_pclk before it reads the PrimeCell ID registers
  *   pl011       the UART at 0x09000000, SPI 1
  *   chosen      bootargs, stdout-path, linux,initrd-start/end
+ *   virtio_mmio the virtio-mmio slots in use (virtio,mmio at QEMU virt's addresses and SPIs), each
+ *               dma-coherent (the VMM's accesses are cacheable) and, for a protected VM, with a
+ *               memory-region naming the restricted-dma-pool under /reserved-memory
  * The output depends only on the parameters (no seeds, no time): for a protected VM the DTB is
  * measured with the images, so the same command line gives the same measurement. That is also why
  * /chosen has no rng-seed or kaslr-seed (the kernel then boots without KASLR, and says so).
  */
 #include <libfdt.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "vmm.h"
 
 #define PHANDLE_GIC 1
 #define PHANDLE_CLK 2
+#define PHANDLE_POOL 3
 #define GIC_FDT_SPI 0
 #define GIC_FDT_PPI 1
 #define IRQ_LEVEL_HIGH 4
@@ -162,6 +167,46 @@ static int add_uart(void *fdt)
 	return fdt_end_node(fdt);
 }
 
+static int add_pool(void *fdt, const struct vmm_dtb_params *p)
+{
+	uint64_t reg[2] = { p->pool_base, p->pool_size };
+	char name[40];
+
+	TRY(fdt_begin_node(fdt, "reserved-memory"));
+	TRY(fdt_property_u32(fdt, "#address-cells", 2));
+	TRY(fdt_property_u32(fdt, "#size-cells", 2));
+	TRY(fdt_property(fdt, "ranges", NULL, 0));
+	snprintf(name, sizeof(name), "restricted-dma@%llx", (unsigned long long)p->pool_base);
+	TRY(fdt_begin_node(fdt, name));
+	/* No "no-map": the guest's swiotlb copies through the linear map; no "reusable" either. */
+	TRY(fdt_property_string(fdt, "compatible", "restricted-dma-pool"));
+	TRY(prop_reg(fdt, reg, 1));
+	TRY(fdt_property_u32(fdt, "phandle", PHANDLE_POOL));
+	TRY(fdt_end_node(fdt));
+	return fdt_end_node(fdt);
+}
+
+static int add_virtio(void *fdt, const struct vmm_dtb_params *p)
+{
+	for (unsigned int i = 0; i < p->nr_virtio; i++) {
+		uint64_t reg[2] = { VMM_VIRTIO_BASE + i * VMM_VIRTIO_SLOT, VMM_VIRTIO_SLOT };
+		const uint32_t irq[3] = { GIC_FDT_SPI, VMM_VIRTIO_SPI + i, IRQ_LEVEL_HIGH };
+		char name[32];
+
+		snprintf(name, sizeof(name), "virtio_mmio@%llx", (unsigned long long)reg[0]);
+		TRY(fdt_begin_node(fdt, name));
+		TRY(fdt_property_string(fdt, "compatible", "virtio,mmio"));
+		TRY(prop_reg(fdt, reg, 1));
+		TRY(prop_cells(fdt, "interrupts", irq, 3));
+		TRY(fdt_property(fdt, "dma-coherent", NULL, 0));
+		if (p->pool_size) {
+			TRY(fdt_property_u32(fdt, "memory-region", PHANDLE_POOL));
+		}
+		TRY(fdt_end_node(fdt));
+	}
+	return 0;
+}
+
 int vmm_dtb_build(void *buf, size_t size, const struct vmm_dtb_params *p)
 {
 	TRY(fdt_create(buf, (int)size));
@@ -176,6 +221,10 @@ int vmm_dtb_build(void *buf, size_t size, const struct vmm_dtb_params *p)
 	TRY(add_memory_and_cpus(buf, p));
 	TRY(add_gic_and_timer(buf, p));
 	TRY(add_uart(buf));
+	if (p->pool_size) {
+		TRY(add_pool(buf, p));
+	}
+	TRY(add_virtio(buf, p));
 	TRY(fdt_end_node(buf));
 	return fdt_finish(buf);
 }

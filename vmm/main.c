@@ -7,7 +7,9 @@
  *    SIGUSR2, which a vCPU thread sends once it has set the exit status; then stops the vCPUs;
  *  - one per vCPU: RUN in a loop, MMIO exits dispatched on the bus (mmio.h). vCPU 0 starts at the
  *    image's entry; the others block inside RUN until the guest's PSCI CPU_ON (the driver's job);
- *  - input: stdin into the PL011's RX FIFO (pl011.h), blocking while the FIFO is full.
+ *  - input: stdin into the PL011's RX FIFO (pl011.h), blocking while the FIFO is full;
+ *  - one worker per virtio device (virtio_mmio.h): QueueNotify only wakes it, so a vCPU thread never
+ *    does a device's I/O.
  * Stopping: a vCPU thread leaves RUN only when the guest exits to user space or a signal arrives, so
  * main sets `stopping` and sends SIGUSR1 (whose handler does nothing, installed without SA_RESTART so
  * RUN returns -EINTR) again and again until each thread is gone: a signal that lands just before a
@@ -27,8 +29,10 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "gmem.h"
 #include "mmio.h"
 #include "pl011.h"
+#include "virtio_dev.h"
 #include "vmm.h"
 
 #define GUEST_FAULTS_SHOWN 8 /* a guest faulting in a loop must not flood stderr */
@@ -46,6 +50,15 @@ struct vmm {
 	atomic_int status; /* -1 until the first vCPU thread (or main) decides how the VM ended */
 	atomic_bool stopping;
 	atomic_uint guest_faults; /* GUEST_FAULT exits seen: if any, the exit status is VMM_EXIT_GUEST_FAULT */
+	/* virtio: slots 0..nr_virtio-1 in the order disk, net, console (VMM_VIRTIO_*) */
+	struct gmem gmem;
+	struct virtio_mmio virtio[VMM_VIRTIO_MAX];
+	unsigned int nr_virtio, nr_virtio_planned;
+	uint64_t pool_base, pool_size;
+	struct virtio_blk blk;
+	struct virtio_net net;
+	struct virtio_console vcon;
+	bool has_blk, has_net, has_vcon;
 };
 
 static struct vmm vmm = { .status = -1 };
@@ -141,6 +154,237 @@ static void setup_tty(void)
 	if (tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0) {
 		tty_raw = true;
 		atexit(restore_tty);
+	}
+}
+
+/* ---- virtio ---- */
+
+static void virtio_irq(void *ctx, unsigned int intid, bool level)
+{
+	struct vmm *m = ctx;
+
+	if (m->ops->irq_line(m->be, intid, level) != 0) {
+		fprintf(stderr, "moat-vmm: virtio interrupt %u: %s\n", intid, m->ops->error(m->be));
+	}
+}
+
+static uint64_t virtio_read(void *dev, uint64_t off, unsigned int size)
+{
+	return virtio_mmio_read(dev, off, size);
+}
+
+static void virtio_write(void *dev, uint64_t off, unsigned int size, uint64_t value)
+{
+	virtio_mmio_write(dev, off, size, value);
+}
+
+/* Opens what the devices stand on (image, tap) before the VM exists; prints why not. */
+static int open_virtio(const struct vmm_args *a)
+{
+	const char *fault = getenv("MOAT_VMM_FAULT_INJECT");
+	int err;
+
+	if (fault && *fault && !vmm_fault_parse(fault)) {
+		fprintf(stderr, "moat-vmm: MOAT_VMM_FAULT_INJECT '%s': want vq-index, used-idx, desc-len or "
+				"desc-addr[:AFTER]\n", fault);
+		return VMM_EXIT_USAGE;
+	}
+	if (a->disk) {
+		err = virtio_blk_open(&vmm.blk, a->disk);
+		if (err) {
+			fprintf(stderr, "moat-vmm: --disk '%s': %s\n", a->disk, strerror(-err));
+			return VMM_EXIT_USAGE;
+		}
+		vmm.has_blk = true;
+	}
+	if (a->net_tap) {
+		err = virtio_net_open(&vmm.net, a->net_tap);
+		if (err) {
+			fprintf(stderr, "moat-vmm: --net tap:%s: %s (is tun.ko loaded?)\n", a->net_tap, strerror(-err));
+			return VMM_EXIT_ERROR;
+		}
+		vmm.has_net = true;
+	}
+	if (a->virtio_console) {
+		vmm.vcon.out_fd = STDOUT_FILENO;
+		vmm.has_vcon = true;
+	}
+	return 0;
+}
+
+static int add_one_virtio(const struct virtio_device_ops *ops, void *dev)
+{
+	unsigned int slot = vmm.nr_virtio;
+	struct virtio_mmio *t = &vmm.virtio[slot];
+	struct mmio_device d = { .name = ops->name, .base = VMM_VIRTIO_BASE + slot * VMM_VIRTIO_SLOT,
+				 .size = VMM_VIRTIO_SLOT, .read = virtio_read, .write = virtio_write, .dev = t };
+
+	if (virtio_mmio_init(t, ops, dev, &vmm.gmem, VMM_SPI_INTID(VMM_VIRTIO_SPI + slot), virtio_irq, &vmm) != 0) {
+		return -1;
+	}
+	vmm.nr_virtio++;
+	if (ops == &virtio_blk_ops || ops == &virtio_blk_ro_ops) {
+		virtio_blk_attach(t, dev);
+	} else if (ops == &virtio_net_ops) {
+		virtio_net_attach(t, dev);
+	} else {
+		virtio_console_attach(t, dev);
+	}
+	return mmio_add(&vmm.bus, &d);
+}
+
+static void start_scan(void);
+
+/* After create_vm: the devices' view of guest memory, their slots on the bus, their threads. */
+static int add_virtio(const struct vmm_args *a)
+{
+	void *ram;
+
+	if (!vmm.has_blk && !vmm.has_net && !vmm.has_vcon) {
+		return 0;
+	}
+	ram = vmm.ops->guest_map ? vmm.ops->guest_map(vmm.be) : NULL;
+	if (ram == NULL) {
+		fprintf(stderr, "moat-vmm: %s\n", vmm.ops->error(vmm.be));
+		return -1;
+	}
+	gmem_install_sigbus();
+	/* A protected VM's devices see the pool only; a normal VM's all of RAM (its own memory). */
+	if (a->protected_vm) {
+		gmem_init(&vmm.gmem, ram, VMM_RAM_BASE, a->mem_size, vmm.pool_base, vmm.pool_size);
+	} else {
+		gmem_init(&vmm.gmem, ram, VMM_RAM_BASE, a->mem_size, VMM_RAM_BASE, a->mem_size);
+	}
+	if ((vmm.has_blk && add_one_virtio(vmm.blk.read_only ? &virtio_blk_ro_ops : &virtio_blk_ops, &vmm.blk)) ||
+	    (vmm.has_net && add_one_virtio(&virtio_net_ops, &vmm.net)) ||
+	    (vmm.has_vcon && add_one_virtio(&virtio_console_ops, &vmm.vcon))) {
+		fprintf(stderr, "moat-vmm: cannot set up the virtio devices\n");
+		return -1;
+	}
+	for (unsigned int i = 0; i < vmm.nr_virtio; i++) {
+		if (virtio_mmio_start(&vmm.virtio[i]) != 0) {
+			fprintf(stderr, "moat-vmm: cannot start a virtio thread\n");
+			return -1;
+		}
+	}
+	start_scan();
+	return 0;
+}
+
+/*
+ * Test-only (docs/moat-vmm.md, ENVIRONMENT): MOAT_VMM_SCAN=PATTERN starts a thread that reads every
+ * page of guest RAM again and again, through the same mapping the devices use but without the window
+ * check, and counts which pages could be read, inside and outside the pool, and how often PATTERN (a
+ * secret the guest keeps in its private memory) was seen. For a protected VM only pool pages the guest
+ * shared may be readable and PATTERN must never be found; for a normal VM everything is readable
+ * (its RAM is ours), which shows the scan works.
+ */
+static struct {
+	pthread_t thread;
+	atomic_bool stop, started;
+	const char *pattern;
+	uint64_t passes, pool_pages, other_pages, refused, hits;
+	uint64_t other_first[4]; /* the first readable pages outside the pool, for the report */
+	unsigned int nr_other_first;
+} scan;
+
+static void *scan_thread(void *arg)
+{
+	const struct gmem *g = &vmm.gmem;
+	size_t plen = strlen(scan.pattern);
+	uint8_t *page = malloc(2 * VMM_PAGE_SIZE);
+
+	(void)arg;
+	while (page && !atomic_load(&scan.stop)) {
+		uint64_t pool = 0, other = 0;
+
+		for (uint64_t off = 0; off < g->ram_size && !atomic_load(&scan.stop); off += VMM_PAGE_SIZE) {
+			uint64_t ipa = g->ram_base + off;
+			bool in_pool = vmm.pool_size && ipa >= vmm.pool_base && ipa - vmm.pool_base < vmm.pool_size;
+
+			/* The page after the previous one's tail: a match may straddle two pages. */
+			memmove(page, page + VMM_PAGE_SIZE, VMM_PAGE_SIZE);
+			if (gmem_read_unchecked(g, ipa, page + VMM_PAGE_SIZE, VMM_PAGE_SIZE) != 0) {
+				scan.refused++;
+				memset(page + VMM_PAGE_SIZE, 0, VMM_PAGE_SIZE);
+				continue;
+			}
+			*(in_pool ? &pool : &other) += 1;
+			if (!in_pool && vmm.pool_size && scan.nr_other_first < 4) {
+				bool seen = false;
+
+				for (unsigned int i = 0; i < scan.nr_other_first; i++) {
+					seen |= scan.other_first[i] == ipa;
+				}
+				if (!seen) {
+					scan.other_first[scan.nr_other_first++] = ipa;
+				}
+			}
+			if (memmem(page + VMM_PAGE_SIZE - plen + 1, VMM_PAGE_SIZE + plen - 1, scan.pattern, plen)) {
+				scan.hits++;
+			}
+		}
+		if (atomic_load(&scan.stop)) {
+			break; /* a pass cut short is not counted */
+		}
+		scan.passes++;
+		if (pool > scan.pool_pages) {
+			scan.pool_pages = pool;
+		}
+		scan.other_pages += other;
+		sleep(3); /* a pass reads all of RAM: leave the vCPUs most of the host */
+	}
+	free(page);
+	return NULL;
+}
+
+static void start_scan(void)
+{
+	sigset_t old;
+
+	scan.pattern = getenv("MOAT_VMM_SCAN");
+	if (scan.pattern && strlen(scan.pattern) >= 8 && strlen(scan.pattern) < VMM_PAGE_SIZE && vmm.gmem.ram) {
+		virtio_block_signals(&old); /* as the device threads: no signal of main's */
+		if (pthread_create(&scan.thread, NULL, scan_thread, NULL) == 0) {
+			atomic_store(&scan.started, true);
+		}
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+}
+
+static void stop_scan(void)
+{
+	if (!atomic_load(&scan.started)) {
+		return;
+	}
+	atomic_store(&scan.stop, true);
+	pthread_join(scan.thread, NULL);
+	fprintf(stderr,
+		"moat-vmm: scan: passes=%llu pool_pages_readable=%llu other_pages_readable=%llu refused=%llu "
+		"hits=%llu\n",
+		(unsigned long long)scan.passes, (unsigned long long)scan.pool_pages,
+		(unsigned long long)scan.other_pages, (unsigned long long)scan.refused, (unsigned long long)scan.hits);
+	for (unsigned int i = 0; i < scan.nr_other_first; i++) {
+		fprintf(stderr, "moat-vmm: scan: readable outside the pool (shared by the guest): IPA 0x%llx\n",
+			(unsigned long long)scan.other_first[i]);
+	}
+}
+
+static void stop_virtio(void)
+{
+	stop_scan();
+	for (unsigned int i = 0; i < vmm.nr_virtio; i++) {
+		virtio_mmio_stop(&vmm.virtio[i]);
+	}
+	if (getenv("MOAT_VMM_VIRTIO_STATS")) {
+		for (unsigned int i = 0; i < vmm.nr_virtio; i++) {
+			fprintf(stderr, "moat-vmm: %s: %llu notifies, %llu interrupts\n", vmm.virtio[i].ops->name,
+				(unsigned long long)vmm.virtio[i].notifies, (unsigned long long)vmm.virtio[i].interrupts);
+		}
+	}
+	if (vmm_fault_mode != VMM_FAULT_NONE) {
+		fprintf(stderr, "moat-vmm: fault injection: %llu reads outside the pool, %llu refused\n",
+			(unsigned long long)vmm_fault_probes, (unsigned long long)vmm_fault_refused);
 	}
 }
 
@@ -427,8 +671,17 @@ static int run(const struct vmm_args *a, struct vmm_plan *p)
 		return VMM_EXIT_ERROR;
 	}
 	r = check_limits(a, &lim);
+	if (r == 0) {
+		r = open_virtio(a);
+	}
+	vmm.nr_virtio_planned = vmm.has_blk + vmm.has_net + vmm.has_vcon;
+	vmm.pool_base = p->pool_base; /* the plan placed the restricted-dma-pool (protected VMs with virtio) */
+	vmm.pool_size = p->pool_size;
 	if (r == 0 && (add_devices() != 0 || build_vm(a, p) != 0)) {
 		fprintf(stderr, "moat-vmm: %s\n", vmm.ops->error(vmm.be));
+		r = VMM_EXIT_ERROR;
+	}
+	if (r == 0 && add_virtio(a) != 0) {
 		r = VMM_EXIT_ERROR;
 	}
 	vmm_plan_free(p); /* in guest RAM now (or never): a kernel's tens of MiB need not stay */
@@ -437,6 +690,7 @@ static int run(const struct vmm_args *a, struct vmm_plan *p)
 		mmio_report(&vmm.bus, stderr);
 		print_create_count();
 	}
+	stop_virtio(); /* before destroy: the workers use guest memory the backend maps */
 	vmm.ops->destroy(vmm.be);
 	return r;
 }

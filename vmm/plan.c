@@ -121,6 +121,8 @@ int vmm_plan_prepare(const struct vmm_args *a, struct vmm_plan *p)
 {
 	struct vmm_dtb_params dp = { .mem_size = a->mem_size, .cpus = a->cpus, .cmdline = a->cmdline,
 				     .has_initrd = a->initrd != NULL };
+	uint64_t usable = a->mem_size; /* RAM the images may use: all of it, less a restricted-dma-pool */
+	unsigned int nr_virtio = (a->disk != NULL) + (a->net_tap != NULL) + a->virtio_console;
 	const char *why;
 	int err;
 
@@ -128,6 +130,24 @@ int vmm_plan_prepare(const struct vmm_args *a, struct vmm_plan *p)
 	if (why) {
 		fprintf(stderr, "%s: --kernel '%s' %s\n", vmm_prog, a->kernel, why);
 		return -1;
+	}
+	dp.nr_virtio = nr_virtio;
+	if (a->protected_vm && nr_virtio) {
+		/*
+		 * A protected guest's virtio buffers bounce through this pool, the only RAM it shares with
+		 * the host (docs/moat-vmm.md). It is part of the devicetree, hence of the measurement.
+		 */
+		if (a->mem_size < 4 * VMM_DMA_POOL_SIZE) {
+			fprintf(stderr, "%s: --mem: a protected VM with virtio devices needs at least %llu MiB\n",
+				vmm_prog, (unsigned long long)(4 * VMM_DMA_POOL_SIZE / VMM_MIB));
+			return -1;
+		}
+		/* At the top of RAM, 2 MiB aligned: out of the kernel's way, below nothing the layout places. */
+		dp.pool_base = (VMM_RAM_BASE + a->mem_size - VMM_DMA_POOL_SIZE) & ~(2 * VMM_MIB - 1);
+		dp.pool_size = VMM_DMA_POOL_SIZE;
+		usable = dp.pool_base - VMM_RAM_BASE;
+		p->pool_base = dp.pool_base;
+		p->pool_size = dp.pool_size;
 	}
 	p->dtb = calloc(1, VMM_DTB_MAX);
 	if (p->dtb == NULL) {
@@ -141,7 +161,7 @@ int vmm_plan_prepare(const struct vmm_args *a, struct vmm_plan *p)
 			a->dtb ? a->dtb : "", a->dtb ? "'" : "", fdt_strerror(err));
 		return -1;
 	}
-	why = vmm_layout(a->mem_size, &p->kinfo, p->kernel_len, p->initrd_len, fdt_totalsize(p->dtb), &p->layout);
+	why = vmm_layout(usable, &p->kinfo, p->kernel_len, p->initrd_len, fdt_totalsize(p->dtb), &p->layout);
 	if (why) {
 		fprintf(stderr, "%s: %s\n", vmm_prog, why);
 		return -1;
@@ -156,7 +176,7 @@ int vmm_plan_prepare(const struct vmm_args *a, struct vmm_plan *p)
 		.mem_size = a->mem_size,
 		.mmio_base = VMM_MMIO_BASE,
 		.mmio_size = VMM_MMIO_SIZE,
-		.spi_mask = 1ULL << VMM_UART_SPI,
+		.spi_mask = (1ULL << VMM_UART_SPI) | (((1ULL << nr_virtio) - 1) << VMM_VIRTIO_SPI),
 		.cpus = a->cpus,
 	};
 	/*

@@ -61,6 +61,26 @@
 #define VMM_MMIO_BASE 0x08000000ULL
 #define VMM_MMIO_SIZE 0x08000000ULL
 
+/*
+ * virtio-mmio transports: QEMU virt's slots, 0x200 bytes each from 0x0A000000, SPI 16 + slot (INTID
+ * 48 + slot), so a kernel's view matches a QEMU run. moat-vmm fills them in a fixed order -- disk,
+ * net, console -- and only with the devices asked for, level-triggered (the interrupt status
+ * register stays set until the driver acknowledges it, which is what a level line says).
+ */
+#define VMM_VIRTIO_BASE 0x0A000000ULL
+#define VMM_VIRTIO_SLOT 0x200ULL
+#define VMM_VIRTIO_SPI 16
+#define VMM_VIRTIO_MAX 3
+/*
+ * A protected VM's restricted-dma-pool: the only guest memory the VMM may touch (the guest shares it,
+ * its swiotlb bounces every virtio buffer and ring through it). 16 MiB at the top of RAM, 2 MiB
+ * aligned: Linux's virtio-blk caps a request at swiotlb's largest mapping (256 KiB) and keeps up to
+ * its queue depth in flight, so sequential I/O with readahead and write-back needs a few MiB at once,
+ * plus 1 MiB for virtio-net's 2 x 256 buffers of 2 KiB slots; a full pool is not fatal (the request
+ * is retried), only slower. A guest of at least 64 MiB is required for a pool.
+ */
+#define VMM_DMA_POOL_SIZE (16 * VMM_MIB)
+
 /* booting.rst: the DTB must not exceed 2 MiB; we keep it below RAM base + 512 MiB like older kernels require. */
 #define VMM_DTB_MAX (2 * VMM_MIB)
 #define VMM_DTB_WINDOW (512 * VMM_MIB)
@@ -81,6 +101,9 @@ struct vmm_args {
 	uint64_t mem_size;
 	unsigned int cpus;
 	bool protected_vm;
+	const char *disk;	/* --disk FILE: virtio-blk on a raw image */
+	const char *net_tap;	/* --net tap:NAME: virtio-net on that tap */
+	bool virtio_console;	/* --virtio-console */
 };
 
 #define VMM_DEFAULT_MEM (256 * VMM_MIB)
@@ -132,6 +155,8 @@ struct vmm_dtb_params {
 	const char *cmdline; /* NULL: "" */
 	bool has_initrd;
 	uint64_t initrd_start, initrd_end;
+	unsigned int nr_virtio; /* virtio-mmio slots 0..nr_virtio-1 (VMM_VIRTIO_*) */
+	uint64_t pool_base, pool_size; /* pool_size 0: no restricted-dma-pool (a normal VM) */
 };
 
 /* Builds the devicetree into buf (size bytes). Returns 0 or a negative libfdt error. */
@@ -168,6 +193,7 @@ struct vmm_plan {
 	struct vmm_load loads[VMM_MAX_LOADS]; /* in strictly ascending IPA order, pages disjoint */
 	unsigned int nr_loads;
 	uint64_t boot_pc, boot_x0; /* SET_BOOT */
+	uint64_t pool_base, pool_size; /* the restricted-dma-pool of a protected VM with virtio; 0 if none */
 };
 
 /* Reads --kernel, --initrd, --dtb into *p (zeroed first). 0, or -1 after a message on stderr. */
