@@ -189,14 +189,16 @@ def cpio_with(base: Path, files: dict[str, bytes], out: Path) -> Path:
     return out
 
 
-def test_sign_linux_host(request, keydir):
+# A "cpu" parameter: the second integration pass (-cpu max) leaves this out instead of booting it again.
+@pytest.mark.parametrize("cpu", ["cortex-a72"])
+def test_sign_linux_host(request, keydir, cpu):
     """Through moat.ko and moat-vmm --signature on Debian's kernel (tests/linux/vmm-sign.sh): a first
     host boot (open) prints the protected hello guest's measurement; moat-sign signs it; a second boot
     enforces: unsigned, another key, a flipped bit, a corrupt blob and a changed VM are each refused
     with their own message, the owner's signature runs the guest, and no page is held afterwards."""
     from test_vmm import INITRAMFS, boot_linux_host
 
-    lines, rc = boot_linux_host(request, "vmm-sign", smp=1, cpu="cortex-a72", append="sign.phase=measure")
+    lines, rc = boot_linux_host(request, "vmm-sign", smp=1, cpu=cpu, append="sign.phase=measure")
     tail = "\n".join(lines[-60:])
     found = [m.group(1) for line in lines if (m := re.match(r"sign-measurement: ([0-9a-f]{64})$", line))]
     assert rc == 0 and len(found) == 1, tail
@@ -213,7 +215,7 @@ def test_sign_linux_host(request, keydir):
     initrd = cpio_with(INITRAMFS, {"good.sig": good, "other.sig": (keydir / "other.sig").read_bytes(),
                                    "flipped.sig": bytes(flipped), "corrupt.sig": bytes(corrupt)},
                        keydir / "host-initramfs-sign.cpio")
-    lines, rc = boot_linux_host(request, "vmm-sign", smp=1, cpu="cortex-a72", initrd=initrd,
+    lines, rc = boot_linux_host(request, "vmm-sign", smp=1, cpu=cpu, initrd=initrd,
                                 append=f"sign.phase=enforce moat.policy=enforce moat.owner_key={owner_pub}")
     tail = "\n".join(lines[-80:])
     fails = [line for line in lines if line.startswith("FAIL:")]

@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import re
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
+
+from test_vmm import boot_linux_host
 
 ROOT = Path(__file__).resolve().parents[2]
 VMM = ROOT / "build" / "vmm-host" / "moat-vmm"
 HELLO = ROOT / "build" / "guest" / "hello.bin"
 INITRAMFS_VIRTIO = ROOT / "build" / "linux" / "host-initramfs-virtio.cpio"
-LOG_DIR = ROOT / "build" / "test-logs"
 
 
 @pytest.fixture(scope="module")
@@ -92,26 +92,15 @@ def test_virtio_args(vmm):
 
 def boot_virtio(request, cases: str, cpu: str = "cortex-a72", timeout: int = 900, kvm: bool = False,
                 guest_args: str = "") -> list[str]:
+    """The Linux host with 2 GiB (a disk image in its tmpfs and a 256 MiB guest do not fit in 1 GiB),
+    /init running tests/linux/vmm-virtio.sh on VIRTIO_CASES; every check must pass."""
     if not INITRAMFS_VIRTIO.exists():
-        pytest.fail("no host-initramfs-virtio.cpio: run 'make -j2 && make linux' first")
+        pytest.fail("no host-initramfs-virtio.cpio: run 'make -j2 && make linux && make guest-kernel' first")
     append = f"VIRTIO_CASES={cases}" + (f" VIRTIO_GUEST_ARGS={guest_args}" if guest_args else "")
-    cmd = [str(ROOT / "tools" / "run-linux.sh"), "--run", "vmm-virtio", "--smp", "2", "--mem", "2G", "--cpu", cpu,
-           "--timeout", str(timeout), "--append", append, "--initrd", str(INITRAMFS_VIRTIO)]
-    if kvm:
-        cmd += ["--bare", "--", "-M", "virt,virtualization=on"]
-    start = time.monotonic()
-    proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout + 30)
-    out = proc.stdout.decode(errors="replace")
-    LOG_DIR.mkdir(parents=True, exist_ok=True)
-    (LOG_DIR / f"{request.node.name}.log").write_text(out)
-    lines = [line.rstrip("\r") for line in out.splitlines()]
-    tail = "\n".join(lines[-100:])
-    assert proc.returncode != 124, f"timed out after {time.monotonic() - start:.0f}s:\n{tail}"
-    m = re.search(r"MOAT-RUN-END: vmm-virtio rc=(\d+)", out)
-    assert m, f"no MOAT-RUN-END line (QEMU status {proc.returncode}):\n{tail}"
-    assert "Internal error" not in out and "Oops" not in out, f"host kernel oops:\n{tail}"
+    lines, rc = boot_linux_host(request, "vmm-virtio", smp=2, cpu=cpu, timeout=timeout, append=append,
+                                initrd=INITRAMFS_VIRTIO, kvm=kvm, mem="2G")
     fails = [line for line in lines if line.startswith("FAIL:")]
-    assert not fails and m.group(1) == "0", "\n".join(fails) + "\n" + tail
+    assert not fails and rc == 0, "\n".join(fails) + "\n" + "\n".join(lines[-100:])
     return lines
 
 
@@ -127,7 +116,9 @@ def io_wants(name: str) -> list[str]:
             f"ok: {name}: host received 16777216 bytes, sha256 matches"]
 
 
-def test_virtio_linux_guest(request):
+# A "cpu" parameter: the second integration pass (-cpu max) leaves this out instead of booting it again.
+@pytest.mark.parametrize("cpu", ["cortex-a72"])
+def test_virtio_linux_guest(request, cpu):
     """A normal and a protected Linux guest on virtio-blk, virtio-net and virtio-console
     (tests/linux/vmm-virtio.sh): a line through hvc0 to the VMM's stdout, ext4 on /dev/vda, 64 MiB
     written and read back with the same SHA-256, 3 pings of the host, 16 MiB
@@ -135,7 +126,7 @@ def test_virtio_linux_guest(request):
     guest's secret in the normal VM (its RAM is VMM memory) and never in the protected one, where the
     pool was readable and every page the guest did not share was refused; the core's CHECK counter
     stays 0."""
-    lines = boot_virtio(request, "normal,protected")
+    lines = boot_virtio(request, "normal,protected", cpu=cpu)
     want_all(lines, io_wants("virtio-normal") + io_wants("virtio-protected") +
              ["ok: virtio-normal: scan finds the secret in a normal VM's RAM",
               "ok: virtio-protected: core CHECK 0 violations after the run"])
@@ -149,13 +140,15 @@ def test_virtio_linux_guest(request):
     assert pool == 4096 and refused >= passes * 60000 and other <= passes * 64, scan
 
 
-def test_virtio_malicious_vmm(request):
+# A "cpu" parameter: the second integration pass (-cpu max) leaves this out instead of booting it again.
+@pytest.mark.parametrize("cpu", ["cortex-a72"])
+def test_virtio_malicious_vmm(request, cpu):
     """A VMM that corrupts its used rings or reaches outside the pool (MOAT_VMM_FAULT_INJECT, test-only;
     protected guests): the guest may fail its I/O or panic, but the VMM does not crash, all its reads
     outside the pool are refused (desc-addr), the scan never sees the secret and the core's CHECK
     counter stays 0."""
     modes = ["used-idx", "desc-addr", "vq-index", "desc-len"]
-    lines = boot_virtio(request, ",".join(f"fault:{m}" for m in modes))
+    lines = boot_virtio(request, ",".join(f"fault:{m}" for m in modes), cpu=cpu)
     for mode in modes:
         name = f"virtio-fault-{mode}"
         want_all(lines, [f"ok: {name}: core CHECK 0 violations after the run"])

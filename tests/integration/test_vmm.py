@@ -256,13 +256,14 @@ def test_measure_layout_recomputed(measure_tool, vmm, tmp_path):
 
 
 def boot_linux_host(request, name: str, smp: int, cpu: str, timeout: int = 300, append: str = "",
-                    initrd: Path = INITRAMFS, kvm: bool = False) -> tuple[list[str], int | None]:
+                    initrd: Path = INITRAMFS, kvm: bool = False, mem: str = "") -> tuple[list[str], int | None]:
     """QEMU -> moat -> Debian's kernel, /init running tests/linux/NAME.sh; returns its lines and rc.
-    kvm: no moat; the kernel boots at EL2 (QEMU's virtualization=on) and offers /dev/kvm."""
+    kvm: no moat; the kernel boots at EL2 (QEMU's virtualization=on) and offers /dev/kvm.
+    mem: the host's RAM (run-linux.sh --mem) when its default is not enough."""
     if not initrd.exists():
         pytest.fail(f"no {initrd.name}: run 'make -j2 && make linux' first")
     cmd = [str(ROOT / "tools" / "run-linux.sh"), "--run", name, "--smp", str(smp), "--cpu", cpu,
-           "--timeout", str(timeout), "--append", append, "--initrd", str(initrd)]
+           "--timeout", str(timeout), "--append", append, "--initrd", str(initrd)] + (["--mem", mem] if mem else [])
     if kvm:
         cmd += ["--bare", "--", "-M", "virt,virtualization=on"]
     start = time.monotonic()

@@ -16,9 +16,7 @@ if [ ! -f /guests/Image ]; then
 	echo "FAIL: no /guests/Image: boot with --initrd build/linux/host-initramfs-linux.cpio"
 	exit 1
 fi
-rc=0
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; rc=1; }
+. /tests/lib.sh # rc, ok, bad, vmm, has, lacks
 random_hex() { od -An -tx1 -N64 /dev/urandom | tr -d ' \n'; }
 c1=${ATTEST_C1:-$(random_hex)}
 c2=$(random_hex)

@@ -3,27 +3,7 @@
 # measurement, unclaimed-MMIO report and guest-fault path; argument errors the driver decides (the
 # core's vCPU limit). One "ok: ..." or "FAIL: ..." line per check; the guest's and the VMM's own
 # output are echoed with a "NAME|" prefix.
-rc=0
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; rc=1; }
-
-# vmm NAME WANT ARGS...: moat-vmm run ARGS, stdout/stderr kept in /tmp/NAME.out/.err, exit status
-# checked against WANT.
-vmm() {
-	name=$1 want=$2
-	shift 2
-	moat-vmm run "$@" >/tmp/$name.out 2>/tmp/$name.err </dev/null
-	got=$?
-	sed "s/^/$name| /" /tmp/$name.out /tmp/$name.err | tr -d '\r'
-	if [ $got -eq $want ]; then ok "$name: exit status $got"; else bad "$name: exit status $got, want $want"; fi
-}
-# has NAME out|err TEXT: the run's stdout/stderr holds TEXT (a fixed string)
-has() {
-	if grep -qF -- "$3" /tmp/$1.$2; then ok "$1: $2 has '$3'"; else bad "$1: $2 lacks '$3'"; fi
-}
-lacks() {
-	if grep -qF -- "$3" /tmp/$1.$2; then bad "$1: $2 has '$3'"; else ok "$1: $2 lacks '$3'"; fi
-}
+. /tests/lib.sh # rc, ok, bad, vmm, has, lacks
 
 # The smallest guest, normal then protected (twice: same command line, same measurement). The
 # "NAME| moat-vmm: measurement HEX" lines are compared with build/tools/moat-measure's by test_vmm.py.

@@ -4,9 +4,7 @@
 # others, e.g. "smp:2"; guest/smp itself does not finish on KVM: its vCPU 0 waits in WFI for vCPU 1's
 # CPU_OFF, which moat's driver answers with a wake-up and KVM, as the architecture allows, does not).
 # Linux guests on KVM: tests/linux/vmm-linux.sh with the case "kvm:N".
-rc=0
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; rc=1; }
+. /tests/lib.sh # rc, ok, bad, vmm, has, lacks
 if [ ! -c /dev/kvm ]; then
 	echo "FAIL: no /dev/kvm: boot with --bare and -M virt,virtualization=on"
 	exit 1

@@ -15,9 +15,7 @@ if [ ! -f "$kernel" ]; then
 	echo "FAIL: no $kernel: boot with --initrd build/linux/host-initramfs-linux.cpio (or -pkvm.cpio)"
 	exit 1
 fi
-rc=0
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; rc=1; }
+. /tests/lib.sh # rc, ok, bad, vmm, has, lacks
 # cma=0: Debian reserves 64 MiB for CMA otherwise, too much of a small guest; panic=-1: a guest panic
 # resets at once (exit 3) instead of hanging until the test's timeout; nokaslr: no seed in the DTB.
 args="console=ttyAMA0 earlycon rdinit=/init nokaslr cma=0 panic=-1 loglevel=4"

@@ -7,24 +7,7 @@
 #             and a changed VM (another command line: another DTB) are refused, each with its own
 #             message; the owner's signature runs the guest
 # One "ok: ..." or "FAIL: ..." line per check; moat-vmm's output echoed with a "NAME|" prefix.
-rc=0
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; rc=1; }
-
-vmm() {
-	name=$1 want=$2
-	shift 2
-	moat-vmm run "$@" >/tmp/$name.out 2>/tmp/$name.err </dev/null
-	got=$?
-	sed "s/^/$name| /" /tmp/$name.out /tmp/$name.err | tr -d '\r'
-	if [ $got -eq $want ]; then ok "$name: exit status $got"; else bad "$name: exit status $got, want $want"; fi
-}
-has() {
-	if grep -qF -- "$3" /tmp/$1.$2; then ok "$1: $2 has '$3'"; else bad "$1: $2 lacks '$3'"; fi
-}
-lacks() {
-	if grep -qF -- "$3" /tmp/$1.$2; then bad "$1: $2 has '$3'"; else ok "$1: $2 lacks '$3'"; fi
-}
+. /tests/lib.sh # rc, ok, bad, vmm, has, lacks
 
 phase=
 for arg in $(cat /proc/cmdline); do

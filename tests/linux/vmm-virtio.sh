@@ -11,9 +11,7 @@
 #   bench-normal, bench-protected, bench-kvm
 #                            make bench (tools/bench-virtio.py): the guest measures dd throughput
 #                            and ping round trips instead (virtio.bench=1); no checks, no scan
-rc=0
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; rc=1; }
+. /tests/lib.sh # rc, ok, bad, vmm, has, lacks
 if [ ! -f /guests/virtio-Image ]; then
 	echo "FAIL: no /guests/virtio-Image: boot with --initrd build/linux/host-initramfs-virtio.cpio"
 	exit 1
