@@ -24,6 +24,7 @@ run_packages=(
 test_packages=(
 	device-tree-compiler                  # dtc (libc6-dev, libfdt-dev above: unit tests and fuzzer too)
 	libcmocka-dev                         # unit tests
+	e2fsprogs                             # mke2fs: the virtio tests' ext4 disk image (mk/linux.mk)
 	python3-pytest python3-pytest-xdist
 	clang libclang-rt-14-dev              # libFuzzer
 )
