@@ -25,6 +25,7 @@ test_packages=(
 	device-tree-compiler                  # dtc (libc6-dev, libfdt-dev above: unit tests and fuzzer too)
 	libcmocka-dev                         # unit tests
 	e2fsprogs                             # mke2fs: the virtio tests' ext4 disk image (mk/linux.mk)
+	xz-utils                              # xz: unpacks linux-source-6.12's tarball (scripts/guest-kernel.sh)
 	python3-pytest python3-pytest-xdist
 	clang libclang-rt-14-dev              # libFuzzer
 )

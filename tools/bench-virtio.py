@@ -90,7 +90,7 @@ def main():
     kvm = boot("nvhe", ",".join(["bench-kvm"] * a.reps), "kvm-arm.mode=nvhe", ["-M", "virt,virtualization=on"],
                os.path.join(a.log, "virtio-bench-nvhe.log"), 300 + 150 * a.reps)
     res = {**moat, **kvm}
-    rows = [("write", "virtio-blk write MiB/s (64 MiB, fsync)"), ("read", "virtio-blk read MiB/s (64 MiB, cold)"),
+    rows = [("write", "virtio-blk write MiB/s (64 MiB, fsync)"), ("read", "virtio-blk read MiB/s (4 x 64 MiB, cold)"),
             ("ping", "virtio-net ping round trip ms")]
     print()
     print(f"virtio (medians of {a.reps}; wall clock under TCG; guest: 1 vCPU, 256 MiB, 16 MiB restricted-dma-pool "
