@@ -218,9 +218,14 @@ $(B)/fake/%.c.o: %.c
 	$(call msg,HOSTCC,$@)$(HOSTCC) $(FAKE_CFLAGS) -c $< -o $@
 # Shared host-native test fixtures (a fake machine: RAM backed by real memory, page database, host stage 2).
 TEST_COMMON := $(wildcard tests/common/*.c)
-$(B)/unit/%: tests/unit/%.c $(patsubst %,$(B)/fake/%.o,$(FAKE_GENERIC) $(TEST_COMMON))
+FAKE_OBJS := $(patsubst %,$(B)/fake/%.o,$(FAKE_GENERIC) $(TEST_COMMON))
+# Kept between runs (not intermediates make deletes), so that a second `make unit` relinks nothing.
+.SECONDARY: $(FAKE_OBJS)
+# $< and the objects, never $^: the -MMD dependency file adds every source a test #includes to $^
+# (test_ed25519_internal includes core/ed25519.c under other names), and a relink would compile it again.
+$(B)/unit/%: tests/unit/%.c $(FAKE_OBJS)
 	@mkdir -p $(dir $@)
-	$(call msg,HOSTCC,$@)$(HOSTCC) $(FAKE_CFLAGS) $^ -lcmocka $(if $(filter test_fdt,$*),-lfdt) \
+	$(call msg,HOSTCC,$@)$(HOSTCC) $(FAKE_CFLAGS) $< $(FAKE_OBJS) -lcmocka $(if $(filter test_fdt,$*),-lfdt) \
 		$(if $(filter test_ed25519_openssl,$*),-lcrypto) \
 		$(if $(filter test_sign,$*),-lcrypto -Wl$(comma)--wrap=mem_copy_from_core_shared) -o $@
 
